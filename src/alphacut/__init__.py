@@ -1,0 +1,1 @@
+"""alphacut: background removal that runs entirely on your own hardware."""

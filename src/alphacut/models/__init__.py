@@ -1,0 +1,1 @@
+"""Model catalog (data) and store (cache, fetch, verify)."""

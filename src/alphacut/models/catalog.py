@@ -1,0 +1,218 @@
+"""ModelSpec records read from catalog.toml (built in) and the user's own catalog file."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError, suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Catalog",
+    "ModelSpec",
+    "Source",
+    "SourceKind",
+    "load_catalog",
+]
+
+
+class SourceKind(str, Enum):
+    NPM = "npm"  # an npm package tarball whose resources.json maps a key to chunks
+    URL = "url"  # a plain HTTP(S) download
+    FILE = "file"  # a file on the user's disk, added with `alphacut models add`
+    DERIVE = "derive"  # computed from another catalog model by a named transform
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a model file can be had. Only the fields of its kind are set."""
+
+    kind: SourceKind
+    package: str | None = None
+    version: str | None = None
+    resource: str | None = None
+    url: str | None = None
+    path: str | None = None
+    base: str | None = None  # DERIVE: the model id it is derived from
+    transform: str | None = None  # DERIVE: the transform's name
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], model_id: str) -> Source:
+        try:
+            kind = SourceKind(data["kind"])
+        except (KeyError, ValueError) as exc:
+            raise ModelError("model.bad-catalog",
+                             f"Model '{model_id}' has a source with no valid kind: {dict(data)}.") from exc
+        required = {
+            SourceKind.NPM: ("package", "version", "resource"),
+            SourceKind.URL: ("url",),
+            SourceKind.FILE: ("path",),
+            SourceKind.DERIVE: ("from", "transform"),
+        }[kind]
+        missing = [k for k in required if not data.get(k)]
+        if missing:
+            raise ModelError("model.bad-catalog",
+                             f"Model '{model_id}': {kind.value} source lacks {', '.join(missing)}.")
+        return cls(kind=kind, package=data.get("package"), version=data.get("version"),
+                   resource=data.get("resource"), url=data.get("url"), path=data.get("path"),
+                   base=data.get("from"), transform=data.get("transform"))
+
+    def describe(self) -> str:
+        if self.kind is SourceKind.NPM:
+            return f"npm {self.package}@{self.version} {self.resource}"
+        if self.kind is SourceKind.URL:
+            return f"url {self.url}"
+        if self.kind is SourceKind.FILE:
+            return f"file {self.path}"
+        return f"derive {self.transform} from {self.base}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model: where it comes from, how to check it and how to feed it."""
+
+    id: str
+    description: str
+    licence: str
+    checksum: str  # "sha256:<hex>" or, for unverified entries only, "md5:<hex>"
+    size_bytes: int | None
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    output_index: int = 0
+    activation: str = "none"
+    verified: bool = False
+    sources: tuple[Source, ...] = field(default_factory=tuple)
+    user: bool = False  # added by the user, not shipped with alphacut
+
+    @property
+    def hash_algorithm(self) -> str:
+        return self.checksum.split(":", 1)[0]
+
+    @property
+    def hash_hex(self) -> str:
+        return self.checksum.split(":", 1)[1].lower()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.id}.onnx"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, user: bool = False) -> ModelSpec:
+        model_id = str(data.get("id", "?"))
+        try:
+            checksum = str(data["checksum"])
+            algo, _, hexdigest = checksum.partition(":")
+            if algo not in ("sha256", "md5") or not hexdigest:
+                raise ValueError(f"checksum must be 'sha256:<hex>' or 'md5:<hex>', not {checksum!r}")
+            mean = tuple(float(v) for v in data["mean"])
+            std = tuple(float(v) for v in data["std"])
+            if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+                raise ValueError("mean and std need 3 values each, std > 0")
+            activation = str(data.get("activation", "none"))
+            if activation not in ("none", "sigmoid"):
+                raise ValueError(f"activation must be 'none' or 'sigmoid', not {activation!r}")
+            spec = cls(
+                id=model_id,
+                description=str(data.get("description", "")),
+                licence=str(data.get("licence", "unknown")),
+                checksum=f"{algo}:{hexdigest.lower()}",
+                size_bytes=int(data["size_bytes"]) if data.get("size_bytes") else None,
+                input_size=int(data["input_size"]),
+                mean=(mean[0], mean[1], mean[2]),
+                std=(std[0], std[1], std[2]),
+                output_index=int(data.get("output_index", 0)),
+                activation=activation,
+                verified=bool(data.get("verified", False)),
+                sources=tuple(Source.from_dict(s, model_id) for s in data.get("sources", [])),
+                user=user,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' is invalid: {exc}.",
+                             hint="Fix the entry or remove it with `alphacut models remove`.") from exc
+        if not spec.sources:
+            raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' has no source.")
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON shape of this spec (inverse of from_dict)."""
+        sources = []
+        for s in self.sources:
+            d: dict[str, Any] = {"kind": s.kind.value}
+            for key, value in (("package", s.package), ("version", s.version), ("resource", s.resource),
+                               ("url", s.url), ("path", s.path), ("from", s.base),
+                               ("transform", s.transform)):
+                if value is not None:
+                    d[key] = value
+            sources.append(d)
+        out: dict[str, Any] = {
+            "id": self.id, "description": self.description, "licence": self.licence,
+            "checksum": self.checksum, "input_size": self.input_size, "mean": list(self.mean),
+            "std": list(self.std), "output_index": self.output_index, "activation": self.activation,
+            "verified": self.verified, "sources": sources,
+        }
+        if self.size_bytes is not None:
+            out["size_bytes"] = self.size_bytes
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """All known models: alphacut's own, then the user's."""
+
+    default: str
+    models: Mapping[str, ModelSpec]
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise ModelError("model.unknown", f"No model named '{model_id}'.",
+                             hint=suggest(model_id, self.models)
+                             or "Run `alphacut models list` to see the models.") from None
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self.models.values())
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self.models
+
+
+def _read_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError("model.bad-catalog", f"{where} is not valid TOML: {exc}.") from exc
+
+
+def load_catalog(user_catalog: Path | None = None) -> Catalog:
+    """Read the built-in catalog, then the user's catalog file if it exists."""
+    text = resources.files(__package__).joinpath("catalog.toml").read_text(encoding="utf-8")
+    data = _read_toml(text, "alphacut's catalog.toml")
+    models: dict[str, ModelSpec] = {}
+    for entry in data.get("model", []):
+        spec = ModelSpec.from_dict(entry)
+        models[spec.id] = spec
+    if user_catalog is not None and user_catalog.is_file():
+        user = _read_toml(user_catalog.read_text(encoding="utf-8"), str(user_catalog))
+        for entry in user.get("model", []):
+            spec = ModelSpec.from_dict(entry, user=True)
+            if spec.id in models and not models[spec.id].user:
+                raise ModelError("model.bad-catalog",
+                                 f"{user_catalog} redefines the built-in model '{spec.id}'.",
+                                 hint="Give your model another id.")
+            models[spec.id] = spec
+    default = str(data.get("default", ""))
+    if default not in models:
+        raise ModelError("model.bad-catalog", f"The default model '{default}' is not in the catalog.")
+    return Catalog(default=default, models=models)
