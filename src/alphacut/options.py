@@ -125,6 +125,12 @@ class Options:
     jpeg_quality: int = 95
 
     def __post_init__(self) -> None:
+        if self.format is OutputFormat.JPEG and self.background is None:
+            # JPEG has no transparency: its documented background is white unless one is given.
+            object.__setattr__(self, "background", Color(255, 255, 255))
+        if self.format is OutputFormat.JPEG and self.background is not None and self.background.a != 255:
+            raise OptionsError("options.conflict", "JPEG can't hold a translucent background.",
+                               hint="Use an opaque colour, or png/webp.")
         if self.resolution is not None and not (64 <= self.resolution <= 4096):
             raise OptionsError("options.invalid", f"resolution={self.resolution} is out of range.",
                                hint="Use a model resolution between 64 and 4096 px.")

@@ -1,0 +1,1 @@
+"""Everything that touches Pillow or the file system: decode, encode, files."""

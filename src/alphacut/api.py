@@ -1,0 +1,107 @@
+"""The public entry points: Remover (one model session, reused and thread-safe) and remove()."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from .config import Settings, load_settings
+from .io.decode import ImageInput, decode_image
+from .models.catalog import ModelSpec
+from .options import Options
+from .pipeline import Cutout, cut, encode_cutout, predict_matte
+from .runtime.base import Backend
+
+if TYPE_CHECKING:
+    from .models.store import ModelStore
+
+__all__ = ["Remover", "remove"]
+
+log = logging.getLogger(__name__)
+
+
+class Remover:
+    """Holds one loaded model and cuts out any number of images, from any number of threads.
+
+    Example:
+        >>> remover = Remover()                      # the default model, fetched once and cached
+        >>> remover.remove("photo.jpg").save("photo.png")
+        >>> alpha = remover.matte("photo.jpg")       # H×W float32 in [0, 1]
+    """
+
+    def __init__(self, model: str | ModelSpec | None = None, options: Options | None = None, *,
+                 backend: Backend | None = None, settings: Settings | None = None,
+                 store: ModelStore | None = None, threads: int | None = None,
+                 providers: Sequence[str] | None = None) -> None:
+        self.options = options or Options()
+        self.settings = settings or load_settings()
+        if isinstance(model, ModelSpec):
+            self.spec = model
+        else:
+            if store is None:
+                from .models.store import ModelStore
+
+                store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+            model_id = model or self.settings.model.value or store.catalog.default
+            self.spec = store.catalog.get(model_id)
+        if backend is None:
+            if store is None:
+                from .models.store import ModelStore
+
+                store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+            path = store.ensure(self.spec.id)
+            from .runtime.onnx import OnnxBackend
+
+            backend = OnnxBackend(path, output_index=self.spec.output_index,
+                                  threads=threads or self.settings.threads.value,
+                                  providers=providers, name=self.spec.id)
+        self.backend = backend
+        log.info("Remover ready: model %s (%s), backend %s", self.spec.id, self.spec.checksum[:19],
+                 backend.info.provider)
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
+        opts = options or self.options
+        if overrides:
+            opts = Options.from_kwargs(**{**_fields(opts), **overrides})
+        return opts
+
+    def cutout(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Cutout:
+        """The composed image, the full-resolution matte and how it was made."""
+        return cut(image, self.backend, self.spec, self._opts(options, overrides))
+
+    def remove(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Image.Image:
+        """The cutout as a Pillow image: RGBA, or RGB when a background colour is set."""
+        return self.cutout(image, options, **overrides).image
+
+    def matte(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> NDArray[np.float32]:
+        """The alpha matte at the image's full resolution: H×W float32 in [0, 1]."""
+        opts = self._opts(options, overrides)
+        return predict_matte(decode_image(image, max_pixels=opts.max_pixels), self.backend, self.spec, opts)
+
+    def remove_bytes(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> bytes:
+        """The cutout encoded in options.format (PNG by default)."""
+        opts = self._opts(options, overrides)
+        return encode_cutout(cut(image, self.backend, self.spec, opts), opts)
+
+
+def _fields(opts: Options) -> dict[str, Any]:
+    return {name: getattr(opts, name) for name in opts.__dataclass_fields__}
+
+
+def remove(image: ImageInput, *, model: str | None = None, **options: Any) -> Image.Image:
+    """Remove the background from one image; reuse a Remover for many.
+
+    Example:
+        >>> import alphacut
+        >>> alphacut.remove("photo.jpg", background="white").save("photo-white.jpg")
+    """
+    return Remover(model, Options.from_kwargs(**options)).remove(image)

@@ -1,0 +1,312 @@
+"""The `alphacut` command. Imports stay lazy so `alphacut --help` is instant."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .errors import AlphacutError
+
+log = logging.getLogger("alphacut")
+
+
+def _fail(exc: AlphacutError) -> NoReturn:
+    click.secho(f"error: {exc.code}: {exc.message}", fg="red", err=True)
+    if exc.hint:
+        click.echo(f"  {exc.hint}", err=True)
+    sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    """Turns AlphacutError into a clean message and its exit code: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import AlphacutError
+
+        try:
+            return super().invoke(ctx)
+        except AlphacutError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+def _settings(ctx: click.Context, **flags: Any) -> Settings:
+    from .config import load_settings
+
+    base = dict(ctx.obj or {})
+    base.update({k: v for k, v in flags.items() if v is not None})
+    return load_settings(base)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="alphacut")
+@click.option("--offline", is_flag=True, default=None, help="Never touch the network (ALPHACUT_OFFLINE=1).")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Model cache folder (ALPHACUT_HOME).")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.pass_context
+def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: int) -> None:
+    """alphacut: remove image backgrounds on your own machine. No upload, no telemetry."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"offline": offline, "home": home}
+
+
+# ----------------------------------------------------------------------------------------- remove
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "output", default=None,
+              help="Output folder (mirrors input folders), a file name for one input, or - for stdout. "
+                   "Default: beside each input as NAME.cutout.EXT.")
+@click.option("-f", "--format", "fmt", default="png", show_default=True,
+              help="png, webp, jpg (on --bg, white if none) or mask (the alpha as greyscale PNG).")
+@click.option("--bg", default=None, help="Background colour: white, #RRGGBB, r,g,b. Default: transparent.")
+@click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
+@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
+@click.pass_context
+def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, bg: str | None,
+           model: str | None, resolution: int | None, threads: int | None, max_pixels: int | None,
+           skip_existing: bool, overwrite: bool, quiet: bool) -> None:
+    """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
+    from .errors import OptionsError
+    from .options import Options
+
+    if skip_existing and overwrite:
+        raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    options = Options.from_kwargs(format=fmt, background=bg, resolution=resolution,
+                                  max_pixels=settings.max_pixels.value)
+    if "-" in inputs or output == "-":
+        _remove_stdio(inputs, output, options, settings)
+        return
+    _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
+                  quiet=quiet)
+
+
+def _remover(settings: Settings) -> Any:
+    from .api import Remover
+
+    return Remover(settings=settings)
+
+
+def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings) -> None:
+    from .errors import OptionsError
+    from .io.files import write_atomic
+
+    if inputs != ("-",):
+        raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
+                           hint="Use `alphacut remove - -o out.png < in.jpg` or pass file names.")
+    data = sys.stdin.buffer.read()
+    result = _remover(settings).remove_bytes(data, options)
+    if output in (None, "-"):
+        sys.stdout.buffer.write(result)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(Path(output), result)
+
+
+def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool, quiet: bool) -> None:
+    from .batch import Outcome, run_batch
+    from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
+
+    suffix = options.format.extension
+    out_path = Path(output) if output else None
+    single_file = (len(inputs) == 1 and Path(inputs[0]).is_file() and out_path is not None
+                   and out_path.suffix.lower() in IMAGE_SUFFIXES and not out_path.is_dir())
+    if single_file:
+        assert out_path is not None
+        jobs = [Job(src=Path(inputs[0]), dst=out_path)]
+    else:
+        jobs = collect_jobs(inputs, out_path, suffix)
+    if not jobs:
+        click.echo("No images found in the given inputs.", err=True)
+        sys.exit(1)
+    remover = _remover(settings)
+    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet)
+    done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
+                             summary.count(Outcome.FAILED))
+    for r in summary.failed:
+        click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
+    rate = done / summary.seconds if summary.seconds > 0 else 0.0
+    where = out_path if out_path is not None else "beside the inputs"
+    click.echo(f"{done} done, {skipped} skipped, {failed} failed in {summary.seconds:.1f} s "
+               f"({rate:.2f} images/s); results in {where}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, skip_existing: bool,
+                       overwrite: bool, quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    class _Rate(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} img/s" if speed else "-- img/s")
+
+    columns = (TextColumn("[bold]cutting"), BarColumn(), MofNCompleteColumn(), _Rate(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("remove", total=len(jobs))
+        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite,
+                         on_item=lambda _r: progress.advance(task))
+
+
+# ----------------------------------------------------------------------------------------- models
+@main.group()
+def models() -> None:
+    """List, fetch, verify and add models."""
+
+
+def _store(ctx: click.Context) -> Any:
+    from .models.store import ModelStore
+
+    settings = _settings(ctx.find_root())
+    return ModelStore(settings.home_path, offline=bool(settings.offline.value))
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def models_list(ctx: click.Context, as_json: bool) -> None:
+    """Every model in the catalog, whether it is cached, and its source."""
+    import json
+
+    store = _store(ctx)
+    rows = []
+    for spec, cached in store.entries():
+        rows.append({"id": spec.id, "default": spec.id == store.catalog.default, "cached": cached,
+                     "verified_here": spec.verified, "input_size": spec.input_size,
+                     "size_mb": round(spec.size_bytes / 1e6, 1) if spec.size_bytes else None,
+                     "source": spec.sources[0].describe(), "licence": spec.licence,
+                     "description": spec.description})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        flags = ("*" if r["default"] else " ") + ("C" if r["cached"] else " ")
+        note = "" if r["verified_here"] else "  [not verified on alphacut's machines]"
+        size = f"{r['size_mb']:.0f} MB" if r["size_mb"] else "?"
+        click.echo(f"{flags} {r['id']:<28} {r['input_size']:>5}px {size:>7}  {r['description']}{note}")
+    click.echo("\n* default   C cached", err=True)
+
+
+@models.command("fetch")
+@click.argument("model_ids", nargs=-1)
+@click.option("--force", is_flag=True, help="Fetch again even if cached.")
+@click.pass_context
+def models_fetch(ctx: click.Context, model_ids: tuple[str, ...], force: bool) -> None:
+    """Download and verify MODEL_IDS (default: the default model)."""
+    store = _store(ctx)
+    for model_id in model_ids or (store.catalog.default,):
+        if not force and store.is_cached(model_id):
+            path = store.ensure(model_id)
+            click.echo(f"{model_id}: cached and verified at {path}")
+            continue
+        click.echo(f"{model_id}: fetching ...", err=True)
+        path = store.fetch(model_id, force=force)
+        click.echo(f"{model_id}: verified at {path}")
+
+
+@models.command("verify")
+@click.argument("model_ids", nargs=-1)
+@click.pass_context
+def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
+    """Re-hash cached models against the catalog (default: all cached)."""
+    store = _store(ctx)
+    ids = model_ids or tuple(spec.id for spec, cached in store.entries() if cached)
+    if not ids:
+        click.echo("No model is cached yet. Run `alphacut models fetch`.")
+        return
+    bad = 0
+    for model_id in ids:
+        result = store.verify(model_id)
+        ok = bool(getattr(result, "ok", False))
+        bad += not ok
+        click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
+    if bad:
+        sys.exit(4)
+
+
+@models.command("add")
+@click.argument("model_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--input-size", type=int, required=True, help="Square input side the model was trained on.")
+@click.option("--mean", default="0.485,0.456,0.406", show_default=True, help="Per-channel mean of x/255.")
+@click.option("--std", default="0.229,0.224,0.225", show_default=True, help="Per-channel std of x/255.")
+@click.option("--output-index", type=int, default=0, show_default=True)
+@click.option("--activation", type=click.Choice(["none", "sigmoid"]), default="none", show_default=True)
+@click.option("--description", default="", help="One line for `models list`.")
+@click.pass_context
+def models_add(ctx: click.Context, model_id: str, file: Path, input_size: int, mean: str, std: str,
+               output_index: int, activation: str, description: str) -> None:
+    """Add your own ONNX model FILE as MODEL_ID (copied into the cache, hashed)."""
+    from .errors import OptionsError
+
+    def triple(text: str, name: str) -> tuple[float, float, float]:
+        try:
+            vals = [float(v) for v in text.split(",")]
+        except ValueError:
+            vals = []
+        if len(vals) != 3:
+            raise OptionsError("options.invalid", f"--{name} needs three numbers like 0.5,0.5,0.5.")
+        return (vals[0], vals[1], vals[2])
+
+    spec = _store(ctx).add(model_id, file, input_size=input_size, mean=triple(mean, "mean"),
+                           std=triple(std, "std"), output_index=output_index, activation=activation,
+                           description=description)
+    click.echo(f"added {spec.id} ({spec.checksum})")
+
+
+@models.command("remove")
+@click.argument("model_id")
+@click.pass_context
+def models_remove(ctx: click.Context, model_id: str) -> None:
+    """Delete a cached model (and the catalog entry of a model you added)."""
+    _store(ctx).remove(model_id)
+    click.echo(f"removed {model_id}")
+
+
+@models.command("path")
+@click.argument("model_id", required=False)
+@click.pass_context
+def models_path(ctx: click.Context, model_id: str | None) -> None:
+    """Print the cache folder, or where MODEL_ID's file is."""
+    store = _store(ctx)
+    click.echo(store.path(model_id) if model_id else store.path(store.catalog.default).parent)
+
+
+# ----------------------------------------------------------------------------------------- doctor
+@main.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Versions, CPU features, providers, settings, cache contents, offline state."""
+    from .doctor import report
+
+    for line in report(_settings(ctx), _store(ctx)):
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,247 @@
+"""Decode any supported input into an sRGB uint8 image: the one seam for Pillow's decode errors.
+
+Choices (documented in the README):
+- EXIF orientation is applied, so the result is upright as viewers show it.
+- An embedded ICC profile is converted to sRGB (CMYK included); without one, sRGB is assumed.
+- 16-bit inputs are scaled to 8 bits; palette, L, LA, P and RGBA inputs become RGB + input alpha.
+- Animated inputs (GIF, APNG, WebP) use their first frame; `Decoded.warnings` says so.
+- Images over `max_pixels` are refused before their pixels are read (decompression-bomb guard),
+  and images under 8 px on a side are refused as too small to hold a subject.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from ..errors import InputError
+from ..options import DEFAULT_MAX_PIXELS
+
+__all__ = ["Decoded", "ImageInput", "MIN_SIDE_PX", "decode_image"]
+
+log = logging.getLogger(__name__)
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, NDArray[Any]]
+
+MIN_SIDE_PX = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An upright sRGB image, H×W×3 uint8, plus the input's own alpha if it had one."""
+
+    rgb: NDArray[np.uint8]
+    alpha: NDArray[np.uint8] | None  # H×W, None when the input was opaque
+    source_format: str | None  # "JPEG", "PNG", ... or None for arrays / in-memory images
+    source_mode: str
+    name: str  # file name or "<bytes>" for messages
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def size_wh(self) -> tuple[int, int]:
+        return (int(self.rgb.shape[1]), int(self.rgb.shape[0]))
+
+
+_SRGB: Any = None
+
+
+def _srgb_profile() -> Any:
+    global _SRGB  # a constant built on first use; not state that changes behaviour
+    if _SRGB is None:
+        _SRGB = ImageCms.createProfile("sRGB")
+    return _SRGB
+
+
+def _name_of(source: object) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return getattr(source, "name", None) or f"<{type(source).__name__}>"
+
+
+def _open(source: ImageInput, name: str) -> Image.Image:
+    """Open lazily (header only) with every Pillow failure mapped to an InputError."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError("input.not-found", f"{path} does not exist.", hint="Check the path.")
+        if path.is_dir():
+            raise InputError("input.is-directory", f"{path} is a folder, not an image.",
+                             hint="Pass the folder to `alphacut remove` to process every image in it.")
+        try:
+            if path.stat().st_size == 0:
+                raise InputError("input.empty", f"{path} is empty (0 bytes).",
+                                 hint="Re-export or re-download the image.")
+            fp: IO[bytes] = io.BytesIO(path.read_bytes())
+        except PermissionError as exc:
+            raise InputError("input.unreadable", f"{path} can't be read: permission denied.",
+                             hint="Check the file's permissions.") from exc
+        except OSError as exc:
+            raise InputError("input.unreadable", f"{path} can't be read: {exc.strerror or exc}.") from exc
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise InputError("input.empty", "The image data is empty (0 bytes).",
+                             hint="Send the file's bytes, not an empty body.")
+        fp = io.BytesIO(bytes(source))
+    else:
+        fp = source  # a binary file-like object
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(fp)
+    except Image.DecompressionBombError as exc:
+        raise InputError("input.too-large", f"{name} has far too many pixels to decode safely: {exc}",
+                         hint="Downscale the image first.", http_status=413) from exc
+    except UnidentifiedImageError as exc:
+        raise InputError("input.undecodable", f"{name} is not an image format alphacut can read.",
+                         hint="Use JPEG, PNG, WebP, TIFF, BMP or GIF.", http_status=415) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InputError("input.undecodable", f"{name} can't be decoded: {exc}.",
+                         hint="The file may be damaged; re-export it.") from exc
+
+
+def _check_size(w: int, h: int, name: str, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise InputError("input.too-large",
+                         f"{name} is {w}x{h} = {w * h / 1e6:.1f} MP; the limit is {max_pixels / 1e6:.1f} MP.",
+                         hint="Downscale it, or raise the limit with --max-pixels / ALPHACUT_MAX_PIXELS.",
+                         http_status=413)
+    if w < MIN_SIDE_PX or h < MIN_SIDE_PX:
+        raise InputError("input.too-small",
+                         f"{name} is {w}x{h}; alphacut needs at least {MIN_SIDE_PX}x{MIN_SIDE_PX} pixels.",
+                         hint="Use a larger image.", http_status=422)
+
+
+def _to_srgb(img: Image.Image, name: str, notes: list[str]) -> Image.Image:
+    icc = img.info.get("icc_profile")
+    if not icc:
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = ImageCms.getProfileDescription(src).strip().lower()
+        if "srgb" in desc and img.mode in ("RGB", "RGBA"):
+            return img
+        out_mode = "RGBA" if img.mode in ("RGBA", "LA", "PA") else "RGB"
+        if img.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
+            img = img.convert("RGBA" if out_mode == "RGBA" else "RGB")
+        if img.mode == "LA":
+            img = img.convert("RGBA")
+            out_mode = "RGBA"
+        converted = ImageCms.profileToProfile(img, src, _srgb_profile(), outputMode=out_mode,
+                                              renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        assert converted is not None
+        return converted
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        notes.append(f"its ICC profile could not be applied ({exc}); colours were taken as sRGB")
+        log.warning("%s: ICC profile ignored: %s", name, exc)
+        return img
+
+
+def _from_array(arr: NDArray[Any], name: str) -> Image.Image:
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise InputError("input.bad-array", f"An array of shape {a.shape} is not an image.",
+                         hint="Pass H×W, H×W×3 (RGB) or H×W×4 (RGBA).")
+    if a.dtype == np.uint8:
+        u8 = a
+    elif a.dtype == np.uint16:
+        u8 = (a.astype(np.uint32) // 257).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.all(np.isfinite(a)):
+            raise InputError("input.bad-array", "The array holds NaN or infinite values.")
+        u8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+    else:
+        raise InputError("input.bad-array", f"Arrays of dtype {a.dtype} are not supported.",
+                         hint="Use uint8 (0..255), uint16 or float (0..1).")
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[u8.shape[2]]
+    return Image.fromarray(np.ascontiguousarray(u8[:, :, 0] if mode == "L" else u8), mode)
+
+
+def _sixteen_to_eight(img: Image.Image) -> Image.Image:
+    a = np.asarray(img, dtype=np.uint32) if img.mode != "F" else np.asarray(img)
+    if img.mode == "F":
+        return Image.fromarray(np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8), "L")
+    peak = 65535 if img.mode.startswith("I;16") or int(a.max(initial=0)) > 255 else 255
+    scale = 257 if peak == 65535 else 1
+    return Image.fromarray(np.clip(a // scale, 0, 255).astype(np.uint8), "L")
+
+
+def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode a path, bytes, file object, PIL image or numpy array into upright sRGB.
+
+    Example:
+        >>> d = decode_image("photo.jpg")
+        >>> d.rgb.shape, d.alpha is None
+        ((3000, 4000, 3), True)
+    """
+    name = _name_of(source)
+    notes: list[str] = []
+    if isinstance(source, np.ndarray):
+        img = _from_array(source, name)
+        fmt = None
+    elif isinstance(source, Image.Image):
+        img = source
+        fmt = source.format
+    else:
+        img = _open(source, name)
+        fmt = img.format
+    w, h = img.size
+    _check_size(w, h, name, max_pixels)
+    mode_in = img.mode
+    try:
+        if getattr(img, "n_frames", 1) > 1:
+            notes.append(f"it has {img.n_frames} frames; only the first was used")
+            log.warning("%s is animated (%d frames): using the first frame", name, img.n_frames)
+            img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            img = _sixteen_to_eight(img)
+        img = _to_srgb(img, name, notes)
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        elif img.mode == "PA":
+            img = img.convert("RGBA")
+        if img.mode in ("RGBA", "LA", "RGBa", "La"):
+            rgba = np.asarray(img.convert("RGBA"))
+            rgb = np.ascontiguousarray(rgba[:, :, :3])
+            alpha: NDArray[np.uint8] | None = np.ascontiguousarray(rgba[:, :, 3])
+            if alpha is not None and int(alpha.min()) == 255:
+                alpha = None
+        else:
+            rgb = np.asarray(img.convert("RGB"))
+            alpha = None
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError("input.too-large", f"{name} has too many pixels: {exc}", http_status=413) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InputError("input.undecodable", f"{name} can't be decoded: {exc}.",
+                         hint="The file may be truncated or damaged; re-export it.") from exc
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("input.undecodable", f"{name} decoded to an unexpected shape {rgb.shape}.")
+    return Decoded(rgb=rgb, alpha=alpha, source_format=fmt, source_mode=mode_in, name=name,
+                   warnings=tuple(notes))
+
+
+def resize_for_model(rgb: NDArray[np.uint8], size_wh: tuple[int, int]) -> NDArray[np.uint8]:
+    """Resize an RGB image to the model's input size: bilinear, antialiased when shrinking.
+
+    Pillow's BILINEAR widens its support by the scale factor when it shrinks, so every source
+    pixel contributes (no aliasing on 24 MP inputs) and it runs in C.
+    """
+    if (rgb.shape[1], rgb.shape[0]) == tuple(size_wh):
+        return rgb
+    img = Image.fromarray(rgb, "RGB").resize(size_wh, Image.Resampling.BILINEAR)
+    return np.asarray(img)

@@ -1,0 +1,32 @@
+"""The Backend protocol: what the pipeline needs from an inference engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Backend", "BackendInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """What a backend runs on, for logs, `Cutout.info` and `alphacut doctor`."""
+
+    name: str
+    provider: str
+    threads: int | None
+    input_name: str
+    fixed_size_hw: tuple[int, int] | None  # None when the graph accepts any spatial size
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Runs the model: NCHW float32 batch in, N×1×H×W float32 matte out (before activation)."""
+
+    @property
+    def info(self) -> BackendInfo: ...
+
+    def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]: ...
