@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import io
+import os
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from alphacut.errors import InputError
+from alphacut.io.decode import decode_image
+
+from .conftest import encoded, square_image
+
+
+def test_jpeg_bytes_path_pil_and_array_agree(tmp_path):
+    img = square_image()
+    p = tmp_path / "a.png"
+    img.save(p)
+    ref = decode_image(p).rgb
+    assert ref.shape == (80, 120, 3) and ref.dtype == np.uint8
+    for src in (str(p), p.read_bytes(), img, np.asarray(img), io.BytesIO(p.read_bytes())):
+        assert np.array_equal(decode_image(src).rgb, ref)
+
+
+def test_exif_orientation_is_applied():
+    img = square_image(120, 80)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    d = decode_image(encoded(img, "JPEG", exif=exif.tobytes()))
+    assert d.size_wh == (80, 120)
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    cmyk = Image.new("CMYK", (40, 30), (0, 255, 255, 0))  # pure red in CMYK
+    d = decode_image(encoded(cmyk, "JPEG"))
+    r, g, b = d.rgb[15, 20].astype(int)
+    assert r > 200 and g < 60 and b < 60
+
+
+def _rgb_icc(primaries: dict[bytes, tuple[float, float, float]], desc: str) -> bytes:
+    """A minimal ICC v2 RGB matrix/TRC display profile (gamma 2.2) with the given D50 primaries."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v: tuple[float, float, float]) -> bytes:
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    text = desc.encode() + b"\0"
+    tags = {b"desc": b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 8 + b"\0" * 3 + b"\0" * 67,
+            b"wtpt": xyz((0.9642, 1.0, 0.8249))}
+    for sig, v in primaries.items():
+        tags[sig] = xyz(v)
+    for sig in (b"rTRC", b"gTRC", b"bTRC"):
+        tags[sig] = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 563) + b"\0\0"
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags.items():
+        data += b"\0" * (-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"none" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + b"\0" * 12
+              + b"acsp" + b"\0" * 24 + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249)
+              + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_icc_profile_is_converted_to_srgb():
+    # A profile whose red and green primaries are swapped: stored red means displayed green.
+    swapped = _rgb_icc({b"rXYZ": (0.3851, 0.7169, 0.0971), b"gXYZ": (0.4361, 0.2225, 0.0139),
+                        b"bXYZ": (0.1431, 0.0606, 0.7141)}, "swapped primaries")
+    img = Image.new("RGB", (20, 20), (220, 0, 0))
+    d = decode_image(encoded(img, "PNG", icc_profile=swapped))
+    r, g, b = d.rgb[0, 0].astype(int)
+    assert g > 150 and r < 80, (r, g, b)
+    assert not d.warnings
+    # An sRGB-tagged image is left as it is.
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert tuple(decode_image(encoded(img, "PNG", icc_profile=srgb)).rgb[0, 0]) == (220, 0, 0)
+
+
+def test_broken_icc_profile_is_ignored_with_a_warning():
+    d = decode_image(encoded(Image.new("RGB", (20, 20), (1, 2, 3)), "PNG", icc_profile=b"garbage" * 20))
+    assert tuple(d.rgb[0, 0]) == (1, 2, 3)
+    assert any("ICC" in w for w in d.warnings)
+
+
+def test_sixteen_bit_grey_png_is_scaled():
+    arr = np.full((16, 16), 65535 // 2, np.uint16)
+    img = Image.fromarray(arr)
+    d = decode_image(encoded(img, "PNG"))
+    assert abs(int(d.rgb[0, 0, 0]) - 127) <= 1
+
+
+def test_palette_la_rgba_inputs_keep_their_alpha():
+    rgba = np.zeros((10, 12, 4), np.uint8)
+    rgba[..., :3] = 100
+    rgba[:, :6, 3] = 255
+    d = decode_image(encoded(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert d.alpha is not None and d.alpha[0, 0] == 255 and d.alpha[0, 11] == 0
+    la = Image.fromarray(rgba[..., [0, 3]], "LA")
+    assert decode_image(encoded(la, "PNG")).alpha is not None
+    pal = Image.fromarray(rgba[..., :3], "RGB").convert("P")
+    assert decode_image(encoded(pal, "PNG")).alpha is None
+    assert decode_image(encoded(Image.new("L", (9, 9), 7), "PNG")).rgb.shape == (9, 9, 3)
+
+
+def test_opaque_rgba_has_no_alpha():
+    img = Image.new("RGBA", (10, 10), (1, 2, 3, 255))
+    assert decode_image(encoded(img, "PNG")).alpha is None
+
+
+def test_animated_gif_uses_first_frame_with_a_warning():
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    d = decode_image(buf.getvalue())
+    assert d.rgb[0, 0, 0] > 200 and d.rgb[0, 0, 1] < 50
+    assert any("frames" in w for w in d.warnings)
+
+
+@pytest.mark.parametrize("data,code", [
+    (b"", "input.empty"),
+    (b"this is not an image at all", "input.undecodable"),
+    (encoded(square_image(), "JPEG")[:300], "input.undecodable"),
+    (encoded(Image.new("RGB", (1, 1)), "PNG"), "input.too-small"),
+])
+def test_bad_bytes_give_clear_codes(data, code):
+    with pytest.raises(InputError) as err:
+        decode_image(data)
+    assert err.value.code == code
+    assert err.value.message
+
+
+def test_max_pixels_guard_reads_no_pixels():
+    # A PNG header claiming 100000 x 100000 pixels: refused from the header alone.
+    img = Image.new("L", (64, 64))
+    data = bytearray(encoded(img, "PNG"))
+    data[16:24] = (100000).to_bytes(4, "big") * 2
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # keep the IHDR CRC valid
+    with pytest.raises(InputError) as err:
+        decode_image(bytes(data), max_pixels=50_000_000)
+    assert err.value.code == "input.too-large"
+    with pytest.raises(InputError) as err:
+        decode_image(encoded(square_image(200, 200), "PNG"), max_pixels=100 * 100)
+    assert err.value.code == "input.too-large"
+
+
+def test_path_errors(tmp_path):
+    with pytest.raises(InputError) as err:
+        decode_image(tmp_path / "missing.jpg")
+    assert err.value.code == "input.not-found"
+    with pytest.raises(InputError) as err:
+        decode_image(tmp_path)
+    assert err.value.code == "input.is-directory"
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        decode_image(empty)
+    assert err.value.code == "input.empty"
+    fake = tmp_path / "text.png"
+    fake.write_text("hello, I am text")
+    with pytest.raises(InputError) as err:
+        decode_image(fake)
+    assert err.value.code == "input.undecodable"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(tmp_path):
+    p = tmp_path / "locked.png"
+    square_image().save(p)
+    p.chmod(0)
+    with pytest.raises(InputError) as err:
+        decode_image(p)
+    assert err.value.code == "input.unreadable"
+
+
+def test_arrays_of_other_dtypes():
+    assert decode_image(np.full((10, 10, 3), 0.5, np.float32)).rgb[0, 0, 0] == 128
+    assert decode_image(np.full((10, 10), 65535, np.uint16)).rgb[0, 0, 0] == 255
+    with pytest.raises(InputError):
+        decode_image(np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(InputError):
+        decode_image(np.full((10, 10, 3), np.nan, np.float32))

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut import Color, Options, OutputFormat, Remover
+from alphacut.errors import BackendError, OptionsError
+from alphacut.runtime.onnx import OnnxBackend
+
+from .conftest import square_image
+
+
+@pytest.fixture
+def remover(tiny_spec, fake_backend):
+    return Remover(tiny_spec, backend=fake_backend)
+
+
+def test_cutout_is_full_size_rgba_with_the_subject_opaque(remover):
+    img = square_image(300, 200)
+    c = remover.cutout(img)
+    assert c.image.mode == "RGBA" and c.image.size == (300, 200)
+    assert c.alpha.shape == (200, 300) and c.alpha.dtype == np.float32
+    assert 0.0 <= c.alpha.min() and c.alpha.max() <= 1.0
+    assert c.alpha[100, 150] > 0.95 and c.alpha[5, 5] < 0.05
+    rgba = np.asarray(c.image)
+    assert tuple(rgba[100, 150, :3]) == (20, 30, 200)  # original colours kept
+    assert c.info.size_wh == (300, 200) and c.info.model_input_wh == (64, 64)
+    assert {"decode", "inference", "compose"} <= set(c.info.timings_ms)
+
+
+def test_matte_matches_cutout_alpha(remover):
+    img = square_image()
+    assert np.allclose(remover.matte(img), remover.cutout(img).alpha)
+
+
+def test_background_colour_gives_rgb(remover):
+    out = remover.remove(square_image(), background=Color.parse("#ff0000"))
+    assert out.mode == "RGB"
+    px = np.asarray(out)
+    assert tuple(px[2, 2]) == (255, 0, 0) and tuple(px[40, 60]) == (20, 30, 200)
+
+
+def test_translucent_background_keeps_alpha(remover):
+    out = remover.remove(square_image(), background=Color(0, 0, 0, 128))
+    assert out.mode == "RGBA"
+    assert abs(int(np.asarray(out)[2, 2, 3]) - 128) <= 1
+
+
+@pytest.mark.parametrize("fmt,mode,magic", [
+    ("png", "RGBA", b"\x89PNG"), ("webp", "RGBA", b"RIFF"), ("jpg", "RGB", b"\xff\xd8"), ("mask", "L", b"\x89PNG"),
+])
+def test_encoded_formats(remover, fmt, mode, magic):
+    data = remover.remove_bytes(square_image(), format=fmt)
+    assert data[:4].startswith(magic)
+    img = Image.open(io.BytesIO(data))
+    assert img.mode == mode and img.size == (120, 80)
+
+
+def test_jpeg_without_background_goes_on_white(remover):
+    opts = Options(format=OutputFormat.JPEG)
+    assert opts.background == Color(255, 255, 255)
+    px = np.asarray(Image.open(io.BytesIO(remover.remove_bytes(square_image(), opts))))
+    assert px[2, 2].min() > 245
+    with pytest.raises(OptionsError):
+        Options(format=OutputFormat.JPEG, background=Color(0, 0, 0, 10))
+
+
+def test_input_alpha_is_respected(remover):
+    rgba = np.dstack([np.asarray(square_image()), np.full((80, 120), 255, np.uint8)])
+    rgba[:, :60, 3] = 0  # left half already transparent
+    c = remover.cutout(rgba)
+    assert c.alpha[40, 40] == 0.0 and c.alpha[40, 80] > 0.9
+
+
+def test_unknown_option_suggests(remover):
+    with pytest.raises(OptionsError) as err:
+        remover.remove(square_image(), backgrund="white")
+    assert "background" in (err.value.hint or "")
+
+
+def test_resolution_on_a_fixed_size_model_is_refused(remover):
+    with pytest.raises(BackendError) as err:
+        remover.cutout(square_image(), resolution=512)
+    assert err.value.code == "backend.fixed-resolution"
+
+
+def test_concurrent_calls_share_one_session(tiny_onnx, tiny_spec):
+    r = Remover(tiny_spec, backend=OnnxBackend(tiny_onnx, threads=2))
+    images = [square_image(100 + 10 * i, 90) for i in range(8)]
+    serial = [r.matte(im) for im in images]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(r.matte, images))
+    for a, b in zip(serial, parallel):
+        assert np.array_equal(a, b)
+    assert serial[0][45, 50] > 0.9 and serial[0][2, 2] < 0.1
