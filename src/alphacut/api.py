@@ -11,10 +11,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from .config import Settings, load_settings
-from .io.decode import ImageInput, decode_image
+from .io.decode import ImageInput
 from .models.catalog import ModelSpec
 from .options import Options
-from .pipeline import Cutout, cut, encode_cutout, predict_matte
+from .pipeline import Cutout, Prepared, cut, encode_cutout, finish, infer, predict_matte, prepare
 from .runtime.base import Backend
 
 if TYPE_CHECKING:
@@ -84,8 +84,19 @@ class Remover:
 
     def matte(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> NDArray[np.float32]:
         """The alpha matte at the image's full resolution: H×W float32 in [0, 1]."""
-        opts = self._opts(options, overrides)
-        return predict_matte(decode_image(image, max_pixels=opts.max_pixels), self.backend, self.spec, opts)
+        return predict_matte(image, self.backend, self.spec, self._opts(options, overrides))
+
+    def prepare(self, image: ImageInput, options: Options) -> Prepared:
+        """Stage 1 of 3 (decode + preprocess), for callers that pipeline many images."""
+        return prepare(image, self.backend, self.spec, options)
+
+    def infer(self, prepared: Prepared) -> NDArray[np.float32]:
+        """Stage 2 of 3: the model itself."""
+        return infer(prepared, self.backend)
+
+    def finish(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> Cutout:
+        """Stage 3 of 3: matte, refinement and composition at full resolution."""
+        return finish(prepared, raw, self.spec, options)
 
     def remove_bytes(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> bytes:
         """The cutout encoded in options.format (PNG by default)."""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from .api import Remover
 from .errors import AlphacutError, OutputError
 from .io.files import Job, write_atomic
 from .options import Options
+from .pipeline import Prepared, encode_cutout
 
 __all__ = ["BatchSummary", "ItemResult", "Outcome", "run_batch"]
 
@@ -54,43 +58,116 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def process_job(remover: Remover, job: Job, options: Options, *, skip_existing: bool,
-                overwrite: bool) -> ItemResult:
-    """Cut out one file and write it atomically, mapping every known failure to an ItemResult."""
-    t0 = time.perf_counter()
-    try:
-        if _same_file(job.src, job.dst):
-            raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
-                              hint="Choose another output folder with -o.")
-        if job.dst.exists():
-            if skip_existing:
-                return ItemResult(job, Outcome.SKIPPED, "output.exists", "exists")
-            if not overwrite:
-                raise OutputError("output.exists", f"{job.dst} exists.",
-                                  hint="Pass --overwrite to replace it or --skip-existing to keep it.")
-        data = remover.remove_bytes(job.src, options)
-        write_atomic(job.dst, data)
-        return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - t0)
-    except AlphacutError as exc:
+def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
+    """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
+    if _same_file(job.src, job.dst):
+        raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
+                          hint="Choose another output folder with -o.")
+    if job.dst.exists():
+        if skip_existing:
+            return ItemResult(job, Outcome.SKIPPED, "output.exists", "exists")
+        if not overwrite:
+            raise OutputError("output.exists", f"{job.dst} exists.",
+                              hint="Pass --overwrite to replace it or --skip-existing to keep it.")
+    return None
+
+
+def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
+    if isinstance(exc, AlphacutError):
         log.info("%s failed: %s", job.src, exc)
         return ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else ""),
-                          seconds=time.perf_counter() - t0)
-    except MemoryError:
+                          seconds=seconds)
+    if isinstance(exc, MemoryError):
         return ItemResult(job, Outcome.FAILED, "input.out-of-memory",
-                          "Not enough memory for this image. Lower --max-pixels or downscale it.",
-                          seconds=time.perf_counter() - t0)
+                          "Not enough memory for this image. Lower --max-pixels or downscale it.", seconds=seconds)
+    raise exc
 
 
 def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_existing: bool = False,
-              overwrite: bool = False,
-              on_item: Callable[[ItemResult], None] | None = None) -> BatchSummary:
-    """Process jobs in order; the summary lists every item with its outcome."""
+              overwrite: bool = False, on_item: Callable[[ItemResult], None] | None = None,
+              depth: int = 2) -> BatchSummary:
+    """Process jobs with decoding, inference and encoding of neighbouring images overlapped.
+
+    Three stages run at once: a thread decodes and preprocesses up to `depth` images ahead, the
+    calling thread runs the model, and a thread composes, encodes and writes up to `depth` results
+    behind. Queues are bounded, so memory stays flat however many jobs there are; results are
+    reported (on_item, summary) in job order. depth=0 runs everything in the calling thread.
+    """
     summary = BatchSummary()
     t0 = time.perf_counter()
-    for job in jobs:
-        result = process_job(remover, job, options, skip_existing=skip_existing, overwrite=overwrite)
-        summary.results.append(result)
-        if on_item is not None:
-            on_item(result)
+    if depth <= 0:
+        for job in jobs:
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite), on_item))
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def stage_prepare(job: Job) -> tuple[float, ItemResult | Prepared]:
+        start = time.perf_counter()
+        try:
+            skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
+            return start, skipped if skipped is not None else remover.prepare(job.src, options)
+        except Exception as exc:  # mapped by _failure; anything unknown is re-raised there
+            return start, _failure(job, exc, time.perf_counter() - start)
+
+    def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
+        try:
+            cutout = remover.finish(prepared, raw, options)
+            write_atomic(job.dst, encode_cutout(cutout, options))
+            return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
+        except Exception as exc:
+            return _failure(job, exc, time.perf_counter() - start)
+
+    ahead: deque[tuple[Job, Future[tuple[float, ItemResult | Prepared]]]] = deque()
+    behind: deque[Future[ItemResult]] = deque()
+    todo = iter(jobs)
+    with ThreadPoolExecutor(1, thread_name_prefix="alphacut-prepare") as prep_pool, \
+            ThreadPoolExecutor(1, thread_name_prefix="alphacut-write") as out_pool:
+        def refill() -> None:
+            while len(ahead) < depth:
+                job = next(todo, None)
+                if job is None:
+                    return
+                ahead.append((job, prep_pool.submit(stage_prepare, job)))
+
+        refill()
+        while ahead:
+            job, fut = ahead.popleft()
+            refill()
+            start, got = fut.result()
+            if isinstance(got, ItemResult):
+                done: Future[ItemResult] = Future()
+                done.set_result(got)
+                behind.append(done)
+            else:
+                try:
+                    raw = remover.infer(got)
+                except Exception as exc:
+                    done = Future()
+                    done.set_result(_failure(job, exc, time.perf_counter() - start))
+                    behind.append(done)
+                else:
+                    behind.append(out_pool.submit(stage_finish, job, start, got, raw))
+            while len(behind) > depth or (behind and behind[0].done()):
+                summary.results.append(_emit(behind.popleft().result(), on_item))
+        while behind:
+            summary.results.append(_emit(behind.popleft().result(), on_item))
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _emit(result: ItemResult, on_item: Callable[[ItemResult], None] | None) -> ItemResult:
+    if on_item is not None:
+        on_item(result)
+    return result
+
+
+def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool) -> ItemResult:
+    start = time.perf_counter()
+    try:
+        skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
+        if skipped is not None:
+            return skipped
+        write_atomic(job.dst, remover.remove_bytes(job.src, options))
+        return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
+    except Exception as exc:
+        return _failure(job, exc, time.perf_counter() - start)

@@ -297,6 +297,37 @@ def models_path(ctx: click.Context, model_id: str | None) -> None:
     click.echo(store.path(model_id) if model_id else store.path(store.catalog.default).parent)
 
 
+# ------------------------------------------------------------------------------------------ bench
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
+@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@click.option("--limit", type=int, default=None, help="Use only the first N images.")
+@click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def bench(folder: Path, model: str | None, threads: int | None, limit: int | None, write: Path | None,
+          as_json: bool) -> None:
+    """Speed and memory on FOLDER: s/image warm, images/s, cold start, peak RSS (each in a fresh process)."""
+    import json
+    import shlex
+
+    from .eval.bench import run_bench, to_json, to_markdown
+
+    result = run_bench(folder, model=model, threads=threads, limit=limit)
+    command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if as_json:
+        click.echo(json.dumps(to_json([result]), indent=2))
+    else:
+        click.echo(to_markdown([result], command=command, folder=folder))
+    if write is not None:
+        from .io.files import write_atomic
+
+        text = "# Performance\n\n" + to_markdown([result], command=command, folder=folder)
+        write_atomic(write, text.encode())
+        click.echo(f"wrote {write}", err=True)
+
+
 # ----------------------------------------------------------------------------------------- doctor
 @main.command()
 @click.pass_context

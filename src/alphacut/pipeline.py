@@ -23,8 +23,8 @@ from .ops.resize import resize_matte
 from .options import Options, OutputFormat
 from .runtime.base import Backend
 
-__all__ = ["Cutout", "CutoutInfo", "preprocess", "postprocess", "predict_matte", "compose",
-           "cut", "encode_cutout"]
+__all__ = ["Cutout", "CutoutInfo", "Prepared", "compose", "cut", "encode_cutout", "finish", "infer",
+           "matte_from_raw", "postprocess", "predict_matte", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,22 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec) -> NDArray[np.float32
     return np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def predict_matte(decoded: Decoded, backend: Backend, spec: ModelSpec, options: Options,
-                  timings: dict[str, float] | None = None) -> NDArray[np.float32]:
-    """The full-resolution matte for a decoded image (input alpha respected)."""
-    t = time.perf_counter()
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An image decoded and turned into the model's input: what inference needs, and what comes after."""
+
+    decoded: Decoded
+    batch: NDArray[np.float32]  # 1×3×h×w
+    model_input_wh: tuple[int, int]
+    timings_ms: dict[str, float]
+
+
+def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Prepared:
+    """Decode (unless already decoded) and preprocess: everything before inference."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    decoded = source if isinstance(source, Decoded) else decode_image(source, max_pixels=options.max_pixels)
+    t1 = time.perf_counter()
     size_wh = model_input_size(spec, options, backend)
     rgb = decoded.rgb
     if decoded.alpha is not None:
@@ -95,19 +107,46 @@ def predict_matte(decoded: Decoded, backend: Backend, spec: ModelSpec, options: 
         a = u8_to_float(decoded.alpha)[:, :, None]
         rgb = float_to_u8(u8_to_float(rgb) * a + (1.0 - a))
     batch = preprocess(rgb, spec, size_wh)
-    t1 = time.perf_counter()
-    raw = backend.run(batch)
-    t2 = time.perf_counter()
-    low = postprocess(raw, spec)
-    alpha = resize_matte(low, decoded.size_wh)
+    timings["decode"] = (t1 - t0) * 1e3
+    timings["preprocess"] = (time.perf_counter() - t1) * 1e3
+    return Prepared(decoded=decoded, batch=batch, model_input_wh=size_wh, timings_ms=timings)
+
+
+def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
+    """Run the model on a prepared input; the only step that holds the CPU for seconds."""
+    t = time.perf_counter()
+    raw = backend.run(prepared.batch)
+    prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
+    return raw
+
+
+def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec) -> NDArray[np.float32]:
+    """The model's output as a full-resolution matte (input alpha respected)."""
+    t = time.perf_counter()
+    decoded = prepared.decoded
+    alpha = resize_matte(postprocess(raw, spec), decoded.size_wh)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
-    t3 = time.perf_counter()
-    if timings is not None:
-        timings["preprocess"] = (t1 - t) * 1e3
-        timings["inference"] = (t2 - t1) * 1e3
-        timings["matte"] = (t3 - t2) * 1e3
+    prepared.timings_ms["matte"] = (time.perf_counter() - t) * 1e3
     return alpha
+
+
+def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+    """Everything after inference: the full-resolution matte and the composed image."""
+    alpha = matte_from_raw(prepared, raw, spec)
+    t = time.perf_counter()
+    image = compose(prepared.decoded, alpha, options)
+    prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
+    info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh, model_input_wh=prepared.model_input_wh,
+                      timings_ms=dict(prepared.timings_ms), warnings=prepared.decoded.warnings)
+    return Cutout(image=image, alpha=alpha, info=info)
+
+
+def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,
+                  options: Options) -> NDArray[np.float32]:
+    """The full-resolution matte for one image."""
+    prepared = prepare(source, backend, spec, options)
+    return matte_from_raw(prepared, infer(prepared, backend), spec)
 
 
 def compose(decoded: Decoded, alpha: NDArray[np.float32], options: Options) -> Image.Image:
@@ -130,19 +169,9 @@ def compose(decoded: Decoded, alpha: NDArray[np.float32], options: Options) -> I
 
 
 def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Cutout:
-    """Decode (unless already decoded), predict the matte and compose the result."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    decoded = source if isinstance(source, Decoded) else decode_image(source, max_pixels=options.max_pixels)
-    timings["decode"] = (time.perf_counter() - t0) * 1e3
-    alpha = predict_matte(decoded, backend, spec, options, timings)
-    t = time.perf_counter()
-    image = compose(decoded, alpha, options)
-    timings["compose"] = (time.perf_counter() - t) * 1e3
-    info = CutoutInfo(model=spec.id, size_wh=decoded.size_wh,
-                      model_input_wh=model_input_size(spec, options, backend),
-                      timings_ms=timings, warnings=decoded.warnings)
-    return Cutout(image=image, alpha=alpha, info=info)
+    """One image, start to finish."""
+    prepared = prepare(source, backend, spec, options)
+    return finish(prepared, infer(prepared, backend), spec, options)
 
 
 def encode_cutout(cutout: Cutout, options: Options) -> bytes:
