@@ -27,7 +27,12 @@ class CountingRemover(Remover):
         with self.lock:
             self.alive += 1
             self.peak = max(self.peak, self.alive)
-        return super().prepare(image, options)
+        try:
+            return super().prepare(image, options)
+        except Exception:
+            with self.lock:
+                self.alive -= 1
+            raise
 
     def finish(self, prepared, raw, options):
         try:
