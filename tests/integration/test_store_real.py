@@ -14,7 +14,8 @@ from alphacut.models.store import ModelStore
 pytestmark = pytest.mark.model
 
 # Files prepared on alphacut's development machines; the tests that need them skip elsewhere.
-TARBALL = Path(os.environ.get("ALPHACUT_TEST_NPM_TARBALL", "/tmp/scratch/imgly-background-removal-data-1.4.5.tgz"))
+TARBALL = Path(os.environ.get("ALPHACUT_TEST_NPM_TARBALL",
+                              "/tmp/scratch/imgly-background-removal-data-1.4.5.tgz"))
 ASSEMBLED = Path(os.environ.get("ALPHACUT_TEST_DEFAULT_ONNX", "/tmp/scratch/isnet-fp16.onnx"))
 
 

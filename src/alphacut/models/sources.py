@@ -345,7 +345,8 @@ def _plan(index: dict[str, Any], members: dict[str, tarfile.TarInfo], t: NpmTarg
         raise SourceFailed(f"npm {label}: no resource '{t.resource}' in resources.json. {hint}".strip())
     try:
         size = int(entry["size"])
-        chunks = [(str(c["hash"]).lower(), int(c["offsets"][0]), int(c["offsets"][1])) for c in entry["chunks"]]
+        chunks = [(str(c["hash"]).lower(), int(c["offsets"][0]), int(c["offsets"][1]))
+                  for c in entry["chunks"]]
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise SourceFailed(f"npm {label}: resource '{t.resource}' is malformed: {exc}") from exc
     if t.spec.size_bytes is not None and size != t.spec.size_bytes:
@@ -386,7 +387,7 @@ def derive_file(base: Path, transform: str, spec: ModelSpec, dst: Path) -> None:
         func(base, dst)
     except AlphacutError as exc:
         raise SourceFailed(f"derive {transform}: {exc}", code=exc.code, hint=exc.hint) from exc
-    except Exception as exc:  # noqa: BLE001 - a transform's failure is translated here, at the seam
+    except Exception as exc:
         raise SourceFailed(f"derive {transform}: the transform failed: {exc!r}") from exc
     if not dst.is_file():
         raise SourceFailed(f"derive {transform}: the transform wrote no file")

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,9 +141,9 @@ class ModelStore:
 
     # --- user models -------------------------------------------------------------------------------
 
-    def add(self, model_id: str, file: Path, *, input_size: int, mean: tuple[float, float, float] | list[float],
-            std: tuple[float, float, float] | list[float], output_index: int = 0, activation: str = "none",
-            description: str = "", licence: str = "unknown") -> ModelSpec:
+    def add(self, model_id: str, file: Path, *, input_size: int, mean: Sequence[float], std: Sequence[float],
+            output_index: int = 0, activation: str = "none", description: str = "",
+            licence: str = "unknown") -> ModelSpec:
         """Copy the user's ONNX file into the cache and list it in the user catalog.
 
         A built-in id is accepted only for the very file the catalog names (its checksum must
@@ -162,7 +162,8 @@ class ModelStore:
         with self._lock(model_id):
             tmp = self._temp_path(model_id)
             try:
-                got = sources.copy_hashed(file, tmp, builtin.checksum if builtin else "sha256:", self.on_progress)
+                algo = builtin.checksum if builtin else "sha256:"
+                got = sources.copy_hashed(file, tmp, algo, self.on_progress)
                 if builtin is not None and got != builtin.checksum:
                     raise ModelError("model.bad-id", f"'{model_id}' is a built-in model and {file} is not "
                                                      f"its file: expected {builtin.checksum}, got {got}.",
