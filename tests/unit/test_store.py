@@ -297,8 +297,12 @@ def test_npm_missing_resource_is_fetch_failed(tmp_path: Path, store_npm: FakeNpm
 def test_url_plain_download(tmp_path: Path, store_server: StoreServer) -> None:
     progress: list[tuple[int, int]] = []
     store = _url_store(tmp_path, store_server, on_progress=lambda d, t: progress.append((d, t)))
-    assert store.ensure("net-url").read_bytes() == store_server.payload
+    path = store.ensure("net-url")
+    assert path.read_bytes() == store_server.payload
     assert store_server.requests == [{"range": None}]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     n = len(store_server.payload)
     assert progress[-1] == (n, n)
     assert _leftovers(store) == ["net-url.onnx", "net-url.onnx.verified"]

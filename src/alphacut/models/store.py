@@ -19,8 +19,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -245,9 +245,7 @@ class ModelStore:
             yield
 
     def _temp_path(self, model_id: str) -> Path:
-        fd, name = tempfile.mkstemp(dir=self.models_dir, prefix=f".{model_id}.", suffix=".tmp")
-        os.close(fd)
-        return Path(name)
+        return _new_temp(self.models_dir, f".{model_id}.")
 
     def _not_cached(self, spec: ModelSpec, message: str) -> ModelError:
         return ModelError("model.not-cached", message,
@@ -380,10 +378,12 @@ class ModelStore:
     def _write_user_catalog(self, specs: list[ModelSpec]) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         text = dump_catalog_toml([s.to_dict() for s in specs])
-        fd, name = tempfile.mkstemp(dir=self.home, prefix=".models.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(name, self.user_catalog_path)
+        tmp = _new_temp(self.home, ".models.")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.user_catalog_path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _try_lock(stack: ExitStack, path: str) -> bool:
@@ -393,6 +393,17 @@ def _try_lock(stack: ExitStack, path: str) -> bool:
     except filelock.Timeout:
         return False
     return True
+
+
+def _new_temp(folder: Path, prefix: str) -> Path:
+    """Create an empty, uniquely named file in folder (mode from the umask, unlike mkstemp's 0600)."""
+    while True:
+        path = folder / f"{prefix}{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return path
 
 
 def _stamp_of(spec: ModelSpec, stat: os.stat_result) -> dict[str, Any]:
