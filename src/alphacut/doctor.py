@@ -47,7 +47,9 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
     from .runtime.onnx import available_providers
 
     model, feats = cpu_features()
-    yield f"alphacut      {_version('alphacut')}"
+    from . import __version__
+
+    yield f"alphacut      {__version__}"
     yield f"python        {sys.version.split()[0]} ({platform.platform()})"
     for dist in ("onnxruntime", "numpy", "pillow", "scipy"):
         yield f"{dist:<13} {_version(dist)}"
