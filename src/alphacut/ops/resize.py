@@ -23,13 +23,20 @@ __all__ = ["resize_image", "resize_matte", "resize_weights"]
 
 
 @lru_cache(maxsize=32)
-def resize_weights(in_size: int, out_size: int, antialias: bool = True) -> sp.csr_matrix:
+def resize_weights(
+    in_size: int,
+    out_size: int,
+    antialias: bool = True,
+    span: tuple[float, float] | None = None,
+) -> sp.csr_matrix:
     """Return the out_size x in_size sparse bilinear weight matrix along one axis.
 
     Args:
         in_size: input length in pixels (>= 1).
         out_size: output length in pixels (>= 1).
         antialias: widen the triangle filter by the scale factor when shrinking.
+        span: (start, end) of the input interval mapped onto the output, in input pixel
+            edges (Pillow's ``box``); None means (0, in_size).
 
     Example:
         >>> np.round(resize_weights(4, 2).toarray().astype(float), 3).tolist()
@@ -37,12 +44,18 @@ def resize_weights(in_size: int, out_size: int, antialias: bool = True) -> sp.cs
     """
     if in_size < 1 or out_size < 1:
         raise ValueError(f"sizes must be positive, got {in_size} -> {out_size}")
-    scale = in_size / out_size
+    start, end = (0.0, float(in_size)) if span is None else (float(span[0]), float(span[1]))
+    if not end > start:
+        raise ValueError(f"span must have end > start, got {span}")
+    scale = (end - start) / out_size
     filter_scale = max(scale, 1.0) if antialias else 1.0
     support = filter_scale  # triangle filter has support 1, widened by filter_scale
-    centre = (np.arange(out_size, dtype=np.float64) + 0.5) * scale
+    centre = start + (np.arange(out_size, dtype=np.float64) + 0.5) * scale
     x_min = np.maximum(np.floor(centre - support + 0.5).astype(np.int64), 0)
     x_max = np.minimum(np.floor(centre + support + 0.5).astype(np.int64), in_size)
+    x_max = np.maximum(x_max, x_min + 1)
+    x_min = np.minimum(x_min, in_size - 1)
+    x_max = np.clip(x_max, x_min + 1, in_size)
     n_taps = int((x_max - x_min).max())
     taps = x_min[:, None] + np.arange(n_taps)[None, :]
     valid = taps < x_max[:, None]
@@ -58,34 +71,48 @@ def resize_weights(in_size: int, out_size: int, antialias: bool = True) -> sp.cs
     return mat
 
 
-def _resize_axis0(arr: NDArray[np.float32], out_size: int, antialias: bool) -> NDArray[np.float32]:
+def _resize_axis0(
+    arr: NDArray[np.float32],
+    out_size: int,
+    antialias: bool,
+    span: tuple[float, float] | None = None,
+) -> NDArray[np.float32]:
     """Resize along the first axis with one sparse matrix product."""
     n = arr.shape[0]
-    if n == out_size:
+    if n == out_size and span in (None, (0.0, float(n))):
         return arr
     flat = arr.reshape(n, -1)
-    out = resize_weights(n, out_size, antialias) @ flat
+    out = resize_weights(n, out_size, antialias, span) @ flat
     return np.asarray(out, dtype=np.float32).reshape((out_size,) + arr.shape[1:])
 
 
 def _resize_2d(
-    arr: NDArray[np.float32], size_wh: tuple[int, int], antialias: bool
+    arr: NDArray[np.float32],
+    size_wh: tuple[int, int],
+    antialias: bool,
+    box_xyxy: tuple[float, float, float, float] | None = None,
 ) -> NDArray[np.float32]:
-    """Resize an H x W (x C) float array to size_wh, height first, then width."""
+    """Resize an H x W (x C) float array (or its box) to size_wh, height first, then width."""
     out_w, out_h = int(size_wh[0]), int(size_wh[1])
     if out_w < 1 or out_h < 1:
         raise ValueError(f"size_wh must be positive, got {size_wh}")
     a = np.ascontiguousarray(arr, dtype=np.float32)
-    tmp = _resize_axis0(a, out_h, antialias)
-    if tmp.shape[1] == out_w:
+    span_x = None if box_xyxy is None else (float(box_xyxy[0]), float(box_xyxy[2]))
+    span_y = None if box_xyxy is None else (float(box_xyxy[1]), float(box_xyxy[3]))
+    tmp = _resize_axis0(a, out_h, antialias, span_y)
+    if tmp.shape[1] == out_w and span_x in (None, (0.0, float(out_w))):
         return np.ascontiguousarray(tmp)
     swapped = np.ascontiguousarray(np.swapaxes(tmp, 0, 1))
-    res = _resize_axis0(swapped, out_w, antialias)
+    res = _resize_axis0(swapped, out_w, antialias, span_x)
     return np.ascontiguousarray(np.swapaxes(res, 0, 1))
 
 
 def resize_image(
-    img: NDArray[np.float32], size_wh: tuple[int, int], *, antialias: bool = True
+    img: NDArray[np.float32],
+    size_wh: tuple[int, int],
+    *,
+    antialias: bool = True,
+    box_xyxy: tuple[float, float, float, float] | None = None,
 ) -> NDArray[np.float32]:
     """Resize an image bilinearly to size_wh (area-weighted when shrinking if antialias).
 
@@ -94,6 +121,8 @@ def resize_image(
         size_wh: target (width, height) in pixels.
         antialias: when shrinking, average every covered input pixel (Pillow BILINEAR);
             False samples only the 2x2 neighbours (OpenCV INTER_LINEAR).
+        box_xyxy: source rectangle (x0, y0, x1, y1) in pixel edges to resample (Pillow's
+            ``box``), inside the image; None means the whole image.
 
     Returns:
         out_h x out_w x C float32 array; convex combinations, so the range is preserved.
@@ -104,7 +133,7 @@ def resize_image(
     """
     if img.ndim not in (2, 3):
         raise ValueError(f"expected H x W or H x W x C, got shape {img.shape}")
-    return _resize_2d(img, size_wh, antialias)
+    return _resize_2d(img, size_wh, antialias, box_xyxy)
 
 
 def resize_matte(alpha: NDArray[np.float32], size_wh: tuple[int, int]) -> NDArray[np.float32]:
