@@ -59,7 +59,7 @@ def _coefficients_grey(guide: F32, src: F32, radius: int, eps: float) -> tuple[F
     mean_i = box_filter(guide, radius)
     mean_p = box_filter(src, radius)
     cov_ip = box_filter(guide * src, radius) - mean_i * mean_p
-    var_i = box_filter(guide * guide, radius) - mean_i * mean_i
+    var_i = np.maximum(box_filter(guide * guide, radius) - mean_i * mean_i, np.float32(0.0))
     a = cov_ip / (var_i + np.float32(eps))
     b = mean_p - a * mean_i
     return box_filter(a, radius), box_filter(b, radius)
@@ -78,8 +78,10 @@ def _coefficients_colour(
         return box_filter(ch[i] * ch[j], radius) - mean_i[i] * mean_i[j]
 
     e = np.float32(eps)
-    s_rr, s_rg, s_rb = cov(0, 0) + e, cov(0, 1), cov(0, 2)
-    s_gg, s_gb, s_bb = cov(1, 1) + e, cov(1, 2), cov(2, 2) + e
+    zero = np.float32(0.0)
+    # Variances clamped at 0: float32 cancellation in E[I^2] - E[I]^2 can go slightly negative.
+    s_rr, s_rg, s_rb = np.maximum(cov(0, 0), zero) + e, cov(0, 1), cov(0, 2)
+    s_gg, s_gb, s_bb = np.maximum(cov(1, 1), zero) + e, cov(1, 2), np.maximum(cov(2, 2), zero) + e
     # Inverse of the symmetric 3x3 matrix by its adjugate, vectorised over pixels.
     i_rr = s_gg * s_bb - s_gb * s_gb
     i_rg = s_gb * s_rb - s_rg * s_bb
@@ -87,7 +89,8 @@ def _coefficients_colour(
     i_gg = s_rr * s_bb - s_rb * s_rb
     i_gb = s_rb * s_rg - s_rr * s_gb
     i_bb = s_rr * s_gg - s_rg * s_rg
-    inv_det = 1.0 / (s_rr * i_rr + s_rg * i_rg + s_rb * i_rb)
+    det = s_rr * i_rr + s_rg * i_rg + s_rb * i_rb
+    inv_det = 1.0 / np.maximum(det, np.float32(eps) ** 3)
     c0, c1, c2 = cov_ip
     a = [
         (c0 * i_rr + c1 * i_rg + c2 * i_rb) * inv_det,
