@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphacut.ops.composite import (blur_background, composite_over_color, composite_over_image,
-                                    cover_resize, premultiply, unpremultiply)
+from alphacut.ops.composite import (
+    blur_background,
+    composite_over_color,
+    composite_over_image,
+    cover_resize,
+    premultiply,
+    unpremultiply,
+)
 
 
 def test_over_color_exact() -> None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphacut.ops.framing import (crop_to_subject, fill, fit, frame_head, place_on_canvas,
-                                  render_rect, subject_bbox)
+from alphacut.ops.framing import (
+    crop_to_subject,
+    fill,
+    fit,
+    frame_head,
+    place_on_canvas,
+    render_rect,
+    subject_bbox,
+)
 
 
 def blob(h: int, w: int, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -127,9 +127,10 @@ def blur_background(image: F32, radius: float, *, alpha: F32 | None = None) -> F
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be H x W x 3, got shape {image.shape}")
     if radius <= 0:
-        return np.asarray(image, dtype=np.float32).copy()
+        result: F32 = np.asarray(image, dtype=np.float32).copy()
+        return result
     # Three boxes of width w have variance 3 (w^2 - 1) / 12 = sigma^2.
-    box_r = max(1, int(round((np.sqrt(4.0 * radius * radius + 1.0) - 1.0) / 2.0)))
+    box_r = max(1, round((np.sqrt(4.0 * radius * radius + 1.0) - 1.0) / 2.0))
     weight = None if alpha is None else (1.0 - np.clip(alpha, 0.0, 1.0)).astype(np.float32)
 
     def blur(x: F32) -> F32:

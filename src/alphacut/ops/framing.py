@@ -256,7 +256,7 @@ def frame_head(
         head_h = float(max(neck, 1))
     else:
         head_h = 1.3 * float(head_w)
-    y_end = min(top + int(round(head_h)), mask.shape[0])
+    y_end = min(top + round(head_h), mask.shape[0])
     head_rows = mask[top:y_end]
     xs = np.flatnonzero(head_rows.any(axis=0))
     x0, x1 = int(xs[0]), int(xs[-1]) + 1

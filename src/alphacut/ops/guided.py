@@ -51,7 +51,8 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
     else:
         s /= cnt_h.astype(np.float32)[:, None]
         s /= cnt_w.astype(np.float32)[None, :]
-    return s
+    result: F32 = s
+    return result
 
 
 def _coefficients_grey(guide: F32, src: F32, radius: int, eps: float) -> tuple[F32, F32]:
@@ -119,7 +120,8 @@ def _apply(a: list[F32], b: F32, guide: F32) -> F32:
     else:
         for k, ak in enumerate(a):
             q += ak * guide[:, :, k]
-    return np.clip(q, 0.0, 1.0, out=q)
+    result: F32 = np.clip(q, 0.0, 1.0, out=q)
+    return result
 
 
 def guided_filter(guide: F32, src: F32, radius: int, eps: float) -> F32:

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from numpy.typing import NDArray
 
-__all__ = ["disk", "dilate", "erode", "remove_small", "threshold"]
+__all__ = ["dilate", "disk", "erode", "remove_small", "threshold"]
 
 F32 = NDArray[np.float32]
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -54,8 +54,9 @@ def erode(alpha: F32, px: int) -> F32:
     """
     a = np.asarray(alpha, dtype=np.float32)
     if px <= 0:
-        return a.copy()
-    return ndi.grey_erosion(a, footprint=disk(px), mode="nearest").astype(np.float32)
+        return a.copy()  # type: ignore[no-any-return]
+    result: F32 = ndi.grey_erosion(a, footprint=disk(px), mode="nearest").astype(np.float32)
+    return result
 
 
 def dilate(alpha: F32, px: int) -> F32:
@@ -72,8 +73,9 @@ def dilate(alpha: F32, px: int) -> F32:
     """
     a = np.asarray(alpha, dtype=np.float32)
     if px <= 0:
-        return a.copy()
-    return ndi.grey_dilation(a, footprint=disk(px), mode="nearest").astype(np.float32)
+        return a.copy()  # type: ignore[no-any-return]
+    result: F32 = ndi.grey_dilation(a, footprint=disk(px), mode="nearest").astype(np.float32)
+    return result
 
 
 def remove_small(alpha: F32, min_area_px: int, *, level: float = 0.5) -> F32:
@@ -94,7 +96,8 @@ def remove_small(alpha: F32, min_area_px: int, *, level: float = 0.5) -> F32:
     """
     a = np.asarray(alpha, dtype=np.float32)
     if min_area_px <= 1:
-        return a.copy()
+        result: F32 = a.copy()
+        return result
     core = a >= level
     labels, n = ndi.label(core, structure=_EIGHT)
     areas = np.bincount(labels.ravel(), minlength=n + 1)
