@@ -1,0 +1,273 @@
+"""Framing: subject bounding box, crops, placing a subject on a canvas, fit/fill, ID-photo heads."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.ndimage as ndi
+from numpy.typing import NDArray
+
+from .composite import cover_resize
+from .resize import resize_image
+
+__all__ = [
+    "HeadFrame",
+    "crop_to_subject",
+    "fill",
+    "fit",
+    "frame_head",
+    "place_on_canvas",
+    "render_rect",
+    "subject_bbox",
+]
+
+F32 = NDArray[np.float32]
+BBox = tuple[int, int, int, int]
+Rect = tuple[float, float, float, float]
+
+
+def subject_bbox(alpha: F32, level: float = 0.05) -> BBox | None:
+    """Return (x0, y0, x1, y1) of pixels with alpha > level (x1, y1 exclusive), or None if empty.
+
+    Example:
+        >>> a = np.zeros((10, 10), np.float32); a[2:5, 3:8] = 1
+        >>> subject_bbox(a)
+        (3, 2, 8, 5)
+    """
+    mask = np.asarray(alpha) > level
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def crop_to_subject(
+    image: F32, alpha: F32, margin_px: int = 0, *, level: float = 0.05
+) -> tuple[F32, F32, BBox]:
+    """Crop image and alpha to the subject's bbox grown by margin_px (clipped to the image).
+
+    Returns:
+        (image crop, alpha crop, the bbox used); the whole image if the matte is empty.
+
+    Example:
+        >>> a = np.zeros((10, 10), np.float32); a[4:6, 4:6] = 1
+        >>> crop_to_subject(np.zeros((10, 10, 3), np.float32), a, 1)[2]
+        (3, 3, 7, 7)
+    """
+    h, w = alpha.shape
+    box = subject_bbox(alpha, level)
+    if box is None:
+        return image, alpha, (0, 0, w, h)
+    x0, y0, x1, y1 = box
+    x0, y0 = max(x0 - margin_px, 0), max(y0 - margin_px, 0)
+    x1, y1 = min(x1 + margin_px, w), min(y1 + margin_px, h)
+    return image[y0:y1, x0:x1], alpha[y0:y1, x0:x1], (x0, y0, x1, y1)
+
+
+def render_rect(
+    image: F32, alpha: F32, rect_xyxy: Rect, canvas_wh: tuple[int, int]
+) -> tuple[F32, F32]:
+    """Resample the source rectangle rect_xyxy (may exceed the image) onto a canvas of canvas_wh.
+
+    Colours are resampled premultiplied, so transparent areas do not darken edges; parts of
+    the rectangle outside the image come out transparent (alpha 0, colour 0).
+
+    Args:
+        image: H x W x 3 in [0, 1]; alpha: H x W in [0, 1].
+        rect_xyxy: (x0, y0, x1, y1) in source pixel edges, floats.
+        canvas_wh: output (width, height).
+
+    Example:
+        >>> img, a = np.ones((10, 10, 3), np.float32), np.ones((10, 10), np.float32)
+        >>> out, oa = render_rect(img, a, (-5, 0, 15, 10), (20, 10))
+        >>> float(oa[5, 0]), float(oa[5, 10])
+        (0.0, 1.0)
+    """
+    h, w = alpha.shape
+    x0, y0, x1, y1 = (float(v) for v in rect_xyxy)
+    cw, ch = int(canvas_wh[0]), int(canvas_wh[1])
+    pad_l, pad_t = max(0, math.ceil(-x0) + 1), max(0, math.ceil(-y0) + 1)
+    pad_r, pad_b = max(0, math.ceil(x1 - w) + 1), max(0, math.ceil(y1 - h) + 1)
+    rgba = np.concatenate([image * alpha[:, :, None], alpha[:, :, None]], axis=2)
+    rgba = rgba.astype(np.float32)
+    if pad_l or pad_t or pad_r or pad_b:
+        rgba = np.pad(rgba, ((pad_t, pad_b), (pad_l, pad_r), (0, 0)))
+    box = (x0 + pad_l, y0 + pad_t, x1 + pad_l, y1 + pad_t)
+    out = resize_image(rgba, (cw, ch), box_xyxy=box)
+    out_a = np.clip(out[:, :, 3], 0.0, 1.0)
+    a3 = out_a[:, :, None]
+    colour = np.where(a3 > 1e-4, out[:, :, :3] / np.maximum(a3, 1e-4), np.float32(0.0))
+    return np.clip(colour, 0.0, 1.0).astype(np.float32), out_a.astype(np.float32)
+
+
+def place_on_canvas(
+    image: F32,
+    alpha: F32,
+    canvas_wh: tuple[int, int],
+    *,
+    bbox: BBox | None = None,
+    fill_frac: float = 0.85,
+    anchor: Literal["center", "bottom"] = "center",
+    level: float = 0.05,
+) -> tuple[F32, F32]:
+    """Scale and move the subject so its bbox fills fill_frac of the canvas, centred.
+
+    The bbox is scaled by one factor so that its limiting dimension spans ``fill_frac`` of
+    the canvas; it is centred horizontally and, with anchor="center", vertically; with
+    "bottom" its lower edge sits (1 - fill_frac) / 2 of the canvas height above the bottom.
+
+    Args:
+        image: H x W x 3 in [0, 1]; alpha: H x W in [0, 1].
+        canvas_wh: output (width, height) in pixels.
+        bbox: subject box (x0, y0, x1, y1); default subject_bbox(alpha, level).
+        fill_frac: fraction of the canvas the subject spans, in (0, 1].
+
+    Returns:
+        (image, alpha) of exactly canvas_wh; transparent where there is no subject.
+
+    Example:
+        >>> a = np.zeros((100, 200), np.float32); a[20:60, 50:130] = 1
+        >>> _, out = place_on_canvas(np.ones((100, 200, 3), np.float32), a, (100, 100))
+        >>> subject_bbox(out, 0.5)
+        (8, 29, 92, 71)
+    """
+    if not 0.0 < fill_frac <= 1.0:
+        raise ValueError(f"fill_frac must be in (0, 1], got {fill_frac}")
+    box = bbox if bbox is not None else subject_bbox(alpha, level)
+    cw, ch = int(canvas_wh[0]), int(canvas_wh[1])
+    if box is None:
+        return np.zeros((ch, cw, 3), np.float32), np.zeros((ch, cw), np.float32)
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    scale = fill_frac * min(cw / bw, ch / bh)
+    src_w, src_h = cw / scale, ch / scale
+    cx = (bx0 + bx1) / 2.0
+    rx0 = cx - src_w / 2.0
+    if anchor == "center":
+        ry0 = (by0 + by1) / 2.0 - src_h / 2.0
+    elif anchor == "bottom":
+        ry0 = by1 + (1.0 - fill_frac) / 2.0 * src_h - src_h
+    else:
+        raise ValueError(f"unknown anchor {anchor!r}; use 'center' or 'bottom'")
+    return render_rect(image, alpha, (rx0, ry0, rx0 + src_w, ry0 + src_h), (cw, ch))
+
+
+def fit(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:
+    """Scale to fit inside size_wh keeping the aspect, letterboxed with transparency.
+
+    Example:
+        >>> im, a = fit(np.ones((50, 100, 3), np.float32), np.ones((50, 100), np.float32), (80, 80))
+        >>> im.shape, a.shape, float(a[0, 40]), float(a[40, 40])
+        ((80, 80, 3), (80, 80), 0.0, 1.0)
+    """
+    h, w = alpha.shape
+    cw, ch = int(size_wh[0]), int(size_wh[1])
+    scale = min(cw / w, ch / h)
+    src_w, src_h = cw / scale, ch / scale
+    x0, y0 = (w - src_w) / 2.0, (h - src_h) / 2.0
+    return render_rect(image, alpha, (x0, y0, x0 + src_w, y0 + src_h), (cw, ch))
+
+
+def fill(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:
+    """Scale to cover size_wh keeping the aspect and centre-crop the overflow.
+
+    Example:
+        >>> im, a = fill(np.ones((50, 100, 3), np.float32), np.ones((50, 100), np.float32), (80, 80))
+        >>> im.shape, a.shape
+        ((80, 80, 3), (80, 80))
+    """
+    rgba = np.concatenate([image * alpha[:, :, None], alpha[:, :, None]], axis=2)
+    out = cover_resize(rgba.astype(np.float32), size_wh)
+    a = np.clip(out[:, :, 3], 0.0, 1.0)
+    colour = np.where(a[:, :, None] > 1e-4, out[:, :, :3] / np.maximum(a, 1e-4)[:, :, None], 0.0)
+    return np.clip(colour, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadFrame:
+    """Where the head was found and the source rectangle that frames it on the canvas."""
+
+    head_bbox: BBox  # estimated head (x0, y0, x1, y1) in source pixels
+    rect_xyxy: Rect  # source rectangle to pass to render_rect with canvas_wh
+    shoulders_found: bool  # False: no widening found, head height guessed from its width
+
+
+def frame_head(
+    alpha: F32,
+    canvas_wh: tuple[int, int],
+    *,
+    head_top_frac: float = 0.1,
+    head_height_frac: float = 0.5,
+    level: float = 0.5,
+    widen_ratio: float = 1.6,
+) -> HeadFrame | None:
+    """Frame a portrait so the head's top sits at head_top_frac and its height is head_height_frac.
+
+    Heuristic, from the matte only (no face detector): take the silhouette (alpha >= level),
+    measure its width in each row from the top, lightly smoothed. The head is the top part;
+    the shoulders start at the first row, at least 0.6 head-widths below the top, whose width
+    exceeds ``widen_ratio`` times the widest row seen so far. The chin is taken at the
+    narrowest row (the neck) between 0.6 head-widths below the top and the shoulders. If no
+    such widening is found (a head-only crop, an object), the head height is guessed as 1.3x
+    the widest row of the top part. Hair volume counts as head; hats, raised hands and
+    hunched shoulders fool it. Returns None for an empty matte.
+
+    Args:
+        alpha: H x W matte in [0, 1] of one person, upright.
+        canvas_wh: output (width, height) in pixels.
+        head_top_frac: canvas height fraction above the top of the head.
+        head_height_frac: canvas height fraction spanned by top of head to chin.
+
+    Example:
+        >>> yy, xx = np.mgrid[:300, :200]
+        >>> a = (((xx - 100) ** 2 + (yy - 60) ** 2) < 40 ** 2) | ((yy > 95) & (abs(xx - 100) < 15))
+        >>> a = (a | ((yy > 120) & (abs(xx - 100) < 90))).astype(np.float32)
+        >>> frame_head(a, (100, 100)).head_bbox
+        (61, 21, 140, 100)
+    """
+    mask = np.asarray(alpha) >= level
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    top = int(rows[0])
+    cols_any = mask[top:]
+    h_rel = cols_any.shape[0]
+    idx = np.arange(cols_any.shape[1])
+    left = np.where(cols_any.any(axis=1), np.argmax(cols_any, axis=1), 0)
+    right = np.where(cols_any.any(axis=1), cols_any.shape[1] - np.argmax(cols_any[:, ::-1], axis=1), 0)
+    width = (right - left).astype(np.float64)
+    win = max(1, h_rel // 100) * 2 + 1
+    width = ndi.uniform_filter1d(width, win, mode="nearest")
+    running_max = np.maximum.accumulate(width)
+    shoulders = None
+    min_head_px = max(4.0, 0.02 * mask.shape[1])
+    for y in range(win + 1, h_rel):
+        rm = running_max[y - win - 1]  # lagged: the smoothing ramp is not yet "head"
+        if rm >= min_head_px and y >= 0.6 * rm and width[y] > widen_ratio * rm:
+            shoulders = y
+            break
+    head_w = running_max[shoulders - win - 1] if shoulders is not None else running_max[-1]
+    if shoulders is not None:
+        lo = int(0.6 * head_w)
+        neck = lo + int(np.argmin(width[lo:shoulders])) if shoulders > lo else shoulders
+        head_h = float(max(neck, 1))
+    else:
+        head_h = 1.3 * float(head_w)
+    y_end = min(top + round(head_h), mask.shape[0])
+    head_rows = mask[top:y_end]
+    xs = np.flatnonzero(head_rows.any(axis=0))
+    x0, x1 = int(xs[0]), int(xs[-1]) + 1
+    cx = float((head_rows * idx[None, :]).sum() / max(head_rows.sum(), 1)) + 0.5
+    cw, ch = int(canvas_wh[0]), int(canvas_wh[1])
+    scale = head_height_frac * ch / head_h
+    src_w, src_h = cw / scale, ch / scale
+    ry0 = top - head_top_frac * src_h
+    rx0 = cx - src_w / 2.0
+    return HeadFrame(
+        head_bbox=(x0, top, x1, y_end),
+        rect_xyxy=(rx0, ry0, rx0 + src_w, ry0 + src_h),
+        shoulders_found=shoulders is not None,
+    )
