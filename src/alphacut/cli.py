@@ -297,6 +297,98 @@ def models_path(ctx: click.Context, model_id: str | None) -> None:
     click.echo(store.path(model_id) if model_id else store.path(store.catalog.default).parent)
 
 
+# ------------------------------------------------------------------------------------------- eval
+@main.command("eval")
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of images (with --gt).")
+@click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of ground-truth PNGs named like the images.")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A folder of sets laid out as <set>/images + <set>/gt (e.g. ../shared/evaldata).")
+@click.option("--pred", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Score saved mattes <pred>/<set>/<stem>.png instead of running a model.")
+@click.option("--save-pred", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also save the mattes as <dir>/<set>/<stem>.png.")
+@click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
+@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--limit", type=int, default=None, help="At most N images per set, evenly spaced.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (per-image scores included).")
+@click.pass_context
+def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Path | None, pred: Path | None,
+             save_pred: Path | None, model: str | None, resolution: int | None, limit: int | None,
+             as_json: bool) -> None:
+    """Score cutouts against ground truth: MAE, max/mean F-beta, S-measure, E-measure (+ SAD, MSE, Grad)."""
+    import json
+
+    from .errors import OptionsError
+    from .eval.sets import EvalSet, discover_sets, evaluate, evaluate_dir
+
+    if root is not None:
+        sets = discover_sets(root)
+    elif images is not None and gt is not None:
+        sets = [EvalSet.from_dirs(images, gt)]
+    else:
+        raise OptionsError("options.invalid", "Give --images and --gt, or --root.",
+                           hint="e.g. alphacut eval --root ../shared/evaldata")
+    progress = None if as_json else _progress_callback("scoring")
+    with progress or _nullcontext() as on_progress:
+        if pred is not None:
+            report = evaluate_dir(sets, pred, limit=limit, on_progress=on_progress)
+        else:
+            from .options import Options
+
+            settings = _settings(ctx, model=model)
+            remover = _remover(settings)
+            opts = Options.from_kwargs(resolution=resolution)
+            names = {pair.image: (s.name, pair.stem) for s in sets for pair in s.pairs}
+
+            def predict(path: Path) -> Any:
+                alpha = remover.matte(path, opts)
+                if save_pred is not None:
+                    from .io.encode import encode_image, float_to_u8
+                    from .io.files import write_atomic
+                    from .options import OutputFormat
+                    from PIL import Image
+
+                    set_name, stem = names[path]
+                    data = encode_image(Image.fromarray(float_to_u8(alpha), "L"), OutputFormat.MASK)
+                    write_atomic(save_pred / set_name / f"{stem}.png", data)
+                return alpha
+
+            report = evaluate(sets, predict, limit=limit, on_progress=on_progress)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(report.to_markdown())
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress_callback(label: str) -> Any:
+    """A context manager yielding on_progress(done, total) that draws a bar on a terminal, else nothing."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        if not sys.stderr.isatty():
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True)) as progress:
+            task = progress.add_task(label, total=None)
+            yield lambda done, total: progress.update(task, completed=done, total=total)
+
+    return bar()
+
+
 # ------------------------------------------------------------------------------------------ bench
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
