@@ -9,7 +9,8 @@ from typing import Any
 
 from .errors import OptionsError, suggest
 
-__all__ = ["Color", "Options", "OutputFormat", "DEFAULT_MAX_PIXELS"]
+__all__ = ["Color", "DEFAULT_MAX_PIXELS", "Fit", "Margin", "Options", "OutputFormat", "Refine", "Shape",
+           "parse_size"]
 
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.
@@ -106,6 +107,101 @@ class OutputFormat(str, Enum):
         return self in (OutputFormat.PNG, OutputFormat.WEBP)
 
 
+class Refine(str, Enum):
+    """How the model's matte is brought to full resolution."""
+
+    NONE = "none"  # bilinear upsampling only
+    GUIDED = "guided"  # fast guided filter when upscaling >= 2x, bilinear below that (measured)
+    MATTING = "matting"  # plus trimap-restricted guided-filter matting of the unknown band (hair)
+
+    @classmethod
+    def parse(cls, text: str) -> Refine:
+        return _parse_enum(cls, text, "refine")
+
+
+class Fit(str, Enum):
+    """How --size treats an aspect ratio that differs from the cutout's."""
+
+    FIT = "fit"  # scale to fit inside, pad with transparency (or the background)
+    FILL = "fill"  # scale to cover, crop the overflow
+
+    @classmethod
+    def parse(cls, text: str) -> Fit:
+        return _parse_enum(cls, text, "fit")
+
+
+class Shape(str, Enum):
+    RECT = "rect"
+    CIRCLE = "circle"  # everything outside the inscribed circle becomes transparent
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        return _parse_enum(cls, text, "shape")
+
+
+def _parse_enum(cls: Any, text: str, name: str) -> Any:
+    s = str(text).strip().lower()
+    for member in cls:
+        if member.value == s:
+            return member
+    values = [m.value for m in cls]
+    raise OptionsError("options.invalid", f"{name}={text!r} is not one of {', '.join(values)}.",
+                       hint=suggest(s, values))
+
+
+@dataclass(frozen=True, slots=True)
+class Margin:
+    """Space around a cropped subject: pixels, or a percentage of the subject box's larger side."""
+
+    value: float = 0.0
+    percent: bool = False
+
+    @classmethod
+    def parse(cls, text: str | float | int) -> Margin:
+        s = str(text).strip()
+        pct = s.endswith("%")
+        num = s[:-1] if pct else s.removesuffix("px")
+        try:
+            value = float(num)
+        except ValueError:
+            raise OptionsError("options.invalid", f"margin={text!r} is not a number of pixels or a percentage.",
+                               hint="Use e.g. 20 (pixels) or 5%.") from None
+        if value < 0 or (pct and value > 100):
+            raise OptionsError("options.invalid", f"margin={text!r} is out of range.")
+        return cls(value, pct)
+
+    def to_px(self, box_wh: tuple[int, int]) -> int:
+        return round(self.value * max(box_wh) / 100.0) if self.percent else round(self.value)
+
+
+_UNITS_PER_INCH = {"px": None, "in": 1.0, "mm": 25.4, "cm": 2.54}
+
+
+def parse_size(text: str, *, dpi: int = 300) -> tuple[int, int]:
+    """'800x600', '2000' (square), '35x45mm', '2x2in' at `dpi` -> (width, height) in pixels."""
+    s = str(text).strip().lower().replace(" ", "")
+    unit = "px"
+    for u in ("mm", "cm", "in", "px"):
+        if s.endswith(u):
+            unit, s = u, s[: -len(u)]
+            break
+    parts = s.split("x")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) == 1:
+        nums = nums * 2
+    if len(nums) != 2 or min(nums) <= 0:
+        raise OptionsError("options.invalid", f"size={text!r} is not a size.",
+                           hint="Use WxH in pixels (800x600), one number for a square, or 35x45mm / 2x2in.")
+    per_inch = _UNITS_PER_INCH[unit]
+    w, h = ((round(n) for n in nums) if per_inch is None else (round(n / per_inch * dpi) for n in nums))
+    if not (1 <= w <= 20000 and 1 <= h <= 20000):
+        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000.")
+    return (w, h)
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """How one image is cut out and written. Every field has a safe default.
@@ -116,6 +212,23 @@ class Options:
         format: what the result is written as.
         max_pixels: refuse inputs with more pixels than this (decompression-bomb guard).
         jpeg_quality: quality for JPEG and lossy WebP output.
+        refine: how the matte reaches full resolution (see Refine).
+        decontaminate: re-estimate edge colours so no old background shows through (Forte & Pitié 2021).
+        threshold: make the matte hard at this level (0..1); None keeps it soft.
+        erode_px, dilate_px: shrink / grow the matte by this many pixels.
+        min_area_px: drop separate specks smaller than this.
+        subject: keep one subject only: "largest", "center" or its index (0 = largest).
+        background_image: a picture (path or bytes) put behind the subject, scaled to cover.
+        background_blur: blur the original background with this radius (px) instead of removing it.
+        crop: crop to the subject's box plus `margin`.
+        size_wh, fit: final canvas size and how the cutout is fitted into it.
+        fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
+            canvas and centred (the e-commerce layout).
+        anchor: "center", or "bottom" to stand the subject on the canvas's lower margin.
+        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos).
+        shape: RECT, or CIRCLE for round avatars.
+        outline_px, outline_color: a sticker outline around the subject.
+        preset: the preset these options came from, for reports.
     """
 
     resolution: int | None = None
@@ -123,9 +236,30 @@ class Options:
     format: OutputFormat = OutputFormat.PNG
     max_pixels: int = DEFAULT_MAX_PIXELS
     jpeg_quality: int = 95
+    refine: Refine = Refine.GUIDED
+    decontaminate: bool = True
+    threshold: float | None = None
+    erode_px: int = 0
+    dilate_px: int = 0
+    min_area_px: int = 0
+    subject: str | None = None
+    background_image: str | bytes | None = None
+    background_blur: float | None = None
+    crop: bool = False
+    margin: Margin = Margin()
+    size_wh: tuple[int, int] | None = None
+    fit: Fit = Fit.FIT
+    fill_frac: float | None = None
+    anchor: str = "center"
+    head_frame: tuple[float, float] | None = None
+    shape: Shape = Shape.RECT
+    outline_px: int = 0
+    outline_color: Color = Color(255, 255, 255)
+    preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.format is OutputFormat.JPEG and self.background is None:
+        if self.format is OutputFormat.JPEG and self.background is None and self.background_image is None \
+                and self.background_blur is None:
             # JPEG has no transparency: its documented background is white unless one is given.
             object.__setattr__(self, "background", Color(255, 255, 255))
         if self.format is OutputFormat.JPEG and self.background is not None and self.background.a != 255:
@@ -134,6 +268,25 @@ class Options:
         if self.resolution is not None and not (64 <= self.resolution <= 4096):
             raise OptionsError("options.invalid", f"resolution={self.resolution} is out of range.",
                                hint="Use a model resolution between 64 and 4096 px.")
+        if self.threshold is not None and not (0.0 < self.threshold < 1.0):
+            raise OptionsError("options.invalid", f"threshold={self.threshold} must be between 0 and 1.")
+        for name in ("erode_px", "dilate_px", "min_area_px", "outline_px"):
+            if getattr(self, name) < 0:
+                raise OptionsError("options.invalid", f"{name} must not be negative.")
+        if self.subject is not None and self.subject not in ("largest", "center") and not self.subject.isdigit():
+            raise OptionsError("options.invalid", f"subject={self.subject!r} is not largest, center or an index.")
+        if self.background_blur is not None and not (0 < self.background_blur <= 500):
+            raise OptionsError("options.invalid", "background blur radius must be in 1..500 px.")
+        if sum(x is not None for x in (self.background, self.background_image, self.background_blur)) > 1 \
+                and not (self.format is OutputFormat.JPEG and self.background == Color(255, 255, 255)
+                         and (self.background_image is not None or self.background_blur is not None)):
+            raise OptionsError("options.conflict", "Choose one background: a colour, an image or blur.")
+        if self.fill_frac is not None and not (0.05 <= self.fill_frac <= 1.0):
+            raise OptionsError("options.invalid", f"fill={self.fill_frac} must be between 0.05 and 1.")
+        if (self.fill_frac is not None or self.head_frame is not None) and self.size_wh is None:
+            raise OptionsError("options.conflict", "Placing the subject on a canvas needs a size (--size WxH).")
+        if self.anchor not in ("center", "bottom"):
+            raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
         if self.max_pixels < 1:
             raise OptionsError("options.invalid", "max_pixels must be positive.")
         if not (1 <= self.jpeg_quality <= 100):
@@ -148,12 +301,59 @@ class Options:
             if key not in names:
                 raise OptionsError("options.invalid", f"Unknown option '{key}'.",
                                    hint=suggest(key, names) or f"Known options: {', '.join(sorted(names))}.")
-            if key == "background" and isinstance(value, str):
-                value = None if value.lower() in ("", "none", "transparent") else Color.parse(value)
-            elif key == "format" and isinstance(value, str):
-                value = OutputFormat.parse(value)
-            out[key] = value
+            out[key] = _PARSERS[key](value) if key in _PARSERS and isinstance(value, str) else value
+        preset = out.pop("preset", None)
+        if preset is not None:
+            from .presets import get_preset
+
+            return get_preset(str(preset)).apply(out)
         return cls(**out)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
+
+
+def _parse_background(value: str) -> Color | None:
+    return None if value.strip().lower() in ("", "none", "transparent") else Color.parse(value)
+
+
+def _parse_bool(value: str) -> bool:
+    s = value.strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off"):
+        return False
+    raise OptionsError("options.invalid", f"{value!r} is not true or false.")
+
+
+def _parse_number(kind: Any) -> Any:
+    def parse(value: str) -> Any:
+        try:
+            return kind(value)
+        except ValueError:
+            raise OptionsError("options.invalid", f"{value!r} is not a number.") from None
+    return parse
+
+
+_PARSERS: dict[str, Any] = {
+    "background": _parse_background,
+    "format": OutputFormat.parse,
+    "refine": Refine.parse,
+    "fit": Fit.parse,
+    "shape": Shape.parse,
+    "margin": Margin.parse,
+    "size_wh": parse_size,
+    "outline_color": Color.parse,
+    "decontaminate": _parse_bool,
+    "crop": _parse_bool,
+    "threshold": _parse_number(float),
+    "background_blur": _parse_number(float),
+    "fill_frac": _parse_number(float),
+    "resolution": _parse_number(int),
+    "erode_px": _parse_number(int),
+    "dilate_px": _parse_number(int),
+    "min_area_px": _parse_number(int),
+    "outline_px": _parse_number(int),
+    "max_pixels": _parse_number(int),
+    "jpeg_quality": _parse_number(int),
+}
