@@ -11,10 +11,10 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
 
-from alphacut.errors import ModelError  # noqa: E402
-from alphacut.models.transforms import (  # noqa: E402
+from alphacut.errors import ModelError
+from alphacut.models.transforms import (
     TRANSFORMS,
     apply_transform,
     make_fp32,

@@ -25,7 +25,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,24 +51,26 @@ _PREFIX = "alphacut_dyn"
 # Ops that keep the spatial layout of their one data input (walked through to find a Concat/Add).
 _ELEMENTWISE_BINARY = frozenset({"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Mean"})
 _HEIGHT, _WIDTH = "height", "width"
+Dims = tuple[int | str | None, ...]  # a tensor shape: int, symbolic name or unknown per axis
 
 
-def _import_onnx() -> Any:
+def _require_onnx() -> None:
+    """Raise a BackendError that says how to install the extra when onnx is missing."""
     try:
-        import onnx
+        import onnx  # noqa: F401
     except ImportError as exc:
         raise BackendError("backend.missing-extra",
                            "Deriving a model needs the 'onnx' package, which is not installed.",
                            hint="Install it with `pip install 'alphacut[convert]'`.") from exc
-    return onnx
 
 
 # --------------------------------------------------------------------------------------- file level
 
 def _load(src: Path) -> onnx.ModelProto:
-    onnx = _import_onnx()
+    _require_onnx()
+    import onnx
     try:
-        model: onnx.ModelProto = onnx.load(str(src))
+        model = onnx.load(str(src))
     except FileNotFoundError as exc:
         raise ModelError("model.transform-failed", f"The model to transform, {src}, does not exist.") from exc
     except Exception as exc:  # onnx raises DecodeError, OSError, ValueError for broken files
@@ -79,7 +81,8 @@ def _load(src: Path) -> onnx.ModelProto:
 
 def _save(model: onnx.ModelProto, dst: Path, applied: Iterable[str]) -> None:
     """Check the model, record what was applied and write it byte-for-byte reproducibly."""
-    onnx = _import_onnx()
+    _require_onnx()
+    import onnx
     names = [p.value for p in model.metadata_props if p.key == _METADATA_KEY]
     for prop in [p for p in model.metadata_props if p.key == _METADATA_KEY]:
         model.metadata_props.remove(prop)
@@ -142,10 +145,11 @@ def make_fp32(model: onnx.ModelProto) -> onnx.ModelProto:
     Casts that become float→float are removed; a removed cast's output name, if it is a graph
     output, is given to the tensor it copied, so the graph's interface keeps its names.
     """
-    onnx = _import_onnx()
+    _require_onnx()
+    import onnx
     from onnx import TensorProto, numpy_helper
 
-    out: onnx.ModelProto = onnx.ModelProto()
+    out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
     _sort_topologically(graph)
@@ -153,8 +157,7 @@ def make_fp32(model: onnx.ModelProto) -> onnx.ModelProto:
 
     def to_fp32(tensor: onnx.TensorProto) -> onnx.TensorProto:
         array = numpy_helper.to_array(tensor).astype("float32")
-        converted: onnx.TensorProto = numpy_helper.from_array(array, tensor.name)
-        return converted
+        return numpy_helper.from_array(array, tensor.name)
 
     for i, init in enumerate(graph.initializer):
         if init.data_type == fp16:
@@ -175,7 +178,7 @@ def make_fp32(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def _all_nodes(graph: onnx.GraphProto) -> Iterable[onnx.NodeProto]:
     """Every node of the graph and of its subgraphs (If/Loop bodies)."""
-    onnx = _import_onnx()
+    import onnx
     for node in graph.node:
         yield node
         for attr in node.attribute:
@@ -188,7 +191,6 @@ def _all_nodes(graph: onnx.GraphProto) -> Iterable[onnx.NodeProto]:
 
 def _remove_noop_casts(model: onnx.ModelProto) -> None:
     """Drop top-level Cast nodes whose input already has the target type."""
-    onnx = _import_onnx()
     graph = model.graph
     types = _tensor_elem_types(model)
     graph_outputs = {o.name for o in graph.output}
@@ -233,7 +235,7 @@ def _remove_noop_casts(model: onnx.ModelProto) -> None:
 
 def _tensor_elem_types(model: onnx.ModelProto) -> dict[str, int]:
     """Element type of every top-level tensor, by ONNX type inference (not stored in the result)."""
-    onnx = _import_onnx()
+    import onnx
     inferred = onnx.shape_inference.infer_shapes(model)
     types: dict[str, int] = {}
     for value in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
@@ -254,17 +256,17 @@ def make_resolution_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
     elementwise Add/Mul/...; failing that, from the image input when the sizes match. The graph
     needs exactly one 4-D (N, C, H, W) input. At the original size the output is unchanged.
     """
-    onnx = _import_onnx()
+    _require_onnx()
+    import onnx
     from onnx import helper, numpy_helper
 
-    out: onnx.ModelProto = onnx.ModelProto()
+    out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
     _sort_topologically(graph)  # shape inference needs it; some converters append nodes at the end
     image = _image_input(graph)
     shapes = _static_shapes(out)
     image_hw = shapes[image.name][2:]
-    producer = {name: node for node in graph.node for name in node.output}
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
@@ -287,7 +289,7 @@ def make_resolution_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
         out_shape = shapes.get(node.output[0])
         if out_shape is None or len(out_shape) < 3 or not all(isinstance(d, int) for d in out_shape[2:]):
             continue  # already dynamic, or unknown: leave it
-        reference = _find_reference(node.output[0], out_shape[2:], shapes, consumers, producer, constants)
+        reference = _find_reference(node.output[0], out_shape[2:], shapes, consumers, constants)
         if reference is None and out_shape[2:] == image_hw:
             reference = image.name
         if reference is None:
@@ -340,7 +342,6 @@ def make_resolution_dynamic(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def _image_input(graph: onnx.GraphProto) -> onnx.ValueInfoProto:
-    onnx = _import_onnx()
     initializers = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
     images = [i for i in inputs if len(i.type.tensor_type.shape.dim) == 4]
@@ -357,14 +358,14 @@ def _image_input(graph: onnx.GraphProto) -> onnx.ValueInfoProto:
     return image
 
 
-def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int | str | None, ...]]:
+def _static_shapes(model: onnx.ModelProto) -> dict[str, Dims]:
     """Shape of every top-level tensor by ONNX shape inference with data propagation."""
-    onnx = _import_onnx()
-    bare: onnx.ModelProto = onnx.ModelProto()
+    import onnx
+    bare = onnx.ModelProto()
     bare.CopyFrom(model)
     del bare.graph.value_info[:]
     inferred = onnx.shape_inference.infer_shapes(bare, data_prop=True)
-    shapes: dict[str, tuple[int | str | None, ...]] = {}
+    shapes: dict[str, Dims] = {}
     for value in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
         tensor_type = value.type.tensor_type
         if not tensor_type.HasField("shape"):
@@ -376,9 +377,8 @@ def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int | str | None, 
     return shapes
 
 
-def _find_reference(start: str, spatial: tuple[Any, ...], shapes: dict[str, tuple[Any, ...]],
-                    consumers: dict[str, list[onnx.NodeProto]], producer: dict[str, onnx.NodeProto],
-                    constants: set[str]) -> str | None:
+def _find_reference(start: str, spatial: Dims, shapes: dict[str, Dims],
+                    consumers: dict[str, list[onnx.NodeProto]], constants: set[str]) -> str | None:
     """The first tensor (breadth first from ``start``) with ``spatial`` size that meets it in a Concat
     or elementwise op, and that does not itself depend on ``start``."""
     downstream = _descendants(start, consumers)
@@ -392,7 +392,7 @@ def _find_reference(start: str, spatial: tuple[Any, ...], shapes: dict[str, tupl
                 for other in others:
                     if (other not in downstream and other not in constants
                             and shapes.get(other, ())[2:] == tuple(spatial)):
-                        return other
+                        return str(other)
             out = node.output[0] if node.output else ""
             if out and out not in seen and shapes.get(out, ())[2:] == tuple(spatial):
                 seen.add(out)
@@ -400,7 +400,7 @@ def _find_reference(start: str, spatial: tuple[Any, ...], shapes: dict[str, tupl
     return None
 
 
-def _joins_spatially(node: onnx.NodeProto, shape: tuple[Any, ...] | None) -> bool:
+def _joins_spatially(node: onnx.NodeProto, shape: Dims | None) -> bool:
     """Whether the node needs all its data inputs to have the same spatial size."""
     if node.domain not in ("", "ai.onnx"):
         return False
@@ -450,7 +450,7 @@ def _remove_dead_nodes(graph: onnx.GraphProto) -> None:
 
 def _node_inputs(node: onnx.NodeProto) -> set[str]:
     """The node's inputs and the outer-scope names its subgraphs read."""
-    onnx = _import_onnx()
+    import onnx
     names = {i for i in node.input if i}
     for attr in node.attribute:
         subgraphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
