@@ -11,7 +11,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from alphacut.models.transforms import apply_transform  # noqa: E402
+from alphacut.models.transforms import apply_transform
 
 pytestmark = pytest.mark.model
 
