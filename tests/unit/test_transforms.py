@@ -228,6 +228,7 @@ def test_transforms_are_deterministic_and_recorded(tmp_path: Path, name: str) ->
     meta = {p.key: p.value for p in onnx.load(str(first)).metadata_props}
     assert meta["alphacut.transforms"] == name.replace("+", ",")
     assert not list(tmp_path.glob(".*.tmp"))
+    assert first.stat().st_mode & 0o777 == 0o644
 
 
 def test_unknown_transform_suggests_a_name(tmp_path: Path) -> None:

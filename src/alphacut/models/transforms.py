@@ -95,6 +95,7 @@ def _save(model: onnx.ModelProto, dst: Path, applied: Iterable[str]) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model file is ordinary readable data
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, dst)
