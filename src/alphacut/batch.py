@@ -15,8 +15,9 @@ from typing import Any
 from .api import Remover
 from .errors import AlphacutError, OutputError
 from .io.files import Job, write_atomic
-from .options import Options
-from .pipeline import Prepared, encode_cutout
+from .io.encode import encode_image
+from .options import Options, OutputFormat
+from .pipeline import Cutout, Prepared, encode_cutout
 
 __all__ = ["BatchSummary", "ItemResult", "Outcome", "run_batch"]
 
@@ -85,7 +86,7 @@ def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
 
 def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_existing: bool = False,
               overwrite: bool = False, on_item: Callable[[ItemResult], None] | None = None,
-              depth: int = 2) -> BatchSummary:
+              depth: int = 2, layers: bool = False) -> BatchSummary:
     """Process jobs with decoding, inference and encoding of neighbouring images overlapped.
 
     Three stages run at once: a thread decodes and preprocesses up to `depth` images ahead, the
@@ -97,7 +98,8 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     t0 = time.perf_counter()
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite), on_item))
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, layers),
+                                         on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -111,8 +113,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            cutout = remover.finish(prepared, raw, options)
-            write_atomic(job.dst, encode_cutout(cutout, options))
+            _write(job, remover.finish(prepared, raw, options), options, layers)
             return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
         except Exception as exc:
             return _failure(job, exc, time.perf_counter() - start)
@@ -161,13 +162,24 @@ def _emit(result: ItemResult, on_item: Callable[[ItemResult], None] | None) -> I
     return result
 
 
-def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool) -> ItemResult:
+def _write(job: Job, cutout: Cutout, options: Options, layers: bool) -> None:
+    """The result, and with layers one file per subject beside it (NAME.subject-N.png)."""
+    write_atomic(job.dst, encode_cutout(cutout, options))
+    if layers:
+        fmt = options.format if options.format.has_alpha else OutputFormat.PNG
+        for i, (_, image) in enumerate(cutout.layers(), start=1):
+            path = job.dst.with_name(f"{job.dst.stem}.subject-{i}{fmt.extension}")
+            write_atomic(path, encode_image(image, fmt, quality=options.jpeg_quality))
+
+
+def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
+            layers: bool = False) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
-        write_atomic(job.dst, remover.remove_bytes(job.src, options))
+        _write(job, remover.cutout(job.src, options), options, layers)
         return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
     except Exception as exc:
         return _failure(job, exc, time.perf_counter() - start)

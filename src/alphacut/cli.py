@@ -68,7 +68,32 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
                    "Default: beside each input as NAME.cutout.EXT.")
 @click.option("-f", "--format", "fmt", default="png", show_default=True,
               help="png, webp, jpg (on --bg, white if none) or mask (the alpha as greyscale PNG).")
-@click.option("--bg", default=None, help="Background colour: white, #RRGGBB, r,g,b. Default: transparent.")
+@click.option("-p", "--preset", default=None, help="ecommerce, id-photo, id-photo-us, avatar, avatar-circle, "
+              "sticker (see `alphacut presets`); other flags override it.")
+@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), transparent, or "
+              "blur[:RADIUS] (blur the photo's own background). Default: transparent.")
+@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Put this picture behind the subject (scaled to cover).")
+@click.option("--crop", is_flag=True, default=None, help="Crop to the subject's box (plus --margin).")
+@click.option("--margin", default=None, help="Space around a crop: pixels (20) or percent of the subject (5%).")
+@click.option("--size", default=None, help="Output canvas: WxH, one number for a square, or 35x45mm / 2x2in "
+              "at 300 dpi.")
+@click.option("--fit", default=None, help="fit (letterbox, default) or fill (cover and crop) for --size.")
+@click.option("--fill", type=float, default=None, help="With --size: scale the subject to fill this fraction "
+              "of the canvas, centred (0.85 for e-commerce).")
+@click.option("--shape", default=None, help="rect (default) or circle.")
+@click.option("--outline", type=int, default=None, help="Sticker outline width in px (white).")
+@click.option("--refine", default=None, help="guided (default: follows the photo's edges when it is at least "
+              "2x the model's size) or none (bilinear).")
+@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
+              help="Keep the original colours at soft edges (default: remove the old background's tint).")
+@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
+@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
+@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
+@click.option("--min-area", type=int, default=None, help="Drop separate specks smaller than PX pixels.")
+@click.option("--largest", is_flag=True, default=None, help="Keep the largest subject only.")
+@click.option("--subject", default=None, help="Keep one subject: largest, center, or its index (0 = largest).")
+@click.option("--layers", is_flag=True, help="Also write one RGBA file per subject: NAME.subject-N.png.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
@@ -77,9 +102,9 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
 @click.pass_context
-def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, bg: str | None,
-           model: str | None, resolution: int | None, threads: int | None, max_pixels: int | None,
-           skip_existing: bool, overwrite: bool, quiet: bool) -> None:
+def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
+           threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
+           layers: bool, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -87,13 +112,21 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     if skip_existing and overwrite:
         raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
-    options = Options.from_kwargs(format=fmt, background=bg, resolution=resolution,
-                                  max_pixels=settings.max_pixels.value)
+    options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if "-" in inputs or output == "-":
         _remove_stdio(inputs, output, options, settings)
         return
     _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
-                  quiet=quiet)
+                  quiet=quiet, layers=layers)
+
+
+@main.command()
+def presets() -> None:
+    """List the presets and what each one sets."""
+    from .presets import PRESETS
+
+    for p in PRESETS.values():
+        click.echo(f"{p.name:<14} {p.description}")
 
 
 def _remover(settings: Settings) -> Any:
@@ -119,7 +152,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 
 def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool) -> None:
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
     from .batch import Outcome, run_batch
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
@@ -136,7 +169,7 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
         click.echo("No images found in the given inputs.", err=True)
         sys.exit(1)
     remover = _remover(settings)
-    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet)
+    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)
     done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
                              summary.count(Outcome.FAILED))
     for r in summary.failed:
@@ -150,9 +183,9 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 
 def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, skip_existing: bool,
-                       overwrite: bool, quiet: bool) -> Any:
+                       overwrite: bool, quiet: bool, layers: bool) -> Any:
     if quiet or not sys.stderr.isatty():
-        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite)
+        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite, layers=layers)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -170,7 +203,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task("remove", total=len(jobs))
         return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite,
-                         on_item=lambda _r: progress.advance(task))
+                         layers=layers, on_item=lambda _r: progress.advance(task))
 
 
 # ----------------------------------------------------------------------------------------- models

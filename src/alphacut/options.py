@@ -112,7 +112,6 @@ class Refine(str, Enum):
 
     NONE = "none"  # bilinear upsampling only
     GUIDED = "guided"  # fast guided filter when upscaling >= 2x, bilinear below that (measured)
-    MATTING = "matting"  # plus trimap-restricted guided-filter matting of the unknown band (hair)
 
     @classmethod
     def parse(cls, text: str) -> Refine:
@@ -301,13 +300,46 @@ class Options:
             if key not in names:
                 raise OptionsError("options.invalid", f"Unknown option '{key}'.",
                                    hint=suggest(key, names) or f"Known options: {', '.join(sorted(names))}.")
-            out[key] = _PARSERS[key](value) if key in _PARSERS and isinstance(value, str) else value
+            parse = _PARSERS.get(key)
+            out[key] = parse(value) if parse and isinstance(value, str) and not isinstance(value, Enum) else value
         preset = out.pop("preset", None)
         if preset is not None:
             from .presets import get_preset
 
             return get_preset(str(preset)).apply(out)
         return cls(**out)
+
+    @classmethod
+    def from_user(cls, **fields: Any) -> Options:
+        """Options from the user-facing names shared by the CLI and the HTTP API.
+
+        `bg` takes a colour, "transparent", or "blur[:RADIUS]"; `size` takes 800x600, 2000,
+        35x45mm or 2x2in; `fill` is the canvas fraction for the subject; `erode`, `dilate`,
+        `min_area`, `outline` are pixels; `largest` is a flag for subject="largest". None values
+        are ignored, so unset flags fall back to the preset or the defaults.
+
+        Example:
+            >>> Options.from_user(bg="blur:15", size="1080x1920", fit="fill").background_blur
+            15.0
+        """
+        out: dict[str, Any] = {}
+        for key, value in fields.items():
+            if value is None or value is False and key in ("largest",):
+                continue
+            if key == "bg":
+                text = str(value).strip().lower()
+                if text.startswith("blur"):
+                    _, _, radius = text.partition(":")
+                    out["background_blur"] = _parse_number(float)(radius) if radius else 20.0
+                else:
+                    out["background"] = value
+            elif key == "largest":
+                out["subject"] = "largest"
+            elif key in _USER_NAMES:
+                out[_USER_NAMES[key]] = value
+            else:
+                out[key] = value
+        return cls.from_kwargs(**out)
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -356,4 +388,10 @@ _PARSERS: dict[str, Any] = {
     "outline_px": _parse_number(int),
     "max_pixels": _parse_number(int),
     "jpeg_quality": _parse_number(int),
+}
+
+#: User-facing names (CLI flags, HTTP fields) that differ from the Options field they set.
+_USER_NAMES = {
+    "bg_image": "background_image", "size": "size_wh", "fill": "fill_frac", "erode": "erode_px",
+    "dilate": "dilate_px", "min_area": "min_area_px", "outline": "outline_px", "outline_colour": "outline_color",
 }

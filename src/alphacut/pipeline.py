@@ -19,11 +19,13 @@ from .errors import BackendError
 from .io.decode import Decoded, ImageInput, decode_image, resize_for_model
 from .io.encode import encode_image, float_to_u8, to_pil, u8_to_float
 from .models.catalog import ModelSpec
+from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
-from .options import Options, OutputFormat
+from . import post
+from .options import Options, OutputFormat, Refine
 from .runtime.base import Backend
 
-__all__ = ["Cutout", "CutoutInfo", "Prepared", "compose", "cut", "encode_cutout", "finish", "infer",
+__all__ = ["Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
            "matte_from_raw", "postprocess", "predict_matte", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,21 @@ class Cutout:
 
     def to_bytes(self, options: Options) -> bytes:
         return encode_cutout(self, options)
+
+    def subjects(self) -> list[Subject]:
+        """The separate subjects of the matte (small nearby parts merged, specks dropped), largest first."""
+        return split_subjects(self.alpha)
+
+    def layers(self) -> list[tuple[Subject, Image.Image]]:
+        """Each subject as its own RGBA image, cropped to its box."""
+        rgba = np.asarray(self.image.convert("RGBA"))
+        out = []
+        for subject in self.subjects():
+            x0, y0, x1, y1 = subject.bbox
+            crop = rgba[y0:y1, x0:x1].copy()
+            crop[:, :, 3] = np.minimum(crop[:, :, 3], float_to_u8(subject.alpha))
+            out.append((subject, Image.fromarray(crop, "RGBA")))
+        return out
 
 
 def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tuple[int, int]:
@@ -120,52 +137,50 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     return raw
 
 
-def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec) -> NDArray[np.float32]:
-    """The model's output as a full-resolution matte (input alpha respected)."""
+def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec,
+                   options: Options, image: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+    """The model's output as a full-resolution matte: refined, cleaned, input alpha respected."""
     t = time.perf_counter()
     decoded = prepared.decoded
-    alpha = resize_matte(postprocess(raw, spec), decoded.size_wh)
+    low = postprocess(raw, spec)
+    if options.refine is Refine.NONE:
+        alpha = resize_matte(low, decoded.size_wh)
+    else:
+        alpha = post.refine_matte(low, image if image is not None else u8_to_float(decoded.rgb), options.refine)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
+    alpha = post.clean_matte(alpha, options)
     prepared.timings_ms["matte"] = (time.perf_counter() - t) * 1e3
     return alpha
 
 
 def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
-    """Everything after inference: the full-resolution matte and the composed image."""
-    alpha = matte_from_raw(prepared, raw, spec)
+    """Everything after inference: matte, decontamination, layout and background at full resolution."""
+    image = u8_to_float(prepared.decoded.rgb)
+    alpha = matte_from_raw(prepared, raw, spec, options, image)
     t = time.perf_counter()
-    image = compose(prepared.decoded, alpha, options)
+    fg = post.decontaminate(image, alpha) if options.decontaminate else image
+    prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    bg_image = None
+    if options.background_image is not None:
+        bg_image = u8_to_float(decode_image(options.background_image, max_pixels=options.max_pixels).rgb)
+    elif options.background_blur is not None:
+        bg_image = post.blurred_background(image, alpha, options.background_blur)
+    fg, alpha = post.layout(fg, alpha, options)
+    rgb, out_alpha = post.apply_background(fg, alpha, options, bg_image)
+    result = to_pil(float_to_u8(rgb), None if out_alpha is None else float_to_u8(out_alpha))
     prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
     info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh, model_input_wh=prepared.model_input_wh,
                       timings_ms=dict(prepared.timings_ms), warnings=prepared.decoded.warnings)
-    return Cutout(image=image, alpha=alpha, info=info)
+    return Cutout(image=result, alpha=alpha, info=info)
 
 
 def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,
                   options: Options) -> NDArray[np.float32]:
     """The full-resolution matte for one image."""
     prepared = prepare(source, backend, spec, options)
-    return matte_from_raw(prepared, infer(prepared, backend), spec)
-
-
-def compose(decoded: Decoded, alpha: NDArray[np.float32], options: Options) -> Image.Image:
-    """The output image: RGBA with the original colours, or RGB over options.background."""
-    alpha_u8 = float_to_u8(alpha)
-    bg = options.background
-    if bg is None:
-        return to_pil(decoded.rgb, alpha_u8)
-    a = u8_to_float(alpha_u8)[:, :, None]
-    fill = np.asarray(bg.rgb, dtype=np.float32) / 255.0
-    rgb = u8_to_float(decoded.rgb) * a + fill * (1.0 - a)
-    if bg.a == 255:
-        return to_pil(float_to_u8(rgb), None)
-    # A translucent background: the result keeps an alpha of its own.
-    bga = bg.a / 255.0
-    out_a = a[:, :, 0] + bga * (1.0 - a[:, :, 0])
-    safe = np.maximum(out_a, 1e-6)[:, :, None]
-    rgb = (u8_to_float(decoded.rgb) * a + fill * bga * (1.0 - a)) / safe
-    return to_pil(float_to_u8(rgb), float_to_u8(out_a))
+    return matte_from_raw(prepared, infer(prepared, backend), spec, options)
 
 
 def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Cutout:

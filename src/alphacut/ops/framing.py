@@ -202,17 +202,15 @@ def frame_head(
     head_top_frac: float = 0.1,
     head_height_frac: float = 0.5,
     level: float = 0.5,
-    widen_ratio: float = 1.6,
 ) -> HeadFrame | None:
     """Frame a portrait so the head's top sits at head_top_frac and its height is head_height_frac.
 
     Heuristic, from the matte only (no face detector): take the silhouette (alpha >= level),
-    measure its width in each row from the top, lightly smoothed. The head is the top part;
-    the shoulders start at the first row, at least 0.6 head-widths below the top, whose width
-    exceeds ``widen_ratio`` times the widest row seen so far. The chin is taken at the
-    narrowest row (the neck) between 0.6 head-widths below the top and the shoulders. If no
-    such widening is found (a head-only crop, an object), the head height is guessed as 1.3x
-    the widest row of the top part. Hair volume counts as head; hats, raised hands and
+    measure its width in each row from the top, lightly smoothed. The neck is the first run of
+    rows, at least 0.6 head-widths below the top, clearly narrower (< 85 %) than the widest row
+    above them (the head); it ends where the width regains the head's (the shoulders). The chin
+    is taken at the neck's narrowest row. If no neck is found (a head-only crop, an object),
+    the head height is guessed as 1.3x the widest row. Hair volume counts as head; hats, raised hands and
     hunched shoulders fool it. Returns None for an empty matte.
 
     Args:
@@ -242,20 +240,22 @@ def frame_head(
     win = max(1, h_rel // 100) * 2 + 1
     width = ndi.uniform_filter1d(width, win, mode="nearest")
     running_max = np.maximum.accumulate(width)
-    shoulders = None
+    # The neck: the first run of rows clearly narrower (< 85%) than the widest row above them,
+    # at least 0.6 head-widths below the top; the chin is taken at its narrowest row.
+    ys = np.arange(h_rel)
     min_head_px = max(4.0, 0.02 * mask.shape[1])
-    for y in range(win + 1, h_rel):
-        rm = running_max[y - win - 1]  # lagged: the smoothing ramp is not yet "head"
-        if rm >= min_head_px and y >= 0.6 * rm and width[y] > widen_ratio * rm:
-            shoulders = y
-            break
-    head_w = running_max[shoulders - win - 1] if shoulders is not None else running_max[-1]
+    narrow = (width < 0.85 * running_max) & (ys >= 0.6 * running_max) & (running_max >= min_head_px)
+    shoulders = None
+    if narrow.any():
+        y0 = int(np.argmax(narrow))
+        regained = np.flatnonzero(width[y0:] >= running_max[y0])
+        if regained.size:  # a narrowing that never widens again is the bottom of a round object
+            shoulders = y0 + int(regained[0])
     if shoulders is not None:
-        lo = int(0.6 * head_w)
-        neck = lo + int(np.argmin(width[lo:shoulders])) if shoulders > lo else shoulders
+        neck = y0 + int(np.argmin(width[y0:shoulders]))
         head_h = float(max(neck, 1))
     else:
-        head_h = 1.3 * float(head_w)
+        head_h = 1.3 * float(running_max[-1])
     y_end = min(top + round(head_h), mask.shape[0])
     head_rows = mask[top:y_end]
     xs = np.flatnonzero(head_rows.any(axis=0))
