@@ -101,7 +101,9 @@ def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
                 fg, alpha = framing.render_rect(fg, alpha, frame.rect_xyxy, size)
         elif options.fill_frac is not None:
             anchor = "bottom" if options.anchor == "bottom" else "center"
-            fg, alpha = framing.place_on_canvas(fg, alpha, size, fill_frac=options.fill_frac, anchor=anchor)
+            # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.
+            fg, alpha = framing.place_on_canvas(fg, alpha, size, fill_frac=options.fill_frac, anchor=anchor,
+                                                level=0.5)
         elif options.fit is Fit.FILL:
             fg, alpha = framing.fill(fg, alpha, size)
         else:

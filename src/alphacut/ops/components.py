@@ -107,7 +107,8 @@ def split_subjects(
     # Soft pixels (and cores) take the owner of the nearest surviving core.
     _, (iy, ix) = ndi.distance_transform_edt(core_owner == 0, return_indices=True)
     nearest = core_owner[iy, ix]
-    assigned = np.where((a > 0) & ((labels == 0) | (core_owner > 0)), nearest, 0)
+    visible = a >= np.float32(1.0 / 255.0)  # what an 8-bit output shows at all
+    assigned = np.where(visible & ((labels == 0) | (core_owner > 0)), nearest, 0)
     h, w = a.shape
     subjects: list[Subject] = []
     for lab in np.unique(owner[owner > 0]):
