@@ -1,7 +1,9 @@
 """Quality metrics for mattes against ground truth.
 
 Salient-object metrics (max/mean F-beta with beta² = 0.3, S-measure, mean E-measure) come from
-pysodmetrics with its conventions: 8-bit prediction and ground truth, GT binarised at 128, the
+pysodmetrics with its conventions, except that predictions are scored as they are (normalize=False:
+pysodmetrics would min-max stretch each one, hiding a matte that never reaches 0 or 1):
+8-bit prediction and ground truth, GT binarised at 128, the
 F-beta and E-measure curves averaged over the images of a set and then maximised (max F) or
 averaged (mean F, mean E). Matting metrics follow the Deep Image Matting / Composition-1k
 evaluation: on alphas scaled to [0, 1], SAD = sum |p - g| / 1000, MSE = mean (p - g)², and
@@ -100,9 +102,9 @@ class SetAccumulator:
             p8 = np.where(valid, p8, 0).astype(np.uint8)
             g8 = np.where(valid, g8, 0).astype(np.uint8)
         if g8.max() >= 128:  # pysodmetrics needs some foreground for S/E; F handles empty GT
-            self._sm.step(pred=p8, gt=g8)
-            self._em.step(pred=p8, gt=g8)
-        self._fm.step(pred=p8, gt=g8)
+            self._sm.step(pred=p8, gt=g8, normalize=False)
+            self._em.step(pred=p8, gt=g8, normalize=False)
+        self._fm.step(pred=p8, gt=g8, normalize=False)
         self._pairs.append(scores)
         return scores
 
