@@ -103,9 +103,9 @@ class SetAccumulator:
             g8 = np.where(valid, g8, 0).astype(np.uint8)
         pf = p8.astype(np.float64) / 255.0  # unstretched, on the 8-bit grid an output file has
         if g8.max() >= 128:  # pysodmetrics needs some foreground for S/E; F handles empty GT
-            self._sm.step(pred=pf, gt=g8, normalize=False)
-            self._em.step(pred=pf, gt=g8, normalize=False)
-        self._fm.step(pred=pf, gt=g8, normalize=False)
+            self._sm.step(pred=pf, gt=g8 > 128, normalize=False)
+            self._em.step(pred=pf, gt=g8 > 128, normalize=False)
+        self._fm.step(pred=pf, gt=g8 > 128, normalize=False)
         self._pairs.append(scores)
         return scores
 
