@@ -23,13 +23,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError
+from ..errors import AlphacutError, ModelError
 from .schemas import ServerError, ServerSettings, error_body
 
 if TYPE_CHECKING:
     from ..api import Remover
+    from ..config import Settings
 
-__all__ = ["InferencePool", "create_app", "web_dir", "ModelFileResolver"]
+__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file", "web_dir"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("alphacut.server.access")
@@ -269,6 +270,29 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
     app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     return app
+
+
+def build_remover(settings: Settings) -> Remover:
+    """The server's Remover: through the model store, or (until models/store.py lands) straight from
+    the cached file once its hash matches the catalog."""
+    from ..api import Remover
+
+    try:
+        import alphacut.models.store  # noqa: F401
+    except ImportError:
+        from ..models.catalog import load_catalog
+        from ..runtime.onnx import OnnxBackend
+
+        catalog = load_catalog(settings.user_catalog)
+        spec = catalog.get(settings.model.value or catalog.default)
+        path = default_model_file(spec.id)
+        if path is None:
+            raise ModelError("model.not-cached", f"'{spec.id}' is not cached (or fails its hash check) in "
+                             f"{settings.models_dir}.", hint=f"Run `alphacut models fetch {spec.id}`.") from None
+        backend = OnnxBackend(path, output_index=spec.output_index, threads=settings.threads.value,
+                              providers=None, name=spec.id)
+        return Remover(spec, backend=backend, settings=settings)
+    return Remover(settings=settings)
 
 
 def default_model_file(model_id: str) -> Path | None:
