@@ -25,3 +25,7 @@ writeFileSync(out + "swagger/docs-init.js",
   'window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null, ' +
   'deepLinking: true, tryItOutEnabled: true });\n');
 console.log(`vendored onnxruntime-web ${version} and swagger-ui into ${out}`);
+
+// The page itself (index.html, assets/) is committed so `pip install` works without Node; the
+// vendored runtimes (about 43 MB) are rebuilt by `make web` from the lockfile instead.
+writeFileSync(out + "../.gitignore", "vendor/\n");
