@@ -94,7 +94,7 @@ def drive(job: dict[str, Any], timeout_s: float = 600) -> dict[str, Any]:
     """Run driver.mjs with one job; return its JSON report."""
     job = {"webDir": str(WEB_SRC), "chromium": str(CHROMIUM), **job}
     proc = subprocess.run(["node", str(DRIVER)], input=json.dumps(job), capture_output=True, text=True,
-                          timeout=timeout_s, cwd=ROOT)
+                          timeout=timeout_s, cwd=ROOT, check=False)
     assert proc.returncode == 0, f"driver failed:\n{proc.stderr[-3000:]}"
     report: dict[str, Any] = json.loads(proc.stdout)
     return report

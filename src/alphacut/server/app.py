@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -197,7 +197,7 @@ def removebg_error_body(exc: AlphacutError) -> dict[str, Any]:
 class _WebFiles(StaticFiles):
     """The built page, with the content types browsers insist on (.mjs, .wasm) and cache rules."""
 
-    TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+    TYPES: ClassVar[dict[str, str]] = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
              ".onnx": "application/octet-stream"}
 
     def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
@@ -331,9 +331,9 @@ _VERIFIED: dict[tuple[str, int, int], bool] = {}  # a memo of hash checks, not b
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("alphacut")
-    except Exception:  # not installed (PYTHONPATH=src)
+    except PackageNotFoundError:  # run from a source tree (PYTHONPATH=src)
         return "0+local"

@@ -44,7 +44,7 @@ from ..pipeline import Cutout, compose
 from .routes import admit, check_model, run_cutout
 from .schemas import ServerError, decode_b64, parse_bool
 
-__all__ = ["router", "error_entry", "RemoveBgRequest", "parse_removebg"]
+__all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
 
 router = APIRouter()
 
@@ -173,8 +173,8 @@ def _roi(text: str | None) -> tuple[str, str, str, str] | None:
 
 def _px(value: str, whole: float) -> int:
     if value.endswith("%"):
-        return int(round(float(value[:-1]) / 100.0 * whole))
-    return int(round(float(value.removesuffix("px"))))
+        return round(float(value[:-1]) / 100.0 * whole)
+    return round(float(value.removesuffix("px")))
 
 
 def apply_roi(alpha: NDArray[np.float32], roi: tuple[str, str, str, str]) -> NDArray[np.float32]:
@@ -218,16 +218,18 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
         image = compose(decoded, alpha, Options(background=req.background))
     image = image.crop(box)
     matte = Image.fromarray(alpha_u8, "L").crop(box)
+    fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
     if req.max_output_px and image.width * image.height > req.max_output_px:
         scale = (req.max_output_px / (image.width * image.height)) ** 0.5
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
         image = image.resize(size, Image.Resampling.LANCZOS)
         matte = matte.resize(size, Image.Resampling.LANCZOS)
+        fg_box = (round(fg_box[0] * scale), round(fg_box[1] * scale), round(fg_box[2] * scale),
+                  round(fg_box[3] * scale))
     size_wh = image.size
-    fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
     if req.alpha_only:
         image = matte
-    transparent = image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255
+    transparent = image.mode == "RGBA" and int(np.asarray(image.getchannel("A")).min()) < 255
     fmt = req.fmt if req.fmt != "auto" else ("png" if transparent else "jpg")
     if fmt == "zip":
         return _zip(image, matte), "application/zip", size_wh, fg_box

@@ -14,7 +14,7 @@ from ..options import Options
 from ..pipeline import Cutout, encode_cutout
 from .schemas import RequestData, ServerError, ServerSettings, options_from_fields, parse_body
 
-__all__ = ["router", "read_body", "admit", "run_cutout", "result_headers"]
+__all__ = ["admit", "read_body", "result_headers", "router", "run_cutout"]
 
 router = APIRouter()
 

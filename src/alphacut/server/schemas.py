@@ -17,8 +17,16 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from ..errors import AlphacutError, OptionsError
 from ..options import DEFAULT_MAX_PIXELS, Options
 
-__all__ = ["ServerSettings", "ServerError", "RequestData", "OPTION_FIELDS", "options_from_fields",
-           "parse_body", "parse_bool", "error_body"]
+__all__ = [
+    "OPTION_FIELDS",
+    "RequestData",
+    "ServerError",
+    "ServerSettings",
+    "error_body",
+    "options_from_fields",
+    "parse_body",
+    "parse_bool",
+]
 
 MB = 1024 * 1024
 
@@ -232,7 +240,7 @@ def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
         else:
             out.fields[name] = content.decode("utf-8", "replace")
 
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, {
         "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_part_begin": on_part_begin,
         "on_part_data": on_part_data, "on_part_end": on_part_end,
