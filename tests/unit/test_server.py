@@ -17,14 +17,14 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from alphacut.api import Remover  # noqa: E402
-from alphacut.runtime.fake import FakeBackend  # noqa: E402
-from alphacut.server.app import create_app  # noqa: E402
-from alphacut.server.schemas import ServerSettings, options_from_fields  # noqa: E402
+from alphacut.api import Remover
+from alphacut.runtime.fake import FakeBackend
+from alphacut.server.app import create_app
+from alphacut.server.schemas import ServerSettings, options_from_fields
 
-from .conftest import encoded, square_image  # noqa: E402
+from .conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 
@@ -364,3 +364,14 @@ def test_nothing_written_to_disk(client: TestClient, monkeypatch: pytest.MonkeyP
     assert r.status_code == 200 and r2.status_code == 200
     assert writes == []
     assert set(os.listdir(tempfile.gettempdir())) == before
+
+
+def test_event_loop_stays_free_while_a_worker_is_busy(tiny_spec) -> None:  # type: ignore[no-untyped-def]
+    backend = GatedBackend()
+    with make_client(tiny_spec, backend, workers=1, queue=0) as c, ThreadPoolExecutor(1) as ex:
+        pending = ex.submit(c.post, "/v1/remove", content=PNG)
+        assert backend.entered.acquire(timeout=10)
+        assert c.get("/healthz").status_code == 200  # answered while inference holds the only worker
+        assert c.get("/readyz").json()["busy"] == 1
+        backend.gate.set()
+        assert pending.result().status_code == 200

@@ -41,8 +41,8 @@ from ..io.decode import Decoded
 from ..io.encode import encode_image, float_to_u8
 from ..options import Color, Options, OutputFormat
 from ..pipeline import Cutout, compose
-from .routes import admit, check_model, run_cutout
-from .schemas import ServerError, decode_b64, parse_bool
+from .routes import admit, check_model, run_job
+from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
 
 __all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
 
@@ -55,6 +55,17 @@ SIZE_LIMITS_PX: dict[str, int | None] = {
 KNOWN = {"image_file", "image_file_b64", "image_url", "size", "type", "type_level", "format", "roi", "crop",
          "crop_margin", "scale", "position", "channels", "add_shadow", "semitransparency", "shadow_method",
          "bg_color", "bg_image_url", "bg_image_file", "model"}
+
+FIELDS_DOC = {
+    "image_file_b64": "the image, base64", "image_url": "refused: the server never fetches URLs",
+    "size": "preview|small|regular (0.25 MP), medium (1.5 MP), hd (4 MP), full|4k|auto (original; default)",
+    "type": "auto|person|product|car: echoed in X-Type, no classifier runs", "type_level": "none hides X-Type",
+    "format": "auto|png|jpg|zip", "bg_color": "hex (81d4fa, fff, 81d4fa77) or a colour name",
+    "crop": "true|false", "crop_margin": "30px, 10%, 1/2/4 values (max 50% of the subject or 500 px)",
+    "roi": "x1 y1 x2 y2 in px or %", "position": "original only", "scale": "original only",
+    "channels": "rgba|alpha", "semitransparency": "accepted, ignored", "add_shadow": "accepted, ignored",
+    "shadow_method": "accepted, ignored",
+}
 
 #: alphacut codes → remove.bg's documented codes (others pass through with '_' for '.' and '-')
 _CODES = {"input.file-too-large": "file_too_large", "input.too-large": "resolution_too_high",
@@ -252,7 +263,7 @@ def _zip(image: Image.Image, matte: Image.Image) -> bytes:
 @router.post("/v1.0/removebg", tags=["remove.bg compatible"], response_class=Response,
              responses={200: {"description": "The image (or JSON with result_b64 for Accept: application/json)"},
                         400: {"description": "{\"errors\": [{title, code, detail}]}"}},
-             description=__doc__)
+             description=__doc__, openapi_extra=request_body_doc(FIELDS_DOC, ("image_file", "bg_image_file"), raw=False))
 async def removebg(request: Request) -> Response:
     """remove.bg's /v1.0/removebg, answered locally. X-Credits-Charged is always 0."""
     t0 = time.perf_counter()
@@ -267,8 +278,8 @@ async def removebg(request: Request) -> Response:
     except BaseException:
         slot.release()
         raise
-    cutout = await run_cutout(request, slot, req.image, options)
-    payload, ctype, size_wh, fg = render(cutout, req)
+    remover = request.app.state.remover
+    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
     headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
                "Cache-Control": "no-store",
                "Server-Timing": f"total;dur={(time.perf_counter() - t0) * 1e3:.1f}"}

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..io.encode import CONTENT_TYPES
-from ..options import Options
 from ..pipeline import Cutout, encode_cutout
-from .schemas import RequestData, ServerError, ServerSettings, options_from_fields, parse_body
+from .schemas import (
+    REMOVE_FIELDS_DOC,
+    RequestData,
+    ServerError,
+    ServerSettings,
+    options_from_fields,
+    parse_body,
+    request_body_doc,
+)
 
-__all__ = ["admit", "read_body", "result_headers", "router", "run_cutout"]
+__all__ = ["admit", "read_body", "result_headers", "router", "run_job"]
+
+T = TypeVar("T")
 
 router = APIRouter()
 
@@ -42,7 +53,11 @@ async def admit(request: Request) -> tuple[Any, RequestData]:
     settings: ServerSettings = request.app.state.settings
     slot = request.app.state.pool.acquire()
     try:
-        body = await read_body(request, settings.max_upload_bytes)
+        try:
+            body = await asyncio.wait_for(read_body(request, settings.max_upload_bytes), settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise ServerError("request.upload-timeout", f"The upload took longer than {settings.timeout_s:g} s.",
+                              http_status=408, hint="Check the connection, or raise --timeout.") from None
         data = parse_body(body, request.headers.get("content-type"))
         data.merge_query(request.query_params)
     except BaseException:
@@ -60,10 +75,10 @@ def check_model(request: Request, fields: dict[str, str]) -> None:
                           hint="Leave model out, or start `alphacut serve --model ...` with that model.")
 
 
-async def run_cutout(request: Request, slot: Any, image: bytes, options: Options) -> Cutout:
-    """Cut one image out on the shared pool, timed out after the server's timeout."""
-    remover = request.app.state.remover
-    result: Cutout = await request.app.state.pool.run(slot, remover.cutout, image, options)
+async def run_job(request: Request, slot: Any, job: Callable[[], T]) -> T:
+    """Run `job` (cut-out and encoding: everything CPU-heavy) on the shared pool, off the event loop,
+    timed out after the server's timeout."""
+    result: T = await request.app.state.pool.run(slot, job)
     return result
 
 
@@ -82,7 +97,8 @@ def result_headers(cutout: Cutout, size_wh: tuple[int, int], t0: float) -> dict[
                         413: {"description": "Upload or pixel count over the limit"},
                         415: {"description": "Not an image alphacut can read"},
                         503: {"description": "Overloaded: retry after Retry-After seconds"},
-                        504: {"description": "Timed out"}})
+                        504: {"description": "Timed out"}},
+             openapi_extra=request_body_doc(REMOVE_FIELDS_DOC, ("file",), raw=True))
 async def remove(request: Request) -> Response:
     """Cut out one image: multipart `file` (or the raw body); options as query or form fields named as
     in the CLI: format (png, webp, jpg, mask), bg (white, #RRGGBB, r,g,b), resolution, max_pixels,
@@ -101,8 +117,13 @@ async def remove(request: Request) -> Response:
     except BaseException:
         slot.release()
         raise
-    cutout = await run_cutout(request, slot, image, options)
-    payload = encode_cutout(cutout, options)
+    remover = request.app.state.remover
+
+    def job() -> tuple[Cutout, bytes]:
+        cutout = remover.cutout(image, options)
+        return cutout, encode_cutout(cutout, options)
+
+    cutout, payload = await run_job(request, slot, job)
     return Response(payload, media_type=CONTENT_TYPES[options.format],
                     headers=result_headers(cutout, cutout.info.size_wh, t0))
 
@@ -177,7 +198,7 @@ async def docs(request: Request) -> HTMLResponse:
 
 _SWAGGER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>alphacut API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/vendor/swagger/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/vendor/swagger/swagger-ui-bundle.js"></script>

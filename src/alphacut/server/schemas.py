@@ -122,6 +122,31 @@ OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 CONTROL_FIELDS = frozenset({"file", "model", "image", "api_key"})
 
 
+def request_body_doc(fields: Mapping[str, str], file_fields: tuple[str, ...], *, raw: bool) -> dict[str, Any]:
+    """OpenAPI requestBody for routes that parse their own body (so /docs can offer file upload)."""
+    props: dict[str, Any] = {name: {"type": "string", "format": "binary"} for name in file_fields}
+    props.update({name: {"type": "string", "description": text} for name, text in fields.items()})
+    content: dict[str, Any] = {"multipart/form-data": {"schema": {"type": "object", "properties": props}},
+                               "application/x-www-form-urlencoded": {"schema": {
+                                   "type": "object",
+                                   "properties": {k: v for k, v in props.items() if k not in file_fields}}}}
+    if raw:
+        content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+    else:
+        content["application/json"] = content["application/x-www-form-urlencoded"]
+    return {"requestBody": {"required": True, "content": content}}
+
+
+REMOVE_FIELDS_DOC = {
+    "format": "png (default), webp, jpg (white background unless bg is set) or mask (the matte as greyscale PNG)",
+    "bg": "background colour: white, #RRGGBB, #RRGGBBAA or r,g,b; default transparent",
+    "resolution": "side the model runs at (dynamic-resolution models only)",
+    "max_pixels": "refuse larger inputs (can only lower the server's limit)",
+    "jpeg_quality": "1..100 for jpg and webp (default 95)",
+    "model": "must be the served model if given",
+}
+
+
 def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
                         table: Mapping[str, tuple[str, Callable[[str, str], Any]]] = OPTION_FIELDS,
                         ignore: frozenset[str] = CONTROL_FIELDS) -> Options:
