@@ -70,9 +70,9 @@ def live_server() -> Iterator[Callable[..., str]]:
 
     servers: list[tuple[Any, threading.Thread]] = []
 
-    def start(remover: Any, **kwargs: Any) -> str:
+    def start(remover: Any, settings_overrides: dict[str, Any] | None = None, **kwargs: Any) -> str:
         port = _free_port()
-        app = create_app(remover, ServerSettings(port=port), **kwargs)
+        app = create_app(remover, ServerSettings(port=port, **(settings_overrides or {})), **kwargs)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                access_log=False))
         thread = threading.Thread(target=server.run, daemon=True)

@@ -1,7 +1,7 @@
 // Drives Debian's chromium with playwright-core (no browser download) through the alphacut page.
 // Input: one JSON job on stdin. Output: one JSON report on stdout. Called by tests/browser/*.py.
 //   {url, mode: "server"|"private", images: [paths], timeoutMs, downloadDir,
-//    screenshots: {desktop?: path, phone?: path}, bg?: "white"|..., wantMatte?: bool}
+//    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., apiKey?: str, wantMatte?: bool}
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +30,7 @@ try {
   await page.goto(job.url, { waitUntil: "networkidle" });
   await page.waitForFunction(() => document.querySelector("#model-name").textContent.length > 0);
   if (job.mode === "private") await page.check("[data-testid=mode-private]");
+  if (job.apiKey) await page.fill("#api-key", job.apiKey);
   if (job.bg) await page.check(`input[name=bg][value="${job.bg}"]`);
   await page.setInputFiles("[data-testid=files]", job.images);
   const n = job.images.length;

@@ -90,6 +90,22 @@ def test_server_mode_cut_compare_download_zip(browser_tools: None, live_server: 
     assert not [c for c in report["console"] if c.startswith(("error", "pageerror"))], report["console"]
 
 
+def test_api_key_page_is_public_and_calls_carry_the_key(browser_tools: None, live_server: Any, tiny_spec: Any,
+                                                        tmp_path: Path) -> None:
+    from alphacut.api import Remover
+    from alphacut.runtime.fake import FakeBackend
+
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    base = live_server(remover, model_file=lambda _i: None, settings_overrides={"api_key": "open-sesame"})
+    images = [str(SAMPLES / "rocket.jpg")]
+    wrong = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
+                   "apiKey": "nope"})
+    assert wrong["statuses"][0].startswith("failed") and "X-Api-Key" in wrong["statuses"][0]
+    right = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
+                   "apiKey": "open-sesame"})
+    assert right["statuses"][0].startswith("done"), right["statuses"]
+
+
 # ----------------------------------------------------------------------- private mode, real model
 def _real_remover() -> Any:
     from alphacut.config import load_settings

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 pytest.importorskip("fastapi")
 
-from alphacut.cli import main  # noqa: E402
-from alphacut.models.catalog import Catalog, ModelSpec  # noqa: E402
-from alphacut.server import app as app_module  # noqa: E402
+from alphacut.cli import main
+from alphacut.models.catalog import Catalog, ModelSpec
+from alphacut.server import app as app_module
 
 
 @pytest.fixture
