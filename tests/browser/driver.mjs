@@ -31,7 +31,7 @@ try {
   await page.waitForFunction(() => document.querySelector("#model-name").textContent.length > 0);
   if (job.mode === "private") await page.check("[data-testid=mode-private]");
   if (job.apiKey) await page.fill("#api-key", job.apiKey);
-  if (job.bg) await page.check(`input[name=bg][value="${job.bg}"]`);
+  if (job.bg) await page.locator("label.bg-opt", { has: page.locator(`input[name=bg][value="${job.bg}"]`) }).click();
   await page.setInputFiles("[data-testid=files]", job.images);
   const n = job.images.length;
   await page.waitForFunction((count) => document.querySelectorAll(".card.done, .card.failed").length >= count,

@@ -69,22 +69,31 @@ def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, i
 
 
 # ------------------------------------------------------------------------ server mode, fake backend
+@pytest.mark.parametrize("bg", ["transparent", "blur", "#000000"])
 def test_server_mode_cut_compare_download_zip(browser_tools: None, live_server: Any, tiny_spec: Any,
-                                              tmp_path: Path) -> None:
+                                              tmp_path: Path, bg: str) -> None:
     from alphacut.api import Remover
     from alphacut.runtime.fake import FakeBackend
 
     base = live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: None)
     images = [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "chelsea.jpg")]
     report = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
-                    "timeoutMs": 60000})
+                    "timeoutMs": 60000, "bg": bg})
     assert all(s.startswith("done") for s in report["statuses"]), report["statuses"]
     posts = [r for r in report["requests"] if r["method"] == "POST"]
     assert len(posts) == 2 and all("/v1/remove" in r["url"] for r in posts)
     assert same_origin_only(report, base) == []
     one = Image.open(report["downloads"]["one"])
     assert one.format == "PNG" and one.mode == "RGBA" and one.size == (600, 400)
-    assert np.asarray(one.getchannel("A")).min() == 0  # something was cut away
+    alpha = np.asarray(one.getchannel("A"))
+    if bg == "transparent":
+        assert alpha.min() == 0  # something was cut away
+    else:
+        assert alpha.min() == 255  # the chosen background fills the cut-away part
+    if bg == "#000000":  # black behind: every pixel is the original's, darkened where cut away
+        rgb = np.asarray(one.convert("RGB")).astype(int)
+        original = np.asarray(Image.open(SAMPLES / "coffee.jpg").convert("RGB")).astype(int)
+        assert (rgb <= original + 3).all() and rgb.mean() < original.mean() - 5
     names = zipfile.ZipFile(report["downloads"]["zip"]).namelist()
     assert sorted(names) == ["chelsea.cutout.png", "coffee.cutout.png"]
     assert not [c for c in report["console"] if c.startswith(("error", "pageerror"))], report["console"]
