@@ -36,6 +36,7 @@ try {
   const n = job.images.length;
   await page.waitForFunction((count) => document.querySelectorAll(".card.done, .card.failed").length >= count,
     n, { timeout: job.timeoutMs || 120000, polling: 500 });
+  report.note = await page.textContent("#private-status");
   report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
 
   if (await page.locator(".card.done").count()) {

@@ -115,6 +115,19 @@ def test_api_key_page_is_public_and_calls_carry_the_key(browser_tools: None, liv
     assert right["statuses"][0].startswith("done"), right["statuses"]
 
 
+def test_page_explains_a_server_without_its_model(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
+    from alphacut.errors import ModelError
+
+    def factory() -> Any:
+        raise ModelError("model.not-cached", "'m' is not cached.", hint="Run `alphacut models fetch m`.")
+
+    base = live_server(factory)
+    report = drive({"url": base, "mode": "server", "images": [str(SAMPLES / "rocket.jpg")],
+                    "downloadDir": str(tmp_path), "timeoutMs": 30000})
+    assert "not cached" in report["note"] and "models fetch" in report["note"]
+    assert report["statuses"][0].startswith("failed") and "not cached" in report["statuses"][0]
+
+
 # ----------------------------------------------------------------------- private mode, real model
 def _real_remover() -> Any:
     from alphacut.config import load_settings

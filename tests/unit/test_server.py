@@ -375,3 +375,39 @@ def test_event_loop_stays_free_while_a_worker_is_busy(tiny_spec) -> None:  # typ
         assert c.get("/readyz").json()["busy"] == 1
         backend.gate.set()
         assert pending.result().status_code == 200
+
+
+def test_model_loads_in_background_healthz_first_then_ready(tiny_spec) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+
+    def factory() -> Remover:
+        gate.wait(timeout=30)
+        return Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+
+    app = create_app(factory, ServerSettings(), model_file=lambda _id: None)
+    with TestClient(app) as c, ThreadPoolExecutor(1) as ex:
+        assert c.get("/healthz").status_code == 200
+        loading = c.get("/readyz")
+        assert loading.status_code == 503 and loading.json()["status"] == "loading"
+        waiting = ex.submit(c.post, "/v1/remove", content=PNG)  # waits for the model, then runs
+        gate.set()
+        assert waiting.result().status_code == 200
+        assert c.get("/readyz").json()["status"] == "ready"
+
+
+def test_model_load_failure_is_reported_not_hung(tiny_spec) -> None:  # type: ignore[no-untyped-def]
+    from alphacut.errors import ModelError
+
+    def factory() -> Remover:
+        raise ModelError("model.not-cached", "'x' is not cached.", hint="Run `alphacut models fetch x`.")
+
+    with TestClient(create_app(factory, ServerSettings())) as c:
+        for _ in range(500):  # the load task fails almost at once; wait for it by state
+            if c.get("/readyz").json()["status"] == "failed":
+                break
+            threading.Event().wait(0.01)
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["error"]["code"] == "model.not-cached"
+        r = c.post("/v1/remove", content=PNG)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "model.not-cached"
+        assert "models fetch" in r.json()["error"]["hint"]

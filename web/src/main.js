@@ -27,11 +27,16 @@ function background() {
 
 async function init() {
   $("#server-origin").textContent = location.host;
+  let problem = null;
   try {
-    state.config = await (await fetch("/config.json")).json();
-  } catch {
-    state.config = { api_key_required: false, private_model: null, model: "?" };
+    const res = await fetch("/config.json");
+    const body = await res.json();
+    if (res.ok) state.config = body;
+    else problem = body.error ? `${body.error.message} ${body.error.hint || ""}` : `HTTP ${res.status}`;
+  } catch (e) {
+    problem = `the server did not answer (${e.message})`;
   }
+  if (problem) state.config = { api_key_required: false, private_model: null, model: "not loaded" };
   $("#model-name").textContent = `model: ${state.config.model}`;
   if (state.config.api_key_required) {
     $("#key-row").hidden = false;
@@ -47,6 +52,7 @@ async function init() {
       ? "Private mode is unavailable: the in-browser runtime was not built (run `make web`)."
       : "Private mode is unavailable: the model is not in this server's cache (run `alphacut models fetch`).", true);
   }
+  if (problem) showPrivateStatus(`The server can't cut out images right now: ${problem}`, true);
   privateRadio.addEventListener("change", () => {
     const mb = Math.round((state.config.private_model?.size_bytes || 0) / 1e6);
     showPrivateStatus(`The model (${mb} MB) is downloaded once from this server and cached by your browser.`);
@@ -151,8 +157,9 @@ function cutOutOnServer(item, attempt = 0) {
     xhr.upload.onload = () => setStatus(item, "cutting out…", null);
     xhr.onerror = () => reject(new Error("the server did not answer"));
     xhr.onload = async () => {
-      if (xhr.status === 503 && attempt < 5) {
-        const wait = Number(xhr.getResponseHeader("Retry-After") || 3);
+      const retryAfter = xhr.getResponseHeader("Retry-After");
+      if (xhr.status === 503 && retryAfter && attempt < 5) { // busy, not broken: wait as told
+        const wait = Math.min(30, Number(retryAfter) || 3);
         setStatus(item, `server busy, retrying in ${wait} s`, null);
         setTimeout(() => cutOutOnServer(item, attempt + 1).then(resolve, reject), wait * 1000);
         return;

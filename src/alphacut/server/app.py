@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..api import Remover
     from ..config import Settings
 
-__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file", "web_dir"]
+__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
+           "ready_remover", "web_dir"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("alphacut.server.access")
@@ -226,15 +227,19 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
         pool = InferencePool(settings.workers, settings.queue, settings.timeout_s, settings.retry_after_s)
         app.state.pool = pool
         app.state.remover = None
-        if callable(remover) and not hasattr(remover, "cutout"):
-            app.state.remover = await asyncio.to_thread(remover)
+        app.state.load_error = None
+        app.state.loaded = asyncio.Event()
+        task = None
+        if hasattr(remover, "cutout"):
+            _ready(app, cast("Remover", remover))
         else:
-            app.state.remover = remover
-        log.info("serving model %s with %d workers, queue %d", app.state.remover.model_id,
-                 settings.workers, settings.queue)
+            # load in the background: /healthz answers at once, /readyz once the model is in memory
+            task = asyncio.create_task(_load(app, remover))
         try:
             yield
         finally:
+            if task is not None:
+                task.cancel()
             pool.shutdown()
 
     app = FastAPI(title="alphacut", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -270,6 +275,42 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
     app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     return app
+
+
+def _ready(app: FastAPI, remover: Remover) -> None:
+    app.state.remover = remover
+    app.state.loaded.set()
+    settings: ServerSettings = app.state.settings
+    log.info("serving model %s with %d workers, queue %d", remover.model_id, settings.workers, settings.queue)
+
+
+async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
+    try:
+        _ready(app, await asyncio.to_thread(factory))
+    except AlphacutError as exc:
+        app.state.load_error = exc
+        log.error("the model could not be loaded: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - any failure must reach clients as JSON, not a hung request
+        app.state.load_error = AlphacutError("server.load-failed", f"Loading the model failed: {exc!r}.",
+                                             hint="See the server log.")
+        log.error("the model could not be loaded: %r", exc)
+    finally:
+        app.state.loaded.set()
+
+
+async def ready_remover(app: FastAPI, timeout_s: float) -> Remover:
+    """The loaded Remover; waits (up to timeout_s) while it loads; 503 if loading failed or took too long."""
+    if app.state.remover is None and app.state.load_error is None:
+        try:
+            await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            raise ServerError("server.loading", "The model is still loading.", http_status=503,
+                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
+    if app.state.load_error is not None:
+        err: AlphacutError = app.state.load_error
+        raise ServerError(err.code, err.message, hint=err.hint, http_status=503)
+    result: Remover = app.state.remover
+    return result
 
 
 def build_remover(settings: Settings) -> Remover:

@@ -267,18 +267,17 @@ def _zip(image: Image.Image, matte: Image.Image) -> bytes:
 async def removebg(request: Request) -> Response:
     """remove.bg's /v1.0/removebg, answered locally. X-Credits-Charged is always 0."""
     t0 = time.perf_counter()
-    slot, data = await admit(request)
+    slot, data, remover = await admit(request)
     try:
         if data.raw:
             raise ServerError("missing_source", "Send multipart/form-data, urlencoded or JSON fields.",
                               http_status=400, hint="Put the image in image_file or image_file_b64.")
-        check_model(request, data.fields)
+        check_model(remover, data.fields)
         req = parse_removebg(data.fields, data.files)
         options = Options(max_pixels=request.app.state.settings.max_pixels)
     except BaseException:
         slot.release()
         raise
-    remover = request.app.state.remover
     payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
     headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
                "Cache-Control": "no-store",

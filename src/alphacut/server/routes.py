@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
+from ..api import Remover
 from ..io.encode import CONTENT_TYPES
 from ..pipeline import Cutout, encode_cutout
+from .app import ready_remover
 from .schemas import (
     REMOVE_FIELDS_DOC,
     RequestData,
@@ -48,9 +50,11 @@ def _too_large(limit: int) -> ServerError:
                        http_status=413, hint="Send a smaller file or raise `alphacut serve --max-upload-mb`.")
 
 
-async def admit(request: Request) -> tuple[Any, RequestData]:
-    """Take a pool slot first (503 when full), then read and parse the body into memory."""
+async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
+    """Wait for the model if it is still loading, take a pool slot (503 when full), and only then
+    read and parse the body into memory."""
     settings: ServerSettings = request.app.state.settings
+    remover = await ready_remover(request.app, settings.timeout_s)
     slot = request.app.state.pool.acquire()
     try:
         try:
@@ -63,12 +67,12 @@ async def admit(request: Request) -> tuple[Any, RequestData]:
     except BaseException:
         slot.release()
         raise
-    return slot, data
+    return slot, data, remover
 
 
-def check_model(request: Request, fields: dict[str, str]) -> None:
+def check_model(remover: Remover, fields: dict[str, str]) -> None:
     wanted = fields.get("model")
-    served = request.app.state.remover.model_id
+    served = remover.model_id
     if wanted and wanted != served:
         raise ServerError("options.invalid", f"model: this server runs '{served}', not '{wanted}'.",
                           http_status=400, field_name="model",
@@ -104,7 +108,7 @@ async def remove(request: Request) -> Response:
     in the CLI: format (png, webp, jpg, mask), bg (white, #RRGGBB, r,g,b), resolution, max_pixels,
     jpeg_quality. `model` must be the served model if given."""
     t0 = time.perf_counter()
-    slot, data = await admit(request)
+    slot, data, remover = await admit(request)
     try:
         image = data.files.get("file") or data.files.get("image") or data.raw
         if not image and data.files:
@@ -112,13 +116,11 @@ async def remove(request: Request) -> Response:
         if not image:
             raise ServerError("input.missing", "No image in the request.", http_status=400, field_name="file",
                               hint="Send multipart/form-data with a `file` part, or the image as the body.")
-        check_model(request, data.fields)
+        check_model(remover, data.fields)
         options = options_from_fields(data.fields, max_pixels=request.app.state.settings.max_pixels)
     except BaseException:
         slot.release()
         raise
-    remover = request.app.state.remover
-
     def job() -> tuple[Cutout, bytes]:
         cutout = remover.cutout(image, options)
         return cutout, encode_cutout(cutout, options)
@@ -137,9 +139,11 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the model is loaded and the pool has room."""
-    remover = getattr(request.app.state, "remover", None)
+    remover = request.app.state.remover
+    if request.app.state.load_error is not None:
+        return JSONResponse({"status": "failed", "error": request.app.state.load_error.to_dict()}, status_code=503)
     if remover is None:
-        return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
     pool = request.app.state.pool
     return JSONResponse({"status": "ready", "model": remover.model_id, "busy": pool.busy,
                          "capacity": pool.capacity})
@@ -149,7 +153,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def page_config(request: Request) -> dict[str, Any]:
     """What the page needs to know: whether a key is required, limits, and the private-mode model."""
     settings: ServerSettings = request.app.state.settings
-    remover = request.app.state.remover
+    remover = await ready_remover(request.app, settings.timeout_s)
     spec = remover.spec
     private = None
     if request.app.state.model_file(spec.id) is not None:
