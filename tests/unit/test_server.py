@@ -296,7 +296,7 @@ def test_overload_is_503_with_retry_after(tiny_spec) -> None:  # type: ignore[no
             if c.app.state.pool.busy == 2:
                 break
             threading.Event().wait(0.01)
-        third = c.post("/v1/remove", content=PNG)
+        third = c.post("/v1/remove", content=b"x" * 10_000_000)  # refused before its body is read
         assert third.status_code == 503
         assert third.headers["retry-after"] == "5" and third.json()["error"]["code"] == "server.overloaded"
         backend.gate.set()
@@ -327,6 +327,7 @@ def test_eight_parallel_requests_with_two_workers(tiny_spec) -> None:  # type: i
             if r.status_code == 200:
                 assert decode(r.content).size == (120, 80)
         assert c.app.state.pool.busy == 0  # every slot returned: nothing piles up
+        assert c.app.state.pool.peak <= 4  # never more than workers + queue images in memory
 
 
 # --------------------------------------------------------------------------------------- privacy

@@ -70,10 +70,16 @@ class InferencePool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alphacut-infer")
         self._lock = threading.Lock()
         self._busy = 0
+        self._peak = 0
 
     @property
     def busy(self) -> int:
         return self._busy
+
+    @property
+    def peak(self) -> int:
+        """The most slots ever held at once (never above capacity): what bounds memory."""
+        return self._peak
 
     def acquire(self) -> Slot:
         with self._lock:
@@ -84,6 +90,7 @@ class InferencePool:
                                   hint=f"Retry in {self.retry_after_s} s.",
                                   headers={"Retry-After": str(self.retry_after_s)})
             self._busy += 1
+            self._peak = max(self._peak, self._busy)
         return Slot(self)
 
     def _release(self) -> None:
