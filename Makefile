@@ -34,3 +34,28 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# ------------------------------------------------------------------ web page and browser tests
+# `web` builds the page (web/ → src/alphacut/web) and vendors onnxruntime-web's WASM and
+# swagger-ui next to it. --ignore-scripts: no package install script runs (one would phone home).
+NPM ?= npm
+WEB_BUILT := src/alphacut/web/vendor/ort/VERSION
+WEB_SOURCES := web/package.json web/package-lock.json web/index.html web/scripts/build.mjs \
+	web/scripts/copy-vendor.mjs $(wildcard web/src/*)
+
+.PHONY: web browser-deps test-browser
+
+web: $(WEB_BUILT)
+
+$(WEB_BUILT): $(WEB_SOURCES)
+	cd web && $(NPM) ci --ignore-scripts --no-audit --no-fund && $(NPM) run build
+
+# node/npm and Debian's chromium for tests/browser (needs root, as in CI); skipped when present.
+browser-deps:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm)
+	@test -x /usr/bin/chromium || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test-browser: setup browser-deps web
+	$(PY) -m pytest -ra -m browser tests/browser

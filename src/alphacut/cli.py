@@ -464,5 +464,54 @@ def doctor(ctx: click.Context) -> None:
         click.echo(line)
 
 
+# ------------------------------------------------------------------------------------------ serve
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback exposes the server to your network.")
+@click.option("--port", type=int, default=7000, show_default=True)
+@click.option("--api-key", envvar="ALPHACUT_API_KEY", default=None,
+              help="Require this X-Api-Key on API requests (ALPHACUT_API_KEY). The page itself stays public.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Images cut out at once (threads).")
+@click.option("--queue", type=int, default=8, show_default=True, help="Requests that may wait; more get 503.")
+@click.option("--max-upload-mb", type=float, default=25, show_default=True, help="Largest request body.")
+@click.option("--timeout", type=float, default=120, show_default=True, help="Seconds per request before 504.")
+@click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
+@click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
+@click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
+          max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
+          max_pixels: int | None) -> None:
+    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs."""
+    import os
+
+    try:
+        import uvicorn
+
+        from .server.app import build_remover, create_app
+        from .server.schemas import ServerSettings
+    except ImportError as exc:
+        from .errors import BackendError
+
+        raise BackendError("backend.missing-extra", f"The server needs its extra: {exc.name} is missing.",
+                           hint="pip install 'alphacut[server]'") from exc
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
+                                     max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
+                                     max_pixels=settings.max_pixels.value)
+    if not server_settings.is_loopback:
+        click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
+                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",
+                    fg="red", bold=True, err=True)
+    logging.getLogger("alphacut.server").setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    app = create_app(lambda: build_remover(settings), server_settings)
+    click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
+               f"({workers} workers, {threads} threads each)", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

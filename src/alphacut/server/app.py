@@ -1,0 +1,387 @@
+"""The FastAPI app factory: one warm Remover in app.state, a bounded pool, errors as JSON.
+
+Nothing here is global: :func:`create_app` builds everything, the lifespan loads the Remover,
+tests pass a Remover with a fake backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import AlphacutError, ModelError
+from .schemas import ServerError, ServerSettings, error_body
+
+if TYPE_CHECKING:
+    from ..api import Remover
+    from ..config import Settings
+
+__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
+           "ready_remover", "web_dir"]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("alphacut.server.access")
+
+T = TypeVar("T")
+#: model id → the verified .onnx file to serve to the browser, or None when it isn't cached/verified
+ModelFileResolver = Callable[[str], "Path | None"]
+
+#: the page and its assets are public; these prefixes need the API key when one is set
+PROTECTED_PREFIXES = ("/v1/", "/v1.0/", "/model/")
+
+#: the page may load nothing from elsewhere: this is the "no CDN, no analytics" guarantee in code
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' blob: data:; connect-src 'self' blob: data:; worker-src 'self' blob:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def web_dir() -> Path:
+    """The built page (src/alphacut/web), shipped inside the package."""
+    return Path(str(resources.files("alphacut").joinpath("web")))
+
+
+class InferencePool:
+    """A fixed pool of worker threads with a bounded waiting room.
+
+    At most `workers` jobs run and `queue` wait; a request that finds no room is refused (503)
+    before its body is read, so memory stays bounded. A slot is freed when its job ends, not when
+    its client gave up waiting (a timed-out job still holds the CPU until it finishes).
+    """
+
+    def __init__(self, workers: int, queue: int, timeout_s: float, retry_after_s: int = 5) -> None:
+        self.workers = workers
+        self.capacity = workers + queue
+        self.timeout_s = timeout_s
+        self.retry_after_s = retry_after_s
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alphacut-infer")
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._peak = 0
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+    @property
+    def peak(self) -> int:
+        """The most slots ever held at once (never above capacity): what bounds memory."""
+        return self._peak
+
+    def acquire(self) -> Slot:
+        with self._lock:
+            if self._busy >= self.capacity:
+                raise ServerError("server.overloaded",
+                                  f"All {self.workers} workers are busy and {self.capacity - self.workers} "
+                                  "requests already wait.", http_status=503,
+                                  hint=f"Retry in {self.retry_after_s} s.",
+                                  headers={"Retry-After": str(self.retry_after_s)})
+            self._busy += 1
+            self._peak = max(self._peak, self._busy)
+        return Slot(self)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._busy -= 1
+
+    async def run(self, slot: Slot, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(*args) on a worker thread, holding `slot` until it ends; 504 after timeout_s."""
+        future = self._executor.submit(fn, *args)
+        slot.hand_over(future)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+        except asyncio.TimeoutError:
+            future.cancel()
+            raise ServerError("server.timeout", f"The image took longer than {self.timeout_s:g} s.",
+                              http_status=504, hint="Send a smaller image or raise --timeout.") from None
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Slot:
+    """One place in the pool, released exactly once: by the caller, or when its job ends."""
+
+    def __init__(self, pool: InferencePool) -> None:
+        self._pool = pool
+        self._owned = True
+
+    def hand_over(self, future: Any) -> None:
+        self._owned = False
+        future.add_done_callback(lambda _f: self._pool._release())
+
+    def release(self) -> None:
+        if self._owned:
+            self._owned = False
+            self._pool._release()
+
+
+class _AccessAndGuard:
+    """ASGI middleware: API key check, security headers, and one access-log line per request.
+
+    The log line holds method, path (no query string), status, request and response bytes and
+    time: never bodies, file names or query values.
+    """
+
+    def __init__(self, app: ASGIApp, api_key: str | None, wants_removebg_errors: Callable[[str], bool]) -> None:
+        self.app = app
+        self.api_key = api_key
+        self.removebg = wants_removebg_errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        path: str = scope["path"]
+        counts = {"in": 0, "out": 0, "status": 0}
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            counts["in"] += len(message.get("body", b""))
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                counts["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                for key, value in _security_headers(path):
+                    if key.encode() not in names:
+                        headers.append((key.encode(), value.encode()))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                counts["out"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            if self.api_key and path.startswith(PROTECTED_PREFIXES) and not self._key_ok(scope):
+                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", http_status=403,
+                                  hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
+                body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
+                await JSONResponse(body, status_code=403)(scope, counting_receive, guarded_send)
+            else:
+                await self.app(scope, counting_receive, guarded_send)
+        finally:
+            access_log.info("%s %s %d in=%dB out=%dB %.1fms", scope["method"], path, counts["status"],
+                            counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
+
+    def _key_ok(self, scope: Scope) -> bool:
+        for key, value in scope.get("headers", []):
+            if key.lower() == b"x-api-key":
+                return hmac.compare_digest(value, (self.api_key or "").encode())
+        return False
+
+
+def _security_headers(path: str) -> list[tuple[str, str]]:
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+               # cross-origin isolation lets onnxruntime-web use threads (SharedArrayBuffer)
+               ("Cross-Origin-Opener-Policy", "same-origin"), ("Cross-Origin-Embedder-Policy", "require-corp"),
+               ("Cross-Origin-Resource-Policy", "same-origin")]
+    if not path.startswith(("/docs", "/v1")):
+        headers.append(("Content-Security-Policy", CSP))
+    return headers
+
+
+def removebg_error_body(exc: AlphacutError) -> dict[str, Any]:
+    from .removebg import error_entry
+
+    return {"errors": [error_entry(exc)]}
+
+
+class _WebFiles(StaticFiles):
+    """The built page, with the content types browsers insist on (.mjs, .wasm) and cache rules."""
+
+    TYPES: ClassVar[dict[str, str]] = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+             ".onnx": "application/octet-stream"}
+
+    def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        suffix = Path(str(full_path)).suffix
+        if suffix in self.TYPES:
+            response.headers["content-type"] = self.TYPES[suffix]
+        # hashed bundles and vendored files never change under one name; the page itself may
+        immutable = "/assets/" in str(full_path) or "/vendor/" in str(full_path)
+        response.headers["cache-control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
+        return response
+
+
+def create_app(remover: Remover | Callable[[], Remover], settings: ServerSettings | None = None, *,
+               model_file: ModelFileResolver | None = None, static_dir: Path | None = None) -> FastAPI:
+    """Build the app. `remover` is a ready Remover (tests) or a factory called once at startup.
+
+    Example:
+        >>> app = create_app(lambda: Remover(), ServerSettings(workers=2))
+    """
+    settings = settings or ServerSettings()
+    static_dir = static_dir or web_dir()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = InferencePool(settings.workers, settings.queue, settings.timeout_s, settings.retry_after_s)
+        app.state.pool = pool
+        app.state.remover = None
+        app.state.load_error = None
+        app.state.loaded = asyncio.Event()
+        task = None
+        if hasattr(remover, "cutout"):
+            _ready(app, cast("Remover", remover))
+        else:
+            # load in the background: /healthz answers at once, /readyz once the model is in memory
+            task = asyncio.create_task(_load(app, remover))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            pool.shutdown()
+
+    app = FastAPI(title="alphacut", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+                  summary="Background removal on your own machine. No upload anywhere else.")
+    app.state.settings = settings
+    app.state.model_file = model_file or default_model_file
+    app.state.static_dir = static_dir
+
+    from .removebg import router as removebg_router
+    from .routes import router
+
+    app.include_router(router)
+    app.include_router(removebg_router)
+
+    def is_removebg(path: str) -> bool:
+        return path.startswith("/v1.0/")
+
+    @app.exception_handler(AlphacutError)
+    async def on_alphacut_error(request: Request, exc: AlphacutError) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        body = removebg_error_body(exc) if is_removebg(request.url.path) else error_body(exc)
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        err = AlphacutError("server.internal", f"Unexpected {type(exc).__name__}.",
+                            hint="See the server log; this is a bug worth reporting.")
+        body = removebg_error_body(err) if is_removebg(request.url.path) else error_body(err)
+        return JSONResponse(body, status_code=500)
+
+    if static_dir.is_dir():
+        app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
+    app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
+    return app
+
+
+def _ready(app: FastAPI, remover: Remover) -> None:
+    app.state.remover = remover
+    app.state.loaded.set()
+    settings: ServerSettings = app.state.settings
+    log.info("serving model %s with %d workers, queue %d", remover.model_id, settings.workers, settings.queue)
+
+
+async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
+    try:
+        _ready(app, await asyncio.to_thread(factory))
+    except AlphacutError as exc:
+        app.state.load_error = exc
+        log.error("the model could not be loaded: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - any failure must reach clients as JSON, not a hung request
+        app.state.load_error = AlphacutError("server.load-failed", f"Loading the model failed: {exc!r}.",
+                                             hint="See the server log.")
+        log.error("the model could not be loaded: %r", exc)
+    finally:
+        app.state.loaded.set()
+
+
+async def ready_remover(app: FastAPI, timeout_s: float) -> Remover:
+    """The loaded Remover; waits (up to timeout_s) while it loads; 503 if loading failed or took too long."""
+    if app.state.remover is None and app.state.load_error is None:
+        try:
+            await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            raise ServerError("server.loading", "The model is still loading.", http_status=503,
+                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
+    if app.state.load_error is not None:
+        err: AlphacutError = app.state.load_error
+        raise ServerError(err.code, err.message, hint=err.hint, http_status=503)
+    result: Remover = app.state.remover
+    return result
+
+
+def build_remover(settings: Settings) -> Remover:
+    """The server's Remover: through the model store, or (until models/store.py lands) straight from
+    the cached file once its hash matches the catalog."""
+    from ..api import Remover
+
+    try:
+        import alphacut.models.store  # noqa: F401
+    except ImportError:
+        from ..models.catalog import load_catalog
+        from ..runtime.onnx import OnnxBackend
+
+        catalog = load_catalog(settings.user_catalog)
+        spec = catalog.get(settings.model.value or catalog.default)
+        path = default_model_file(spec.id)
+        if path is None:
+            raise ModelError("model.not-cached", f"'{spec.id}' is not cached (or fails its hash check) in "
+                             f"{settings.models_dir}.", hint=f"Run `alphacut models fetch {spec.id}`.") from None
+        backend = OnnxBackend(path, output_index=spec.output_index, threads=settings.threads.value,
+                              providers=None, name=spec.id)
+        return Remover(spec, backend=backend, settings=settings)
+    return Remover(settings=settings)
+
+
+def default_model_file(model_id: str) -> Path | None:
+    """The verified cached file of a catalog model, or None. Stub until models/store.py lands.
+
+    Hashes the cached file once per process (sha256 against the catalog) and then trusts it
+    while its size and mtime are unchanged.
+    """
+    from ..config import load_settings
+    from ..models.catalog import load_catalog
+
+    settings = load_settings()
+    catalog = load_catalog()
+    if model_id not in catalog:
+        return None
+    spec = catalog.get(model_id)
+    path = settings.models_dir / spec.filename
+    if not path.is_file() or spec.hash_algorithm != "sha256":
+        return None
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        import hashlib
+
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _VERIFIED[key] = digest.hexdigest() == spec.hash_hex
+        if not _VERIFIED[key]:
+            log.warning("cached model %s does not match its catalog hash; not serving it", model_id)
+    return path if _VERIFIED[key] else None
+
+
+_VERIFIED: dict[tuple[str, int, int], bool] = {}  # a memo of hash checks, not behaviour-changing state
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alphacut")
+    except PackageNotFoundError:  # run from a source tree (PYTHONPATH=src)
+        return "0+local"

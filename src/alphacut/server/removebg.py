@@ -1,0 +1,291 @@
+"""A remove.bg-compatible endpoint, POST /v1.0/removebg, answering in remove.bg's shapes.
+
+What each remove.bg field does here (also in the OpenAPI description):
+
+- image_file (multipart), image_file_b64 (form/JSON): the image. image_url: refused (400
+  ``url_fetch_disabled``): the server never fetches URLs, for privacy.
+- size: a cap on the output's pixel count, as remove.bg defines it: preview/small/regular 0.25 MP,
+  medium 1.5 MP, hd 4 MP, full/4k/auto the original size. The default is **auto** (remove.bg's is
+  preview), since nothing is charged here. Inference is the same for all sizes.
+- type, type_level: accepted; no classifier runs, X-Type is the requested type or "other"
+  (type_level=none leaves it out).
+- format: auto (PNG if any pixel is transparent, else JPG), png, jpg, zip (color.jpg + alpha.png).
+- bg_color: a colour (hex with optional alpha, or a name). bg_image_file, bg_image_url: 400
+  ``bg_image_unsupported`` until the pipeline composites images.
+- crop, crop_margin ("30px", "10%", 1, 2 or 4 values, at most 50 % of the subject or 500 px per side).
+- roi ("x1 y1 x2 y2" in px or %): everything outside is background.
+- position: "original" only; scale: "original" only (others: 400).
+- channels: rgba, or alpha (the matte as a greyscale image).
+- semitransparency, add_shadow, shadow_method: accepted and ignored (remove.bg applies them to cars only).
+- Accept: application/json → {"data": {"result_b64", "foreground_top", "foreground_left",
+  "foreground_width", "foreground_height"}}. Headers: X-Width, X-Height, X-Type, X-Credits-Charged: 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import time
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from numpy.typing import NDArray
+from PIL import Image
+
+from ..errors import AlphacutError
+from ..io.decode import Decoded
+from ..io.encode import encode_image, float_to_u8
+from ..options import Color, Options, OutputFormat
+from ..pipeline import Cutout, compose
+from .routes import admit, check_model, run_job
+from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
+
+__all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
+
+router = APIRouter()
+
+SIZE_LIMITS_PX: dict[str, int | None] = {
+    "preview": 250_000, "small": 250_000, "regular": 250_000, "medium": 1_500_000, "hd": 4_000_000,
+    "full": None, "4k": None, "auto": None,
+}
+KNOWN = {"image_file", "image_file_b64", "image_url", "size", "type", "type_level", "format", "roi", "crop",
+         "crop_margin", "scale", "position", "channels", "add_shadow", "semitransparency", "shadow_method",
+         "bg_color", "bg_image_url", "bg_image_file", "model"}
+
+FIELDS_DOC = {
+    "image_file_b64": "the image, base64", "image_url": "refused: the server never fetches URLs",
+    "size": "preview|small|regular (0.25 MP), medium (1.5 MP), hd (4 MP), full|4k|auto (original; default)",
+    "type": "auto|person|product|car: echoed in X-Type, no classifier runs", "type_level": "none hides X-Type",
+    "format": "auto|png|jpg|zip", "bg_color": "hex (81d4fa, fff, 81d4fa77) or a colour name",
+    "crop": "true|false", "crop_margin": "30px, 10%, 1/2/4 values (max 50% of the subject or 500 px)",
+    "roi": "x1 y1 x2 y2 in px or %", "position": "original only", "scale": "original only",
+    "channels": "rgba|alpha", "semitransparency": "accepted, ignored", "add_shadow": "accepted, ignored",
+    "shadow_method": "accepted, ignored",
+}
+
+#: alphacut codes → remove.bg's documented codes (others pass through with '_' for '.' and '-')
+_CODES = {"input.file-too-large": "file_too_large", "input.too-large": "resolution_too_high",
+          "input.undecodable": "failed_to_read_image", "input.missing": "missing_source",
+          "auth.invalid-key": "auth_failed", "server.overloaded": "rate_limit_exceeded"}
+
+
+def error_entry(exc: AlphacutError) -> dict[str, str]:
+    """One remove.bg error: {"title", "code", "detail"}."""
+    code = _CODES.get(exc.code) or exc.code.replace(".", "_").replace("-", "_")
+    if exc.code == "input.undecodable" and exc.http_status == 415:
+        code = "invalid_file_type"
+    detail = exc.message + (f" {exc.hint}" if exc.hint else "")
+    return {"title": exc.message, "code": code, "detail": detail}
+
+
+def _bad(field: str, message: str, hint: str | None = None) -> ServerError:
+    return ServerError(f"invalid_{field}", message, http_status=400, hint=hint, field_name=field)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveBgRequest:
+    """The remove.bg fields, parsed."""
+
+    image: bytes
+    max_output_px: int | None
+    fmt: str  # auto, png, jpg, zip
+    background: Color | None
+    alpha_only: bool
+    crop: bool
+    crop_margin: tuple[str, str, str, str]  # top, right, bottom, left: "12px" or "10%"
+    roi: tuple[str, str, str, str] | None
+    x_type: str | None
+
+
+_LENGTH = re.compile(r"^\d+(\.\d+)?(px|%)?$")
+
+
+def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgRequest:
+    """Check and parse the remove.bg fields; a 400 names the first bad one."""
+    unknown = sorted((set(fields) | set(files)) - KNOWN)
+    if unknown:
+        raise ServerError("unknown_parameter", f"Unknown parameter '{unknown[0]}'.", http_status=400,
+                          field_name=unknown[0])
+    if fields.get("image_url"):
+        raise ServerError("url_fetch_disabled", "image_url is disabled: this server never fetches URLs.",
+                          http_status=400, field_name="image_url",
+                          hint="Fetching images server-side would leak what you process; send image_file or "
+                               "image_file_b64 instead.")
+    sources = [s for s in ("image_file", "image_file_b64") if files.get(s) or fields.get(s)]
+    if len(sources) > 1:
+        raise ServerError("multiple_sources", "Give either image_file or image_file_b64, not both.",
+                          http_status=400)
+    if not sources:
+        raise ServerError("input.missing", "No image given.", http_status=400, field_name="image_file",
+                          hint="Provide the source image in image_file or image_file_b64.")
+    image = files.get("image_file") or decode_b64(fields.get("image_file_b64") or "", "image_file_b64")
+    if "image_file" in fields and not files.get("image_file"):
+        raise _bad("image_file", "image_file must be a file part of a multipart/form-data request.")
+    if files.get("bg_image_file") or fields.get("bg_image_file") or fields.get("bg_image_url"):
+        raise ServerError("bg_image_unsupported", "Background images are not supported yet.", http_status=400,
+                          field_name="bg_image_file", hint="Use bg_color, or composite the PNG result yourself.")
+    size = fields.get("size", "auto").lower() or "auto"
+    if size not in SIZE_LIMITS_PX:
+        raise _bad("size", f"Invalid value for parameter 'size': {size!r}.",
+                   hint="Use preview, small, regular, medium, hd, full, 4k or auto.")
+    fmt = fields.get("format", "auto").lower() or "auto"
+    fmt = "jpg" if fmt == "jpeg" else fmt
+    if fmt not in ("auto", "png", "jpg", "zip"):
+        raise _bad("format", f"Invalid format parameter given: {fmt!r}.", hint="Use auto, png, jpg or zip.")
+    channels = fields.get("channels", "rgba").lower() or "rgba"
+    if channels not in ("rgba", "alpha"):
+        raise _bad("channels", f"Invalid value for parameter 'channels': {channels!r}.", hint="Use rgba or alpha.")
+    background = None
+    if fields.get("bg_color"):
+        try:
+            background = Color.parse(fields["bg_color"])
+        except AlphacutError:
+            raise _bad("bg_color", f"Invalid bg_color parameter given: {fields['bg_color']!r}.",
+                       hint="Use a hex code (81d4fa, fff, 81d4fa77) or a colour name.") from None
+    for name in ("position", "scale"):
+        if fields.get(name, "original").lower() not in ("original", ""):
+            raise _bad(name, f"{name}={fields[name]!r} is not supported; only 'original' is.")
+    for name in ("semitransparency", "add_shadow", "crop"):
+        try:
+            parse_bool(fields.get(name), name)
+        except AlphacutError:
+            raise _bad(name, f"Invalid {name} parameter given: {fields[name]!r}.") from None
+    x_type = None if fields.get("type_level") == "none" else (
+        fields.get("type", "auto") if fields.get("type", "auto") not in ("", "auto") else "other")
+    return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
+                           alpha_only=channels == "alpha", crop=parse_bool(fields.get("crop"), "crop"),
+                           crop_margin=_four(fields.get("crop_margin", "0") or "0", "crop_margin"),
+                           roi=_roi(fields.get("roi")), x_type=x_type)
+
+
+def _four(text: str, field: str) -> tuple[str, str, str, str]:
+    parts = text.replace(",", " ").split()
+    if len(parts) not in (1, 2, 4) or not all(_LENGTH.match(p) for p in parts):
+        raise _bad(field, f"Invalid {field} parameter given: {text!r}.", hint="Use e.g. 30px, 10% or '10px 20px'.")
+    if len(parts) == 1:
+        parts = parts * 4
+    elif len(parts) == 2:
+        parts = [parts[0], parts[1], parts[0], parts[1]]
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _roi(text: str | None) -> tuple[str, str, str, str] | None:
+    if not text:
+        return None
+    parts = text.split()
+    if len(parts) != 4 or not all(_LENGTH.match(p) for p in parts):
+        raise _bad("roi", f"Invalid roi parameter given: {text!r}.", hint="Use 'x1 y1 x2 y2', e.g. '0% 0% 50% 100%'.")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _px(value: str, whole: float) -> int:
+    if value.endswith("%"):
+        return round(float(value[:-1]) / 100.0 * whole)
+    return round(float(value.removesuffix("px")))
+
+
+def apply_roi(alpha: NDArray[np.float32], roi: tuple[str, str, str, str]) -> NDArray[np.float32]:
+    """Zero the matte outside the region x1 y1 x2 y2."""
+    h, w = alpha.shape
+    x1, y1, x2, y2 = _px(roi[0], w), _px(roi[1], h), _px(roi[2], w), _px(roi[3], h)
+    if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h):
+        code = "roi_region_empty" if x2 <= x1 or y2 <= y1 else "roi_exceeds_bounds"
+        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.",
+                          http_status=400, field_name="roi")
+    out = np.zeros_like(alpha)
+    out[y1:y2, x1:x2] = alpha[y1:y2, x1:x2]
+    return out
+
+
+def crop_box(alpha: NDArray[np.float32], margin: tuple[str, str, str, str]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the subject (alpha > 0.05) plus margins, clipped to the image."""
+    ys, xs = np.nonzero(alpha > 0.05)
+    h, w = alpha.shape
+    if len(xs) == 0:
+        return (0, 0, w, h)
+    left, top, right, bottom = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    sw, sh = right - left, bottom - top
+    mt, mr, mb, ml = (min(_px(m, whole), int(0.5 * whole), 500)
+                      for m, whole in zip(margin, (sh, sw, sh, sw)))
+    return (max(0, left - ml), max(0, top - mt), min(w, right + mr), min(h, bottom + mb))
+
+
+def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:
+    """The result bytes, content type, (w, h) and foreground box (left, top, width, height)."""
+    alpha = cutout.alpha if req.roi is None else apply_roi(cutout.alpha, req.roi)
+    box = crop_box(alpha, req.crop_margin) if req.crop else (0, 0, alpha.shape[1], alpha.shape[0])
+    fg = crop_box(alpha, ("0", "0", "0", "0"))
+    alpha_u8 = float_to_u8(alpha)
+    # the pipeline ran without a background: its RGB planes are the original colours
+    rgb = np.ascontiguousarray(np.asarray(cutout.image.convert("RGBA"))[:, :, :3])
+    if req.background is None:
+        image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
+    else:
+        decoded = Decoded(rgb=rgb, alpha=None, source_format=None, source_mode="RGB", name="<cutout>")
+        image = compose(decoded, alpha, Options(background=req.background))
+    image = image.crop(box)
+    matte = Image.fromarray(alpha_u8, "L").crop(box)
+    fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
+    if req.max_output_px and image.width * image.height > req.max_output_px:
+        scale = (req.max_output_px / (image.width * image.height)) ** 0.5
+        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        matte = matte.resize(size, Image.Resampling.LANCZOS)
+        fg_box = (round(fg_box[0] * scale), round(fg_box[1] * scale), round(fg_box[2] * scale),
+                  round(fg_box[3] * scale))
+    size_wh = image.size
+    if req.alpha_only:
+        image = matte
+    transparent = image.mode == "RGBA" and int(np.asarray(image.getchannel("A")).min()) < 255
+    fmt = req.fmt if req.fmt != "auto" else ("png" if transparent else "jpg")
+    if fmt == "zip":
+        return _zip(image, matte), "application/zip", size_wh, fg_box
+    if fmt == "jpg" and image.mode == "RGBA":
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image).convert("RGB")
+    out_fmt = OutputFormat.PNG if fmt == "png" else OutputFormat.JPEG
+    return encode_image(image, out_fmt), "image/png" if fmt == "png" else "image/jpeg", size_wh, fg_box
+
+
+def _zip(image: Image.Image, matte: Image.Image) -> bytes:
+    """remove.bg's zip: color.jpg (the colours, no alpha) and alpha.png (the matte)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("color.jpg", encode_image(image.convert("RGB"), OutputFormat.JPEG))
+        zf.writestr("alpha.png", encode_image(matte, OutputFormat.MASK))
+    return buf.getvalue()
+
+
+@router.post("/v1.0/removebg", tags=["remove.bg compatible"], response_class=Response,
+             responses={200: {"description": "The image (or JSON with result_b64 for Accept: application/json)"},
+                        400: {"description": "{\"errors\": [{title, code, detail}]}"}},
+             description=__doc__, openapi_extra=request_body_doc(FIELDS_DOC, ("image_file", "bg_image_file"), raw=False))
+async def removebg(request: Request) -> Response:
+    """remove.bg's /v1.0/removebg, answered locally. X-Credits-Charged is always 0."""
+    t0 = time.perf_counter()
+    slot, data, remover = await admit(request)
+    try:
+        if data.raw:
+            raise ServerError("missing_source", "Send multipart/form-data, urlencoded or JSON fields.",
+                              http_status=400, hint="Put the image in image_file or image_file_b64.")
+        check_model(remover, data.fields)
+        req = parse_removebg(data.fields, data.files)
+        options = Options(max_pixels=request.app.state.settings.max_pixels)
+    except BaseException:
+        slot.release()
+        raise
+    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
+    headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
+               "Cache-Control": "no-store",
+               "Server-Timing": f"total;dur={(time.perf_counter() - t0) * 1e3:.1f}"}
+    if req.x_type:
+        headers["X-Type"] = req.x_type
+    if "application/json" in request.headers.get("accept", ""):
+        body = {"data": {"result_b64": base64.b64encode(payload).decode("ascii"), "foreground_left": fg[0],
+                         "foreground_top": fg[1], "foreground_width": fg[2], "foreground_height": fg[3]}}
+        return JSONResponse(body, headers=headers)
+    return Response(payload, media_type=ctype, headers=headers)

@@ -1,0 +1,210 @@
+"""alphacut's own API: /v1/remove, health, the page's config, the model file for private mode, /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+from ..api import Remover
+from ..io.encode import CONTENT_TYPES
+from ..pipeline import Cutout, encode_cutout
+from .app import ready_remover
+from .schemas import (
+    REMOVE_FIELDS_DOC,
+    RequestData,
+    ServerError,
+    ServerSettings,
+    options_from_fields,
+    parse_body,
+    request_body_doc,
+)
+
+__all__ = ["admit", "read_body", "result_headers", "router", "run_job"]
+
+T = TypeVar("T")
+
+router = APIRouter()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes (checked while streaming)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise _too_large(limit)
+    return bytes(buf)
+
+
+def _too_large(limit: int) -> ServerError:
+    return ServerError("input.file-too-large", f"The upload exceeds the limit of {limit / 1024 / 1024:g} MB.",
+                       http_status=413, hint="Send a smaller file or raise `alphacut serve --max-upload-mb`.")
+
+
+async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
+    """Wait for the model if it is still loading, take a pool slot (503 when full), and only then
+    read and parse the body into memory."""
+    settings: ServerSettings = request.app.state.settings
+    remover = await ready_remover(request.app, settings.timeout_s)
+    slot = request.app.state.pool.acquire()
+    try:
+        try:
+            body = await asyncio.wait_for(read_body(request, settings.max_upload_bytes), settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise ServerError("request.upload-timeout", f"The upload took longer than {settings.timeout_s:g} s.",
+                              http_status=408, hint="Check the connection, or raise --timeout.") from None
+        data = parse_body(body, request.headers.get("content-type"))
+        data.merge_query(request.query_params)
+    except BaseException:
+        slot.release()
+        raise
+    return slot, data, remover
+
+
+def check_model(remover: Remover, fields: dict[str, str]) -> None:
+    wanted = fields.get("model")
+    served = remover.model_id
+    if wanted and wanted != served:
+        raise ServerError("options.invalid", f"model: this server runs '{served}', not '{wanted}'.",
+                          http_status=400, field_name="model",
+                          hint="Leave model out, or start `alphacut serve --model ...` with that model.")
+
+
+async def run_job(request: Request, slot: Any, job: Callable[[], T]) -> T:
+    """Run `job` (cut-out and encoding: everything CPU-heavy) on the shared pool, off the event loop,
+    timed out after the server's timeout."""
+    result: T = await request.app.state.pool.run(slot, job)
+    return result
+
+
+def result_headers(cutout: Cutout, size_wh: tuple[int, int], t0: float) -> dict[str, str]:
+    timings = ";".join(f"{k};dur={v:.1f}" for k, v in cutout.info.timings_ms.items())
+    return {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Model": cutout.info.model,
+            "Server-Timing": f"{timings};total;dur={(time.perf_counter() - t0) * 1e3:.1f}".lstrip(";"),
+            "Cache-Control": "no-store"}
+
+
+@router.post("/v1/remove", tags=["alphacut"], response_class=Response,
+             responses={200: {"content": {"image/png": {}, "image/webp": {}, "image/jpeg": {}},
+                              "description": "The cutout (X-Width, X-Height, Server-Timing headers)"},
+                        400: {"description": "Bad field: {\"error\": {code, message, hint}}"},
+                        403: {"description": "Missing or wrong X-Api-Key"},
+                        413: {"description": "Upload or pixel count over the limit"},
+                        415: {"description": "Not an image alphacut can read"},
+                        503: {"description": "Overloaded: retry after Retry-After seconds"},
+                        504: {"description": "Timed out"}},
+             openapi_extra=request_body_doc(REMOVE_FIELDS_DOC, ("file",), raw=True))
+async def remove(request: Request) -> Response:
+    """Cut out one image: multipart `file` (or the raw body); options as query or form fields named as
+    in the CLI: format (png, webp, jpg, mask), bg (white, #RRGGBB, r,g,b), resolution, max_pixels,
+    jpeg_quality. `model` must be the served model if given."""
+    t0 = time.perf_counter()
+    slot, data, remover = await admit(request)
+    try:
+        image = data.files.get("file") or data.files.get("image") or data.raw
+        if not image and data.files:
+            image = next(iter(data.files.values()))
+        if not image:
+            raise ServerError("input.missing", "No image in the request.", http_status=400, field_name="file",
+                              hint="Send multipart/form-data with a `file` part, or the image as the body.")
+        check_model(remover, data.fields)
+        options = options_from_fields(data.fields, max_pixels=request.app.state.settings.max_pixels)
+    except BaseException:
+        slot.release()
+        raise
+    def job() -> tuple[Cutout, bytes]:
+        cutout = remover.cutout(image, options)
+        return cutout, encode_cutout(cutout, options)
+
+    cutout, payload = await run_job(request, slot, job)
+    return Response(payload, media_type=CONTENT_TYPES[options.format],
+                    headers=result_headers(cutout, cutout.info.size_wh, t0))
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"])
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the model is loaded and the pool has room."""
+    remover = request.app.state.remover
+    if request.app.state.load_error is not None:
+        return JSONResponse({"status": "failed", "error": request.app.state.load_error.to_dict()}, status_code=503)
+    if remover is None:
+        return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
+    pool = request.app.state.pool
+    return JSONResponse({"status": "ready", "model": remover.model_id, "busy": pool.busy,
+                         "capacity": pool.capacity})
+
+
+@router.get("/config.json", tags=["page"])
+async def page_config(request: Request) -> dict[str, Any]:
+    """What the page needs to know: whether a key is required, limits, and the private-mode model."""
+    settings: ServerSettings = request.app.state.settings
+    remover = await ready_remover(request.app, settings.timeout_s)
+    spec = remover.spec
+    private = None
+    if request.app.state.model_file(spec.id) is not None:
+        private = {"id": spec.id, "url": f"/model/{spec.id}.onnx", "input_size": spec.input_size,
+                   "mean": list(spec.mean), "std": list(spec.std), "size_bytes": spec.size_bytes,
+                   "output_index": spec.output_index, "activation": spec.activation}
+    return {"api_key_required": bool(settings.api_key), "max_upload_bytes": settings.max_upload_bytes,
+            "model": spec.id, "private_model": private}
+
+
+@router.get("/model/{model_id}.onnx", tags=["page"], response_class=Response)
+async def model_file(request: Request, model_id: str) -> Response:
+    """The verified model file from the cache, for private in-browser mode (ETag + long cache, ranges)."""
+    path = request.app.state.model_file(model_id)
+    if path is None:
+        raise ServerError("model.not-cached", f"'{model_id}' is not a cached, verified catalog model.",
+                          http_status=404, hint=f"Run `alphacut models fetch {model_id}` on the server machine.")
+    from ..models.catalog import load_catalog
+
+    catalog = load_catalog()
+    etag = f'"{catalog.get(model_id).hash_hex}"' if model_id in catalog else None
+    headers = {"Cache-Control": "public, max-age=604800"}
+    if etag:
+        headers["ETag"] = etag
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+    response = FileResponse(path, media_type="application/octet-stream", headers=headers)
+    if etag:
+        response.headers["etag"] = etag
+    return response
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    """Swagger UI from the vendored swagger-ui-dist files (no CDN); a plain list if they're not built."""
+    vendor = request.app.state.static_dir / "vendor" / "swagger"
+    if (vendor / "swagger-ui-bundle.js").is_file():
+        return HTMLResponse(_SWAGGER_PAGE)
+    rows = "".join(
+        f"<li><code>{html.escape(m.upper())} {html.escape(p)}</code> {html.escape(op.get('summary', ''))}</li>"
+        for p, ops in request.app.openapi()["paths"].items() for m, op in ops.items())
+    return HTMLResponse(f"<!doctype html><title>alphacut API</title><h1>alphacut API</h1><ul>{rows}</ul>"
+                        "<p>Full schema: <a href='/openapi.json'>/openapi.json</a>. Run <code>make web</code> "
+                        "for the interactive docs.</p>")
+
+
+_SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>alphacut API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/vendor/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/vendor/swagger/swagger-ui-bundle.js"></script>
+<script src="/vendor/swagger/docs-init.js"></script>
+</body></html>"""

@@ -1,0 +1,279 @@
+"""What the server reads and answers: settings, request fields → Options, errors, in-memory bodies.
+
+Request fields are mapped to :class:`~alphacut.options.Options` in ONE place,
+:func:`options_from_fields`, driven by the :data:`OPTION_FIELDS` table: a new option is one row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from ..errors import AlphacutError, OptionsError
+from ..options import DEFAULT_MAX_PIXELS, Options
+
+__all__ = [
+    "OPTION_FIELDS",
+    "RequestData",
+    "ServerError",
+    "ServerSettings",
+    "error_body",
+    "options_from_fields",
+    "parse_body",
+    "parse_bool",
+]
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """How the server runs. Built by `alphacut serve` from its flags; tests build their own."""
+
+    host: str = "127.0.0.1"
+    port: int = 7000
+    api_key: str | None = None
+    workers: int = 2
+    queue: int = 8
+    max_upload_bytes: int = 25 * MB
+    timeout_s: float = 120.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    retry_after_s: int = 5
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.queue < 0:
+            raise OptionsError("options.invalid", "--workers must be >= 1 and --queue >= 0.")
+        if self.max_upload_bytes < 1 or self.timeout_s <= 0:
+            raise OptionsError("options.invalid", "--max-upload-mb and --timeout must be positive.")
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+
+
+class ServerError(AlphacutError):
+    """An HTTP-level refusal (size, auth, overload, timeout) with its status and extra headers."""
+
+    def __init__(self, code: str, message: str, *, http_status: int, hint: str | None = None,
+                 headers: Mapping[str, str] | None = None, field_name: str | None = None) -> None:
+        super().__init__(code, message, hint=hint, http_status=http_status)
+        self.headers = dict(headers or {})
+        self.field_name = field_name
+
+
+def error_body(exc: AlphacutError) -> dict[str, Any]:
+    """alphacut's own error shape: {"error": {"code", "message", "hint"}}."""
+    return {"error": exc.to_dict()}
+
+
+@dataclass(slots=True)
+class RequestData:
+    """A parsed request body, held in memory only: text fields and file parts."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    raw: bytes | None = None  # a body that was the image itself
+    json_body: bool = False
+
+    def merge_query(self, query: Mapping[str, str]) -> None:
+        for key, value in query.items():
+            self.fields.setdefault(key, value)
+
+
+def parse_bool(value: str | bool | None, name: str, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    s = value.strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off"):
+        return False
+    raise OptionsError("options.invalid", f"{name}={value!r} is not true or false.", hint="Use true or false.")
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise OptionsError("options.invalid", f"{name}={value!r} is not a whole number.") from None
+
+
+#: request field name → (Options field, parser of the string). Aliases map to the same option.
+#: Add a row per new option (crop, preset, blur, ...); Options.from_kwargs validates the value.
+OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "format": ("format", lambda v, n: v),
+    "f": ("format", lambda v, n: v),
+    "bg": ("background", lambda v, n: v),
+    "background": ("background", lambda v, n: v),
+    "resolution": ("resolution", _int),
+    "max_pixels": ("max_pixels", _int),
+    "jpeg_quality": ("jpeg_quality", _int),
+    "quality": ("jpeg_quality", _int),
+}
+
+#: fields the routes read themselves (not Options)
+CONTROL_FIELDS = frozenset({"file", "model", "image", "api_key"})
+
+
+def request_body_doc(fields: Mapping[str, str], file_fields: tuple[str, ...], *, raw: bool) -> dict[str, Any]:
+    """OpenAPI requestBody for routes that parse their own body (so /docs can offer file upload)."""
+    props: dict[str, Any] = {name: {"type": "string", "format": "binary"} for name in file_fields}
+    props.update({name: {"type": "string", "description": text} for name, text in fields.items()})
+    content: dict[str, Any] = {"multipart/form-data": {"schema": {"type": "object", "properties": props}},
+                               "application/x-www-form-urlencoded": {"schema": {
+                                   "type": "object",
+                                   "properties": {k: v for k, v in props.items() if k not in file_fields}}}}
+    if raw:
+        content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+    else:
+        content["application/json"] = content["application/x-www-form-urlencoded"]
+    return {"requestBody": {"required": True, "content": content}}
+
+
+REMOVE_FIELDS_DOC = {
+    "format": "png (default), webp, jpg (white background unless bg is set) or mask (the matte as greyscale PNG)",
+    "bg": "background colour: white, #RRGGBB, #RRGGBBAA or r,g,b; default transparent",
+    "resolution": "side the model runs at (dynamic-resolution models only)",
+    "max_pixels": "refuse larger inputs (can only lower the server's limit)",
+    "jpeg_quality": "1..100 for jpg and webp (default 95)",
+    "model": "must be the served model if given",
+}
+
+
+def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
+                        table: Mapping[str, tuple[str, Callable[[str, str], Any]]] = OPTION_FIELDS,
+                        ignore: frozenset[str] = CONTROL_FIELDS) -> Options:
+    """Request fields (query or form, CLI names) → Options; a bad value is a 400 naming its field.
+
+    The client may lower the server's max_pixels, never raise it.
+
+    Example:
+        >>> options_from_fields({"format": "webp", "bg": "white"}, max_pixels=10**8).format.value
+        'webp'
+    """
+    kwargs: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ignore:
+            continue
+        if name not in table:
+            from ..errors import suggest
+
+            raise ServerError("request.unknown-field", f"Unknown field '{name}'.", http_status=400,
+                              hint=suggest(name, table) or f"Known fields: {', '.join(sorted(table))}.",
+                              field_name=name)
+        option, parse = table[name]
+        try:
+            kwargs[option] = parse(value, name)
+            Options.from_kwargs(**{option: kwargs[option]})  # checks this field alone, so 400 can name it
+        except OptionsError as exc:
+            raise _named(exc, name) from None
+    kwargs["max_pixels"] = min(int(kwargs.get("max_pixels", max_pixels)), max_pixels)
+    try:
+        return Options.from_kwargs(**kwargs)
+    except OptionsError as exc:  # a conflict between fields
+        raise _named(exc, None) from None
+
+
+def _named(exc: OptionsError, name: str | None) -> ServerError:
+    message = exc.message if name is None or name in exc.message else f"{name}: {exc.message}"
+    return ServerError(exc.code, message, hint=exc.hint, http_status=400, field_name=name)
+
+
+def decode_b64(text: str, name: str) -> bytes:
+    """Base64 (standard or url-safe, data: URL prefix allowed) → bytes, or a 400 naming the field."""
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    text = "".join(text.split())
+    try:
+        return base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4),
+                                validate=True)
+    except (binascii.Error, ValueError):
+        raise ServerError("request.bad-base64", f"{name} is not valid base64.", http_status=400,
+                          field_name=name) from None
+
+
+def parse_body(body: bytes, content_type: str | None) -> RequestData:
+    """Split a body held in memory into fields and files: multipart, urlencoded, JSON or raw bytes.
+
+    Nothing is spooled to disk (unlike Starlette's form parser, which writes parts over 1 MB to a
+    temporary file).
+    """
+    ctype, params = parse_options_header(content_type or "")
+    if ctype == b"multipart/form-data":
+        boundary = params.get(b"boundary")
+        if not boundary:
+            raise ServerError("request.bad-multipart", "multipart/form-data without a boundary.",
+                              http_status=400)
+        return _parse_multipart(body, boundary)
+    if ctype == b"application/x-www-form-urlencoded":
+        from urllib.parse import parse_qsl
+
+        return RequestData(fields=dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)))
+    if ctype == b"application/json":
+        import json
+
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            raise ServerError("request.bad-json", "The JSON body can't be parsed.", http_status=400) from None
+        if not isinstance(data, dict):
+            raise ServerError("request.bad-json", "The JSON body must be an object.", http_status=400)
+        return RequestData(fields={str(k): _text(v) for k, v in data.items() if v is not None},
+                           json_body=True)
+    return RequestData(raw=body)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
+    out = RequestData()
+    state: dict[str, Any] = {"headers": {}, "name": b"", "value": b"", "chunks": []}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["name"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        state["headers"][state["name"].lower()] = state["value"]
+        state["name"], state["value"] = b"", b""
+
+    def on_part_begin() -> None:
+        state["headers"], state["chunks"] = {}, []
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        state["chunks"].append(data[start:end])
+
+    def on_part_end() -> None:
+        _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        name = disp.get(b"name", b"").decode("utf-8", "replace")
+        content = b"".join(state["chunks"])
+        if b"filename" in disp:
+            out.files[name] = content
+        else:
+            out.fields[name] = content.decode("utf-8", "replace")
+
+    parser = MultipartParser(boundary, {
+        "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_part_begin": on_part_begin,
+        "on_part_data": on_part_data, "on_part_end": on_part_end,
+    })
+    try:
+        parser.write(body)
+        parser.finalize()
+    except Exception as exc:  # python-multipart raises its own error types; map them at this seam
+        raise ServerError("request.bad-multipart", f"The multipart body can't be parsed: {exc}.",
+                          http_status=400) from exc
+    return out

@@ -1,0 +1,100 @@
+"""Browser tests: a live alphacut server on 127.0.0.1 (free port, in a thread) and Debian's chromium
+driven by the npm package playwright-core (tests/browser/driver.mjs). Skipped, with the reason, when
+node, chromium, playwright-core or the built page are missing; `make browser-deps web` provides them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_SRC = ROOT / "web"
+CHROMIUM = Path("/usr/bin/chromium")
+DRIVER = Path(__file__).with_name("driver.mjs")
+
+
+def missing_tools() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed (run `make browser-deps`)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (run `make browser-deps`)"
+    if not (WEB_SRC / "node_modules" / "playwright-core").is_dir():
+        return "web/node_modules/playwright-core is missing (run `make web`)"
+    from alphacut.server.app import web_dir
+
+    if not (web_dir() / "index.html").is_file():
+        return "the page is not built into src/alphacut/web (run `make web`)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_tools() -> None:
+    reason = missing_tools()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def tiny_spec() -> Any:
+    from alphacut.models.catalog import ModelSpec
+
+    return ModelSpec.from_dict({
+        "id": "tiny-test", "description": "test", "licence": "none", "checksum": "sha256:" + "0" * 64,
+        "input_size": 64, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
+        "sources": [{"kind": "file", "path": "/nonexistent"}],
+    })
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server() -> Iterator[Callable[..., str]]:
+    """Start create_app(remover, ...) under uvicorn in a thread; returns its base URL."""
+    import uvicorn
+
+    from alphacut.server.app import create_app
+    from alphacut.server.schemas import ServerSettings
+
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start(remover: Any, settings_overrides: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        port = _free_port()
+        app = create_app(remover, ServerSettings(port=port, **(settings_overrides or {})), **kwargs)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                               access_log=False))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}/"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def drive(job: dict[str, Any], timeout_s: float = 600) -> dict[str, Any]:
+    """Run driver.mjs with one job; return its JSON report."""
+    job = {"webDir": str(WEB_SRC), "chromium": str(CHROMIUM), **job}
+    proc = subprocess.run(["node", str(DRIVER)], input=json.dumps(job), capture_output=True, text=True,
+                          timeout=timeout_s, cwd=ROOT, check=False)
+    assert proc.returncode == 0, f"driver failed:\n{proc.stderr[-3000:]}"
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report

@@ -1,0 +1,190 @@
+"""The web page in a real browser: server mode (fake backend, always), private mode with the real model
+(matte parity with the Python library, and no image bytes in any request), screenshots for the docs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import ROOT, drive
+
+SAMPLES = ROOT / "samples"
+pytestmark = pytest.mark.browser
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Screenshots go to tmp_path; ALPHACUT_SCREENSHOTS=docs/img refreshes the ones in the docs."""
+    import os
+
+    target = os.environ.get("ALPHACUT_SCREENSHOTS")
+    out = (ROOT / target) if target else tmp_path / "shots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def same_origin_only(report: dict[str, Any], base: str) -> list[str]:
+    host = urlparse(base).netloc
+    return [r["url"] for r in report["requests"]
+            if not (r["url"].startswith("blob:") or r["url"].startswith("data:") or urlparse(r["url"]).netloc == host)]
+
+
+# ------------------------------------------------------------------ JS pre/post-processing vs Python
+@pytest.mark.parametrize("shape", [(333, 217, 1024, 1024), (2000, 1500, 1024, 1024), (1500, 2000, 1024, 1024),
+                                   (1024, 1024, 1024, 1024), (97, 1301, 64, 64), (1400, 1500, 1024, 1024)])
+def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, int]) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (run `make browser-deps`)")
+    from alphacut.io.decode import resize_for_model
+    from alphacut.ops.resize import resize_matte
+
+    w, h, ow, oh = shape
+    rng = np.random.default_rng(w * 7 + h)
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    matte = rng.random((oh, ow), dtype=np.float32)
+    job = {"w": w, "h": h, "outW": ow, "outH": oh, "rgb": base64.b64encode(rgb.tobytes()).decode(),
+           "matte": base64.b64encode(matte.tobytes()).decode(), "mw": ow, "mh": oh}
+    proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    out = json.loads(proc.stdout)
+    js_rgb = np.frombuffer(base64.b64decode(out["rgb"]), np.uint8).reshape(oh, ow, 3).astype(int)
+    py_rgb = resize_for_model(rgb, (ow, oh)).astype(int)
+    diff = np.abs(js_rgb - py_rgb)
+    if shape == (1400, 1500, 1024, 1024):  # Pillow picks its pass order by a rule we only approximate
+        assert diff.max() <= 1 and diff.mean() < 0.5
+    else:
+        assert diff.max() == 0
+    js_matte = np.frombuffer(base64.b64decode(out["matte"]), np.float32).reshape(h, w)
+    assert np.abs(js_matte - resize_matte(matte, (w, h))).max() < 1e-5
+
+
+# ------------------------------------------------------------------------ server mode, fake backend
+@pytest.mark.parametrize("bg", ["transparent", "blur", "#000000"])
+def test_server_mode_cut_compare_download_zip(browser_tools: None, live_server: Any, tiny_spec: Any,
+                                              tmp_path: Path, bg: str) -> None:
+    from alphacut.api import Remover
+    from alphacut.runtime.fake import FakeBackend
+
+    base = live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: None)
+    images = [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "chelsea.jpg")]
+    report = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
+                    "timeoutMs": 60000, "bg": bg})
+    assert all(s.startswith("done") for s in report["statuses"]), report["statuses"]
+    posts = [r for r in report["requests"] if r["method"] == "POST"]
+    assert len(posts) == 2 and all("/v1/remove" in r["url"] for r in posts)
+    assert same_origin_only(report, base) == []
+    one = Image.open(report["downloads"]["one"])
+    assert one.format == "PNG" and one.mode == "RGBA" and one.size == (600, 400)
+    alpha = np.asarray(one.getchannel("A"))
+    if bg == "transparent":
+        assert alpha.min() == 0  # something was cut away
+    else:
+        assert alpha.min() == 255  # the chosen background fills the cut-away part
+    if bg == "#000000":  # black behind: every pixel is the original's, darkened where cut away
+        rgb = np.asarray(one.convert("RGB")).astype(int)
+        original = np.asarray(Image.open(SAMPLES / "coffee.jpg").convert("RGB")).astype(int)
+        assert (rgb <= original + 3).all() and rgb.mean() < original.mean() - 5
+    names = zipfile.ZipFile(report["downloads"]["zip"]).namelist()
+    assert sorted(names) == ["chelsea.cutout.png", "coffee.cutout.png"]
+    assert not [c for c in report["console"] if c.startswith(("error", "pageerror"))], report["console"]
+
+
+def test_api_key_page_is_public_and_calls_carry_the_key(browser_tools: None, live_server: Any, tiny_spec: Any,
+                                                        tmp_path: Path) -> None:
+    from alphacut.api import Remover
+    from alphacut.runtime.fake import FakeBackend
+
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    base = live_server(remover, model_file=lambda _i: None, settings_overrides={"api_key": "open-sesame"})
+    images = [str(SAMPLES / "rocket.jpg")]
+    wrong = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
+                   "apiKey": "nope"})
+    assert wrong["statuses"][0].startswith("failed") and "X-Api-Key" in wrong["statuses"][0]
+    right = drive({"url": base, "mode": "server", "images": images, "downloadDir": str(tmp_path),
+                   "apiKey": "open-sesame"})
+    assert right["statuses"][0].startswith("done"), right["statuses"]
+
+
+def test_page_explains_a_server_without_its_model(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
+    from alphacut.errors import ModelError
+
+    def factory() -> Any:
+        raise ModelError("model.not-cached", "'m' is not cached.", hint="Run `alphacut models fetch m`.")
+
+    base = live_server(factory)
+    report = drive({"url": base, "mode": "server", "images": [str(SAMPLES / "rocket.jpg")],
+                    "downloadDir": str(tmp_path), "timeoutMs": 30000})
+    assert "not cached" in report["note"] and "models fetch" in report["note"]
+    assert report["statuses"][0].startswith("failed") and "not cached" in report["statuses"][0]
+
+
+# ----------------------------------------------------------------------- private mode, real model
+def _real_remover() -> Any:
+    from alphacut.config import load_settings
+    from alphacut.models.catalog import load_catalog
+    from alphacut.server.app import build_remover, default_model_file
+
+    default = load_catalog().default
+    if default_model_file(default) is None:
+        pytest.skip(f"the default model '{default}' is not cached and verified (run `make model`)")
+    return build_remover(load_settings())
+
+
+@pytest.mark.model
+def test_private_mode_matches_library_and_sends_no_image(browser_tools: None, live_server: Any,
+                                                          tmp_path: Path) -> None:
+    remover = _real_remover()
+    base = live_server(remover)
+    image = SAMPLES / "chelsea.jpg"
+    shots = shots_dir(tmp_path)
+    report = drive({"url": base, "mode": "private", "images": [str(image)], "downloadDir": str(tmp_path),
+                    "timeoutMs": 480000, "wantMatte": True,
+                    "screenshots": {"desktop": str(shots / "web-private-desktop.png"),
+                                    "phone": str(shots / "web-private-phone.png")}})
+    assert report["statuses"][0].startswith("done"), report["statuses"]
+
+    # privacy: nothing but GETs of the page, its assets, the runtime and the model; no image bytes anywhere
+    data = image.read_bytes()
+    probes = [data[i:i + 48] for i in range(0, len(data) - 48, max(1, len(data) // 16))]
+    assert same_origin_only(report, base) == []
+    for r in report["requests"]:
+        assert r["method"] in ("GET", "HEAD"), r["url"]
+        body = base64.b64decode(r["body_b64"]) if r["body_b64"] else b""
+        assert not any(p in body for p in probes)
+        path = urlparse(r["url"]).path
+        if not r["url"].startswith("blob:"):
+            assert path in ("/", "/config.json") or path.startswith(("/assets/", "/vendor/ort/", "/model/")), path
+
+    # parity: the page's matte equals the library's within MAE < 0.01 at the same resolution
+    m = report["matte"]
+    page = np.frombuffer(base64.b64decode(m["b64"]), np.float32).reshape(m["height"], m["width"])
+    lib = remover.matte(str(image))
+    assert page.shape == lib.shape
+    mae = float(np.abs(page - lib).mean())
+    assert mae < 0.01, mae
+    cut = Image.open(report["downloads"]["one"])
+    assert cut.size == Image.open(image).size and cut.mode == "RGBA"
+
+
+@pytest.mark.model
+def test_server_mode_screenshots_with_real_model(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
+    base = live_server(_real_remover())
+    shots = shots_dir(tmp_path)
+    report = drive({"url": base, "mode": "server", "bg": "#ffffff",
+                    "images": [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "astronaut.jpg")],
+                    "downloadDir": str(tmp_path), "timeoutMs": 300000,
+                    "screenshots": {"desktop": str(shots / "web-server-desktop.png"),
+                                    "phone": str(shots / "web-server-phone.png")}})
+    assert all(s.startswith("done") for s in report["statuses"]), report["statuses"]
+    data = zipfile.ZipFile(report["downloads"]["zip"]).read("coffee.cutout.png")
+    assert min(Image.open(io.BytesIO(data)).getpixel((0, 0))[:3]) >= 245  # the white background chosen

@@ -1,0 +1,80 @@
+"""`alphacut serve` (uvicorn stubbed out), the page config, and the model-file resolver's hash check."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("fastapi")
+
+from alphacut.cli import main
+from alphacut.models.catalog import Catalog, ModelSpec
+from alphacut.server import app as app_module
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **kwargs: Any) -> None:
+        seen["app"] = app
+        seen.update(kwargs)
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return seen
+
+
+def test_serve_defaults_bind_loopback_quietly(captured: dict[str, Any], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--port", "7123"])
+    assert result.exit_code == 0, result.output
+    assert captured["host"] == "127.0.0.1" and captured["port"] == 7123
+    assert captured["access_log"] is False  # alphacut's own access log replaces uvicorn's
+    settings = captured["app"].state.settings
+    assert settings.workers == 2 and settings.queue == 8 and settings.api_key is None
+    assert settings.max_upload_bytes == 25 * 1024 * 1024 and settings.timeout_s == 120
+    assert "WARNING" not in result.output
+
+
+def test_serve_warns_loudly_off_loopback_and_takes_key_from_env(captured: dict[str, Any], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--host", "0.0.0.0", "--workers", "1",
+                                       "--queue", "0", "--max-upload-mb", "1", "--timeout", "5"],
+                                env={"ALPHACUT_API_KEY": "k3y"})
+    assert result.exit_code == 0, result.output
+    assert "WARNING: binding 0.0.0.0" in result.output
+    settings = captured["app"].state.settings
+    assert settings.api_key == "k3y" and settings.workers == 1 and settings.queue == 0
+    assert settings.max_upload_bytes == 1024 * 1024 and settings.timeout_s == 5
+
+
+def test_serve_rejects_bad_pool_sizes(captured: dict[str, Any], tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--workers", "0"])
+    assert result.exit_code == 2 and "options.invalid" in result.output
+
+
+def _catalog_with(data: bytes) -> Catalog:
+    spec = ModelSpec.from_dict({
+        "id": "m-test", "description": "t", "licence": "none",
+        "checksum": "sha256:" + hashlib.sha256(data).hexdigest(), "input_size": 64,
+        "mean": [0.5, 0.5, 0.5], "std": [1, 1, 1], "sources": [{"kind": "file", "path": "/x"}],
+    })
+    return Catalog(default="m-test", models={"m-test": spec})
+
+
+def test_model_file_only_when_cached_and_hash_matches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    good = b"pretend onnx bytes"
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path))
+    monkeypatch.setattr("alphacut.models.catalog.load_catalog", lambda *a, **k: _catalog_with(good))
+    assert app_module.default_model_file("m-test") is None  # not cached
+    assert app_module.default_model_file("not-in-catalog") is None
+    (tmp_path / "models").mkdir()
+    path = tmp_path / "models" / "m-test.onnx"
+    path.write_bytes(b"tampered")
+    assert app_module.default_model_file("m-test") is None  # hash mismatch: never served
+    path.write_bytes(good)
+    assert app_module.default_model_file("m-test") == path

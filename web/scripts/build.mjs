@@ -1,0 +1,26 @@
+// Builds the page into the Python package (src/alphacut/web) with esbuild: one hashed JS bundle,
+// one hashed CSS file, and index.html pointing at them. Then copy-vendor.mjs adds the runtimes.
+import { build } from "esbuild";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const out = here("../../src/alphacut/web/");
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out + "assets", { recursive: true });
+
+const result = await build({
+  entryPoints: [here("../src/main.js"), here("../src/style.css")],
+  bundle: true, minify: true, format: "esm", target: "es2022", outdir: out + "assets",
+  entryNames: "[name]-[hash]", metafile: true, legalComments: "eof", logLevel: "warning",
+});
+const built = {};
+for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+  if (meta.entryPoint) built[basename(meta.entryPoint)] = "/assets/" + basename(file);
+}
+const html = readFileSync(here("../index.html"), "utf8")
+  .replace("/src/main.js", built["main.js"])
+  .replace("/src/style.css", built["style.css"]);
+writeFileSync(out + "index.html", html);
+console.log(`built ${built["main.js"]} and ${built["style.css"]}`);

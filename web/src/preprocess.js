@@ -1,0 +1,178 @@
+// Pre- and post-processing for private (in-browser) mode, matching alphacut's Python pipeline:
+//   resize  = Pillow's BILINEAR on 8-bit RGB (triangle filter, support widened by the shrink factor,
+//             half-pixel centres, 22-bit fixed-point weights, horizontal pass then vertical, each
+//             rounded to 8 bits), so the model sees the very bytes Python feeds it;
+//   input   = (x / 255 - mean) / std, NCHW float32;
+//   output  = output 0 (sigmoid if the catalog says so) clipped to [0, 1];
+//   upscale = bilinear, half-pixel centres, clamped at the edges (alphacut.ops.resize.resize_matte).
+// Pure functions on typed arrays: no DOM, so Node can test them against Pillow.
+
+const PRECISION_BITS = 32 - 8 - 2;
+const ONE = 2 ** PRECISION_BITS;
+
+function triangle(x) {
+  const a = Math.abs(x);
+  return a < 1 ? 1 - a : 0;
+}
+
+/** Pillow's precompute_coeffs for BILINEAR: per output pixel, [first, count] and integer weights. */
+export function resampleCoeffs(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterscale = Math.max(scale, 1);
+  const support = filterscale; // bilinear support 1.0, widened when shrinking (antialiasing)
+  const ss = 1 / filterscale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const bounds = new Int32Array(outSize * 2);
+  const weights = new Float64Array(outSize * ksize);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    let xmin = Math.trunc(center - support + 0.5);
+    if (xmin < 0) xmin = 0;
+    let xmax = Math.trunc(center + support + 0.5);
+    if (xmax > inSize) xmax = inSize;
+    xmax -= xmin;
+    let ww = 0;
+    const k = new Float64Array(xmax);
+    for (let x = 0; x < xmax; x++) {
+      const w = triangle((x + xmin - center + 0.5) * ss);
+      k[x] = w;
+      ww += w;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const v = ww !== 0 ? k[x] / ww : k[x];
+      // normalize_coeffs_8bpc: round half away from zero to 22-bit fixed point
+      weights[xx * ksize + x] = v < 0 ? Math.trunc(v * ONE - 0.5) : Math.trunc(v * ONE + 0.5);
+    }
+    bounds[xx * 2] = xmin;
+    bounds[xx * 2 + 1] = xmax;
+  }
+  return { bounds, weights, ksize };
+}
+
+function clip8(acc) {
+  const v = Math.floor(acc / ONE);
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+function resizeAxis(src, w, h, outW, outH, horizontal) {
+  // one pass along x (horizontal) or y, 8-bit in, 8-bit out, exactly as Pillow's 8bpc kernels
+  const n = horizontal ? w : h, nOut = horizontal ? outW : outH;
+  const { bounds, weights, ksize } = resampleCoeffs(n, nOut);
+  const ow = horizontal ? outW : w, oh = horizontal ? h : outH;
+  const out = new Uint8Array(ow * oh * 3);
+  const step = horizontal ? 3 : w * 3; // distance between neighbours along the axis
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const o = horizontal ? x : y;
+      const first = bounds[o * 2], count = bounds[o * 2 + 1], kb = o * ksize;
+      let p = horizontal ? (y * w + first) * 3 : (first * w + x) * 3;
+      let r = ONE / 2, g = ONE / 2, b = ONE / 2;
+      for (let i = 0; i < count; i++, p += step) {
+        const k = weights[kb + i];
+        r += src[p] * k; g += src[p + 1] * k; b += src[p + 2] * k;
+      }
+      const q = (y * ow + x) * 3;
+      out[q] = clip8(r); out[q + 1] = clip8(g); out[q + 2] = clip8(b);
+    }
+  }
+  return out;
+}
+
+/**
+ * Resize packed RGB (3 bytes per pixel) from w×h to outW×outH like Pillow's
+ * Image.resize(size, BILINEAR): identical bytes when Pillow makes its horizontal pass first
+ * (always for landscape photos shrunk to the model's square). Pillow 13 sometimes makes the
+ * vertical pass first; we do so when the vertical shrink is the larger one, which matches it in
+ * most of the other cases and otherwise differs by at most 1 in a few pixels.
+ */
+export function resizeRGB(src, w, h, outW, outH) {
+  const needH = outW !== w, needV = outH !== h;
+  if (!needH && !needV) return new Uint8Array(src);
+  if (!needV) return resizeAxis(src, w, h, outW, h, true);
+  if (!needH) return resizeAxis(src, w, h, w, outH, false);
+  if (h / outH > w / outW) {
+    const tmp = resizeAxis(src, w, h, w, outH, false);
+    return resizeAxis(tmp, w, outH, outW, outH, true);
+  }
+  const tmp = resizeAxis(src, w, h, outW, h, true);
+  return resizeAxis(tmp, outW, h, outW, outH, false);
+}
+
+/** RGBA (canvas ImageData) → packed RGB; transparent pixels are shown over white, as in Python. */
+export function rgbaToRGB(rgba, w, h) {
+  const out = new Uint8Array(w * h * 3);
+  let hasAlpha = false;
+  for (let i = 0, j = 0; i < w * h * 4; i += 4, j += 3) {
+    const a = rgba[i + 3];
+    if (a === 255) {
+      out[j] = rgba[i]; out[j + 1] = rgba[i + 1]; out[j + 2] = rgba[i + 2];
+    } else {
+      hasAlpha = true;
+      const f = a / 255;
+      for (let c = 0; c < 3; c++) out[j + c] = Math.round((rgba[i + c] / 255 * f + (1 - f)) * 255);
+    }
+  }
+  return { rgb: out, hasAlpha };
+}
+
+/** Packed RGB → 1×3×H×W float32, (x/255 - mean) / std per channel. */
+export function normalize(rgb, w, h, mean, std) {
+  const plane = w * h;
+  const out = new Float32Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    const m = mean[c], s = std[c], base = c * plane;
+    for (let i = 0; i < plane; i++) out[base + i] = (rgb[i * 3 + c] / 255 - m) / s;
+  }
+  return out;
+}
+
+/** The model's first output as an h×w matte in [0, 1]. */
+export function postprocess(raw, activation = "none") {
+  const out = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    let v = activation === "sigmoid" ? 1 / (1 + Math.exp(-raw[i])) : raw[i];
+    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  return out;
+}
+
+function axis(nIn, nOut) {
+  const i0 = new Int32Array(nOut), i1 = new Int32Array(nOut), f = new Float32Array(nOut);
+  for (let o = 0; o < nOut; o++) {
+    let x = (o + 0.5) * (nIn / nOut) - 0.5;
+    x = Math.min(Math.max(x, 0), nIn - 1);
+    const lo = Math.floor(x);
+    i0[o] = lo;
+    i1[o] = Math.min(lo + 1, nIn - 1);
+    f[o] = x - lo;
+  }
+  return { i0, i1, f };
+}
+
+/** Bilinear resize of an h×w matte to outW×outH (half-pixel centres, clamped), like resize_matte. */
+export function resizeMatte(matte, w, h, outW, outH) {
+  if (w === outW && h === outH) return matte;
+  const r = axis(h, outH), c = axis(w, outW);
+  const rows = new Float32Array(outH * w);
+  for (let y = 0; y < outH; y++) {
+    const a = r.i0[y] * w, b = r.i1[y] * w, t = r.f[y];
+    for (let x = 0; x < w; x++) rows[y * w + x] = matte[a + x] * (1 - t) + matte[b + x] * t;
+  }
+  const out = new Float32Array(outW * outH);
+  for (let y = 0; y < outH; y++) {
+    const base = y * w;
+    for (let x = 0; x < outW; x++) {
+      const t = c.f[x];
+      const v = rows[base + c.i0[x]] * (1 - t) + rows[base + c.i1[x]] * t;
+      out[y * outW + x] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  }
+  return out;
+}
+
+/** The matte as 0..255 bytes, rounded like alphacut's float_to_u8. */
+export function matteToU8(matte) {
+  const out = new Uint8ClampedArray(matte.length);
+  for (let i = 0; i < matte.length; i++) out[i] = Math.round(matte[i] * 255);
+  return out;
+}

@@ -1,0 +1,99 @@
+// Private mode: the model runs in this tab with onnxruntime-web. The image never leaves the page;
+// the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
+// both from the alphacut server that served this page.
+import { matteToU8, normalize, postprocess, resizeMatte, resizeRGB, rgbaToRGB } from "./preprocess.js";
+
+const ORT_BASE = "/vendor/ort/";
+let sessionPromise = null;
+
+async function hasWebGPU() {
+  try {
+    return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+  } catch {
+    return false;
+  }
+}
+
+async function loadRuntime() {
+  const gpu = await hasWebGPU();
+  // the WebGPU build also runs the WASM CPU kernels; the plain WASM build is half the download
+  const file = gpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
+  const ort = await import(/* @vite-ignore */ ORT_BASE + file);
+  ort.env.wasm.wasmPaths = ORT_BASE;
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  return { ort, gpu };
+}
+
+async function fetchModel(url, headers, onProgress) {
+  const res = await fetch(url, { headers, cache: "default" });
+  if (!res.ok) throw new Error(`model download failed: HTTP ${res.status}`);
+  const total = Number(res.headers.get("content-length")) || 0;
+  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(total);
+  const reader = res.body.getReader();
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out.set(value, got);
+    got += value.length;
+    onProgress(got / total);
+  }
+  return out;
+}
+
+/** Load (once) the runtime and the model described by /config.json's private_model. */
+export function loadSession(model, headers, onProgress) {
+  if (!sessionPromise) {
+    sessionPromise = (async () => {
+      const { ort, gpu } = await loadRuntime();
+      const bytes = await fetchModel(model.url, headers, (f) => onProgress("model", f));
+      onProgress("compile", 1);
+      const providers = gpu ? ["webgpu", "wasm"] : ["wasm"];
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: providers,
+        graphOptimizationLevel: "all" });
+      return { ort, session, gpu, model };
+    })();
+    sessionPromise.catch(() => { sessionPromise = null; });
+  }
+  return sessionPromise;
+}
+
+/** Decode a File/Blob to RGBA pixels (EXIF orientation applied, as alphacut's decoder does). */
+export async function decodePixels(blob) {
+  const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image", premultiplyAlpha: "none",
+    colorSpaceConversion: "default" });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  bitmap.close();
+  return { rgba: data, width: canvas.width, height: canvas.height };
+}
+
+/** The full-resolution matte (Float32Array, H×W in [0, 1]) for RGBA pixels, computed in this tab. */
+export async function matteInBrowser(state, pixels) {
+  const { ort, session, model } = state;
+  const side = model.input_size;
+  const { rgb, hasAlpha } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
+  const small = resizeRGB(rgb, pixels.width, pixels.height, side, side);
+  const input = new ort.Tensor("float32", normalize(small, side, side, model.mean, model.std), [1, 3, side, side]);
+  const feeds = { [session.inputNames[0]]: input };
+  const outputs = await session.run(feeds);
+  const raw = outputs[session.outputNames[model.output_index || 0]];
+  const matte = resizeMatte(postprocess(raw.data, model.activation), side, side, pixels.width, pixels.height);
+  for (const t of Object.values(outputs)) t.dispose?.();
+  if (hasAlpha) {
+    // like Python: the matte never exceeds the input's own alpha
+    for (let i = 0; i < matte.length; i++) matte[i] = Math.min(matte[i], pixels.rgba[i * 4 + 3] / 255);
+  }
+  return matte;
+}
+
+/** RGBA cutout pixels: original colours, alpha from the matte. */
+export function cutoutPixels(pixels, matte) {
+  const a = matteToU8(matte);
+  const out = new Uint8ClampedArray(pixels.rgba);
+  for (let i = 0; i < a.length; i++) out[i * 4 + 3] = a[i];
+  return new ImageData(out, pixels.width, pixels.height);
+}
