@@ -69,7 +69,7 @@ def _catalog_with(data: bytes) -> Catalog:
 def test_model_file_only_when_cached_and_hash_matches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     good = b"pretend onnx bytes"
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path))
-    monkeypatch.setattr("alphacut.models.catalog.load_catalog", lambda *a, **k: _catalog_with(good))
+    monkeypatch.setattr("alphacut.models.store.load_catalog", lambda *a, **k: _catalog_with(good))
     assert app_module.default_model_file("m-test") is None  # not cached
     assert app_module.default_model_file("not-in-catalog") is None
     (tmp_path / "models").mkdir()

@@ -321,61 +321,33 @@ async def ready_remover(app: FastAPI, timeout_s: float) -> Remover:
 
 
 def build_remover(settings: Settings) -> Remover:
-    """The server's Remover: through the model store, or (until models/store.py lands) straight from
-    the cached file once its hash matches the catalog."""
+    """The server's one warm Remover, its model ensured (fetched unless offline) by the store."""
     from ..api import Remover
+    from ..models.store import ModelStore
 
-    try:
-        import alphacut.models.store  # noqa: F401
-    except ImportError:
-        from ..models.catalog import load_catalog
-        from ..runtime.onnx import OnnxBackend
-
-        catalog = load_catalog(settings.user_catalog)
-        spec = catalog.get(settings.model.value or catalog.default)
-        path = default_model_file(spec.id)
-        if path is None:
-            raise ModelError("model.not-cached", f"'{spec.id}' is not cached (or fails its hash check) in "
-                             f"{settings.models_dir}.", hint=f"Run `alphacut models fetch {spec.id}`.") from None
-        backend = OnnxBackend(path, output_index=spec.output_index, threads=settings.threads.value,
-                              providers=None, name=spec.id)
-        return Remover(spec, backend=backend, settings=settings)
-    return Remover(settings=settings)
+    store = ModelStore(settings.home_path, offline=bool(settings.offline.value))
+    return Remover(settings=settings, store=store)
 
 
 def default_model_file(model_id: str) -> Path | None:
-    """The verified cached file of a catalog model, or None. Stub until models/store.py lands.
+    """The cached, verified file of a catalog model for the private browser mode, or None.
 
-    Hashes the cached file once per process (sha256 against the catalog) and then trusts it
-    while its size and mtime are unchanged.
+    Never fetches: the page gets only what this machine already has. The store re-hashes the
+    file unless its verification stamp matches, and refuses (deletes) a corrupt one.
     """
     from ..config import load_settings
-    from ..models.catalog import load_catalog
+    from ..errors import ModelError as _ModelError
+    from ..models.store import ModelStore
 
     settings = load_settings()
-    catalog = load_catalog()
-    if model_id not in catalog:
+    store = ModelStore(settings.home_path, offline=True)
+    if model_id not in store.catalog or not store.is_cached(model_id):
         return None
-    spec = catalog.get(model_id)
-    path = settings.models_dir / spec.filename
-    if not path.is_file() or spec.hash_algorithm != "sha256":
+    try:
+        return store.ensure(model_id)
+    except _ModelError as exc:
+        log.warning("not serving model %s: %s", model_id, exc)
         return None
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        import hashlib
-
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _VERIFIED[key] = digest.hexdigest() == spec.hash_hex
-        if not _VERIFIED[key]:
-            log.warning("cached model %s does not match its catalog hash; not serving it", model_id)
-    return path if _VERIFIED[key] else None
-
-
-_VERIFIED: dict[tuple[str, int, int], bool] = {}  # a memo of hash checks, not behaviour-changing state
 
 
 def _version() -> str:

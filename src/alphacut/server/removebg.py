@@ -37,10 +37,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..errors import AlphacutError
-from ..io.decode import Decoded
-from ..io.encode import encode_image, float_to_u8
+from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
 from ..options import Color, Options, OutputFormat
-from ..pipeline import Cutout, compose
+from ..pipeline import Cutout
+from ..post import apply_background
 from .routes import admit, check_model, run_job
 from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
 
@@ -220,13 +220,13 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
     box = crop_box(alpha, req.crop_margin) if req.crop else (0, 0, alpha.shape[1], alpha.shape[0])
     fg = crop_box(alpha, ("0", "0", "0", "0"))
     alpha_u8 = float_to_u8(alpha)
-    # the pipeline ran without a background: its RGB planes are the original colours
+    # the pipeline ran without a background: its RGB planes are the (decontaminated) subject colours
     rgb = np.ascontiguousarray(np.asarray(cutout.image.convert("RGBA"))[:, :, :3])
     if req.background is None:
         image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
     else:
-        decoded = Decoded(rgb=rgb, alpha=None, source_format=None, source_mode="RGB", name="<cutout>")
-        image = compose(decoded, alpha, Options(background=req.background))
+        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=req.background), None)
+        image = to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a))
     image = image.crop(box)
     matte = Image.fromarray(alpha_u8, "L").crop(box)
     fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])

@@ -105,17 +105,31 @@ def _int(value: str, name: str) -> int:
         raise OptionsError("options.invalid", f"{name}={value!r} is not a whole number.") from None
 
 
-#: request field name → (Options field, parser of the string). Aliases map to the same option.
-#: Add a row per new option (crop, preset, blur, ...); Options.from_kwargs validates the value.
+def _text(value: str, name: str) -> str:
+    return value
+
+
+def _flag(value: str, name: str) -> bool:
+    return parse_bool(value, name)
+
+
+#: request field name → (the user-facing option name of Options.from_user, parser of the string).
+#: The names are the CLI's flags (bg, size, fill, erode, ...); aliases map to the same option.
 OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
-    "format": ("format", lambda v, n: v),
-    "f": ("format", lambda v, n: v),
-    "bg": ("background", lambda v, n: v),
-    "background": ("background", lambda v, n: v),
+    "format": ("format", _text), "f": ("format", _text),
+    "bg": ("bg", _text), "background": ("bg", _text),
+    "preset": ("preset", _text),
     "resolution": ("resolution", _int),
     "max_pixels": ("max_pixels", _int),
-    "jpeg_quality": ("jpeg_quality", _int),
-    "quality": ("jpeg_quality", _int),
+    "jpeg_quality": ("jpeg_quality", _int), "quality": ("jpeg_quality", _int),
+    "refine": ("refine", _text),
+    "decontaminate": ("decontaminate", _flag),
+    "threshold": ("threshold", _text),
+    "erode": ("erode", _int), "dilate": ("dilate", _int), "min_area": ("min_area", _int),
+    "largest": ("largest", _flag), "subject": ("subject", _text),
+    "crop": ("crop", _flag), "margin": ("margin", _text),
+    "size": ("size", _text), "fit": ("fit", _text), "fill": ("fill", _text),
+    "shape": ("shape", _text), "outline": ("outline", _int),
 }
 
 #: fields the routes read themselves (not Options)
@@ -143,6 +157,14 @@ REMOVE_FIELDS_DOC = {
     "resolution": "side the model runs at (dynamic-resolution models only)",
     "max_pixels": "refuse larger inputs (can only lower the server's limit)",
     "jpeg_quality": "1..100 for jpg and webp (default 95)",
+    "preset": "ecommerce, id-photo, id-photo-us, avatar, avatar-circle or sticker; other fields override it",
+    "size": "output canvas: WxH, N (square), 35x45mm or 2x2in (300 dpi)",
+    "fit": "fit (letterbox) or fill (cover) for size", "fill": "fraction of the canvas the subject fills",
+    "crop": "true: crop to the subject", "margin": "crop margin: pixels or percent (5%)",
+    "shape": "rect or circle", "outline": "sticker outline in px",
+    "refine": "guided (default) or none", "decontaminate": "true (default) or false",
+    "threshold": "hard mask at this level (0..1)", "erode": "px", "dilate": "px", "min_area": "px",
+    "largest": "true: keep the largest subject", "subject": "largest, center or an index",
     "model": "must be the served model if given",
 }
 
@@ -171,12 +193,13 @@ def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
         option, parse = table[name]
         try:
             kwargs[option] = parse(value, name)
-            Options.from_kwargs(**{option: kwargs[option]})  # checks this field alone, so 400 can name it
+            if option not in ("fill",):  # fill needs size to be valid; checked with the others below
+                Options.from_user(**{option: kwargs[option]})  # this field alone, so a 400 can name it
         except OptionsError as exc:
             raise _named(exc, name) from None
     kwargs["max_pixels"] = min(int(kwargs.get("max_pixels", max_pixels)), max_pixels)
     try:
-        return Options.from_kwargs(**kwargs)
+        return Options.from_user(**kwargs)
     except OptionsError as exc:  # a conflict between fields
         raise _named(exc, None) from None
 
