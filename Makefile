@@ -22,7 +22,7 @@ demo: model
 	$(ALPHACUT) remove samples -o out --overwrite
 	@echo "Cutouts written to $(CURDIR)/out/"
 
-test: model
+test: model web browser-deps
 	$(PY) -m pytest -ra
 
 test-unit: setup

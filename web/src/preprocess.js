@@ -126,6 +126,22 @@ export function normalize(rgb, w, h, mean, std) {
   return out;
 }
 
+/** 3 planes of w×h → 3 planes of outW×outH, the image at the top left, the rest repeating its edge. */
+export function padEdge(planes, w, h, outW, outH) {
+  if (w === outW && h === outH) return planes;
+  const out = new Float32Array(outW * outH * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = c * w * h, dst = c * outW * outH;
+    for (let y = 0; y < outH; y++) {
+      const row = src + Math.min(y, h - 1) * w, o = dst + y * outW;
+      for (let x = 0; x < w; x++) out[o + x] = planes[row + x];
+      const last = planes[row + w - 1];
+      for (let x = w; x < outW; x++) out[o + x] = last;
+    }
+  }
+  return out;
+}
+
 /** The model's first output as an h×w matte in [0, 1]. */
 export function postprocess(raw, activation = "none") {
   const out = new Float32Array(raw.length);

@@ -1,7 +1,7 @@
 // Private mode: the model runs in this tab with onnxruntime-web. The image never leaves the page;
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page.
-import { matteToU8, normalize, postprocess, resizeMatte, resizeRGB, rgbaToRGB } from "./preprocess.js";
+import { matteToU8, normalize, padEdge, postprocess, resizeMatte, resizeRGB, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -76,12 +76,20 @@ export async function matteInBrowser(state, pixels) {
   const { ort, session, model } = state;
   const side = model.input_size;
   const { rgb, hasAlpha } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
-  const small = resizeRGB(rgb, pixels.width, pixels.height, side, side);
-  const input = new ort.Tensor("float32", normalize(small, side, side, model.mean, model.std), [1, 3, side, side]);
+  // Keep the aspect ratio (alphacut.pipeline.letterbox_size): the longer side spans the input,
+  // the rest of the square repeats the last row and column.
+  const scale = Math.min(side / pixels.width, side / pixels.height);
+  const cw = Math.min(side, Math.max(1, Math.floor(pixels.width * scale + 0.5)));
+  const ch = Math.min(side, Math.max(1, Math.floor(pixels.height * scale + 0.5)));
+  const small = resizeRGB(rgb, pixels.width, pixels.height, cw, ch);
+  const content = normalize(small, cw, ch, model.mean, model.std);
+  const input = new ort.Tensor("float32", padEdge(content, cw, ch, side, side), [1, 3, side, side]);
   const feeds = { [session.inputNames[0]]: input };
   const outputs = await session.run(feeds);
   const raw = outputs[session.outputNames[model.output_index || 0]];
-  const matte = resizeMatte(postprocess(raw.data, model.activation), side, side, pixels.width, pixels.height);
+  const cropped = new Float32Array(cw * ch);
+  for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
+  const matte = resizeMatte(postprocess(cropped, model.activation), cw, ch, pixels.width, pixels.height);
   for (const t of Object.values(outputs)) t.dispose?.();
   if (hasAlpha) {
     // like Python: the matte never exceeds the input's own alpha
