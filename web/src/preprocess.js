@@ -4,7 +4,7 @@
 //             rounded to 8 bits), so the model sees the very bytes Python feeds it;
 //   input   = (x / 255 - mean) / std, NCHW float32;
 //   output  = output 0 (sigmoid if the catalog says so) clipped to [0, 1];
-//   upscale = bilinear, half-pixel centres, clamped at the edges (alphacut.ops.resize.resize_matte).
+//   matte   = triangle filter, half-pixel centres (bilinear up, antialiased down: ops.resize.resize_matte).
 // Pure functions on typed arrays: no DOM, so Node can test them against Pillow.
 
 const PRECISION_BITS = 32 - 8 - 2;
@@ -152,34 +152,49 @@ export function postprocess(raw, activation = "none") {
   return out;
 }
 
-function axis(nIn, nOut) {
-  const i0 = new Int32Array(nOut), i1 = new Int32Array(nOut), f = new Float32Array(nOut);
-  for (let o = 0; o < nOut; o++) {
-    let x = (o + 0.5) * (nIn / nOut) - 0.5;
-    x = Math.min(Math.max(x, 0), nIn - 1);
-    const lo = Math.floor(x);
-    i0[o] = lo;
-    i1[o] = Math.min(lo + 1, nIn - 1);
-    f[o] = x - lo;
+
+/** Float triangle-filter weights, Pillow's windows: bilinear when enlarging, area-like when shrinking. */
+function floatCoeffs(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterscale = Math.max(scale, 1);
+  const support = filterscale;
+  const first = new Int32Array(outSize), count = new Int32Array(outSize);
+  const ksize = Math.ceil(support) * 2 + 1;
+  const weights = new Float64Array(outSize * ksize);
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    let ww = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = triangle((x + xmin - center + 0.5) / filterscale);
+      weights[o * ksize + x] = w;
+      ww += w;
+    }
+    if (ww !== 0) for (let x = 0; x < xmax; x++) weights[o * ksize + x] /= ww;
+    first[o] = xmin;
+    count[o] = xmax;
   }
-  return { i0, i1, f };
+  return { first, count, weights, ksize };
 }
 
-/** Bilinear resize of an h×w matte to outW×outH (half-pixel centres, clamped), like resize_matte. */
+/** Resize an h×w float matte to outW×outH like alphacut.ops.resize.resize_matte (clipped to [0, 1]). */
 export function resizeMatte(matte, w, h, outW, outH) {
   if (w === outW && h === outH) return matte;
-  const r = axis(h, outH), c = axis(w, outW);
-  const rows = new Float32Array(outH * w);
+  const r = floatCoeffs(h, outH), c = floatCoeffs(w, outW);
+  const rows = new Float64Array(outH * w);
   for (let y = 0; y < outH; y++) {
-    const a = r.i0[y] * w, b = r.i1[y] * w, t = r.f[y];
-    for (let x = 0; x < w; x++) rows[y * w + x] = matte[a + x] * (1 - t) + matte[b + x] * t;
+    for (let k = 0; k < r.count[y]; k++) {
+      const wt = r.weights[y * r.ksize + k], src = (r.first[y] + k) * w;
+      for (let x = 0; x < w; x++) rows[y * w + x] += matte[src + x] * wt;
+    }
   }
   const out = new Float32Array(outW * outH);
   for (let y = 0; y < outH; y++) {
     const base = y * w;
     for (let x = 0; x < outW; x++) {
-      const t = c.f[x];
-      const v = rows[base + c.i0[x]] * (1 - t) + rows[base + c.i1[x]] * t;
+      let v = 0;
+      for (let k = 0; k < c.count[x]; k++) v += rows[base + c.first[x] + k] * c.weights[x * c.ksize + k];
       out[y * outW + x] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
