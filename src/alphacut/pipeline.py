@@ -177,6 +177,12 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     """Everything after inference: matte, decontamination, layout and background at full resolution."""
     image = u8_to_float(prepared.decoded.rgb)
     alpha = matte_from_raw(prepared, raw, spec, options, image)
+    if options.format is OutputFormat.MASK and not _changes_geometry(options):
+        # Only the matte is written: no colours to decontaminate, nothing to compose.
+        info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh,
+                          model_input_wh=prepared.model_input_wh, timings_ms=dict(prepared.timings_ms),
+                          warnings=prepared.decoded.warnings)
+        return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=info)
     t = time.perf_counter()
     fg = post.decontaminate(image, alpha) if options.decontaminate else image
     prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
@@ -193,6 +199,10 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh, model_input_wh=prepared.model_input_wh,
                       timings_ms=dict(prepared.timings_ms), warnings=prepared.decoded.warnings)
     return Cutout(image=result, alpha=alpha, info=info)
+
+
+def _changes_geometry(options: Options) -> bool:
+    return options.crop or options.size_wh is not None or options.outline_px > 0 or options.shape.value != "rect"
 
 
 def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,

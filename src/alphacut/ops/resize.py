@@ -16,7 +16,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 from numpy.typing import NDArray
 
 __all__ = ["resize_image", "resize_matte", "resize_weights"]
@@ -28,7 +31,7 @@ def resize_weights(
     out_size: int,
     antialias: bool = True,
     span: tuple[float, float] | None = None,
-) -> sp.csr_matrix:
+) -> "sp.csr_matrix":
     """Return the out_size x in_size sparse bilinear weight matrix along one axis.
 
     Args:
@@ -65,6 +68,8 @@ def resize_weights(
     w = w / np.where(total > 0, total, 1.0)
     rows = np.broadcast_to(np.arange(out_size)[:, None], taps.shape)
     keep = valid & (w > 0)
+    import scipy.sparse as sp  # here, not at import: it costs ~0.5 s of every process's start
+
     mat = sp.csr_matrix(
         (w[keep].astype(np.float32), (rows[keep], taps[keep])), shape=(out_size, in_size)
     )
