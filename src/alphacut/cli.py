@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alphacut")
 
+#: --fast: the dynamic-resolution ISNet at this side (measured in docs/PERFORMANCE.md)
+FAST_MODEL = "isnet-general-use-dynamic"
+FAST_RESOLUTION = 512
+
 
 def _fail(exc: AlphacutError) -> NoReturn:
     click.secho(f"error: {exc.code}: {exc.message}", fg="red", err=True)
@@ -96,6 +100,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--layers", is_flag=True, help="Also write one RGBA file per subject: NAME.subject-N.png.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--fast", is_flag=True, help=f"Fast mode: the dynamic-resolution model at {FAST_RESOLUTION} px "
+              "(about 3x faster, less accurate on small and thin subjects; see docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
@@ -104,13 +110,16 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, **fields: Any) -> None:
+           layers: bool, fast: bool, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
 
     if skip_existing and overwrite:
         raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
+    if fast:
+        model = model or FAST_MODEL
+        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if "-" in inputs or output == "-":
