@@ -84,6 +84,13 @@ function wireInputs() {
     redrawAll();
   });
   $("#zip").addEventListener("click", downloadZip);
+  const syncPreset = () => {
+    const priv = mode() === "private";
+    $("#preset").disabled = priv;
+    $("#preset-note").hidden = !priv;
+  };
+  for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", syncPreset);
+  syncPreset();
 }
 
 function addFiles(list) {
@@ -150,7 +157,8 @@ function cutOutOnServer(item, attempt = 0) {
     const xhr = new XMLHttpRequest();
     const form = new FormData();
     form.append("file", item.file, item.name);
-    xhr.open("POST", "/v1/remove?format=png");
+    const preset = $("#preset").value;
+    xhr.open("POST", "/v1/remove?format=png" + (preset ? `&preset=${encodeURIComponent(preset)}` : ""));
     for (const [k, v] of Object.entries(apiHeaders())) xhr.setRequestHeader(k, v);
     xhr.responseType = "blob";
     xhr.upload.onprogress = (e) => e.lengthComputable && setStatus(item, "uploading to this computer", (e.loaded / e.total) * 40);
