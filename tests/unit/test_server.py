@@ -412,3 +412,26 @@ def test_model_load_failure_is_reported_not_hung(tiny_spec) -> None:  # type: ig
         r = c.post("/v1/remove", content=PNG)
         assert r.status_code == 503 and r.json()["error"]["code"] == "model.not-cached"
         assert "models fetch" in r.json()["error"]["hint"]
+
+
+@pytest.mark.parametrize(("query", "size", "mode"), [
+    ("preset=ecommerce&size=300", (300, 300), "RGB"),
+    ("preset=avatar-circle", (512, 512), "RGBA"),
+    ("preset=id-photo", (413, 531), "RGB"),
+    ("size=200x100&fit=fill&bg=blur:5", (200, 100), "RGB"),
+    ("crop=true&margin=4", None, "RGBA"),
+])
+def test_presets_and_layout_fields(client: TestClient, query: str, size: tuple[int, int] | None, mode: str) -> None:
+    r = client.post(f"/v1/remove?{query}", files={"file": ("a.png", PNG, "image/png")})
+    assert r.status_code == 200, r.text
+    img = decode(r.content)
+    assert img.mode == mode
+    if size is not None:
+        assert img.size == size
+    else:
+        assert img.size[0] < 120 and img.size[1] < 80  # cropped to the square plus the margin
+
+
+def test_unknown_preset_is_400_naming_the_field(client: TestClient) -> None:
+    r = client.post("/v1/remove?preset=passport", files={"file": ("a.png", PNG, "image/png")})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "options.invalid"
