@@ -17,7 +17,7 @@ log = logging.getLogger("alphacut")
 
 #: --fast: the dynamic-resolution ISNet at this side (measured in docs/PERFORMANCE.md)
 FAST_MODEL = "isnet-general-use-dynamic"
-FAST_RESOLUTION = 512
+FAST_RESOLUTION = 640
 
 
 def _fail(exc: AlphacutError) -> NoReturn:
