@@ -435,7 +435,10 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     if write is not None:
         from .io.files import write_atomic
 
-        write_atomic(write, ("# Performance\n\n" + text).encode())
+        from .eval.bench import splice_report
+
+        existing = write.read_text(encoding="utf-8") if write.is_file() else None
+        write_atomic(write, splice_report(existing, text).encode())
         click.echo(f"wrote {write}", err=True)
 
 

@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 
 __all__ = ["BenchItem", "BenchReport", "DEFAULT_BENCH_MIX", "ToolConfig", "ToolResult", "PEERS",
-           "machine_description", "make_bench_set", "mae_per_image", "run_compare", "spawn_measured",
+           "machine_description", "make_bench_set", "mae_per_image", "run_compare", "spawn_measured", "splice_report",
            "to_json", "to_markdown"]
 
 log = logging.getLogger(__name__)
@@ -373,7 +373,10 @@ class _Runner:
                 raise RuntimeError(f"{cfg.label}: unexpected output: {m.stderr[-1500:]}")
             return float(found.group(2)), m, out, {}
         js = out.with_suffix(".json")
-        m = spawn_measured(_peer_cmd(cfg.kind, self.model_file, self.images, out, js), env=self.env)
+        # rembg's batch starts cold after session creation, like alphacut's (first inference included);
+        # imgly creates its session inside its first call, so it gets one warm-up call to exclude model load.
+        m = spawn_measured(_peer_cmd(cfg.kind, self.model_file, self.images, out, js, warmup=cfg.kind == "imgly"),
+                           env=self.env)
         _check(m, cfg.label)
         data = json.loads(js.read_text())
         return float(data["batch_s"]), m, out, data
@@ -577,6 +580,22 @@ def to_markdown(report: BenchReport) -> str:
     notes = [f"- {r.label}: {r.notes}" for r in report.results if r.notes]
     if notes:
         lines += ["", *notes]
+    lines += ["", "How each column is measured (every number from fresh child processes, spawned and timed by "
+              "`alphacut bench`):", "",
+              "- images/s (batch): N images / the time from the first file read to the last matte file written, "
+              "in one process, model load excluded (alphacut: its CLI, `alphacut remove FOLDER -o OUT -f mask`, "
+              "the pipelined batch; rembg: a plain loop starting cold after session creation, like alphacut; "
+              "imgly: a plain loop after one warm-up call, because its first call loads the model). "
+              "Median over the repeats.",
+              "- s/image warm: file in → matte file out, one image at a time, median over the images (alphacut: "
+              "in-process after a warm-up image; peers: their batch loop).",
+              "- cold start: a new process cutting out the first image (spawn → exit, matte written), best of the "
+              "repeats; cold/warm divides it by the same tool's warm time for that same image.",
+              "- peak RSS: the batch process's own ru_maxrss (os.wait4), max over the repeats.",
+              "- MAE: mean over images of each image's mean |matte − GT| at full resolution (grabcut's "
+              "128 band not scored); 'MAE vs alphacut' is relative to the alphacut row.",
+              "- process wall: spawn → exit of the batch process (imports, model load, batch).",
+              ]
     lines += ["", "<details><summary>MAE per image</summary>", "",
               "| image | " + " | ".join(r.label for r in report.results) + " |",
               "|---|" + "---|" * len(report.results)]
@@ -586,6 +605,21 @@ def to_markdown(report: BenchReport) -> str:
               "Batch runs (s): " + "; ".join(f"{r.label} " + ", ".join(f"{x:.1f}" for x in r.batch_runs_s)
                                              for r in report.results)]
     return "\n".join(lines) + "\n"
+
+
+BEGIN_MARK = "<!-- alphacut bench: begin (generated, do not edit by hand) -->"
+END_MARK = "<!-- alphacut bench: end -->"
+
+
+def splice_report(existing: str | None, generated: str) -> str:
+    """Put generated between the bench markers of an existing document (hand-written parts stay),
+    or make a new document when there is none or it has no markers."""
+    block = f"{BEGIN_MARK}\n{generated.rstrip()}\n{END_MARK}\n"
+    if existing and BEGIN_MARK in existing and END_MARK in existing:
+        head, rest = existing.split(BEGIN_MARK, 1)
+        tail = rest.split(END_MARK, 1)[1]
+        return head + block + tail.lstrip("\n")
+    return "# Performance\n\n" + block
 
 
 def to_json(report: BenchReport) -> dict[str, Any]:
