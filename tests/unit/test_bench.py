@@ -118,13 +118,14 @@ def test_spawn_measured_reports_the_child_peak_rss_and_exit_code() -> None:
     m = spawn_measured([sys.executable, "-c",
                         "import sys; b = bytearray(300 * 2**20); print('hi'); sys.exit(3)"])
     assert m.returncode == 3
+    assert m.cpu_s >= 0.0
     assert m.stdout.strip() == "hi"
     assert 300 <= m.peak_rss_mb < 1000
 
 
 def _result(label: str, ips: float, warm: float | None, mae: float) -> ToolResult:
     return ToolResult(label=label, images=2, batch_s=2 / ips, batch_runs_s=(2 / ips,), images_per_s=ips,
-                      process_wall_s=9.0, warm_s_per_image=warm, cold_start_s=3.0 if warm else None,
+                      process_wall_s=9.0, process_cpu_s=8.0, warm_s_per_image=warm, cold_start_s=3.0 if warm else None,
                       warm_same_image_s=warm, peak_rss_mb=1000.0, mae=mae,
                       mae_per_image={"x": mae, "y": mae})
 

@@ -209,6 +209,7 @@ def mae_per_image(pred_dir: Path, gt_dir: Path, stems: Sequence[str]) -> dict[st
 class Measured:
     wall_s: float
     peak_rss_mb: float
+    cpu_s: float  # user + system CPU time of the child: steadier than wall time on a shared machine
     returncode: int
     stdout: str
     stderr: str
@@ -224,7 +225,8 @@ def spawn_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode,
+        return Measured(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, cpu_s=usage.ru_utime + usage.ru_stime,
+                        returncode=proc.returncode,
                         stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"))
 
 
@@ -279,6 +281,7 @@ class ToolResult:
     batch_runs_s: tuple[float, ...]
     images_per_s: float
     process_wall_s: float  # spawn → exit of the batch run: imports, model load, warm-up, batch
+    process_cpu_s: float  # user + system CPU of that process (median over repeats)
     warm_s_per_image: float | None
     cold_start_s: float | None
     warm_same_image_s: float | None
@@ -517,6 +520,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
             results.append(ToolResult(
                 label=cfg.label, images=len(paths), batch_s=b, batch_runs_s=tuple(batch_s[cfg.label]),
                 images_per_s=len(paths) / b, process_wall_s=_median([m.wall_s for m in measured[cfg.label]]),
+                process_cpu_s=_median([m.cpu_s for m in measured[cfg.label]]),
                 warm_s_per_image=_median(list(w.values())) if w else None,
                 cold_start_s=cold.get(cfg.label), warm_same_image_s=w.get(paths[0].stem) if w else None,
                 peak_rss_mb=max(m.peak_rss_mb for m in measured[cfg.label]),
@@ -564,8 +568,8 @@ def to_markdown(report: BenchReport) -> str:
         f"Command: `{report.command}`",
         "",
         "| tool | images/s (batch) | vs rembg | s/image warm (median) | vs rembg | cold start s | warm same image s "
-        "| cold/warm | peak RSS MB | MAE | MAE vs alphacut | process wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cold/warm | peak RSS MB | MAE | MAE vs alphacut | process wall s | process CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report.results:
         speed_ratio = r.images_per_s / ref.images_per_s if ref else None
@@ -576,7 +580,7 @@ def to_markdown(report: BenchReport) -> str:
             f"| {r.label} | {r.images_per_s:.3f} | {_f(speed_ratio, '.2f')}x | {_f(r.warm_s_per_image, '.2f')} "
             f"| {_f(warm_ratio, '.2f')}x | {_f(r.cold_start_s, '.2f')} | {_f(r.warm_same_image_s, '.2f')} "
             f"| {_f(r.cold_ratio, '.2f')} | {r.peak_rss_mb:.0f} | {r.mae:.4f} | {_f(mae_rel, '+.1f')}% "
-            f"| {r.process_wall_s:.1f} |")
+            f"| {r.process_wall_s:.1f} | {r.process_cpu_s:.1f} |")
     notes = [f"- {r.label}: {r.notes}" for r in report.results if r.notes]
     if notes:
         lines += ["", *notes]
@@ -594,7 +598,8 @@ def to_markdown(report: BenchReport) -> str:
               "- peak RSS: the batch process's own ru_maxrss (os.wait4), max over the repeats.",
               "- MAE: mean over images of each image's mean |matte − GT| at full resolution (grabcut's "
               "128 band not scored); 'MAE vs alphacut' is relative to the alphacut row.",
-              "- process wall: spawn → exit of the batch process (imports, model load, batch).",
+              "- process wall / CPU: spawn → exit of the batch process (imports, model load, batch), and the "
+              "user + system CPU seconds it used (steadier than wall time when the machine is shared).",
               ]
     lines += ["", "<details><summary>MAE per image</summary>", "",
               "| image | " + " | ".join(r.label for r in report.results) + " |",
