@@ -11,8 +11,19 @@ import pytest
 from PIL import Image
 
 from alphacut.errors import InputError
-from alphacut.eval.bench import (BEGIN_MARK, END_MARK, BenchItem, BenchReport, ToolResult, _centre_crop_box,
-                                 make_bench_set, mae_per_image, spawn_measured, splice_report, to_markdown)
+from alphacut.eval.bench import (
+    BEGIN_MARK,
+    END_MARK,
+    BenchItem,
+    BenchReport,
+    ToolResult,
+    _centre_crop_box,
+    mae_per_image,
+    make_bench_set,
+    spawn_measured,
+    splice_report,
+    to_markdown,
+)
 
 
 def _evaldata(root: Path) -> Path:
@@ -137,7 +148,7 @@ def test_markdown_ratios_are_against_rembg_and_mae_against_alphacut() -> None:
                                   _result("alphacut (PNG cutout)", 0.25, None, 0.044)))
     md = to_markdown(report)
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in md.splitlines()
-            if line.startswith("| alphacut") or line.startswith("| rembg")}
+            if line.startswith(("| alphacut", "| rembg"))}
     assert rows["alphacut"][2] == "1.50x"  # images/s vs rembg
     assert rows["alphacut"][4] == "2.00x"  # rembg's warm time / alphacut's
     assert rows["alphacut"][7] == "3.00"  # cold / warm same image

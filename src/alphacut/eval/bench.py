@@ -40,9 +40,22 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 
-__all__ = ["BenchItem", "BenchReport", "DEFAULT_BENCH_MIX", "ToolConfig", "ToolResult", "PEERS",
-           "machine_description", "make_bench_set", "mae_per_image", "run_compare", "spawn_measured", "splice_report",
-           "to_json", "to_markdown"]
+__all__ = [
+    "DEFAULT_BENCH_MIX",
+    "PEERS",
+    "BenchItem",
+    "BenchReport",
+    "ToolConfig",
+    "ToolResult",
+    "machine_description",
+    "mae_per_image",
+    "make_bench_set",
+    "run_compare",
+    "spawn_measured",
+    "splice_report",
+    "to_json",
+    "to_markdown",
+]
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +351,7 @@ def ensure_peers(peers: Sequence[str]) -> None:
         raise InputError("bench.peers-missing", f"{', '.join(missing)} not installed and {script} is not there.",
                          hint="Run alphacut bench --compare from a clone of the alphacut repository.")
     log.warning("installing peers %s with %s", ", ".join(missing), script)
-    proc = subprocess.run(["bash", str(script), *missing], capture_output=True, text=True)
+    proc = subprocess.run(["bash", str(script), *missing], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise InputError("bench.peers-missing", f"Could not install {', '.join(missing)}: "
                          f"{(proc.stderr or proc.stdout).strip()[-800:]}",
@@ -556,6 +569,35 @@ def _f(x: float | None, fmt: str) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
+def _x(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.2f}x"
+
+
+def _pct(rel: float | None) -> str:
+    return "–" if rel is None else f"{rel:+.1f}%"
+
+
+_HOW_MEASURED = """\
+How each column is measured (every number from fresh child processes, spawned and timed by `alphacut bench`):
+
+- images/s (batch): N images / the time from the first file read to the last matte file written, in one \
+process, model load excluded (alphacut: its CLI, `alphacut remove FOLDER -o OUT -f mask`, the pipelined batch; \
+rembg: a plain loop starting cold after session creation, like alphacut; imgly: a plain loop after one warm-up \
+call, because its first call loads the model). Median over the repeats.
+- s/image warm: file in → matte file out, one image at a time, median over the images (alphacut: in-process \
+after a warm-up image; peers: their batch loop).
+- cold start: a new process cutting out the first image (spawn → exit, matte written), best of the repeats; \
+cold/warm divides it by the same tool's warm time for that same image.
+- peak RSS: the batch process's own ru_maxrss (os.wait4), max over the repeats.
+- MAE: mean over images of each image's mean |matte − GT| at full resolution (grabcut's 128 band not scored); \
+'MAE vs alphacut' is relative to the alphacut row.
+- process wall / CPU: spawn → exit of the batch process (imports, model load, batch), and the user + system CPU \
+seconds it used (steadier than wall time when the machine is shared)."""
+
+_HEADER = ("| tool | images/s (batch) | vs rembg | s/image warm (median) | vs rembg | cold start s "
+           "| warm same image s | cold/warm | peak RSS MB | MAE | MAE vs alphacut | process wall s | process CPU s |")
+
+
 def to_markdown(report: BenchReport) -> str:
     """The comparison table, ratios against rembg (measured in the same run) when it is there."""
     ref = next((r for r in report.results if r.label == "rembg"), None)
@@ -567,8 +609,7 @@ def to_markdown(report: BenchReport) -> str:
         f"Load average (1/5/15 min) before: {report.load_before}, after: {report.load_after}  ",
         f"Command: `{report.command}`",
         "",
-        "| tool | images/s (batch) | vs rembg | s/image warm (median) | vs rembg | cold start s | warm same image s "
-        "| cold/warm | peak RSS MB | MAE | MAE vs alphacut | process wall s | process CPU s |",
+        _HEADER,
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report.results:
@@ -577,30 +618,14 @@ def to_markdown(report: BenchReport) -> str:
                       if ref and ref.warm_s_per_image and r.warm_s_per_image else None)
         mae_rel = (r.mae / full.mae - 1) * 100 if full and full.mae else None
         lines.append(
-            f"| {r.label} | {r.images_per_s:.3f} | {_f(speed_ratio, '.2f')}x | {_f(r.warm_s_per_image, '.2f')} "
-            f"| {_f(warm_ratio, '.2f')}x | {_f(r.cold_start_s, '.2f')} | {_f(r.warm_same_image_s, '.2f')} "
-            f"| {_f(r.cold_ratio, '.2f')} | {r.peak_rss_mb:.0f} | {r.mae:.4f} | {_f(mae_rel, '+.1f')}% "
+            f"| {r.label} | {r.images_per_s:.3f} | {_x(speed_ratio)} | {_f(r.warm_s_per_image, '.2f')} "
+            f"| {_x(warm_ratio)} | {_f(r.cold_start_s, '.2f')} | {_f(r.warm_same_image_s, '.2f')} "
+            f"| {_f(r.cold_ratio, '.2f')} | {r.peak_rss_mb:.0f} | {r.mae:.4f} | {_pct(mae_rel)} "
             f"| {r.process_wall_s:.1f} | {r.process_cpu_s:.1f} |")
     notes = [f"- {r.label}: {r.notes}" for r in report.results if r.notes]
     if notes:
         lines += ["", *notes]
-    lines += ["", "How each column is measured (every number from fresh child processes, spawned and timed by "
-              "`alphacut bench`):", "",
-              "- images/s (batch): N images / the time from the first file read to the last matte file written, "
-              "in one process, model load excluded (alphacut: its CLI, `alphacut remove FOLDER -o OUT -f mask`, "
-              "the pipelined batch; rembg: a plain loop starting cold after session creation, like alphacut; "
-              "imgly: a plain loop after one warm-up call, because its first call loads the model). "
-              "Median over the repeats.",
-              "- s/image warm: file in → matte file out, one image at a time, median over the images (alphacut: "
-              "in-process after a warm-up image; peers: their batch loop).",
-              "- cold start: a new process cutting out the first image (spawn → exit, matte written), best of the "
-              "repeats; cold/warm divides it by the same tool's warm time for that same image.",
-              "- peak RSS: the batch process's own ru_maxrss (os.wait4), max over the repeats.",
-              "- MAE: mean over images of each image's mean |matte − GT| at full resolution (grabcut's "
-              "128 band not scored); 'MAE vs alphacut' is relative to the alphacut row.",
-              "- process wall / CPU: spawn → exit of the batch process (imports, model load, batch), and the "
-              "user + system CPU seconds it used (steadier than wall time when the machine is shared).",
-              ]
+    lines += ["", _HOW_MEASURED]
     lines += ["", "<details><summary>MAE per image</summary>", "",
               "| image | " + " | ".join(r.label for r in report.results) + " |",
               "|---|" + "---|" * len(report.results)]
