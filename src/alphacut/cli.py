@@ -433,9 +433,8 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
-        from .io.files import write_atomic
-
         from .eval.bench import splice_report
+        from .io.files import write_atomic
 
         existing = write.read_text(encoding="utf-8") if write.is_file() else None
         write_atomic(write, splice_report(existing, text).encode())
