@@ -434,31 +434,52 @@ def _progress_callback(label: str) -> Any:
 # ------------------------------------------------------------------------------------------ bench
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
+@click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
+@click.option("--fast", is_flag=True, help="Also measure fast mode (dynamic model at --resolution, default 512).")
+@click.option("--resolution", type=int, default=None, help="Resolution of the fast-mode row (implies --fast).")
+@click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
-@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
-@click.option("--limit", type=int, default=None, help="Use only the first N images.")
+@click.option("--threads", type=int, default=None, help="alphacut's inference threads (default: all cores).")
+@click.option("--repeat", type=int, default=1, show_default=True,
+              help="Batch runs per tool, tools alternated; the median is reported.")
+@click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="First build the bench set into FOLDER from this evaldata folder.")
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def bench(folder: Path, model: str | None, threads: int | None, limit: int | None, write: Path | None,
-          as_json: bool) -> None:
-    """Speed and memory on FOLDER: s/image warm, images/s, cold start, peak RSS (each in a fresh process)."""
+@click.pass_context
+def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
+          cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
+          write: Path | None, as_json: bool) -> None:
+    """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
 
-    from .eval.bench import run_bench, to_json, to_markdown
+    from .errors import OptionsError
 
-    result = run_bench(folder, model=model, threads=threads, limit=limit)
-    command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    if as_json:
-        click.echo(json.dumps(to_json([result]), indent=2))
-    else:
-        click.echo(to_markdown([result], command=command, folder=folder))
+    if make_set is not None:
+        from .eval.bench import make_bench_set
+
+        make_bench_set(make_set, folder)
+    peers = tuple(p.strip() for p in compare.split(",") if p.strip())
+    if repeat < 1:
+        raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
+    from .eval.bench import run_compare, to_json, to_markdown
+
+    command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    home = (ctx.obj or {}).get("home")
+    report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
+                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command)
+    text = to_markdown(report)
+    click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
+        from .eval.bench import splice_report
         from .io.files import write_atomic
 
-        text = "# Performance\n\n" + to_markdown([result], command=command, folder=folder)
-        write_atomic(write, text.encode())
+        existing = write.read_text(encoding="utf-8") if write.is_file() else None
+        write_atomic(write, splice_report(existing, text).encode())
         click.echo(f"wrote {write}", err=True)
 
 
