@@ -3,7 +3,7 @@
 # on every set of an evaldata folder (<set>/images + <set>/gt), scored by `alphacut eval`.
 #
 #   bench/compare_quality.sh                       # everything (all 260 evaldata images, ~45 min on 2 cores)
-#   bench/compare_quality.sh --limit 3             # quick run: first 3 images of every set
+#   bench/compare_quality.sh --limit 3             # quick run: 3 images per set
 #   bench/compare_quality.sh --steps alphacut,score,report   # only rerun alphacut and the table
 #
 # Steps (--steps, comma-separated; default all of them, in this order):
@@ -22,7 +22,8 @@
 #   --evaldata DIR   default /work/shared/evaldata (or $EVALDATA)
 #   --out DIR        default out/compare (gitignored)
 #   --model PATH     the ISNet fp16 weights the peers load (default ~/.cache/alphacut/models/isnet-general-use-fp16.onnx)
-#   --limit N        only the first N images (sorted by name) of every set
+#   --limit N        N images per set, evenly spaced over the sorted stems (the ones `alphacut eval
+#                    --limit N` scores)
 #   --steps LIST     see above
 #   --tools LIST     peers to run/score (default rembg,imgly)
 # Env: ALPHACUT_PY (default /tmp/scratch/venv/bin/python, else python3) runs alphacut from this
@@ -53,7 +54,7 @@ while [[ $# -gt 0 ]]; do
     --limit) LIMIT="$2"; shift 2 ;;
     --steps) STEPS="$2"; shift 2 ;;
     --tools) TOOLS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option '$1'; see --help." ;;
   esac
 done
