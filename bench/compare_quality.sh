@@ -166,11 +166,26 @@ if has_step alphacut; then
 fi
 
 # ------------------------------------------------------------------------------------------ score
+# A peer's set whose mattes are not all there (an unfinished peers step) is left out of its score,
+# with a warning, and shows as "—" in the report.
 if has_step score; then
   for tool in "${tools[@]}"; do
     begin "score: eval --root $EVALDATA --pred $OUT/$tool"
-    alphacut eval --root "$EVALDATA" --pred "$OUT/$tool" --json "${limit_args[@]}" > "$OUT/$tool.json.tmp"
+    root="$EVALDATA" complete=() missing=()
+    for set in "${sets[@]}"; do
+      stage="$(stage_todo "$tool" "$set")"
+      if [[ -z "$stage" ]]; then complete+=("$set"); else missing+=("$set"); rm -rf "$stage"; fi
+    done
+    rm -rf "$OUT/.todo"
+    if [[ ${#complete[@]} -eq 0 ]]; then say "  $tool: no set has all its mattes; not scored (run --steps peers)"; continue; fi
+    if [[ ${#missing[@]} -gt 0 ]]; then
+      say "  warning: $tool lacks mattes in ${missing[*]}; scoring only ${complete[*]}"
+      root="$OUT/.root/$tool"; rm -rf "$root"; mkdir -p "$root"
+      for set in "${complete[@]}"; do ln -s "$(cd "$EVALDATA/$set" && pwd)" "$root/$set"; done
+    fi
+    alphacut eval --root "$root" --pred "$OUT/$tool" --json "${limit_args[@]}" > "$OUT/$tool.json.tmp"
     mv "$OUT/$tool.json.tmp" "$OUT/$tool.json"
+    rm -rf "$OUT/.root"
     done_step "score:$tool"
   done
 fi
@@ -203,44 +218,54 @@ def by_set(name):
 
 sets = {n: by_set(n) for n in names}
 set_names = [s["name"] for s in reports[names[0]]["sets"]]
+set_names += [k for n in names for k in sets[n] if k not in set_names]
 for n in names:
-    if [s["name"] for s in reports[n]["sets"]] != set_names or any(
-            sets[n][k]["n"] != sets[names[0]][k]["n"] for k in set_names):
-        sys.exit(f"compare_quality: {n}.json scored other sets/images than {names[0]}.json; rerun with the same --limit.")
+    for k in sets[n]:
+        if any(k in sets[m] and sets[m][k]["n"] != sets[n][k]["n"] for m in names):
+            sys.exit(f"compare_quality: {n}.json scored other images of {k} than another tool; rerun with the same --limit.")
+common = [k for k in set_names if all(k in sets[n] for n in names)]
+DASH = "—"
 
 
 def cells(rows, metrics):
-    """rows: list of (label, dict); bold the best (as printed) per metric."""
+    """rows: list of (label, dict or None); bold the best (as printed) per metric; None -> a dash."""
     out_rows = []
     for key, _, lower, fmt in metrics:
-        vals = [r[key] for _, r in rows]
-        shown = [fmt.format(v) for v in vals]
-        best = (min if lower else max)(float(s) for s in shown)
-        for i, s in enumerate(shown):
-            shown[i] = f"**{s}**" if float(s) == best else s
-        out_rows.append(shown)
+        shown = [fmt.format(r[key]) if r is not None else DASH for _, r in rows]
+        vals = [float(s) for s in shown if s != DASH]
+        best = (min if lower else max)(vals)
+        out_rows.append([f"**{s}**" if s != DASH and float(s) == best else s for s in shown])
     return list(zip(*out_rows))
 
 
 lines = []
-total = sum(sets[names[0]][k]["n"] for k in set_names)
+ref = {k: next(sets[n][k] for n in names if k in sets[n]) for k in set_names}
+total = sum(ref[k]["n"] for k in set_names)
 lines.append(f"Images: {total} over {len(set_names)} sets" + (f" (at most {limit} per set)" if limit else "") +
              "; best value per set in **bold** (compared as printed). ↓ lower is better, ↑ higher is better.\n")
 lines.append("| set | n | tool | " + " | ".join(h for _, h, _, _ in METRICS + SOFT) + " |")
 lines.append("|---|---|---|" + "---|" * len(METRICS + SOFT))
 for k in set_names:
-    soft = sets[names[0]][k]["soft"]
-    rows = [(n, sets[n][k]) for n in names]
+    soft = ref[k]["soft"]
+    rows = [(n, sets[n].get(k)) for n in names]
     main = cells(rows, METRICS)
     extra = cells(rows, SOFT) if soft else [("",) * len(SOFT)] * len(rows)
     for i, n in enumerate(names):
-        lines.append(f"| {k if i == 0 else ''} | {sets[n][k]['n'] if i == 0 else ''} | {LABEL.get(n, n)} | "
+        lines.append(f"| {k if i == 0 else ''} | {ref[k]['n'] if i == 0 else ''} | {LABEL.get(n, n)} | "
                      + " | ".join(main[i] + tuple(extra[i])) + " |")
-rows = [(n, reports[n]["overall_mean_over_sets"]) for n in names]
-main = cells(rows, METRICS)
-for i, n in enumerate(names):
-    lines.append(f"| {'**mean over sets**' if i == 0 else ''} | {total if i == 0 else ''} | {LABEL.get(n, n)} | "
-                 + " | ".join(main[i]) + " |" + " |" * len(SOFT))
+if common:
+    keys = [m[0] for m in METRICS]
+    rows = [(n, {m: statistics.fmean(sets[n][k][m] for k in common) for m in keys}) for n in names]
+    main = cells(rows, METRICS)
+    label = ("**mean over sets**" if len(common) == len(set_names)
+             else f"**mean over the {len(common)} sets all tools have**")
+    for i, n in enumerate(names):
+        lines.append(f"| {label if i == 0 else ''} | {sum(ref[k]['n'] for k in common) if i == 0 else ''} | "
+                     f"{LABEL.get(n, n)} | " + " | ".join(main[i]) + " |" + " |" * len(SOFT))
+for n in names:
+    ks = [k for k in set_names if k not in sets[n]]
+    if ks:
+        lines.append(f"\n{DASH}: {LABEL.get(n, n)} has no scores for {', '.join(ks)} (its mattes were not all there).")
 
 # Per-image MAE: on how many images is alphacut better / worse than each peer (|Δ| < 1e-4 is a tie).
 if "alphacut" in names and len(names) > 1:
@@ -249,12 +274,15 @@ if "alphacut" in names and len(names) > 1:
     lines.append("|---|" + "---|" * (len(names) - 1))
     totals = {n: [0, 0, 0] for n in names}
     for k in set_names:
-        ours = {p["stem"]: p["mae"] for p in sets["alphacut"][k]["pairs"]}
+        ours = {p["stem"]: p["mae"] for p in sets["alphacut"].get(k, {"pairs": []})["pairs"]}
         row = []
         for n in names:
             if n == "alphacut":
                 continue
             b = t = w = 0
+            if k not in sets[n] or k not in sets["alphacut"]:
+                row.append(DASH)
+                continue
             for p in sets[n][k]["pairs"]:
                 d = ours[p["stem"]] - p["mae"]
                 if abs(d) < 1e-4: t += 1
