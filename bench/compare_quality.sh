@@ -90,8 +90,8 @@ fi
 # Stage the images still to do as symlinks, so the peer scripts (which take a folder) only see those.
 # The images are the ones `alphacut eval --limit` scores (alphacut's own pairing and evenly spaced
 # subset), minus those whose matte already exists.
-stage_todo() {  # tool set -> prints the staging folder, empty if nothing to do
-  local tool="$1" set="$2" stage="$OUT/.todo/$1/$2" n=0 img
+stage_todo() {  # tool set [base] -> prints the staging folder, empty if nothing to do
+  local tool="$1" set="$2" stage="${3:-$OUT/.todo}/$1/$2" n=0 img
   rm -rf "$stage"; mkdir -p "$stage"
   while IFS= read -r img; do
     [[ -s "$OUT/$tool/$set/$(basename "${img%.*}").png" ]] || { ln -s "$img" "$stage/"; n=$((n + 1)); }
@@ -173,19 +173,20 @@ if has_step score; then
     begin "score: eval --root $EVALDATA --pred $OUT/$tool"
     root="$EVALDATA" complete=() missing=()
     for set in "${sets[@]}"; do
-      stage="$(stage_todo "$tool" "$set")"
-      if [[ -z "$stage" ]]; then complete+=("$set"); else missing+=("$set"); rm -rf "$stage"; fi
+      # its own staging folder: a peers step may be running on $OUT/.todo
+      stage="$(stage_todo "$tool" "$set" "$OUT/.check.$$")"
+      if [[ -z "$stage" ]]; then complete+=("$set"); else missing+=("$set"); fi
     done
-    rm -rf "$OUT/.todo"
+    rm -rf "$OUT/.check.$$"
     if [[ ${#complete[@]} -eq 0 ]]; then say "  $tool: no set has all its mattes; not scored (run --steps peers)"; continue; fi
     if [[ ${#missing[@]} -gt 0 ]]; then
       say "  warning: $tool lacks mattes in ${missing[*]}; scoring only ${complete[*]}"
-      root="$OUT/.root/$tool"; rm -rf "$root"; mkdir -p "$root"
+      root="$OUT/.root.$$/$tool"; rm -rf "$root"; mkdir -p "$root"
       for set in "${complete[@]}"; do ln -s "$(cd "$EVALDATA/$set" && pwd)" "$root/$set"; done
     fi
     alphacut eval --root "$root" --pred "$OUT/$tool" --json "${limit_args[@]}" > "$OUT/$tool.json.tmp"
     mv "$OUT/$tool.json.tmp" "$OUT/$tool.json"
-    rm -rf "$OUT/.root"
+    rm -rf "$OUT/.root.$$"
     done_step "score:$tool"
   done
 fi
