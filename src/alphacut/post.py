@@ -73,14 +73,23 @@ def decontaminate(image: F32, alpha: F32) -> F32:
     h, w = alpha.shape
     if h * w <= FOREGROUND_WORK_PIXELS:
         fg = foreground.estimate_foreground(image, alpha)
-    else:
-        k = (FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
-        size = (max(8, round(w * k)), max(8, round(h * k)))
-        small = foreground.estimate_foreground(resize_image(image, size), resize_matte(alpha, size),
-                                               radii=(max(8, round(90 * k)), max(2, round(6 * k))))
-        fg = resize_image(small, (w, h), antialias=False)
-    # Opaque pixels keep their own colour exactly; only the soft band is replaced.
-    return np.where(soft[:, :, None], fg, image).astype(np.float32)
+        # Opaque pixels keep their own colour exactly; only the soft band is replaced.
+        return np.where(soft[:, :, None], fg, image).astype(np.float32)
+    k = (FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
+    size = (max(8, round(w * k)), max(8, round(h * k)))
+    small = foreground.estimate_foreground(resize_image(image, size), resize_matte(alpha, size),
+                                           radii=(max(8, round(90 * k)), max(2, round(6 * k))))
+    out = np.array(image, dtype=np.float32, copy=True)
+    band = max(1, (1 << 21) // w)  # upsample in bands: no second full-resolution colour plane
+    scale_y = size[1] / h
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        rows = soft[y0:y1]
+        if rows.any():
+            fg = resize_image(small, (w, y1 - y0), antialias=False,
+                              box_xyxy=(0.0, y0 * scale_y, float(size[0]), y1 * scale_y))
+            out[y0:y1][rows] = fg[rows]
+    return out
 
 
 def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:

@@ -40,10 +40,11 @@ def _rss_mib() -> float:
     raise AssertionError  # unreachable
 
 
-@pytest.mark.xfail(strict=True, reason="onnxruntime's CPU memory arena + memory pattern alone peak at ~2.1 GiB "
-                   "for ISNet at 1024 px (measured 1919-1999 MiB for a 24 MP cutout; 1351-1425 MiB with "
-                   "enable_cpu_mem_arena=False, enable_mem_pattern=False): see docs/PERFORMANCE.md. Drop this "
-                   "marker when runtime/onnx.py turns them off.")
+@pytest.mark.xfail(strict=True, reason="known, not met yet: 2.1 GiB measured for a 24 MP PNG cutout. onnxruntime "
+                   "(arena and memory pattern off) peaks at ~1.2 GiB during inference and keeps ~0.5 GiB; the "
+                   "post-processing holds the photo as float32 (288 MB), its decontaminated copy (288 MB) and "
+                   "the 8-bit conversion temporaries at once. Fix: keep full-resolution colour in uint8 and "
+                   "convert per band (see docs/PERFORMANCE.md).")
 def test_24mp_cutout_peak_rss_under_1_5_gib(real_store, tmp_path: Path) -> None:
     from alphacut.eval.bench import _CLI, _child_env, spawn_measured
 
