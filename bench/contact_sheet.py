@@ -1,7 +1,7 @@
 """Contact sheet of hard cases: the original, rembg's cutout and alphacut's cutout on white and on black.
 
-    PYTHONPATH=src /tmp/scratch/venv/bin/python bench/contact_sheet.py            # defaults below
-    PYTHONPATH=src /tmp/scratch/venv/bin/python bench/contact_sheet.py \\
+    PYTHONPATH=src .venv/bin/python bench/contact_sheet.py            # defaults below
+    PYTHONPATH=src .venv/bin/python bench/contact_sheet.py \\
         --item adobe_crops/dbaf7521a5_87f08cf0ad --item davis_people/107_lady-walk --out docs/img/contact_sheet.png
 
 Rows are images (``--item SET/STEM``, picked from an evaldata folder), columns are:

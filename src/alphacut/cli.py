@@ -248,7 +248,8 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
         return
     for r in rows:
         flags = ("*" if r["default"] else " ") + ("C" if r["cached"] else " ")
-        note = "" if r["verified_here"] else "  [not verified on alphacut's machines]"
+        note = "" if r["verified_here"] or "not verified" in r["description"] else \
+            "  [not verified on alphacut's machines]"
         size = f"{r['size_mb']:.0f} MB" if r["size_mb"] else "?"
         click.echo(f"{flags} {r['id']:<28} {r['input_size']:>5}px {size:>7}  {r['description']}{note}")
     click.echo("\n* default   C cached", err=True)

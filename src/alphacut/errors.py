@@ -85,5 +85,11 @@ class OutputError(AlphacutError):
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:
     """Return a 'did you mean' hint for an unknown name, or None."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
-    return f"Did you mean '{close[0]}'?" if close else None
+    def score(choice: str) -> float:
+        # also against the choice's start, so 'isnet-genral' finds 'isnet-general-use-fp16'
+        head = choice[: len(name) + 1]
+        return max(difflib.SequenceMatcher(None, name, choice).ratio(),
+                   difflib.SequenceMatcher(None, name, head).ratio() - 0.05)
+
+    ranked = sorted(((score(c), c) for c in choices), reverse=True)
+    return f"Did you mean '{ranked[0][1]}'?" if ranked and ranked[0][0] >= 0.6 else None

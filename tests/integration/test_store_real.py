@@ -13,10 +13,10 @@ from alphacut.models.store import ModelStore
 
 pytestmark = pytest.mark.model
 
-# Files prepared on alphacut's development machines; the tests that need them skip elsewhere.
-TARBALL = Path(os.environ.get("ALPHACUT_TEST_NPM_TARBALL",
-                              "/tmp/scratch/imgly-background-removal-data-1.4.5.tgz"))
-ASSEMBLED = Path(os.environ.get("ALPHACUT_TEST_DEFAULT_ONNX", "/tmp/scratch/isnet-fp16.onnx"))
+# Optional local copies (`npm pack @imgly/background-removal-data@1.4.5`, and the assembled default
+# model) named by these variables; the tests that need them skip when they are not set.
+TARBALL = Path(os.environ.get("ALPHACUT_TEST_NPM_TARBALL", "/nonexistent/npm-tarball.tgz"))
+ASSEMBLED = Path(os.environ.get("ALPHACUT_TEST_DEFAULT_ONNX", "/nonexistent/model.onnx"))
 
 
 def test_cached_default_model_verifies() -> None:
