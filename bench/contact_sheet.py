@@ -100,7 +100,7 @@ def label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Image
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--item", action="append", help="SET/STEM of an evaldata image (repeat; default: 6 hard cases)")
-    parser.add_argument("--evaldata", type=Path, default=Path(os.environ.get("EVALDATA", "/work/shared/evaldata")))
+    parser.add_argument("--evaldata", type=Path, default=Path(os.environ.get("EVALDATA", str(REPO.parent / "shared" / "evaldata"))))
     parser.add_argument("--rembg", type=Path, default=Path("out/compare/rembg"), help="rembg mattes <set>/<stem>.png")
     parser.add_argument("--work", type=Path, default=Path("out/contact/alphacut"), help="alphacut's cutouts go here")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "contact_sheet.png")
