@@ -26,21 +26,21 @@
 #                    --limit N` scores)
 #   --steps LIST     see above
 #   --tools LIST     peers to run/score (default rembg,imgly)
-# Env: ALPHACUT_PY (default /tmp/scratch/venv/bin/python, else python3) runs alphacut from this
+# Env: ALPHACUT_PY (default the repo's .venv/bin/python from `make setup`, else python3) runs alphacut from this
 # checkout's src/ and the report formatter; PYTHON/NPM are passed to setup_peers.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 
-EVALDATA="${EVALDATA:-/work/shared/evaldata}"
+EVALDATA="${EVALDATA:-$repo/../shared/evaldata}"
 OUT="out/compare"
 MODEL="$HOME/.cache/alphacut/models/isnet-general-use-fp16.onnx"
 LIMIT=""
 STEPS="setup,peers,alphacut,score,report"
 TOOLS="rembg,imgly"
 if [[ -z "${ALPHACUT_PY:-}" ]]; then
-  if [[ -x /tmp/scratch/venv/bin/python ]]; then ALPHACUT_PY=/tmp/scratch/venv/bin/python; else ALPHACUT_PY=python3; fi
+  if [[ -x "$repo/.venv/bin/python" ]]; then ALPHACUT_PY="$repo/.venv/bin/python"; else ALPHACUT_PY=python3; fi
 fi
 
 die() { echo "compare_quality: error: $*" >&2; exit 1; }
