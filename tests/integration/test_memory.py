@@ -40,10 +40,9 @@ def _rss_mib() -> float:
     raise AssertionError  # unreachable
 
 
-@pytest.mark.xfail(strict=True, reason="onnxruntime's CPU memory arena + memory pattern alone peak at ~2.1 GiB "
-                   "for ISNet at 1024 px (measured 1919-1999 MiB for a 24 MP cutout; 1351-1425 MiB with "
-                   "enable_cpu_mem_arena=False, enable_mem_pattern=False): see docs/PERFORMANCE.md. Drop this "
-                   "marker when runtime/onnx.py turns them off.")
+@pytest.mark.xfail(strict=True, reason="onnxruntime's arena + memory pattern on the fp16-weight model peak at "
+                   "~2.1 GiB for ISNet at 1024 px (a 24 MP cutout: 1919 MiB; 1429 MiB with the fp32 model and "
+                   "enable_mem_pattern=False): see docs/PERFORMANCE.md. Drop this marker with that change.")
 def test_24mp_cutout_peak_rss_under_1_5_gib(real_store, tmp_path: Path) -> None:
     from alphacut.eval.bench import _CLI, _child_env, spawn_measured
 
