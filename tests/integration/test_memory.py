@@ -40,11 +40,10 @@ def _rss_mib() -> float:
     raise AssertionError  # unreachable
 
 
-@pytest.mark.xfail(strict=True, reason="known, not met yet: 2.1 GiB measured for a 24 MP PNG cutout. onnxruntime "
-                   "(arena and memory pattern off) peaks at ~1.2 GiB during inference and keeps ~0.5 GiB; the "
-                   "post-processing holds the photo as float32 (288 MB), its decontaminated copy (288 MB) and "
-                   "the 8-bit conversion temporaries at once. Fix: keep full-resolution colour in uint8 and "
-                   "convert per band (see docs/PERFORMANCE.md).")
+@pytest.mark.xfail(strict=True, reason="known, not met yet: ~2.1 GiB for a 24 MP PNG cutout with the default "
+                   "fp16-weight model. onnxruntime's arena holds ISNet's activations (~1.3 GiB with the memory "
+                   "pattern off; 1429 MiB in all with fp32 weights), and the post-processing holds the photo as "
+                   "float32 (288 MB) plus its decontaminated copy at once. See docs/PERFORMANCE.md.")
 def test_24mp_cutout_peak_rss_under_1_5_gib(real_store, tmp_path: Path) -> None:
     from alphacut.eval.bench import _CLI, _child_env, spawn_measured
 

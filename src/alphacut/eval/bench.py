@@ -493,6 +493,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
         measured: dict[str, list[Measured]] = {c.label: [] for c in configs}
         outs: dict[str, Path] = {}
         peer_json: dict[str, dict[str, Any]] = {}
+        warm_runs: dict[str, list[dict[str, float]]] = {c.label: [] for c in configs}
         for rep in range(repeats):  # alternate the tools, a different one first in each repeat
             order = configs[rep % len(configs):] + configs[: rep % len(configs)]
             for cfg in order:
@@ -503,6 +504,12 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
                 outs[cfg.label] = out
                 if data:
                     peer_json[cfg.label] = data
+                    warm_runs[cfg.label].append({k: float(v) for k, v in data["per_image_file_s"].items()})
+                elif cfg.warm_and_cold:
+                    # alphacut's warm pass runs right after its batch, inside the alternation, so that
+                    # it sees the same machine load as the peers' warm times (taken from their batch).
+                    log.info("warm %s (repeat %d)", cfg.label, rep + 1)
+                    warm_runs[cfg.label].append(runner.warm(cfg, paths))
         cold: dict[str, float] = {}
         for rep in range(repeats):
             for cfg in configs:
@@ -512,13 +519,8 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
                     cold[cfg.label] = min(cold.get(cfg.label, math.inf), t)
         warm: dict[str, dict[str, float]] = {}
         for cfg in configs:
-            if not cfg.warm_and_cold:
-                continue
-            if cfg.kind == "alphacut":
-                log.info("warm %s", cfg.label)
-                warm[cfg.label] = runner.warm(cfg, paths)
-            else:
-                warm[cfg.label] = {k: float(v) for k, v in peer_json[cfg.label]["per_image_file_s"].items()}
+            if cfg.warm_and_cold and warm_runs[cfg.label]:  # per image, the median over the repeats
+                warm[cfg.label] = {stem: _median([run[stem] for run in warm_runs[cfg.label]]) for stem in stems}
         results = []
         for cfg in configs:
             maes = mae_per_image(outs[cfg.label], gt_dir, stems)
@@ -584,8 +586,8 @@ How each column is measured (every number from fresh child processes, spawned an
 process, model load excluded (alphacut: its CLI, `alphacut remove FOLDER -o OUT -f mask`, the pipelined batch; \
 rembg: a plain loop starting cold after session creation, like alphacut; imgly: a plain loop after one warm-up \
 call, because its first call loads the model). Median over the repeats.
-- s/image warm: file in → matte file out, one image at a time, median over the images (alphacut: in-process \
-after a warm-up image; peers: their batch loop).
+- s/image warm: file in → matte file out, one image at a time, median over the images of each image's median \
+over the repeats (alphacut: in-process after a warm-up image, right after its batch run; peers: their batch loop).
 - cold start: a new process cutting out the first image (spawn → exit, matte written), best of the repeats; \
 cold/warm divides it by the same tool's warm time for that same image.
 - peak RSS: the batch process's own ru_maxrss (os.wait4), max over the repeats.
