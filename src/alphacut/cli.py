@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alphacut")
 
-#: --fast: the dynamic-resolution ISNet at this side (measured in docs/PERFORMANCE.md)
-FAST_MODEL = "isnet-general-use-dynamic"
-FAST_RESOLUTION = 640
+from .options import FAST_MODEL, FAST_RESOLUTION  # noqa: E402  (options imports nothing heavy)
 
 
 def _fail(exc: AlphacutError) -> NoReturn:

@@ -72,3 +72,9 @@ def test_broken_config_file(tmp_path):
     with pytest.raises(OptionsError) as err:
         load_settings({}, env={}, config_file=cfg)
     assert err.value.code == "options.bad-config"
+
+
+def test_fast_mode_constants_agree():
+    from alphacut import cli, options
+
+    assert (cli.FAST_MODEL, cli.FAST_RESOLUTION) == (options.FAST_MODEL, options.FAST_RESOLUTION)
