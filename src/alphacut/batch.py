@@ -14,8 +14,8 @@ from typing import Any
 
 from .api import Remover
 from .errors import AlphacutError, OutputError
-from .io.files import Job, write_atomic
 from .io.encode import encode_image
+from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
 from .pipeline import Cutout, Prepared, encode_cutout
 

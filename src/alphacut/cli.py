@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alphacut")
 
-from .options import FAST_MODEL, FAST_RESOLUTION  # noqa: E402  (options imports nothing heavy)
+from .options import FAST_MODEL, FAST_RESOLUTION
 
 
 def _fail(exc: AlphacutError) -> NoReturn:
@@ -386,10 +386,11 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
             def predict(path: Path) -> Any:
                 alpha = remover.matte(path, opts)
                 if save_pred is not None:
+                    from PIL import Image
+
                     from .io.encode import encode_image, float_to_u8
                     from .io.files import write_atomic
                     from .options import OutputFormat
-                    from PIL import Image
 
                     set_name, stem = names[path]
                     data = encode_image(Image.fromarray(float_to_u8(alpha), "L"), OutputFormat.MASK)

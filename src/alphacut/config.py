@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Settings", "Setting", "ValueSource", "load_settings", "APP_NAME"]
+__all__ = ["APP_NAME", "Setting", "Settings", "ValueSource", "load_settings"]
 
 APP_NAME = "alphacut"
 

@@ -9,8 +9,19 @@ from typing import Any
 
 from .errors import OptionsError, suggest
 
-__all__ = ["Color", "DEFAULT_MAX_PIXELS", "FAST_MODEL", "FAST_RESOLUTION", "Fit", "Margin", "Options", "OutputFormat", "Refine", "Shape",
-           "parse_size"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "FAST_MODEL",
+    "FAST_RESOLUTION",
+    "Color",
+    "Fit",
+    "Margin",
+    "Options",
+    "OutputFormat",
+    "Refine",
+    "Shape",
+    "parse_size",
+]
 
 #: --fast: the dynamic-resolution copy of the default weights, run at this side (docs/QUALITY.md:
 #: 640 keeps the MAE of 1024 at 2.4x the speed; 512 would lose 43% MAE on real subjects).
@@ -161,7 +172,7 @@ class Margin:
     percent: bool = False
 
     @classmethod
-    def parse(cls, text: str | float | int) -> Margin:
+    def parse(cls, text: str | float) -> Margin:
         s = str(text).strip()
         pct = s.endswith("%")
         num = s[:-1] if pct else s.removesuffix("px")

@@ -15,13 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from . import post
 from .errors import BackendError
 from .io.decode import Decoded, ImageInput, decode_image, resize_for_model
 from .io.encode import encode_image, float_to_u8, to_pil, u8_to_float
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
-from . import post
 from .options import Options, OutputFormat, Refine
 from .runtime.base import Backend
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -126,12 +128,19 @@ def test_mae_refuses_missing_or_wrongly_sized_mattes(tmp_path: Path) -> None:
 
 
 def test_spawn_measured_reports_the_child_peak_rss_and_exit_code() -> None:
-    m = spawn_measured([sys.executable, "-c",
-                        "import sys; b = bytearray(300 * 2**20); print('hi'); sys.exit(3)"])
-    assert m.returncode == 3
-    assert m.cpu_s >= 0.0
-    assert m.stdout.strip() == "hi"
-    assert 300 <= m.peak_rss_mb < 1000
+    # Measured from a small fresh parent, as `alphacut bench` is: a forked child's peak RSS starts
+    # from its parent's, and this pytest process may hold a loaded model by now.
+    probe = ("import json, sys; from alphacut.eval.bench import spawn_measured; "
+             "m = spawn_measured([sys.executable, '-c', "
+             "\"import sys; b = bytearray(300 * 2**20); print('hi'); sys.exit(3)\"]); "
+             "print(json.dumps([m.returncode, m.cpu_s, m.stdout, m.peak_rss_mb]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    returncode, cpu_s, stdout, peak_rss_mb = json.loads(out.stdout.strip().splitlines()[-1])
+    assert returncode == 3
+    assert cpu_s >= 0.0
+    assert stdout.strip() == "hi"
+    assert 300 <= peak_rss_mb < 1000
 
 
 def _result(label: str, ips: float, warm: float | None, mae: float) -> ToolResult:

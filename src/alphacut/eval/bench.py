@@ -63,7 +63,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 REPO = Path(__file__).resolve().parents[3]
 BENCH_DIR = REPO / "bench"
 PEERS = ("rembg", "imgly")
-from ..options import FAST_MODEL, FAST_RESOLUTION  # noqa: E402  (one definition for the CLI and bench)
+from ..options import FAST_MODEL, FAST_RESOLUTION
 
 
 # ------------------------------------------------------------------------------------ the bench set

@@ -26,7 +26,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from ..errors import InputError
 from ..options import DEFAULT_MAX_PIXELS
 
-__all__ = ["Decoded", "ImageInput", "MIN_SIDE_PX", "decode_image"]
+__all__ = ["MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
 
 log = logging.getLogger(__name__)
 

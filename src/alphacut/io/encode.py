@@ -11,7 +11,7 @@ from PIL import Image
 from ..errors import OptionsError
 from ..options import OutputFormat
 
-__all__ = ["encode_image", "to_pil", "float_to_u8", "u8_to_float", "CONTENT_TYPES"]
+__all__ = ["CONTENT_TYPES", "encode_image", "float_to_u8", "to_pil", "u8_to_float"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",

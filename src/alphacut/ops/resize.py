@@ -14,9 +14,9 @@ O(pixels x taps) and a 24 MP photo shrinks to 1024x1024 in a few hundred millise
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -31,7 +31,7 @@ def resize_weights(
     out_size: int,
     antialias: bool = True,
     span: tuple[float, float] | None = None,
-) -> "sp.csr_matrix":
+) -> sp.csr_matrix:
     """Return the out_size x in_size sparse bilinear weight matrix along one axis.
 
     Args:

@@ -29,7 +29,6 @@ class FakeBackend:
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         self.calls += 1
-        n, _, h, w = batch.shape
         border = np.concatenate([batch[:, :, 0, :], batch[:, :, -1, :],
                                  batch[:, :, :, 0], batch[:, :, :, -1]], axis=2)
         ref = border.mean(axis=2)[:, :, None, None]

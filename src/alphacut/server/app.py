@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError, ModelError
+from ..errors import AlphacutError
 from .schemas import ServerError, ServerSettings, error_body
 
 if TYPE_CHECKING:
