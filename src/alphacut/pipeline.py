@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -223,9 +222,3 @@ def encode_cutout(cutout: Cutout, options: Options) -> bytes:
     if options.format is OutputFormat.MASK:
         return encode_image(Image.fromarray(float_to_u8(cutout.alpha), "L"), options.format)
     return encode_image(cutout.image, options.format, quality=options.jpeg_quality)
-
-
-def describe(info: CutoutInfo) -> dict[str, Any]:
-    return {"model": info.model, "size_wh": info.size_wh, "model_input_wh": info.model_input_wh,
-            "timings_ms": {k: round(v, 1) for k, v in info.timings_ms.items()},
-            "warnings": list(info.warnings)}
