@@ -437,7 +437,7 @@ def _progress_callback(label: str) -> Any:
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
-@click.option("--fast", is_flag=True, help="Also measure fast mode (dynamic model at --resolution, default 512).")
+@click.option("--fast", is_flag=True, help=f"Also measure fast mode (dynamic model at --resolution, default {FAST_RESOLUTION}).")
 @click.option("--resolution", type=int, default=None, help="Resolution of the fast-mode row (implies --fast).")
 @click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")

@@ -82,15 +82,6 @@ def _config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
-def _parse_bool(text: str, name: str) -> bool:
-    s = text.strip().lower()
-    if s in ("1", "true", "yes", "on"):
-        return True
-    if s in ("0", "false", "no", "off", ""):
-        return False
-    raise OptionsError("options.invalid", f"{name}={text!r} is not a yes/no value.", hint="Use 1 or 0.")
-
-
 def _parse_int(text: Any, name: str) -> int:
     try:
         value = int(text)
@@ -105,7 +96,7 @@ def load_settings(flags: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None,
                   config_file: Path | None = None) -> Settings:
     """Resolve settings from flags (None values are unset), the environment and the config file."""
-    from .options import DEFAULT_MAX_PIXELS
+    from .options import DEFAULT_MAX_PIXELS, parse_bool
 
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
@@ -128,7 +119,7 @@ def load_settings(flags: Mapping[str, Any] | None = None,
         return Setting(default() if callable(default) else default, ValueSource.DEFAULT)
 
     def as_bool(v: Any) -> bool:
-        return v if isinstance(v, bool) else _parse_bool(str(v), "offline")
+        return parse_bool(v if isinstance(v, bool) else str(v), "offline", default=False)
 
     return Settings(
         home=pick("home", "ALPHACUT_HOME", _default_home, lambda v: Path(v).expanduser()),

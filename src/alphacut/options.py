@@ -365,13 +365,19 @@ def _parse_background(value: str) -> Color | None:
     return None if value.strip().lower() in ("", "none", "transparent") else Color.parse(value)
 
 
-def _parse_bool(value: str) -> bool:
-    s = value.strip().lower()
+def parse_bool(value: str | bool | None, name: str = "value", default: bool | None = None) -> bool:
+    """A yes/no value from text: 1/true/yes/on or 0/false/no/off. None or empty text gives `default`
+    (an error when there is none); the one parser for flags in options, settings and HTTP fields."""
+    if isinstance(value, bool):
+        return value
+    s = "" if value is None else value.strip().lower()
     if s in ("1", "true", "yes", "on"):
         return True
     if s in ("0", "false", "no", "off"):
         return False
-    raise OptionsError("options.invalid", f"{value!r} is not true or false.")
+    if s == "" and default is not None:
+        return default
+    raise OptionsError("options.invalid", f"{name}={value!r} is not true or false.", hint="Use true or false.")
 
 
 def _parse_number(kind: Any) -> Any:
@@ -392,8 +398,8 @@ _PARSERS: dict[str, Any] = {
     "margin": Margin.parse,
     "size_wh": parse_size,
     "outline_color": Color.parse,
-    "decontaminate": _parse_bool,
-    "crop": _parse_bool,
+    "decontaminate": lambda v: parse_bool(v, "decontaminate"),
+    "crop": lambda v: parse_bool(v, "crop"),
     "threshold": _parse_number(float),
     "background_blur": _parse_number(float),
     "fill_frac": _parse_number(float),

@@ -16,6 +16,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AlphacutError, OptionsError
 from ..options import DEFAULT_MAX_PIXELS, Options
+from ..options import parse_bool as _parse_bool
 
 __all__ = [
     "OPTION_FIELDS",
@@ -86,16 +87,8 @@ class RequestData:
 
 
 def parse_bool(value: str | bool | None, name: str, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    s = value.strip().lower()
-    if s in ("1", "true", "yes", "on"):
-        return True
-    if s in ("0", "false", "no", "off"):
-        return False
-    raise OptionsError("options.invalid", f"{name}={value!r} is not true or false.", hint="Use true or false.")
+    """A yes/no request field; absent or empty means `default` (options.parse_bool)."""
+    return _parse_bool(value, name, default)
 
 
 def _int(value: str, name: str) -> int:
