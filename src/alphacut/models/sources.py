@@ -109,16 +109,20 @@ def copy_file(src: Path, spec: ModelSpec, dst: Path, on_progress: Progress | Non
 def copy_hashed(src: Path, dst: Path, checksum: str, on_progress: Progress | None = None) -> str:
     """Copy src to dst, hashing with the checksum's algorithm; return "<algo>:<hex>" of the copy."""
     hasher = new_hasher(checksum)
-    total = src.stat().st_size
-    done = 0
     with src.open("rb") as fin, dst.open("wb") as fout:
-        while block := fin.read(BLOCK):
-            hasher.update(block)
-            fout.write(block)
-            done += len(block)
-            if on_progress:
-                on_progress(done, total)
+        pump(fin, fout, hasher, on_progress, 0, src.stat().st_size)
     return f"{checksum.split(':', 1)[0]}:{hasher.hexdigest()}"
+
+
+def pump(src: IO[bytes], dst: IO[bytes], hasher: Any, on_progress: Progress | None, done: int, total: int) -> int:
+    """Copy src to dst in blocks, hashing and reporting progress; return the new running byte count."""
+    while block := src.read(BLOCK):
+        hasher.update(block)
+        dst.write(block)
+        done += len(block)
+        if on_progress:
+            on_progress(done, total)
+    return done
 
 
 # --- url -------------------------------------------------------------------------------------------
@@ -291,12 +295,7 @@ def _assemble(tarball: Path, label: str, targets: list[NpmTarget],
                     hasher = hashlib.sha256()
                     src = tf.extractfile(member)
                     assert src is not None  # members holds regular files only
-                    while block := src.read(BLOCK):
-                        hasher.update(block)
-                        out.write(block)
-                        done += len(block)
-                        if on_progress:
-                            on_progress(done, total)
+                    done = pump(src, out, hasher, on_progress, done, total)
                     if hasher.hexdigest() != chunk_hash:
                         failed[t.resource] = ChecksumMismatch(
                             f"npm {label} {t.resource} chunk {member.name}", f"sha256:{chunk_hash}",
