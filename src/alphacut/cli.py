@@ -244,12 +244,13 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    width = max((len(r["id"]) for r in rows), default=0)
     for r in rows:
         flags = ("*" if r["default"] else " ") + ("C" if r["cached"] else " ")
         note = "" if r["verified_here"] or "not verified" in r["description"] else \
             "  [not verified on alphacut's machines]"
         size = f"{r['size_mb']:.0f} MB" if r["size_mb"] else "?"
-        click.echo(f"{flags} {r['id']:<28} {r['input_size']:>5}px {size:>7}  {r['description']}{note}")
+        click.echo(f"{flags} {r['id']:<{width}} {r['input_size']:>5}px {size:>7}  {r['description']}{note}")
     click.echo("\n* default   C cached", err=True)
 
 

@@ -36,7 +36,7 @@ def model_path() -> Path:
 def derived(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("derived")
     out = {}
-    for name in ("dynamic-resolution", "fp16-to-fp32+dynamic-resolution"):
+    for name in ("dynamic-resolution", "fp16-to-fp32+dynamic-resolution", "fp16-to-int8+dynamic-resolution"):
         out[name] = folder / f"{name}.onnx"
         apply_transform(name, model_path, out[name])
     return out
@@ -85,3 +85,21 @@ def test_dynamic_runs_at_other_sizes(derived: dict[str, Path], hw: tuple[int, in
     assert out.shape == (1, 1, *hw)
     assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
     assert float(out.max()) > 0.5
+
+
+def test_int8_is_the_catalogued_file_and_close_to_fp32(derived: dict[str, Path]) -> None:
+    """The shipped calibration fits the real graph, the bytes match the catalog's pinned sha256 (so
+    every machine derives the same file), and the matte stays close to the fp32 one."""
+    import hashlib
+
+    from alphacut.models.catalog import load_catalog
+
+    path = derived["fp16-to-int8+dynamic-resolution"]
+    spec = load_catalog().get("isnet-general-use-int8-static")
+    assert spec.checksum == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    x = _image(1024, 1024)
+    fp32 = _session(derived["fp16-to-fp32+dynamic-resolution"], level).run(["output"], {"input": x})[0]
+    int8 = _session(path, level).run(["output"], {"input": x})[0]
+    assert float(np.abs(int8 - fp32).mean()) < 0.01
+    assert float(np.abs(int8 - fp32).mean()) > 0  # really a different (quantized) graph

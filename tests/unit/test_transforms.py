@@ -17,7 +17,9 @@ from alphacut.errors import ModelError
 from alphacut.models.transforms import (
     TRANSFORMS,
     apply_transform,
+    load_calibration,
     make_fp32,
+    make_int8,
     make_resolution_dynamic,
 )
 
@@ -217,7 +219,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+# The int8 transform needs ISNet's own tensors (its shipped calibration): tested above on the tiny
+# graph through make_int8, and on the real model in tests/integration/test_transforms_real.py.
+@pytest.mark.parametrize("name", sorted(n for n in TRANSFORMS if "int8" not in n))
 def test_transforms_are_deterministic_and_recorded(tmp_path: Path, name: str) -> None:
     src = tmp_path / "src.onnx"
     onnx.save(build_fp16() if name.startswith("fp16") else build_unet(), str(src))
@@ -247,3 +251,67 @@ def test_unreadable_source_is_a_model_error(tmp_path: Path, content: bytes | Non
         apply_transform("dynamic-resolution", src, tmp_path / "dst.onnx")
     assert info.value.code == "model.transform-failed"
     assert not (tmp_path / "dst.onnx").exists()
+
+
+# ------------------------------------------------------------------------------------ static int8
+
+def _ranges(model: onnx.ModelProto, xs: list[np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Min/max of every float activation over xs, measured as bench/calibrate_int8.py does."""
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    inits = {i.name for i in probe.graph.initializer}
+    names = [o for n in probe.graph.node if n.op_type not in ("Shape", "Slice", "Concat") or n.output[0] == "cat"
+             for o in n.output if o not in inits]
+    have = {o.name for o in probe.graph.output}
+    probe.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names if n not in have)
+    lo: dict[str, float] = {}
+    hi: dict[str, float] = {}
+    for x in xs:
+        for name, v in {**run(probe, x), "input": x}.items():
+            if v.dtype == np.float32:
+                lo[name] = min(lo.get(name, np.inf), float(v.min()))
+                hi[name] = max(hi.get(name, -np.inf), float(v.max()))
+    return {n: (lo[n], hi[n]) for n in lo}
+
+
+def test_int8_matches_fp32_within_quantization_error_and_folds_relu() -> None:
+    model = build_unet()
+    xs = [image(SIDE, SIDE, seed=s) for s in range(4)]
+    q = make_int8(build_unet(), _ranges(model, xs))
+    ops = [n.op_type for n in q.graph.node]
+    assert "Relu" not in [n.op_type for n in q.graph.node if n.input[0] in ("c1", "c2")]  # folded into Convs
+    assert ops.count("Relu") == 1  # the Relu after a Resize is not a Conv's: kept
+    assert [o.name for o in q.graph.output] == ["out"]  # side output pruned
+    weights = [numpy_helper.to_array(i) for i in q.graph.initializer if i.data_type == TensorProto.INT8
+               and i.name.endswith("_w8")]
+    assert len(weights) == 3 and all(np.abs(w).max() <= 63 for w in weights)
+    x = image(SIDE, SIDE, seed=9)  # not a calibration image
+    ref, got = run(model, x)["out"], run(q, x)["out"]
+    err = np.abs(got - ref)
+    assert err.mean() < 0.02 and err.max() < 0.1, (err.mean(), err.max())
+    assert err.mean() > 0  # really quantized, not the float graph again
+
+
+def test_int8_runs_on_the_dynamic_graph_at_other_sizes() -> None:
+    model = make_resolution_dynamic(build_unet())
+    ranges = _ranges(build_unet(), [image(SIDE, SIDE, seed=s) for s in range(3)])
+    q = make_int8(model, ranges)
+    x = image(48, 80, seed=5)
+    assert run(q, x)["out"].shape == (1, 1, 48, 80)
+    np.testing.assert_allclose(run(q, x)["out"], run(model, x)["out"], atol=0.1)
+
+
+def test_int8_is_deterministic_and_refuses_ranges_of_another_graph() -> None:
+    ranges = _ranges(build_unet(), [image(SIDE, SIDE)])
+    a = make_int8(build_unet(), ranges).SerializeToString(deterministic=True)
+    b = make_int8(build_unet(), dict(ranges)).SerializeToString(deterministic=True)
+    assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest()
+    with pytest.raises(ModelError, match="calibration range"):
+        make_int8(build_unet(), {k: v for k, v in ranges.items() if k != "skip"})
+
+
+def test_shipped_calibration_loads() -> None:
+    ranges = load_calibration("isnet-general-use")
+    assert len(ranges) > 100 and all(lo <= hi for lo, hi in ranges.values())
+    with pytest.raises(ModelError, match="no calibration"):
+        load_calibration("no-such-model")
