@@ -9,7 +9,7 @@ grows with the band, not the image. Known pixels are hard constraints; the unkno
 
     (L_uu + diag(w)) a_u = -L_uk a_k + w * prior_u
 
-by conjugate gradients with a Jacobi preconditioner, started from the prior. ``w`` ties each
+by conjugate gradients with a Jacobi preconditioner (no BLAS calls), started from the prior. ``w`` ties each
 unknown pixel to the network's matte, strongest where the network was sure (alpha near 0 or 1),
 so the network's matte is kept where the image's colours say little (a data term as in Levin et
 al. sec. 6 and in learning-based matting). Larger images are solved at a capped size and brought
@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from .guided import guided_upsample
@@ -40,6 +39,8 @@ TRIMAP_FG = 1.0
 MATTING_WORK_PIXELS = 1_000_000
 
 _OFFSETS_3X3 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+#: For a pair (i, j) of pixels of one 3x3 window, the slot of j in row i of the 5x5 neighbourhood.
+_SLOT_3X3 = np.array([[(dj - di + 2) * 5 + (ej - ei + 2) for dj, ej in _OFFSETS_3X3] for di, ei in _OFFSETS_3X3])
 
 
 def band_radius_px(size_wh: tuple[int, int], *, frac: float = 0.006, min_px: int = 2) -> int:
@@ -53,11 +54,11 @@ def band_radius_px(size_wh: tuple[int, int], *, frac: float = 0.006, min_px: int
 
 
 def trimap_from_alpha(alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_px: int = 4) -> F32:
-    """A trimap from a matte: FG where alpha >= hi, BG where alpha <= lo, unknown between, grown by band_px.
+    """A trimap from a matte: FG where alpha >= hi, BG where alpha <= lo, unknown between, grown by band_px (a square).
 
     Args:
         alpha: H x W matte in [0, 1].
-        band_px: the unknown band is dilated by a disk of this radius (0 keeps only the soft values).
+        band_px: the unknown band is dilated by a (2 band_px + 1)^2 square (0 keeps only the soft values).
 
     Returns:
         H x W float32 with TRIMAP_BG (0), TRIMAP_UNKNOWN (0.5) or TRIMAP_FG (1) per pixel.
@@ -77,12 +78,29 @@ def trimap_from_alpha(alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_px
     unknown = ~(fg | bg)
     # An edge with no soft pixel (FG next to BG) is unknown too.
     unknown |= fg & ndi.binary_dilation(bg, structure=np.ones((3, 3), bool))
-    if band_px > 0 and unknown.any():
-        y, x = np.mgrid[-band_px:band_px + 1, -band_px:band_px + 1]
-        unknown = ndi.binary_dilation(unknown, structure=(x * x + y * y) <= band_px * band_px + band_px)
+    if band_px > 0 and unknown.any():  # a square window: separable, O(N) for any radius
+        unknown = ndi.maximum_filter(unknown.view(np.uint8), size=2 * band_px + 1).astype(bool)
     out = np.where(fg, np.float32(TRIMAP_FG), np.float32(TRIMAP_BG)).astype(np.float32)
     out[unknown] = TRIMAP_UNKNOWN
     return out
+
+
+def _window_terms(image: NDArray[np.floating], centres: NDArray[np.bool_],
+                  eps: float) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """For each 3x3 window centred in `centres` (border excluded): its 9 pixel indices and 9x9 Laplacian terms."""
+    img = np.asarray(image, dtype=np.float64)
+    h, w = img.shape[:2]
+    inner = np.zeros((h, w), dtype=bool)
+    inner[1:-1, 1:-1] = centres[1:-1, 1:-1]
+    k = np.flatnonzero(inner)
+    offsets = np.array([dy * w + dx for dy, dx in _OFFSETS_3X3])
+    nb = k[:, None] + offsets[None, :]  # M x 9 pixel indices
+    d = img.reshape(-1, 3)[nb]  # M x 9 x 3 colours
+    d -= d.mean(axis=1, keepdims=True)
+    cov = d.transpose(0, 2, 1) @ d / 9.0 + (eps / 9.0) * np.eye(3)
+    g = (d @ np.linalg.inv(cov)) @ d.transpose(0, 2, 1)  # M x 9 x 9
+    vals = np.eye(9)[None] - (1.0 + g) / 9.0
+    return nb, vals
 
 
 def matting_laplacian(image: NDArray[np.floating], mask: NDArray[np.bool_], *,
@@ -103,24 +121,42 @@ def matting_laplacian(image: NDArray[np.floating], mask: NDArray[np.bool_], *,
         >>> bool(abs(L @ np.ones(36)).max() < 1e-9)
         True
     """
-    img = np.asarray(image, dtype=np.float64)
-    h, w = img.shape[:2]
-    centres = np.zeros((h, w), dtype=bool)
-    centres[1:-1, 1:-1] = np.asarray(mask, dtype=bool)[1:-1, 1:-1]
-    k = np.flatnonzero(centres)
-    n = h * w
-    if k.size == 0:
-        return sp.csr_matrix((n, n))
-    offsets = np.array([dy * w + dx for dy, dx in _OFFSETS_3X3])
-    nb = k[:, None] + offsets[None, :]  # M x 9 pixel indices
-    colours = img.reshape(-1, 3)[nb]  # M x 9 x 3
-    d = colours - colours.mean(axis=1, keepdims=True)
-    cov = np.einsum("mic,mid->mcd", d, d) / 9.0 + (eps / 9.0) * np.eye(3)
-    g = d @ np.linalg.inv(cov) @ d.transpose(0, 2, 1)  # M x 9 x 9
-    vals = np.eye(9)[None] - (1.0 + g) / 9.0
+    h, w = image.shape[:2]
+    nb, vals = _window_terms(image, np.asarray(mask, dtype=bool), eps)
     rows = np.broadcast_to(nb[:, :, None], vals.shape).ravel()
     cols = np.broadcast_to(nb[:, None, :], vals.shape).ravel()
-    return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(n, n))
+    return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(h * w, h * w))
+
+
+def _unknown_system(image: NDArray[np.floating], unknown: NDArray[np.bool_], known_alpha: NDArray[np.float64],
+                    eps: float) -> tuple[sp.csr_matrix, NDArray[np.float64], NDArray[np.intp]]:
+    """L_uu (compact, unknown pixels only), -L_uk a_k, and the unknown pixels' raster indices.
+
+    Rows of L have at most 25 entries (offsets -2..2 in y and x); they are summed with one
+    bincount over (row, offset) keys instead of a sparse-matrix duplicate sum.
+    """
+    h, w = unknown.shape
+    touching = ndi.binary_dilation(unknown, structure=np.ones((3, 3), bool))
+    nb, vals = _window_terms(image, touching, eps)
+    u = np.flatnonzero(unknown)
+    var = np.full(h * w, -1, dtype=np.intp)
+    var[u] = np.arange(u.size)
+    row_var = var[nb]  # M x 9: the unknown index of each window pixel, -1 if known
+    is_row = row_var >= 0
+    # Entry (i, j) of a window lands in row i at slot (dy_j - dy_i + 2) * 5 + (dx_j - dx_i + 2).
+    key = np.where(is_row, row_var * 25, 0)[:, :, None] + _SLOT_3X3[None]
+    v = np.where(is_row[:, :, None], vals, 0.0)
+    r25 = np.bincount(key.ravel(), weights=v.ravel(), minlength=u.size * 25).reshape(u.size, 25)
+    slot_dy, slot_dx = np.divmod(np.arange(25), 5)
+    col_pix = np.clip(u[:, None] + ((slot_dy - 2) * w + (slot_dx - 2))[None, :], 0, h * w - 1)
+    col_var = var[col_pix]
+    # Slots whose pixel is outside the image or in another row wrap around here, but no window holds
+    # both pixels, so their value is 0 and they add nothing.
+    rhs = -(r25 * np.where(col_var < 0, known_alpha.ravel()[col_pix], 0.0)).sum(axis=1)
+    data = np.where(col_var >= 0, r25, 0.0).ravel()
+    indices = np.where(col_var >= 0, col_var, np.arange(u.size)[:, None]).ravel()
+    a_uu = sp.csr_matrix((data, indices, np.arange(0, 25 * u.size + 1, 25)), shape=(u.size, u.size))
+    return a_uu, rhs, u
 
 
 def solve_alpha(image: NDArray[np.floating], trimap: F32, prior: F32, *, eps: float = 1e-6,
@@ -131,7 +167,7 @@ def solve_alpha(image: NDArray[np.floating], trimap: F32, prior: F32, *, eps: fl
         image: H x W x 3 image in [0, 1].
         trimap: H x W with TRIMAP_BG, TRIMAP_UNKNOWN, TRIMAP_FG (see trimap_from_alpha).
         prior: H x W matte in [0, 1] the unknown pixels are drawn towards, with weight
-            prior_weight * (2 * prior - 1)^2 + prior_weight / 10 per pixel (surer where near 0 or 1).
+            prior_weight * ((2 * prior - 1)^2 + 0.1) per pixel (surer where near 0 or 1).
         eps: the Laplacian's colour regulariser (larger = smoother alpha).
         rtol, max_iter: conjugate-gradient stopping rule (relative residual, iterations).
 
@@ -155,21 +191,42 @@ def solve_alpha(image: NDArray[np.floating], trimap: F32, prior: F32, *, eps: fl
     out = np.where(unknown, p, known_alpha.astype(np.float32)).astype(np.float32)
     if not unknown.any():
         return out
-    touching = ndi.binary_dilation(unknown, structure=np.ones((3, 3), bool))
-    lap = matting_laplacian(image, touching, eps=eps)
-    u = np.flatnonzero(unknown)
-    lap_u = lap[u]  # rows of the unknown pixels
-    a_uu = lap_u[:, u]
-    known_flat = known_alpha.ravel().copy()
-    known_flat[u] = 0.0
+    a_uu, rhs, u = _unknown_system(image, unknown, known_alpha, eps)
     pu = p.ravel()[u].astype(np.float64)
     weight = prior_weight * ((2.0 * pu - 1.0) ** 2 + 0.1)
-    rhs = -(lap_u @ known_flat) + weight * pu
-    a = (a_uu + sp.diags(weight)).tocsr()
-    precond = sp.diags(1.0 / a.diagonal())
-    x, _ = spla.cg(a, rhs, x0=pu, rtol=rtol, maxiter=max_iter, M=precond)
+    rhs += weight * pu
+    a = (a_uu + sp.diags(weight, format="csr")).tocsr()
+    x = _conjugate_gradients(a, rhs, pu, 1.0 / a.diagonal(), rtol=rtol, max_iter=max_iter)
     out.ravel()[u] = np.clip(x, 0.0, 1.0)
     return out
+
+
+def _dot(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    # einsum, not BLAS: a threaded BLAS dot can stall for tens of ms when the cores are busy.
+    return float(np.einsum("i,i->", x, y))
+
+
+def _conjugate_gradients(a: sp.csr_matrix, b: NDArray[np.float64], x0: NDArray[np.float64],
+                         inv_diag: NDArray[np.float64], *, rtol: float, max_iter: int) -> NDArray[np.float64]:
+    """Jacobi-preconditioned conjugate gradients for a symmetric positive definite `a`, from x0."""
+    x = x0.copy()
+    r = b - a @ x
+    stop = rtol * np.sqrt(_dot(b, b))
+    z = inv_diag * r
+    p = z.copy()
+    rz = _dot(r, z)
+    for _ in range(max_iter):
+        if np.sqrt(_dot(r, r)) <= stop:
+            break
+        ap = a @ p
+        step = rz / _dot(p, ap)
+        x += step * p
+        r -= step * ap
+        z = inv_diag * r
+        rz, rz_old = _dot(r, z), rz
+        p *= rz / rz_old
+        p += z
+    return x
 
 
 def work_size_wh(size_wh: tuple[int, int], max_pixels: int = MATTING_WORK_PIXELS) -> tuple[int, int]:
