@@ -77,7 +77,8 @@ def trimap_from_alpha(alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_px
     bg = a <= lo
     unknown = ~(fg | bg)
     # An edge with no soft pixel (FG next to BG) is unknown too.
-    unknown |= fg & ndi.binary_dilation(bg, structure=np.ones((3, 3), bool))
+    eight = np.ones((3, 3), bool)
+    unknown |= (fg & ndi.binary_dilation(bg, structure=eight)) | (bg & ndi.binary_dilation(fg, structure=eight))
     if band_px > 0 and unknown.any():  # a square window: separable, O(N) for any radius
         unknown = ndi.maximum_filter(unknown.view(np.uint8), size=2 * band_px + 1).astype(bool)
     out = np.where(fg, np.float32(TRIMAP_FG), np.float32(TRIMAP_BG)).astype(np.float32)
