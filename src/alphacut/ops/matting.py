@@ -37,6 +37,7 @@ TRIMAP_FG = 1.0
 
 #: The solve runs on at most this many pixels; larger images are solved downscaled.
 MATTING_WORK_PIXELS = 1_000_000
+_WINDOWS_PER_CHUNK = 65_536
 
 _OFFSETS_3X3 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 #: For a pair (i, j) of pixels of one 3x3 window, the slot of j in row i of the 5x5 neighbourhood.
@@ -138,16 +139,24 @@ def _unknown_system(image: NDArray[np.floating], unknown: NDArray[np.bool_], kno
     """
     h, w = unknown.shape
     touching = ndi.binary_dilation(unknown, structure=np.ones((3, 3), bool))
-    nb, vals = _window_terms(image, touching, eps)
+    touching[0, :] = touching[-1, :] = touching[:, 0] = touching[:, -1] = False  # full windows only
     u = np.flatnonzero(unknown)
     var = np.full(h * w, -1, dtype=np.intp)
     var[u] = np.arange(u.size)
-    row_var = var[nb]  # M x 9: the unknown index of each window pixel, -1 if known
-    is_row = row_var >= 0
-    # Entry (i, j) of a window lands in row i at slot (dy_j - dy_i + 2) * 5 + (dx_j - dx_i + 2).
-    key = np.where(is_row, row_var * 25, 0)[:, :, None] + _SLOT_3X3[None]
-    v = np.where(is_row[:, :, None], vals, 0.0)
-    r25 = np.bincount(key.ravel(), weights=v.ravel(), minlength=u.size * 25).reshape(u.size, 25)
+    r25 = np.zeros(u.size * 25)
+    centres = np.flatnonzero(touching)
+    # In chunks of windows: 81 float64 terms per window would be 650 MB for a 1 MP band at once.
+    for c0 in range(0, centres.size, _WINDOWS_PER_CHUNK):
+        chunk = np.zeros(h * w, dtype=bool)
+        chunk[centres[c0:c0 + _WINDOWS_PER_CHUNK]] = True
+        nb, vals = _window_terms(image, chunk.reshape(h, w), eps)
+        row_var = var[nb]  # M x 9: the unknown index of each window pixel, -1 if known
+        is_row = row_var >= 0
+        # Entry (i, j) of a window lands in row i at slot (dy_j - dy_i + 2) * 5 + (dx_j - dx_i + 2).
+        key = np.where(is_row, row_var * 25, 0)[:, :, None] + _SLOT_3X3[None]
+        v = np.where(is_row[:, :, None], vals, 0.0)
+        r25 += np.bincount(key.ravel(), weights=v.ravel(), minlength=u.size * 25)
+    r25 = r25.reshape(u.size, 25)
     slot_dy, slot_dx = np.divmod(np.arange(25), 5)
     col_pix = np.clip(u[:, None] + ((slot_dy - 2) * w + (slot_dx - 2))[None, :], 0, h * w - 1)
     col_var = var[col_pix]
@@ -161,7 +170,7 @@ def _unknown_system(image: NDArray[np.floating], unknown: NDArray[np.bool_], kno
 
 
 def solve_alpha(image: NDArray[np.floating], trimap: F32, prior: F32, *, eps: float = 1e-6,
-                prior_weight: float = 0.01, rtol: float = 1e-4, max_iter: int = 400) -> F32:
+                prior_weight: float = 0.1, rtol: float = 1e-4, max_iter: int = 200) -> F32:
     """Closed-form matting in the trimap's unknown band; known pixels are copied from the trimap.
 
     Args:
@@ -245,7 +254,7 @@ def work_size_wh(size_wh: tuple[int, int], max_pixels: int = MATTING_WORK_PIXELS
 
 
 def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_frac: float = 0.006,
-                 eps: float = 1e-6, prior_weight: float = 0.01,
+                 eps: float = 1e-6, prior_weight: float = 0.1,
                  max_pixels: int = MATTING_WORK_PIXELS) -> F32:
     """Refine a matte's soft band by closed-form matting; pixels outside the band are returned unchanged.
 
