@@ -156,14 +156,14 @@ def _unknown_system(image: NDArray[np.floating], unknown: NDArray[np.bool_], kno
         key = np.where(is_row, row_var * 25, 0)[:, :, None] + _SLOT_3X3[None]
         v = np.where(is_row[:, :, None], vals, 0.0)
         r25 += np.bincount(key.ravel(), weights=v.ravel(), minlength=u.size * 25)
-    r25 = r25.reshape(u.size, 25)
+    r25_rows = r25.reshape(u.size, 25)
     slot_dy, slot_dx = np.divmod(np.arange(25), 5)
     col_pix = np.clip(u[:, None] + ((slot_dy - 2) * w + (slot_dx - 2))[None, :], 0, h * w - 1)
     col_var = var[col_pix]
     # Slots whose pixel is outside the image or in another row wrap around here, but no window holds
     # both pixels, so their value is 0 and they add nothing.
-    rhs = -(r25 * np.where(col_var < 0, known_alpha.ravel()[col_pix], 0.0)).sum(axis=1)
-    data = np.where(col_var >= 0, r25, 0.0).ravel()
+    rhs = -(r25_rows * np.where(col_var < 0, known_alpha.ravel()[col_pix], 0.0)).sum(axis=1)
+    data = np.where(col_var >= 0, r25_rows, 0.0).ravel()
     indices = np.where(col_var >= 0, col_var, np.arange(u.size)[:, None]).ravel()
     a_uu = sp.csr_matrix((data, indices, np.arange(0, 25 * u.size + 1, 25)), shape=(u.size, u.size))
     return a_uu, rhs, u
@@ -236,7 +236,8 @@ def _conjugate_gradients(a: sp.csr_matrix, b: NDArray[np.float64], x0: NDArray[n
         rz, rz_old = _dot(r, z), rz
         p *= rz / rz_old
         p += z
-    return x
+    result: NDArray[np.float64] = x
+    return result
 
 
 def work_size_wh(size_wh: tuple[int, int], max_pixels: int = MATTING_WORK_PIXELS) -> tuple[int, int]:
@@ -280,7 +281,7 @@ def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, 
     trimap = trimap_from_alpha(a, lo=lo, hi=hi, band_px=band_radius_px((w, h), frac=band_frac))
     unknown = trimap == np.float32(TRIMAP_UNKNOWN)
     if not unknown.any():
-        return a.copy()
+        return a.copy()  # type: ignore[no-any-return]
     work_wh = work_size_wh((w, h), max_pixels)
     if work_wh == (w, h):
         solved = solve_alpha(image, trimap, a, eps=eps, prior_weight=prior_weight)
@@ -290,6 +291,6 @@ def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, 
         small_tri = trimap_from_alpha(small_a, lo=lo, hi=hi, band_px=band_radius_px(work_wh, frac=band_frac))
         small = solve_alpha(small_img, small_tri, small_a, eps=eps, prior_weight=prior_weight)
         solved = guided_upsample(small, image)
-    out = a.copy()
+    out: F32 = a.copy()
     out[unknown] = solved[unknown]
     return out
