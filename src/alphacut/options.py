@@ -128,6 +128,7 @@ class Refine(str, Enum):
 
     NONE = "none"  # bilinear upsampling only
     GUIDED = "guided"  # fast guided filter when upscaling >= 2x, bilinear below that (measured)
+    MATTING = "matting"  # GUIDED, then closed-form matting in the soft band: for hair and fur, slower
 
     @classmethod
     def parse(cls, text: str) -> Refine:

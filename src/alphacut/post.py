@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import OptionsError
-from .ops import components, composite, foreground, framing, guided, morphology
+from .ops import components, composite, foreground, framing, guided, matting, morphology
 from .ops.resize import resize_image, resize_matte
 from .options import Fit, Options, Refine, Shape
 
@@ -31,13 +31,19 @@ FOREGROUND_WORK_PIXELS = 2_000_000
 
 
 def refine_matte(low: F32, image: F32, refine: Refine) -> F32:
-    """The model's matte (any size) at the image's size, following the image's edges where it helps."""
+    """The model's matte (any size) at the image's size, following the image's edges where it helps.
+
+    Refine.MATTING first does what GUIDED does, then re-solves the matte's soft band by closed-form
+    matting (ops/matting.py), on at most matting.MATTING_WORK_PIXELS pixels.
+    """
     h, w = image.shape[:2]
     scale = min(h / low.shape[0], w / low.shape[1])
     if refine is Refine.NONE or scale < GUIDED_MIN_SCALE:
         alpha = resize_matte(low, (w, h))
     else:
         alpha = guided.guided_upsample(low, image)
+    if refine is Refine.MATTING:
+        alpha = matting.refine_alpha(image, alpha)
     return alpha
 
 

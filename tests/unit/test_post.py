@@ -197,6 +197,23 @@ def test_guided_refinement_snaps_to_the_photo_edge():
     assert np.array_equal(refine_matte(low, small, Refine.GUIDED), refine_matte(low, small, Refine.NONE))
 
 
+def test_matting_refinement_reworks_only_the_soft_band():
+    from alphacut.ops.matting import band_radius_px, trimap_from_alpha
+    from alphacut.post import refine_matte
+
+    assert Options.from_user(refine="matting").refine is Refine.MATTING
+    yy, xx = np.mgrid[:120, :160].astype(np.float32)
+    true = np.clip((xx - 70) / 12 + 0.3 * np.sin(yy / 3), 0, 1)  # a soft, wavy edge
+    fg, bg = np.array([0.9, 0.6, 0.2], np.float32), np.array([0.1, 0.3, 0.8], np.float32)
+    img = (true[..., None] * fg + (1 - true[..., None]) * bg).astype(np.float32)
+    low = np.clip((xx[::4, ::4] - 70) / 24 + 0.5, 0, 1).astype(np.float32)  # coarse: a straight ramp
+    guided = refine_matte(low, img, Refine.GUIDED)
+    matted = refine_matte(low, img, Refine.MATTING)
+    known = trimap_from_alpha(guided, band_px=band_radius_px((160, 120))) != 0.5
+    assert np.array_equal(matted[known], guided[known])
+    assert np.abs(matted - true).mean() < 0.6 * np.abs(guided - true).mean()  # measured: 0.030 -> 0.016
+
+
 def test_bad_combinations_are_refused():
     from alphacut.errors import OptionsError
 

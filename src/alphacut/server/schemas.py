@@ -155,7 +155,7 @@ REMOVE_FIELDS_DOC = {
     "fit": "fit (letterbox) or fill (cover) for size", "fill": "fraction of the canvas the subject fills",
     "crop": "true: crop to the subject", "margin": "crop margin: pixels or percent (5%)",
     "shape": "rect or circle", "outline": "sticker outline in px",
-    "refine": "guided (default) or none", "decontaminate": "true (default) or false",
+    "refine": "guided (default), none, or matting (closed-form matting of the soft edge, for hair and fur; slower)", "decontaminate": "true (default) or false",
     "threshold": "hard mask at this level (0..1)", "erode": "px", "dilate": "px", "min_area": "px",
     "largest": "true: keep the largest subject", "subject": "largest, center or an index",
     "model": "must be the served model if given",
