@@ -174,3 +174,13 @@ def test_splice_report_keeps_the_hand_written_parts() -> None:
     assert "table two" in again and "table one" not in again
     assert "intro" in again and "## Notes\n\nmine" in again
     assert again.count(BEGIN_MARK) == 1
+
+
+def test_peers_run_the_published_file_a_derived_default_comes_from() -> None:
+    from alphacut.eval.bench import published_weights
+    from alphacut.models.catalog import load_catalog
+
+    catalog = load_catalog()
+    assert published_weights(catalog, catalog.default) == "isnet-general-use-fp16"
+    assert published_weights(catalog, "isnet-general-use-fp16") == "isnet-general-use-fp16"
+    assert published_weights(catalog, "isnet-general-use-dynamic") == "isnet-general-use-fp16"

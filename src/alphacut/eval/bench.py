@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from ..models.catalog import Catalog, SourceKind
 
 __all__ = [
     "DEFAULT_BENCH_MIX",
@@ -321,6 +322,7 @@ class BenchReport:
     load_before: str
     load_after: str
     model_file: str
+    models: str = ""  # which model each alphacut row ran, when not all the same file
 
 
 def _peer_cmd(kind: str, model_file: Path, images: Path, out: Path, json_path: Path, *, limit: int | None = None,
@@ -439,6 +441,29 @@ def _loadavg() -> str:
         return "?"
 
 
+def _models_note(store: Any, default_id: str, weights_id: str, fast: bool) -> str:
+    if default_id == weights_id:
+        return "alphacut runs the same file." if not fast else \
+            f"alphacut runs the same file; its --fast row runs `{FAST_MODEL}`."
+    spec = store.catalog.get(default_id)
+    return (f"alphacut's default row runs `{default_id}` ({spec.description}), derived from that file on this "
+            f"machine; the `alphacut -m {weights_id}` row runs the very file the peers run"
+            + (f"; the --fast row runs `{FAST_MODEL}`." if fast else "."))
+
+
+def published_weights(catalog: Catalog, model_id: str) -> str:
+    """The model a derived model is made from, followed to the downloaded file (itself if not derived)."""
+    seen = {model_id}
+    spec = catalog.get(model_id)
+    while spec.sources and spec.sources[0].kind is SourceKind.DERIVE and spec.sources[0].base:
+        base = spec.sources[0].base
+        if base in seen:
+            break
+        seen.add(base)
+        spec = catalog.get(base)
+    return spec.id
+
+
 def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = (), fast: bool = False,
                 resolution: int | None = None, model: str | None = None, threads: int | None = None,
                 home: Path | None = None, repeats: int = 1, cutout: bool = False, command: str = "",
@@ -467,14 +492,19 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
         raise InputError("options.invalid", f"Unknown peer(s) {', '.join(unknown_peers)}; use {', '.join(PEERS)}.")
     settings = load_settings({"home": home} if home else {})
     store = ModelStore(settings.home_path, offline=True)
-    default_id = model or settings.model.value or store.catalog.default
-    model_file = store.ensure(str(default_id))  # the peers run this very file
+    default_id = str(model or settings.model.value or store.catalog.default)
+    # The peers run the published weights: the file alphacut's model is derived from, if it is derived
+    # (the default int8 model is quantized from the fp16 file on this machine).
+    weights_id = published_weights(store.catalog, default_id)
+    model_file = store.ensure(weights_id)
     if peers:
         ensure_peers(peers)
     if (fast or resolution) and FAST_MODEL not in store.catalog.models:
         raise InputError("model.unknown", f"--fast needs the {FAST_MODEL} model, which this catalog lacks.",
                          hint=f"Update alphacut, or `alphacut models add {FAST_MODEL} FILE ...` into --home.")
     configs = [ToolConfig("alphacut", "alphacut", model=model)]
+    if weights_id != default_id:
+        configs.append(ToolConfig(f"alphacut -m {weights_id}", "alphacut", model=weights_id))
     if cutout:
         configs.append(ToolConfig("alphacut (PNG cutout)", "alphacut", model=model, fmt="png", warm_and_cold=False))
     if fast or resolution:
@@ -548,7 +578,8 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
                        sizes=f"{len(paths) - big} under 12 MP, {big} of 12 MP or more "
                              f"(largest {max(w * h for w, h in sizes) / 1e6:.1f} MP)",
                        results=tuple(results), command=command, machine=machine_description(),
-                       load_before=load_before, load_after=_loadavg(), model_file=str(model_file))
+                       load_before=load_before, load_after=_loadavg(), model_file=str(model_file),
+                       models=_models_note(store, default_id, weights_id, fast or bool(resolution)))
 
 
 # ------------------------------------------------------------------------------------------ reports
@@ -606,7 +637,8 @@ def to_markdown(report: BenchReport) -> str:
     lines = [
         f"Machine: {report.machine}  ",
         f"Images: {report.images} from `{report.folder}`, {report.megapixels} MP in all ({report.sizes})  ",
-        f"Weights (every tool): `{report.model_file}`  ",
+        f"Weights (every peer): `{report.model_file}`  ",
+        *([f"{report.models}  "] if report.models else []),
         f"Load average (1/5/15 min) before: {report.load_before}, after: {report.load_after}  ",
         f"Command: `{report.command}`",
         "",
