@@ -87,31 +87,44 @@ def decontaminate(image: U8, alpha: F32, *, out: U8 | None = None) -> U8:
         alpha: H×W matte in [0, 1].
         out: H×W×3 uint8 array for the result (image itself is allowed); a new array by default.
     """
+    estimate = _estimate_foreground(image, alpha)
     if out is None:
         out = image.copy()
     elif out is not image:
         np.copyto(out, image)
+    if estimate is not None:
+        _paste_soft_band(out, alpha, estimate)
+    return out
+
+
+def _estimate_foreground(image: U8, alpha: F32) -> F32 | None:
+    """The foreground colours at full size, or at ~FOREGROUND_WORK_PIXELS; None if no pixel is soft."""
     h, w = alpha.shape
     if not any(_soft(alpha[y0:y1]).any() for y0, y1 in _bands(h, w)):
-        return out
+        return None
     if h * w <= FOREGROUND_WORK_PIXELS:
-        fg = foreground.estimate_foreground(u8_to_float(image), alpha)
-        soft = _soft(alpha)
-        # Opaque pixels keep their own colour exactly; only the soft band is replaced.
-        out[soft] = float_to_u8(fg[soft])
-        return out
+        return foreground.estimate_foreground(u8_to_float(image), alpha)
     k = (FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
     size = (max(8, round(w * k)), max(8, round(h * k)))
-    small = foreground.estimate_foreground(resize_u8(image, size), resize_matte(alpha, size),
-                                           radii=(max(8, round(90 * k)), max(2, round(6 * k))))
-    scale_y = size[1] / h
+    return foreground.estimate_foreground(resize_u8(image, size), resize_matte(alpha, size),
+                                          radii=(max(8, round(90 * k)), max(2, round(6 * k))))
+
+
+def _paste_soft_band(out: U8, alpha: F32, estimate: F32) -> None:
+    """Write the estimate (upsampled a band at a time if smaller) into out where alpha is soft."""
+    h, w = alpha.shape
+    if estimate.shape[:2] == (h, w):
+        soft = _soft(alpha)
+        out[soft] = float_to_u8(estimate[soft])
+        return
+    est_h, est_w = estimate.shape[:2]
+    scale_y = est_h / h
     for y0, y1 in _bands(h, w):
         rows = _soft(alpha[y0:y1])
         if rows.any():
-            fg = resize_image(small, (w, y1 - y0), antialias=False,
-                              box_xyxy=(0.0, y0 * scale_y, float(size[0]), y1 * scale_y))
+            fg = resize_image(estimate, (w, y1 - y0), antialias=False,
+                              box_xyxy=(0.0, y0 * scale_y, float(est_w), y1 * scale_y))
             out[y0:y1][rows] = float_to_u8(fg[rows])
-    return out
 
 
 def _soft(alpha: F32) -> NDArray[np.bool_]:
@@ -138,14 +151,16 @@ def compose_u8(image: U8, alpha: F32, options: Options) -> U8:
     """
     if options.background_image is not None or options.background_blur is not None:
         raise ValueError("compose_u8 puts a cutout over a colour or nothing; use apply_background for images")
+    # The estimate first: its temporaries are gone before the output is allocated.
+    estimate = _estimate_foreground(image, alpha) if options.decontaminate else None
     bg = options.background
     h, w = alpha.shape
     out = np.empty((h, w, 3 if bg is not None and bg.a == 255 else 4), dtype=np.uint8)
     rgb = out[:, :, :3]
-    if options.decontaminate:
-        decontaminate(image, alpha, out=rgb)
-    else:
-        np.copyto(rgb, image)
+    np.copyto(rgb, image)
+    if estimate is not None:
+        _paste_soft_band(rgb, alpha, estimate)
+        del estimate
     for y0, y1 in _bands(h, w):
         a = alpha[y0:y1]
         if bg is None:
