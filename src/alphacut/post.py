@@ -32,8 +32,8 @@ U8 = NDArray[np.uint8]
 GUIDED_MIN_SCALE = 2.0
 #: Decontamination runs on at most this many pixels; larger photos are estimated at reduced size.
 FOREGROUND_WORK_PIXELS = 2_000_000
-#: Full-resolution colour becomes float32 this many pixels at a time (12 MB of RGB).
-BAND_PIXELS = 1 << 20
+#: Full-resolution colour becomes float32 this many pixels at a time (1.5 MB of RGB).
+BAND_PIXELS = 1 << 17
 
 
 def refine_matte(low: F32, image: U8 | F32, refine: Refine) -> F32:

@@ -23,7 +23,7 @@ CONTENT_TYPES = {
 
 #: Large conversions run a band of about this many values at a time, so they hold no
 #: full-size float temporaries (a 24 MP plane would need several of 96 MB each).
-_BAND_VALUES = 1 << 22
+_BAND_VALUES = 1 << 18
 
 
 def float_to_u8(x: NDArray[np.float32]) -> NDArray[np.uint8]:

@@ -43,7 +43,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
     size = 2 * radius + 1
     h, w = xf.shape[:2]
     s = ndi.uniform_filter1d(xf, size, axis=0, mode="constant", cval=0.0)
-    s = ndi.uniform_filter1d(s, size, axis=1, mode="constant", cval=0.0)
+    ndi.uniform_filter1d(s, size, axis=1, output=s, mode="constant", cval=0.0)  # in place: rows are independent
     ih, iw = np.arange(h), np.arange(w)
     cnt_h = (np.minimum(ih + radius + 1, h) - np.maximum(ih - radius, 0)) / size
     cnt_w = (np.minimum(iw + radius + 1, w) - np.maximum(iw - radius, 0)) / size
@@ -156,7 +156,7 @@ def guided_upsample(
     radius: int | None = None,
     eps: float = 1e-4,
     subsample: int | None = None,
-    band_pixels: int = 1 << 20,
+    band_pixels: int = 1 << 17,
 ) -> F32:
     """Bring a matte to the guide's size with the fast guided filter (He & Sun 2015).
 
@@ -225,6 +225,7 @@ def _float_rows(guide: F32 | U8, y0: int, y1: int) -> F32:
     """Rows y0:y1 of the guide as float32 in [0, 1] (uint8 is read as value / 255)."""
     rows = guide[y0:y1]
     if rows.dtype == np.uint8:
-        result: F32 = rows.astype(np.float32) * _U8_SCALE
+        result: F32 = rows.astype(np.float32)
+        result *= _U8_SCALE
         return result
     return np.asarray(rows, dtype=np.float32)

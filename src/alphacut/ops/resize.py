@@ -165,7 +165,7 @@ def resize_u8(
     size_wh: tuple[int, int],
     *,
     antialias: bool = True,
-    band_pixels: int = 1 << 20,
+    band_pixels: int = 1 << 18,
 ) -> NDArray[np.float32]:
     """Resize a uint8 image to size_wh as float32 in [0, 1] (value / 255) with no full-size float copy.
 
@@ -195,7 +195,8 @@ def resize_u8(
         r1 = min(out_h, r0 + step)
         sub = weights[r0:r1]
         c0, c1 = int(sub.indices.min()), int(sub.indices.max()) + 1
-        rows = flat[c0:c1].astype(np.float32) * _U8_SCALE
+        rows = flat[c0:c1].astype(np.float32)
+        rows *= _U8_SCALE
         tmp[r0:r1] = sub[:, c0:c1] @ rows
     tall: NDArray[np.float32] = tmp.reshape((out_h,) + img.shape[1:])
     if tall.shape[1] == out_w:
