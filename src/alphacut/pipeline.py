@@ -17,7 +17,7 @@ from PIL import Image
 from . import post
 from .errors import BackendError
 from .io.decode import Decoded, ImageInput, decode_image, resize_for_model
-from .io.encode import encode_image, float_to_u8, to_pil, u8_to_float
+from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_float
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
@@ -156,7 +156,7 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
 
 
 def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec,
-                   options: Options, image: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+                   options: Options) -> NDArray[np.float32]:
     """The model's output as a full-resolution matte: refined, cleaned, input alpha respected."""
     t = time.perf_counter()
     decoded = prepared.decoded
@@ -164,7 +164,7 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
     if options.refine is Refine.NONE:
         alpha = resize_matte(low, decoded.size_wh)
     else:
-        alpha = post.refine_matte(low, image if image is not None else u8_to_float(decoded.rgb), options.refine)
+        alpha = post.refine_matte(low, decoded.rgb, options.refine)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
     alpha = post.clean_matte(alpha, options)
@@ -173,31 +173,42 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
 
 
 def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
-    """Everything after inference: matte, decontamination, layout and background at full resolution."""
-    image = u8_to_float(prepared.decoded.rgb)
-    alpha = matte_from_raw(prepared, raw, spec, options, image)
+    """Everything after inference: matte, decontamination, layout and background at full resolution.
+
+    The photo stays uint8 at full size. The common outputs (transparent, over a colour, the mask)
+    are composed straight to uint8; layout and background images work on float32 copies.
+    """
+    rgb = prepared.decoded.rgb
+    alpha = matte_from_raw(prepared, raw, spec, options)
     if options.format is OutputFormat.MASK and not _changes_geometry(options):
         # Only the matte is written: no colours to decontaminate, nothing to compose.
-        info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh,
-                          model_input_wh=prepared.model_input_wh, timings_ms=dict(prepared.timings_ms),
-                          warnings=prepared.decoded.warnings)
-        return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=info)
+        return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=_info(prepared, spec))
+    if not _changes_geometry(options) and options.background_image is None and options.background_blur is None:
+        t = time.perf_counter()  # decontamination included
+        result = pixels_to_pil(post.compose_u8(rgb, alpha, options))
+        prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
+        return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
     t = time.perf_counter()
-    fg = post.decontaminate(image, alpha) if options.decontaminate else image
+    fg = u8_to_float(post.decontaminate(rgb, alpha) if options.decontaminate else rgb)
     prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
     bg_image = None
     if options.background_image is not None:
         bg_image = u8_to_float(decode_image(options.background_image, max_pixels=options.max_pixels).rgb)
     elif options.background_blur is not None:
-        bg_image = post.blurred_background(image, alpha, options.background_blur)
+        bg_image = post.blurred_background(u8_to_float(rgb), alpha, options.background_blur)
     fg, alpha = post.layout(fg, alpha, options)
-    rgb, out_alpha = post.apply_background(fg, alpha, options, bg_image)
-    result = to_pil(float_to_u8(rgb), None if out_alpha is None else float_to_u8(out_alpha))
+    out_rgb, out_alpha = post.apply_background(fg, alpha, options, bg_image)
+    del fg, bg_image
+    result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
     prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
-    info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh, model_input_wh=prepared.model_input_wh,
-                      timings_ms=dict(prepared.timings_ms), warnings=prepared.decoded.warnings)
-    return Cutout(image=result, alpha=alpha, info=info)
+    return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
+
+
+def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
+    decoded = prepared.decoded
+    return CutoutInfo(model=spec.id, size_wh=decoded.size_wh, model_input_wh=prepared.model_input_wh,
+                      timings_ms=dict(prepared.timings_ms), warnings=decoded.warnings)
 
 
 def _changes_geometry(options: Options) -> bool:

@@ -61,6 +61,18 @@ def test_output_range_and_shape() -> None:
     assert out.shape == (201, 157) and out.min() >= 0 and out.max() <= 1 and out.dtype == np.float32
 
 
+@pytest.mark.parametrize(("shape", "kwargs"), [((201, 157, 3), {"band_pixels": 1000}), ((120, 90), {}),
+                                               ((64, 48, 3), {"subsample": 1})])
+def test_uint8_guide_equals_its_float_version(shape: tuple[int, ...], kwargs: dict[str, int]) -> None:
+    rng = np.random.default_rng(3)
+    guide = (rng.random(shape) * 255).astype(np.uint8)
+    lr = rng.random((50, 40)).astype(np.float32)
+    ref = guided_upsample(lr, guide.astype(np.float32) * np.float32(1 / 255), radius=4, **kwargs)
+    ours = guided_upsample(lr, guide, radius=4, **kwargs)
+    assert ours.dtype == np.float32 and ours.shape == shape[:2]
+    assert np.abs(ours - ref).max() < 1e-5
+
+
 def test_colour_guide_separates_equal_luma_colours() -> None:
     # Red vs green of equal grey value: only the colour guide can see the edge.
     guide = np.zeros((64, 64, 3), np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphacut.ops.resize import resize_image, resize_matte, resize_weights
+from alphacut.ops.resize import resize_image, resize_matte, resize_u8, resize_weights
 
 RNG = np.random.default_rng(7)
 
@@ -29,6 +29,19 @@ def test_matches_pillow_rgb_within_rounding(size_wh: tuple[int, int]) -> None:
     ours = resize_image(u8.astype(np.float32) / 255, size_wh) * 255
     assert ours.shape == (size_wh[1], size_wh[0], 3)
     assert np.abs(ours - ref).max() <= 1.01  # Pillow rounds in 8-bit fixed point
+
+
+@pytest.mark.parametrize(
+    ("shape", "size_wh"),
+    [((120, 150, 3), (40, 30)), ((121, 37), (20, 200)), ((90, 60, 3), (60, 90)), ((50, 40, 3), (40, 50))],
+)
+def test_resize_u8_equals_float_resize_in_any_bands(shape: tuple[int, ...], size_wh: tuple[int, int]) -> None:
+    u8 = (RNG.random(shape) * 255).astype(np.uint8)
+    ref = resize_image(u8.astype(np.float32) * np.float32(1 / 255), size_wh)
+    for band_pixels in (1, 500, 1 << 20):  # one row per band, a few rows, all at once
+        ours = resize_u8(u8, size_wh, band_pixels=band_pixels)
+        assert ours.dtype == np.float32 and ours.shape == ref.shape
+        assert np.abs(ours - ref).max() < 1e-6
 
 
 def test_box_matches_pillow() -> None:

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from alphacut import Options, Remover
+from alphacut.io.encode import float_to_u8, u8_to_float
 from alphacut.ops.framing import subject_bbox
 from alphacut.options import Color, Refine
 from alphacut.runtime.fake import FakeBackend
@@ -92,17 +93,17 @@ def test_decontaminated_edges_carry_the_subject_colour(remover):
     alpha[:, 60:140] = 1.0
     alpha[:, 40:60] = np.linspace(0, 1, 20, dtype=np.float32)
     F, B = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.7, 0.1], np.float32)
-    img = alpha[:, :, None] * F + (1 - alpha[:, :, None]) * B
+    img = float_to_u8(alpha[:, :, None] * F + (1 - alpha[:, :, None]) * B)
     from alphacut.post import decontaminate
 
-    fg = decontaminate(img, alpha)
+    fg = u8_to_float(decontaminate(img, alpha))
     band = (alpha > 0.1) & (alpha < 0.9)
-    before = np.abs(img[band] - F).mean()
+    before = np.abs(u8_to_float(img)[band] - F).mean()
     after = np.abs(fg[band] - F).mean()
     assert after < 0.5 * before
     assert np.abs(fg[band] - F).mean() < np.abs(fg[band] - B).mean()
     # opaque pixels are untouched
-    assert np.array_equal(fg[alpha == 1], img[alpha == 1])
+    assert np.array_equal(fg[alpha == 1], u8_to_float(img)[alpha == 1])
 
 
 def test_decontamination_at_reduced_size_for_big_images(monkeypatch):
@@ -114,10 +115,10 @@ def test_decontamination_at_reduced_size_for_big_images(monkeypatch):
     alpha[:, 60:] = 1.0
     alpha[:, 40:60] = np.linspace(0, 1, 20, dtype=np.float32)
     F, B = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.7, 0.1], np.float32)
-    img = alpha[:, :, None] * F + (1 - alpha[:, :, None]) * B
-    fg = post.decontaminate(img, alpha)
+    img = float_to_u8(alpha[:, :, None] * F + (1 - alpha[:, :, None]) * B)
+    fg = u8_to_float(post.decontaminate(img, alpha))
     band = (alpha > 0.1) & (alpha < 0.9)
-    assert np.abs(fg[band] - F).mean() < 0.6 * np.abs(img[band] - F).mean()
+    assert np.abs(fg[band] - F).mean() < 0.6 * np.abs(u8_to_float(img)[band] - F).mean()
 
 
 def test_background_image_covers_and_blur_keeps_the_subject(remover, tmp_path):

@@ -11,7 +11,7 @@ from PIL import Image
 from ..errors import OptionsError
 from ..options import OutputFormat
 
-__all__ = ["CONTENT_TYPES", "encode_image", "float_to_u8", "to_pil", "u8_to_float"]
+__all__ = ["CONTENT_TYPES", "encode_image", "float_to_u8", "pixels_to_pil", "to_pil", "u8_to_float"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",
@@ -21,9 +21,26 @@ CONTENT_TYPES = {
 }
 
 
+#: Large conversions run a band of about this many values at a time, so they hold no
+#: full-size float temporaries (a 24 MP plane would need several of 96 MB each).
+_BAND_VALUES = 1 << 18
+
+
 def float_to_u8(x: NDArray[np.float32]) -> NDArray[np.uint8]:
     """[0, 1] floats to 0..255, rounded."""
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    if x.ndim == 0 or x.size <= _BAND_VALUES:
+        return _float_to_u8(x)
+    out = np.empty(x.shape, dtype=np.uint8)
+    rows = max(1, _BAND_VALUES // (x.size // x.shape[0]))
+    for y0 in range(0, x.shape[0], rows):
+        out[y0:y0 + rows] = _float_to_u8(x[y0:y0 + rows])
+    return out
+
+
+def _float_to_u8(x: NDArray[np.float32]) -> NDArray[np.uint8]:
+    y = x * 255.0
+    np.rint(y, out=y)
+    return np.clip(y, 0, 255, out=y).astype(np.uint8)
 
 
 def u8_to_float(x: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -32,21 +49,32 @@ def u8_to_float(x: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def to_pil(rgb_u8: NDArray[np.uint8], alpha_u8: NDArray[np.uint8] | None) -> Image.Image:
-    """An RGB (alpha None) or RGBA Pillow image from uint8 planes.
-
-    Fully transparent pixels get black colour: what the removed background looked like is not
-    kept in the file (nothing of it can be recovered by dropping the alpha), and the PNG of a
-    24 MP cutout encodes in 0.9 s instead of 5.7 s at an eighth of the size.
-    """
-    image = Image.fromarray(np.ascontiguousarray(rgb_u8), "RGB")
+    """An RGB (alpha None) or RGBA Pillow image from uint8 planes (see pixels_to_pil)."""
     if alpha_u8 is None:
-        return image
-    if not alpha_u8.all():
-        rgb = np.array(rgb_u8, copy=True)
-        rgb[alpha_u8 == 0] = 0
-        image = Image.fromarray(rgb, "RGB")
-    image.putalpha(Image.fromarray(np.ascontiguousarray(alpha_u8), "L"))
-    return image
+        return pixels_to_pil(rgb_u8)
+    rgba = np.empty(rgb_u8.shape[:2] + (4,), dtype=np.uint8)
+    rgba[:, :, :3] = rgb_u8
+    rgba[:, :, 3] = alpha_u8
+    return pixels_to_pil(rgba)
+
+
+def pixels_to_pil(pixels_u8: NDArray[np.uint8]) -> Image.Image:
+    """An RGB image from H×W×3 uint8, or an RGBA one from H×W×4 (wrapped, not copied).
+
+    Fully transparent pixels get black colour, in place: what the removed background looked
+    like is not kept in the file (nothing of it can be recovered by dropping the alpha), and the
+    PNG of a 24 MP cutout encodes in 0.9 s instead of 5.7 s at an eighth of the size.
+    """
+    if pixels_u8.ndim != 3 or pixels_u8.shape[2] not in (3, 4):
+        raise ValueError(f"need H×W×3 or H×W×4 pixels, got shape {pixels_u8.shape}")
+    if pixels_u8.shape[2] == 3:
+        return Image.fromarray(np.ascontiguousarray(pixels_u8), "RGB")
+    rgba = np.ascontiguousarray(pixels_u8)
+    rows = max(1, _BAND_VALUES // (4 * rgba.shape[1]))
+    for y0 in range(0, rgba.shape[0], rows):
+        band = rgba[y0:y0 + rows]
+        band[band[:, :, 3] == 0, :3] = 0
+    return Image.fromarray(rgba, "RGBA")
 
 
 def encode_image(image: Image.Image, fmt: OutputFormat, *, quality: int = 95) -> bytes:

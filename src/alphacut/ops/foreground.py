@@ -21,16 +21,31 @@ F32 = NDArray[np.float32]
 _TINY = np.float32(1e-5)
 
 
-def _blur_fusion_pass(
-    image: F32, fg: F32, bg: F32, alpha: F32, radius: int
-) -> tuple[F32, F32]:
-    """One blur-fusion step: local means of F and B, then a correction so alpha.F + (1-alpha).B = I."""
+def _local_means(fg: F32, bg: F32, alpha: F32, radius: int) -> tuple[F32, F32]:
+    """Box means of F weighted by alpha and of B weighted by 1 - alpha (blur fusion's F and B)."""
     a3 = alpha[:, :, None]
     blurred_alpha = box_filter(alpha, radius)[:, :, None]
-    mean_f = _box3(fg * a3, radius) / (blurred_alpha + _TINY)
-    mean_b = _box3(bg * (1.0 - a3), radius) / ((1.0 - blurred_alpha) + _TINY)
-    new_f = mean_f + a3 * (image - a3 * mean_f - (1.0 - a3) * mean_b)
-    return np.clip(new_f, 0.0, 1.0, out=new_f), mean_b
+    mean_f = _box3(fg * a3, radius)
+    mean_f /= blurred_alpha + _TINY
+    mean_b = _box3(bg * (1.0 - a3), radius)
+    mean_b /= (1.0 - blurred_alpha) + _TINY
+    return mean_f, mean_b
+
+
+def _correct(image: F32, alpha: F32, mean_f: F32, mean_b: F32) -> F32:
+    """F = mean_f + alpha (I - alpha mean_f - (1 - alpha) mean_b), clipped, so alpha F + (1 - alpha) B = I.
+
+    Written into mean_f, with two temporaries (the same float32 operations as the formula).
+    """
+    a3 = alpha[:, :, None]
+    t = a3 * mean_f
+    np.subtract(image, t, out=t)
+    rest = (1.0 - a3) * mean_b
+    t -= rest
+    del rest
+    t *= a3
+    mean_f += t
+    return np.clip(mean_f, 0.0, 1.0, out=mean_f)
 
 
 def _box3(x: F32, radius: int) -> F32:
@@ -79,5 +94,7 @@ def estimate_foreground(
     a = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
     fg, bg = img, img
     for radius in radii:
-        fg, bg = _blur_fusion_pass(img, fg, bg, a, radius)
+        mean_f, bg = _local_means(fg, bg, a, radius)
+        del fg  # the previous pass's F is not needed once its means are taken
+        fg = _correct(img, a, mean_f, bg)
     return fg

@@ -11,11 +11,13 @@ import numpy as np
 import scipy.ndimage as ndi
 from numpy.typing import NDArray
 
-from .resize import resize_image, resize_matte
+from .resize import resize_image, resize_matte, resize_u8
 
 __all__ = ["box_filter", "guided_filter", "guided_upsample"]
 
 F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+_U8_SCALE = np.float32(1.0 / 255.0)
 
 
 def box_filter(x: NDArray[np.floating], radius: int) -> F32:
@@ -41,7 +43,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
     size = 2 * radius + 1
     h, w = xf.shape[:2]
     s = ndi.uniform_filter1d(xf, size, axis=0, mode="constant", cval=0.0)
-    s = ndi.uniform_filter1d(s, size, axis=1, mode="constant", cval=0.0)
+    ndi.uniform_filter1d(s, size, axis=1, output=s, mode="constant", cval=0.0)  # in place: rows are independent
     ih, iw = np.arange(h), np.arange(w)
     cnt_h = (np.minimum(ih + radius + 1, h) - np.maximum(ih - radius, 0)) / size
     cnt_w = (np.minimum(iw + radius + 1, w) - np.maximum(iw - radius, 0)) / size
@@ -149,12 +151,12 @@ def guided_filter(guide: F32, src: F32, radius: int, eps: float) -> F32:
 
 def guided_upsample(
     alpha_lr: F32,
-    guide_hr: F32,
+    guide_hr: F32 | U8,
     *,
     radius: int | None = None,
     eps: float = 1e-4,
     subsample: int | None = None,
-    band_pixels: int = 1 << 22,
+    band_pixels: int = 1 << 17,
 ) -> F32:
     """Bring a matte to the guide's size with the fast guided filter (He & Sun 2015).
 
@@ -164,7 +166,8 @@ def guided_upsample(
 
     Args:
         alpha_lr: h x w matte in [0, 1], any size (e.g. the model's 1024 x 1024 output).
-        guide_hr: H x W x 3 (or H x W grey) image in [0, 1]; the result is H x W.
+        guide_hr: H x W x 3 (or H x W grey) image, float32 in [0, 1] or uint8 (read as value / 255,
+            a band of rows at a time: no full-size float copy of a big photo); the result is H x W.
         radius: window radius in full-resolution pixels; None means one working-grid pixel
             (= subsample), the best setting measured on evaldata (3x3 windows on the grid).
         eps: regularisation; larger values follow the matte, smaller ones the guide's edges.
@@ -185,7 +188,7 @@ def guided_upsample(
     """
     if alpha_lr.ndim != 2:
         raise ValueError(f"alpha_lr must be h x w, got shape {alpha_lr.shape}")
-    g = np.asarray(guide_hr, dtype=np.float32)
+    g = guide_hr if guide_hr.dtype == np.uint8 else np.asarray(guide_hr, dtype=np.float32)
     big_h, big_w = g.shape[:2]
     if subsample is None:
         s_h = big_h / alpha_lr.shape[0]
@@ -194,12 +197,16 @@ def guided_upsample(
     if subsample < 1:
         raise ValueError(f"subsample must be >= 1, got {subsample}")
     work_wh = (max(1, round(big_w / subsample)), max(1, round(big_h / subsample)))
-    g_lr = g if work_wh == (big_w, big_h) else resize_image(g, work_wh)
+    if work_wh == (big_w, big_h):
+        g_lr = _float_rows(g, 0, big_h)
+    else:
+        g_lr = (resize_u8(g.astype(np.uint8, copy=False), work_wh) if g.dtype == np.uint8
+                else resize_image(g.astype(np.float32, copy=False), work_wh))
     p_lr = resize_matte(np.asarray(alpha_lr, dtype=np.float32), work_wh)
     r_lr = 1 if radius is None else max(1, round(radius / subsample))
     a, b = _coefficients(g_lr, p_lr, r_lr, eps)
     if work_wh == (big_w, big_h):
-        return _apply(a, b, g)
+        return _apply(a, b, g_lr)
     # Upsample (a, b) and apply them band by band: four full-resolution coefficient planes
     # would cost 16 bytes per pixel (384 MB at 24 MP) for nothing.
     out = np.empty((big_h, big_w), dtype=np.float32)
@@ -210,5 +217,15 @@ def guided_upsample(
         box = (0.0, y0 * scale_y, float(work_wh[0]), y1 * scale_y)
         a_band = [resize_image(ak, (big_w, y1 - y0), antialias=False, box_xyxy=box) for ak in a]
         b_band = resize_image(b, (big_w, y1 - y0), antialias=False, box_xyxy=box)
-        out[y0:y1] = _apply(a_band, b_band, g[y0:y1])
+        out[y0:y1] = _apply(a_band, b_band, _float_rows(g, y0, y1))
     return out
+
+
+def _float_rows(guide: F32 | U8, y0: int, y1: int) -> F32:
+    """Rows y0:y1 of the guide as float32 in [0, 1] (uint8 is read as value / 255)."""
+    rows = guide[y0:y1]
+    if rows.dtype == np.uint8:
+        result: F32 = rows.astype(np.float32)
+        result *= _U8_SCALE
+        return result
+    return np.asarray(rows, dtype=np.float32)

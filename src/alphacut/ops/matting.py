@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .guided import guided_upsample
-from .resize import resize_image, resize_matte
+from .resize import resize_image, resize_matte, resize_u8
 
 __all__ = ["MATTING_WORK_PIXELS", "TRIMAP_BG", "TRIMAP_FG", "TRIMAP_UNKNOWN", "band_radius_px",
            "matting_laplacian", "refine_alpha", "solve_alpha", "trimap_from_alpha", "work_size_wh"]
@@ -254,7 +254,7 @@ def work_size_wh(size_wh: tuple[int, int], max_pixels: int = MATTING_WORK_PIXELS
     return (max(8, int(w * k)), max(8, int(h * k)))
 
 
-def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_frac: float = 0.006,
+def refine_alpha(image: F32 | NDArray[np.uint8], alpha: F32, *, lo: float = 0.05, hi: float = 0.95, band_frac: float = 0.006,
                  eps: float = 1e-6, prior_weight: float = 0.1,
                  max_pixels: int = MATTING_WORK_PIXELS) -> F32:
     """Refine a matte's soft band by closed-form matting; pixels outside the band are returned unchanged.
@@ -263,7 +263,8 @@ def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, 
     guided upsampling; the band is taken from the full-resolution trimap either way.
 
     Args:
-        image: H x W x 3 image in [0, 1].
+        image: H x W x 3 image in [0, 1] (float32), or uint8 (only a band or a reduced copy is
+            converted to float).
         alpha: H x W matte in [0, 1] (e.g. the network's, at the image's size).
         lo, hi, band_frac: trimap levels and band radius (a fraction of the longer side).
 
@@ -284,9 +285,10 @@ def refine_alpha(image: F32, alpha: F32, *, lo: float = 0.05, hi: float = 0.95, 
         return a.copy()  # type: ignore[no-any-return]
     work_wh = work_size_wh((w, h), max_pixels)
     if work_wh == (w, h):
-        solved = solve_alpha(image, trimap, a, eps=eps, prior_weight=prior_weight)
+        img = image.astype(np.float32) * np.float32(1 / 255) if image.dtype == np.uint8 else image
+        solved = solve_alpha(img, trimap, a, eps=eps, prior_weight=prior_weight)
     else:
-        small_img = resize_image(image, work_wh)
+        small_img = resize_u8(image, work_wh) if image.dtype == np.uint8 else resize_image(image, work_wh)
         small_a = resize_matte(a, work_wh)
         small_tri = trimap_from_alpha(small_a, lo=lo, hi=hi, band_px=band_radius_px(work_wh, frac=band_frac))
         small = solve_alpha(small_img, small_tri, small_a, eps=eps, prior_weight=prior_weight)

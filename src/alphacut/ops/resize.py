@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["resize_image", "resize_matte", "resize_weights"]
+__all__ = ["resize_image", "resize_matte", "resize_u8", "resize_weights"]
+
+_U8_SCALE = np.float32(1.0 / 255.0)
 
 
 @lru_cache(maxsize=32)
@@ -156,3 +158,49 @@ def resize_matte(alpha: NDArray[np.float32], size_wh: tuple[int, int]) -> NDArra
         raise ValueError(f"expected an H x W matte, got shape {alpha.shape}")
     out = _resize_2d(alpha, size_wh, True)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def resize_u8(
+    img: NDArray[np.uint8],
+    size_wh: tuple[int, int],
+    *,
+    antialias: bool = True,
+    band_pixels: int = 1 << 18,
+) -> NDArray[np.float32]:
+    """Resize a uint8 image to size_wh as float32 in [0, 1] (value / 255) with no full-size float copy.
+
+    The same result as ``resize_image(img * (1 / 255), size_wh)``: the height pass reads the
+    input a band of rows at a time (about ``band_pixels`` pixels), converting only that band.
+
+    Args:
+        img: H x W x C (or H x W) uint8 image.
+        size_wh: target (width, height) in pixels.
+
+    Example:
+        >>> float(resize_u8(np.full((400, 600, 3), 255, np.uint8), (150, 100)).max())
+        1.0
+    """
+    if img.ndim not in (2, 3):
+        raise ValueError(f"expected H x W or H x W x C, got shape {img.shape}")
+    out_w, out_h = int(size_wh[0]), int(size_wh[1])
+    if out_w < 1 or out_h < 1:
+        raise ValueError(f"size_wh must be positive, got {size_wh}")
+    h = img.shape[0]
+    flat = img.reshape(h, -1)
+    weights = resize_weights(h, out_h, antialias)
+    tmp = np.empty((out_h, flat.shape[1]), dtype=np.float32)
+    # Output rows per band, so that the input rows they read come to about band_pixels.
+    step = max(1, (band_pixels // max(1, flat.shape[1])) * out_h // h)
+    for r0 in range(0, out_h, step):
+        r1 = min(out_h, r0 + step)
+        sub = weights[r0:r1]
+        c0, c1 = int(sub.indices.min()), int(sub.indices.max()) + 1
+        rows = flat[c0:c1].astype(np.float32)
+        rows *= _U8_SCALE
+        tmp[r0:r1] = sub[:, c0:c1] @ rows
+    tall: NDArray[np.float32] = tmp.reshape((out_h,) + img.shape[1:])
+    if tall.shape[1] == out_w:
+        return tall
+    swapped = np.ascontiguousarray(np.swapaxes(tall, 0, 1))
+    res = _resize_axis0(swapped, out_w, antialias)
+    return np.ascontiguousarray(np.swapaxes(res, 0, 1))
