@@ -40,30 +40,6 @@ class _Group(click.Group):
             sys.exit(130)
 
 
-#: glibc's malloc serves blocks of at least this size with their own mmap, returned to the OS when
-#: freed. Its default threshold starts at 128 KiB and climbs to 32 MiB as big blocks are freed;
-#: after that the many few-MB temporaries of onnxruntime's model load, of decoding and of the
-#: banded post-processing stay in the heap, and a 24 MP cutout (fp32 model) peaked at ~1.75 GB
-#: instead of ~1.35 GB. The bands stay below it, so they are reused from the heap, not re-mapped.
-MMAP_THRESHOLD_BYTES = 2 << 20
-_M_MMAP_THRESHOLD = -3  # mallopt parameter number, from glibc's malloc.h
-
-
-def _release_big_blocks() -> None:
-    """Fix glibc malloc's mmap threshold (see MMAP_THRESHOLD_BYTES); nothing on other C libraries."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) != 1:
-        log.debug("mallopt(M_MMAP_THRESHOLD) refused: freed memory may stay with the process")
-
-
 def _settings(ctx: click.Context, **flags: Any) -> Settings:
     from .config import load_settings
 
@@ -83,7 +59,6 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
     """alphacut: remove image backgrounds on your own machine. No upload, no telemetry."""
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    _release_big_blocks()
     ctx.obj = {"offline": offline, "home": home}
 
 
