@@ -40,10 +40,6 @@ def _rss_mib() -> float:
     raise AssertionError  # unreachable
 
 
-@pytest.mark.xfail(strict=True, reason="known, not met with the default fp16-weight model: ~1.55 GiB for a 24 MP "
-                   "PNG cutout (onnxruntime keeps fp32 casts of the fp16 weights beside its arena). With fp32 "
-                   "weights it is met: ~1.3 GiB (post-processing keeps the photo uint8, the CLI returns freed "
-                   "blocks to the OS). See docs/PERFORMANCE.md.")
 def test_24mp_cutout_peak_rss_under_1_5_gib(real_store, tmp_path: Path) -> None:
     from alphacut.eval.bench import _CLI, _child_env, spawn_measured
 
