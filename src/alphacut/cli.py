@@ -149,8 +149,9 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
     if inputs != ("-",):
         raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
                            hint="Use `alphacut remove - -o out.png < in.jpg` or pass file names.")
+    remover = _remover(settings)  # the model loads in the background while stdin is read
     data = sys.stdin.buffer.read()
-    result = _remover(settings).remove_bytes(data, options)
+    result = remover.remove_bytes(data, options)
     if output in (None, "-"):
         sys.stdout.buffer.write(result)
         sys.stdout.buffer.flush()
@@ -160,7 +161,6 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
                   skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
-    from .batch import Outcome, run_batch
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
@@ -175,7 +175,11 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     if not jobs:
         click.echo("No images found in the given inputs.", err=True)
         sys.exit(1)
+    # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
+    # scipy) and decoding the first image happen in this thread meanwhile.
     remover = _remover(settings)
+    from .batch import Outcome, run_batch
+
     summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)
     done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
                              summary.count(Outcome.FAILED))
