@@ -62,7 +62,7 @@ class Remover:
                 store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
             path = store.ensure(self.spec.id)
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
-                                          providers=providers)
+                                          providers=providers, optimized_dir=store.optimized_dir)
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
 
@@ -130,8 +130,8 @@ class Remover:
         return encode_cutout(cut(image, self.backend, self.spec, opts), opts)
 
 
-def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None,
-                        providers: Sequence[str] | None) -> Backend:
+def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
+                        optimized_dir: Path | None = None) -> Backend:
     """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread."""
     from .runtime.background import BackgroundBackend
 
@@ -139,7 +139,7 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None,
         from .runtime.onnx import OnnxBackend
 
         return OnnxBackend(path, output_index=spec.output_index, threads=threads, providers=providers,
-                           name=spec.id)
+                           name=spec.id, optimized_dir=optimized_dir, model_hash=spec.checksum)
 
     return BackgroundBackend(build, name=spec.id)
 
