@@ -123,3 +123,14 @@ def test_load_in_background_builds_an_onnx_backend(tiny_onnx, tiny_spec):
     backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None)
     assert isinstance(backend, BackgroundBackend)
     assert backend.info.provider == "CPUExecutionProvider"
+
+
+def test_a_small_mask_cutout_needs_no_scipy():
+    code = ("import io\nimport numpy as np\nfrom PIL import Image\nfrom alphacut.api import Remover\n"
+            "from alphacut.models.catalog import ModelSpec\nfrom alphacut.runtime.fake import FakeBackend\n"
+            "spec = ModelSpec.from_dict({'id': 't', 'description': '', 'licence': '', 'checksum': 'sha256:' + '0' * 64,"
+            " 'input_size': 64, 'mean': [0.5] * 3, 'std': [1.0] * 3, 'sources': [{'kind': 'file', 'path': '/x'}]})\n"
+            "a = np.full((80, 120, 3), 240, np.uint8); a[20:60, 30:90] = 20\n"
+            "out = Remover(spec, backend=FakeBackend(size_hw=(64, 64))).remove_bytes(Image.fromarray(a), format='mask')\n"
+            "assert out[:4] == b'\\x89PNG'")
+    assert "scipy" not in _loaded_after(code)
