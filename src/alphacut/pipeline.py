@@ -25,7 +25,7 @@ from .options import Options, OutputFormat, Refine
 from .runtime.base import Backend
 
 __all__ = ["Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
-           "matte_from_raw", "postprocess", "predict_matte", "prepare", "preprocess"]
+           "matte_from_raw", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +198,11 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     info = CutoutInfo(model=spec.id, size_wh=prepared.decoded.size_wh, model_input_wh=prepared.model_input_wh,
                       timings_ms=dict(prepared.timings_ms), warnings=prepared.decoded.warnings)
     return Cutout(image=result, alpha=alpha, info=info)
+
+
+def preload(options: Options) -> None:
+    """Import what finish() will need for these options (see post.preload); call from an idle thread."""
+    post.preload(options, mask_only=options.format is OutputFormat.MASK and not _changes_geometry(options))
 
 
 def _changes_geometry(options: Options) -> bool:

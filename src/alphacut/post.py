@@ -17,7 +17,7 @@ from .ops.resize import resize_image, resize_matte
 from .options import Fit, Options, Refine, Shape
 
 __all__ = ["GUIDED_MIN_SCALE", "apply_background", "blurred_background", "clean_matte", "decontaminate",
-           "layout", "refine_matte"]
+           "layout", "preload", "refine_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,19 @@ F32 = NDArray[np.float32]
 GUIDED_MIN_SCALE = 2.0
 #: Decontamination runs on at most this many pixels; larger photos are estimated at reduced size.
 FOREGROUND_WORK_PIXELS = 2_000_000
+
+
+def preload(options: Options, *, mask_only: bool) -> None:
+    """Import now what these steps will surely need for `options` (scipy.ndimage, ~0.3 s).
+
+    Only an import, for an otherwise idle thread while the model loads: a process's first image
+    then does not pay it after inference. `mask_only`: nothing but the matte will be written.
+    """
+    needs_ndimage = bool(options.erode_px or options.dilate_px or options.min_area_px
+                         or options.subject is not None or options.head_frame is not None
+                         or (options.decontaminate and not mask_only))
+    if needs_ndimage:
+        import scipy.ndimage  # noqa: F401
 
 
 def refine_matte(low: F32, image: F32, refine: Refine) -> F32:

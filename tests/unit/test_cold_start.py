@@ -134,3 +134,12 @@ def test_a_small_mask_cutout_needs_no_scipy():
             "out = Remover(spec, backend=FakeBackend(size_hw=(64, 64))).remove_bytes(Image.fromarray(a), format='mask')\n"
             "assert out[:4] == b'\\x89PNG'")
     assert "scipy" not in _loaded_after(code)
+
+
+@pytest.mark.parametrize("kwargs, wanted", [({"format": "mask"}, False), ({"format": "png"}, True),
+                                            ({"format": "mask", "erode_px": 2}, True),
+                                            ({"format": "png", "decontaminate": False}, False)])
+def test_preload_imports_scipy_only_when_finishing_will_use_it(kwargs, wanted):
+    code = ("from alphacut.options import Options\nfrom alphacut.pipeline import preload\n"
+            f"preload(Options.from_kwargs(**{kwargs!r}))")
+    assert ("scipy" in _loaded_after(code)) is wanted
