@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -143,3 +144,19 @@ def test_preload_imports_scipy_only_when_finishing_will_use_it(kwargs, wanted):
     code = ("from alphacut.options import Options\nfrom alphacut.pipeline import preload\n"
             f"preload(Options.from_kwargs(**{kwargs!r}))")
     assert ("scipy" in _loaded_after(code)) is wanted
+
+
+@pytest.mark.parametrize("args, code", [(["presets"], 0), (["--version"], 0), (["remove"], 2),
+                                        (["remove", "/nonexistent.jpg", "-o", "x.png"], 3)])
+def test_console_entry_flushes_output_and_keeps_the_exit_code(args, code, tmp_path):
+    """entry() leaves with os._exit: what was printed must still arrive, with the command's exit code."""
+    script = "import sys\nfrom alphacut.cli import entry\nsys.argv[0] = 'alphacut'\nentry()"
+    env = {**os.environ, "ALPHACUT_HOME": str(tmp_path / "home"), "ALPHACUT_OFFLINE": "1"}
+    res = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert res.returncode == code, res.stderr
+    if args == ["presets"]:
+        from alphacut.presets import PRESETS
+
+        assert len(res.stdout.strip().splitlines()) == len(PRESETS)
+    if code:
+        assert res.stderr.strip()
