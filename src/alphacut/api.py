@@ -1,24 +1,30 @@
-"""The public entry points: Remover (one model session, reused and thread-safe) and remove()."""
+"""The public entry points: Remover (one model session, reused and thread-safe) and remove().
+
+The pipeline (numpy, Pillow, scipy) and onnxruntime are imported on first use, not here: a
+Remover starts loading its model in a background thread at once, and the first image is decoded
+while that thread works (docs/PERFORMANCE.md, cold start).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image
-
 from .config import Settings, load_settings
-from .io.decode import ImageInput
 from .models.catalog import ModelSpec
 from .options import Options
-from .pipeline import Cutout, Prepared, cut, encode_cutout, finish, infer, predict_matte, prepare
-from .runtime.base import Backend
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL import Image
+
+    from .io.decode import ImageInput
     from .models.store import ModelStore
+    from .pipeline import Cutout, Prepared
+    from .runtime.base import Backend
 
 __all__ = ["Remover", "remove"]
 
@@ -55,14 +61,22 @@ class Remover:
 
                 store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
             path = store.ensure(self.spec.id)
-            from .runtime.onnx import OnnxBackend
+            backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
+                                          providers=providers, optimized_dir=store.optimized_dir)
+        self.backend: Backend = backend
+        log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
 
-            backend = OnnxBackend(path, output_index=self.spec.output_index,
-                                  threads=threads or self.settings.threads.value,
-                                  providers=providers, name=self.spec.id)
-        self.backend = backend
-        log.info("Remover ready: model %s (%s), backend %s", self.spec.id, self.spec.checksum[:19],
-                 backend.info.provider)
+    def wait_ready(self) -> Remover:
+        """Wait until the model is loaded (it loads in the background from construction on).
+
+        Every call waits by itself; this only moves the wait, and a load failure (BackendError),
+        to a place of your choosing, e.g. a server's startup.
+        """
+        from .runtime.background import BackgroundBackend
+
+        if isinstance(self.backend, BackgroundBackend):
+            self.backend.wait()
+        return self
 
     @property
     def model_id(self) -> str:
@@ -76,6 +90,8 @@ class Remover:
 
     def cutout(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Cutout:
         """The composed image, the full-resolution matte and how it was made."""
+        from .pipeline import cut
+
         return cut(image, self.backend, self.spec, self._opts(options, overrides))
 
     def remove(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Image.Image:
@@ -84,24 +100,48 @@ class Remover:
 
     def matte(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> NDArray[np.float32]:
         """The alpha matte at the image's full resolution: H×W float32 in [0, 1]."""
+        from .pipeline import predict_matte
+
         return predict_matte(image, self.backend, self.spec, self._opts(options, overrides))
 
     def prepare(self, image: ImageInput, options: Options) -> Prepared:
         """Stage 1 of 3 (decode + preprocess), for callers that pipeline many images."""
+        from .pipeline import prepare
+
         return prepare(image, self.backend, self.spec, options)
 
     def infer(self, prepared: Prepared) -> NDArray[np.float32]:
         """Stage 2 of 3: the model itself."""
+        from .pipeline import infer
+
         return infer(prepared, self.backend)
 
     def finish(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> Cutout:
         """Stage 3 of 3: matte, refinement and composition at full resolution."""
+        from .pipeline import finish
+
         return finish(prepared, raw, self.spec, options)
 
     def remove_bytes(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> bytes:
         """The cutout encoded in options.format (PNG by default)."""
+        from .pipeline import cut, encode_cutout
+
         opts = self._opts(options, overrides)
         return encode_cutout(cut(image, self.backend, self.spec, opts), opts)
+
+
+def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
+                        optimized_dir: Path | None = None) -> Backend:
+    """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread."""
+    from .runtime.background import BackgroundBackend
+
+    def build() -> Backend:
+        from .runtime.onnx import OnnxBackend
+
+        return OnnxBackend(path, output_index=spec.output_index, threads=threads, providers=providers,
+                           name=spec.id, optimized_dir=optimized_dir, model_hash=spec.checksum)
+
+    return BackgroundBackend(build, name=spec.id)
 
 
 def _fields(opts: Options) -> dict[str, Any]:

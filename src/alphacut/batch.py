@@ -17,7 +17,7 @@ from .errors import AlphacutError, OutputError
 from .io.encode import encode_image
 from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
-from .pipeline import Cutout, Prepared, encode_cutout
+from .pipeline import Cutout, Prepared, encode_cutout, preload
 
 __all__ = ["BatchSummary", "ItemResult", "Outcome", "run_batch"]
 
@@ -130,6 +130,8 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
                     return
                 ahead.append((job, prep_pool.submit(stage_prepare, job)))
 
+        # The writer is idle until the first result: it imports what finishing will need meanwhile.
+        out_pool.submit(preload, options)
         refill()
         while ahead:
             job, fut = ahead.popleft()

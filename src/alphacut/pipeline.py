@@ -25,7 +25,7 @@ from .options import Options, OutputFormat, Refine
 from .runtime.base import Backend
 
 __all__ = ["Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
-           "matte_from_raw", "postprocess", "predict_matte", "prepare", "preprocess"]
+           "matte_from_raw", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,11 @@ def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
     decoded = prepared.decoded
     return CutoutInfo(model=spec.id, size_wh=decoded.size_wh, model_input_wh=prepared.model_input_wh,
                       timings_ms=dict(prepared.timings_ms), warnings=decoded.warnings)
+
+
+def preload(options: Options) -> None:
+    """Import what finish() will need for these options (see post.preload); call from an idle thread."""
+    post.preload(options, mask_only=options.format is OutputFormat.MASK and not _changes_geometry(options))
 
 
 def _changes_geometry(options: Options) -> bool:

@@ -15,12 +15,12 @@ from numpy.typing import NDArray
 
 from .errors import OptionsError
 from .io.encode import float_to_u8, u8_to_float
-from .ops import components, composite, foreground, framing, guided, matting, morphology
+from .ops import components, composite, foreground, framing, guided, morphology
 from .ops.resize import resize_image, resize_matte, resize_u8
 from .options import Fit, Options, Refine, Shape
 
 __all__ = ["GUIDED_MIN_SCALE", "apply_background", "blurred_background", "clean_matte", "compose_u8",
-           "decontaminate", "layout", "refine_matte"]
+           "decontaminate", "layout", "preload", "refine_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,19 @@ GUIDED_MIN_SCALE = 2.0
 FOREGROUND_WORK_PIXELS = 2_000_000
 #: Full-resolution colour becomes float32 this many pixels at a time (1.5 MB of RGB).
 BAND_PIXELS = 1 << 17
+
+
+def preload(options: Options, *, mask_only: bool) -> None:
+    """Import now what these steps will surely need for `options` (scipy.ndimage, ~0.3 s).
+
+    Only an import, for an otherwise idle thread while the model loads: a process's first image
+    then does not pay it after inference. `mask_only`: nothing but the matte will be written.
+    """
+    needs_ndimage = bool(options.erode_px or options.dilate_px or options.min_area_px
+                         or options.subject is not None or options.head_frame is not None
+                         or (options.decontaminate and not mask_only))
+    if needs_ndimage:
+        import scipy.ndimage  # noqa: F401
 
 
 def refine_matte(low: F32, image: U8 | F32, refine: Refine) -> F32:
@@ -52,6 +65,8 @@ def refine_matte(low: F32, image: U8 | F32, refine: Refine) -> F32:
     else:
         alpha = guided.guided_upsample(low, image)
     if refine is Refine.MATTING:
+        from .ops import matting  # scipy.sparse: loaded only when matting is asked for
+
         alpha = matting.refine_alpha(image, alpha)
     return alpha
 

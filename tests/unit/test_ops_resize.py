@@ -76,3 +76,16 @@ def test_rejects_bad_input() -> None:
         resize_image(np.zeros((4, 4, 3, 1), np.float32), (2, 2))
     with pytest.raises(ValueError):
         resize_matte(np.zeros((4, 4), np.float32), (0, 2))
+
+
+@pytest.mark.parametrize("shape, size_wh", [((576, 1024), (854, 480)), ((37, 53, 3), (200, 90)),
+                                              ((300, 200, 3), (41, 29))])
+def test_numpy_and_sparse_products_agree(monkeypatch, shape, size_wh):
+    from alphacut.ops import resize
+
+    a = np.random.default_rng(1).random(shape, dtype=np.float32)
+    monkeypatch.setattr(resize, "_NUMPY_MAX_PRODUCTS", 1 << 62)
+    small = resize.resize_image(a, size_wh)
+    monkeypatch.setattr(resize, "_NUMPY_MAX_PRODUCTS", 0)
+    large = resize.resize_image(a, size_wh)
+    assert np.allclose(small, large, atol=1e-6)

@@ -249,7 +249,8 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": src + (os.pathsep + pp if pp else ""), "PYTHONUNBUFFERED": "1"}
 
 
-_CLI = "import sys; from alphacut.cli import main; sys.argv[0] = 'alphacut'; main()"
+# What the `alphacut` console script runs (pyproject [project.scripts]).
+_CLI = "import sys; from alphacut.cli import entry; sys.argv[0] = 'alphacut'; entry()"
 
 # Warm, serial, file in -> matte file out, one image at a time after a warm-up image.
 _WARM_WORKER = r"""

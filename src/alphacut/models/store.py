@@ -74,6 +74,8 @@ class ModelStore:
                  timeout_s: float = 60.0) -> None:
         self.home = Path(home)
         self.models_dir = self.home / "models"
+        # onnxruntime's optimized graphs of cached models (runtime/onnx.py): <id>.<key>.onnx
+        self.optimized_dir = self.models_dir / "optimized"
         self.user_catalog_path = self.home / "models.toml"
         self.offline = offline
         self.npm = npm
@@ -191,6 +193,8 @@ class ModelStore:
         path = self.path(model_id)
         with self._lock(model_id):
             for p in (path, self._stamp_path(path), path.with_name(path.name + ".part")):
+                p.unlink(missing_ok=True)
+            for p in self.optimized_dir.glob(f"{model_id}.*.onnx"):
                 p.unlink(missing_ok=True)
             if spec.user:
                 self._write_user_catalog([s for s in self._user_specs() if s.id != model_id])

@@ -8,7 +8,6 @@ References:
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage as ndi
 from numpy.typing import NDArray
 
 from .resize import resize_image, resize_matte, resize_u8
@@ -35,6 +34,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
         >>> float(box_filter(np.ones((5, 5), np.float32), 2)[0, 0])
         1.0
     """
+    import scipy.ndimage as ndi  # here, not at import: scipy costs ~0.35 s of start-up
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     xf = np.asarray(x, dtype=np.float32)

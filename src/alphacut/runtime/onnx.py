@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import platform
+import re
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,12 +18,12 @@ from numpy.typing import NDArray
 from ..errors import BackendError
 from .base import BackendInfo
 
-__all__ = ["OnnxBackend", "available_providers", "runtime_version"]
+__all__ = ["OnnxBackend", "available_providers", "optimized_cache_key", "runtime_version"]
 
 log = logging.getLogger(__name__)
 
 
-def _ort():  # type: ignore[no-untyped-def]
+def _ort() -> Any:
     try:
         import onnxruntime
     except ImportError as exc:  # pragma: no cover - onnxruntime is a hard dependency
@@ -36,11 +41,43 @@ def runtime_version() -> str:
     return str(_ort().__version__)
 
 
+def _cpu_fingerprint() -> str:
+    """What the optimized graph may depend on: ORT_ENABLE_ALL picks NCHWc block sizes per CPU."""
+    parts = [platform.machine(), platform.processor()]
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(("model name", "flags", "Features")):
+                    parts.append(line.strip())
+                if line.strip() == "":  # the first processor is enough
+                    break
+    except OSError:
+        pass
+    return "\n".join(parts)
+
+
+def optimized_cache_key(model_hash: str, path: Path, settings: dict[str, Any]) -> str:
+    """16 hex digits naming an optimized graph: model, its file, onnxruntime, session settings, CPU."""
+    stat = path.stat()
+    text = "\n".join([model_hash, f"{stat.st_size}:{stat.st_mtime_ns}", str(_ort().__version__),
+                      repr(sorted(settings.items())), _cpu_fingerprint()])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class OnnxBackend:
-    """One InferenceSession over one model file; `run` is safe to call from several threads."""
+    """One InferenceSession over one model file; `run` is safe to call from several threads.
+
+    With `optimized_dir` and `model_hash`, the graph optimized by onnxruntime (ORT_ENABLE_ALL) is
+    saved there on first load, as `<name>.<key>.onnx`, and later loads read it with optimizations
+    off: session creation takes about half the CPU time (docs/PERFORMANCE.md, cold start). The key
+    changes with the model, its file, onnxruntime's version, the session settings and the CPU, so
+    a stale file is never used; files of the same name with another key are deleted. The file is
+    written under a temporary name and moved into place with os.replace.
+    """
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
-                 providers: Sequence[str] | None = None, name: str | None = None) -> None:
+                 providers: Sequence[str] | None = None, name: str | None = None,
+                 optimized_dir: Path | None = None, model_hash: str | None = None) -> None:
         ort = _ort()
         wanted = list(providers) if providers else ["CPUExecutionProvider"]
         have = ort.get_available_providers()
@@ -63,11 +100,14 @@ class OnnxBackend:
         # The CPU arena stays on: turning it off too saves more memory but costs 25-34% of the
         # inference speed on these CPUs (docs/PERFORMANCE.md).
         opts.enable_mem_pattern = False
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=wanted)
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise BackendError("backend.load-failed", f"onnxruntime could not load {path}: {exc}",
-                               hint="The file may not be an ONNX model, or needs a newer onnxruntime.") from exc
+        self.loaded_from = Path(path)  # the file the session was built from (the model or its optimized copy)
+        self._session: Any = None
+        if optimized_dir is not None and model_hash is not None and wanted == ["CPUExecutionProvider"]:
+            settings = {"level": "all", "threads": n_threads, "mem_pattern": False, "providers": tuple(wanted)}
+            self._session = self._load_optimized(ort, Path(path), opts, wanted, Path(optimized_dir),
+                                                 name or Path(path).stem, model_hash, settings)
+        if self._session is None:
+            self._session = _session(ort, Path(path), opts, wanted)
         inputs = self._session.get_inputs()
         outputs = self._session.get_outputs()
         if output_index >= len(outputs):
@@ -84,6 +124,48 @@ class OnnxBackend:
                                  threads=n_threads, input_name=self._input_name, fixed_size_hw=fixed)
         log.info("onnxruntime %s: loaded %s on %s with %d threads", ort.__version__, path,
                  self._info.provider, n_threads)
+
+    def _load_optimized(self, ort: Any, path: Path, opts: Any, providers: list[str], folder: Path, name: str,
+                        model_hash: str, settings: dict[str, Any]) -> Any:
+        """A session from the cached optimized graph, or one that writes it; None if the cache can't be used."""
+        key = optimized_cache_key(model_hash, path, settings)
+        cached = folder / f"{name}.{key}.onnx"
+        if cached.is_file():
+            fast = _options_like(ort, opts)
+            fast.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            try:
+                session = ort.InferenceSession(str(cached), sess_options=fast, providers=providers)
+            except Exception as exc:  # noqa: BLE001 - a bad cache entry is deleted and rebuilt below
+                log.warning("optimized graph %s did not load (%s); rebuilding it from %s", cached, exc, path)
+                cached.unlink(missing_ok=True)
+            else:
+                self.loaded_from = cached
+                log.info("onnxruntime: optimized graph from %s", cached)
+                return session
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("not caching the optimized graph: %s", exc)
+            return None
+        tmp = folder / f".{name}.{key}.{secrets.token_hex(4)}.tmp"
+        opts.optimized_model_filepath = str(tmp)
+        try:
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        except Exception as exc:  # noqa: BLE001 - e.g. a full disk; the caller loads without the cache
+            log.warning("could not save the optimized graph to %s: %s", folder, exc)
+            return None
+        else:
+            if tmp.is_file():
+                os.replace(tmp, cached)
+                log.info("onnxruntime: saved the optimized graph to %s", cached)
+                stale = re.compile(re.escape(name) + r"\.[0-9a-f]{16}\.onnx")
+                for old in folder.iterdir():
+                    if old != cached and stale.fullmatch(old.name):
+                        old.unlink(missing_ok=True)
+            return session
+        finally:
+            opts.optimized_model_filepath = ""
+            tmp.unlink(missing_ok=True)
 
     @property
     def info(self) -> BackendInfo:
@@ -103,3 +185,20 @@ class OnnxBackend:
         if result.ndim == 3:
             result = result[:, None]
         return result
+
+
+def _session(ort: Any, path: Path, opts: Any, providers: list[str]) -> Any:
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise BackendError("backend.load-failed", f"onnxruntime could not load {path}: {exc}",
+                           hint="The file may not be an ONNX model, or needs a newer onnxruntime.") from exc
+
+
+def _options_like(ort: Any, opts: Any) -> Any:
+    """A copy of the session options that matter here."""
+    new = ort.SessionOptions()
+    for attr in ("graph_optimization_level", "intra_op_num_threads", "inter_op_num_threads", "execution_mode",
+                 "log_severity_level", "enable_mem_pattern"):
+        setattr(new, attr, getattr(opts, attr))
+    return new

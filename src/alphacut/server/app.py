@@ -326,7 +326,8 @@ def build_remover(settings: Settings) -> Remover:
     from ..models.store import ModelStore
 
     store = ModelStore(settings.home_path, offline=bool(settings.offline.value))
-    return Remover(settings=settings, store=store)
+    # The model loads in the background; wait here so the server is "ready" only once it can serve.
+    return Remover(settings=settings, store=store).wait_ready()
 
 
 def default_model_file(model_id: str) -> Path | None:
