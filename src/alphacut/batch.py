@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -43,6 +44,9 @@ class ItemResult:
 class BatchSummary:
     results: list[ItemResult] = field(default_factory=list)
     seconds: float = 0.0
+    #: Of `seconds`, how long the batch waited for the model to finish loading (it loads in the
+    #: background while the first images are decoded); 0 when it was ready.
+    model_wait_s: float = 0.0
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -130,13 +134,26 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
                     return
                 ahead.append((job, prep_pool.submit(stage_prepare, job)))
 
-        # The writer is idle until the first result: it imports what finishing will need meanwhile.
+        # The writer is idle until the first result: it imports what finishing will need meanwhile,
+        # and notes when the model (loading in the background) is ready.
+        ready_at: list[float] = []
+
+        def note_ready() -> None:
+            with contextlib.suppress(AlphacutError):
+                remover.wait_ready()
+                ready_at.append(time.perf_counter())
+
+        out_pool.submit(note_ready)
         out_pool.submit(preload, options)
         refill()
         while ahead:
             job, fut = ahead.popleft()
             refill()
             start, got = fut.result()
+            if not summary.results and not behind:
+                with contextlib.suppress(AlphacutError):  # a load failure: infer() below raises it again
+                    remover.wait_ready()  # (preparing the first image already waited for it)
+                summary.model_wait_s = time.perf_counter() - t0 if not ready_at else ready_at[0] - t0
             if isinstance(got, ItemResult):
                 done: Future[ItemResult] = Future()
                 done.set_result(got)

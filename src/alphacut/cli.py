@@ -189,8 +189,9 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
         click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
     rate = done / summary.seconds if summary.seconds > 0 else 0.0
     where = out_path if out_path is not None else "beside the inputs"
+    wait = f", {summary.model_wait_s:.1f} s of it waiting for the model to load" if summary.model_wait_s >= 0.05 else ""
     click.echo(f"{done} done, {skipped} skipped, {failed} failed in {summary.seconds:.1f} s "
-               f"({rate:.2f} images/s); results in {where}", err=True)
+               f"({rate:.2f} images/s{wait}); results in {where}", err=True)
     if failed:
         sys.exit(1)
 

@@ -161,3 +161,29 @@ def test_console_entry_flushes_output_and_keeps_the_exit_code(args, code, tmp_pa
         assert len(res.stdout.strip().splitlines()) == len(PRESETS)
     if code:
         assert res.stderr.strip()
+
+
+def test_batch_reports_the_time_it_waited_for_the_model(tmp_path, tiny_spec):
+    """The batch decodes while the model loads; the wait is reported apart (bench subtracts it)."""
+    from PIL import Image
+
+    from alphacut.batch import Outcome, run_batch
+    from alphacut.io.files import Job
+    from alphacut.options import Options
+
+    release = threading.Event()
+
+    def build() -> FakeBackend:
+        release.wait(5)
+        return FakeBackend(size_hw=(64, 64))
+
+    remover = Remover(tiny_spec, backend=BackgroundBackend(build, name="slow"))
+    jobs = []
+    for i in range(3):
+        src = tmp_path / f"in{i}.png"
+        square_image(48, 48).save(src)
+        jobs.append(Job(src, tmp_path / "out" / f"{i}.png"))
+    threading.Timer(0.3, release.set).start()
+    summary = run_batch(remover, jobs, Options())
+    assert summary.count(Outcome.DONE) == 3
+    assert 0.1 < summary.model_wait_s <= summary.seconds
