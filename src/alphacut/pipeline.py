@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,11 +22,11 @@ from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_f
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
-from .options import Options, OutputFormat, Refine
+from .options import Fit, Options, OutputFormat, Refine
 from .runtime.base import Backend
 
-__all__ = ["Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
-           "matte_from_raw", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
+__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
+           "matte_from_raw", "min_decode_size", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,11 @@ class CutoutInfo:
     """How a cutout was made: for logs, the server's headers and reproducibility."""
 
     model: str
-    size_wh: tuple[int, int]
+    size_wh: tuple[int, int]  # the input image's upright size (in the file, however it was decoded)
     model_input_wh: tuple[int, int]
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    decode_scale: int = 1  # 2, 4 or 8: a JPEG decoded at 1/decode_scale per side for a small output
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,72 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
     return np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
 
 
+#: Reduced decoding (JPEG draft mode) is chosen so that the layout never upsamples the decoded photo
+#: for a subject whose box spans at least this fraction of the frame's width and height (for
+#: head_frame: a head at least this fraction of the frame's height).
+DRAFT_MIN_SUBJECT_FRAC = 0.25
+_DRAFT_SCALES = (8, 4, 2)
+
+
+def _counts_source_pixels(options: Options) -> bool:
+    """True when an option is measured in the photo's own pixels, so a smaller decode would change it."""
+    return bool(options.erode_px or options.dilate_px or options.min_area_px or options.background_blur is not None
+                or (options.crop and not options.margin.percent and options.margin.value > 0))
+
+
+def _decode_is_enough(wh: tuple[int, int], model_wh: tuple[int, int], options: Options) -> bool:
+    """Whether a photo decoded at wh feeds the model and the options' layout without upsampling."""
+    assert options.size_wh is not None
+    w, h = wh
+    cw, ch = options.size_wh
+    f = DRAFT_MIN_SUBJECT_FRAC
+    if not (w >= model_wh[0] or h >= model_wh[1]):  # the letterboxed model input is a reduction
+        return False
+    if options.head_frame is not None:  # scale = head_frac * ch / head_h, head_h >= f * h
+        return f * h >= options.head_frame[1] * ch
+    if options.fill_frac is not None:  # scale = fill * min(cw / bw, ch / bh), bw >= f * w, bh >= f * h
+        p = options.fill_frac
+        return f * w >= p * cw or f * h >= p * ch
+    k = f if options.crop else 1.0  # crop: the box (+ margin) is what gets fitted, else the whole frame
+    if options.fit is Fit.FILL:  # scale = max(cw / w, ch / h)
+        return k * w >= cw and k * h >= ch
+    return k * w >= cw or k * h >= ch  # Fit.FIT: scale = min(cw / w, ch / h)
+
+
+def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], options: Options) -> tuple[int, int]:
+    """The smallest upright (w, h) a photo of source_wh may be decoded at for these options.
+
+    A full-resolution cutout needs the full decode, so a reduced one (JPEG draft mode: 1/2, 1/4,
+    1/8 per side) is allowed only when options.size_wh bounds the output and no option is counted
+    in the photo's pixels (erode, dilate, min_area, a margin in px, background blur); otherwise
+    this returns source_wh. The reduction chosen is the largest for which
+      1. the model input is still a reduction: w >= model w or h >= model h, and
+      2. the layout scales the decoded photo by at most 1 (every output pixel backed by at least
+         one decoded pixel) for any subject box of at least f = DRAFT_MIN_SUBJECT_FRAC of the
+         frame on each side. With canvas (cw, ch) the layout's scale is, per path:
+           head_frame (top, k):  k·ch / head_h                 → f·h >= k·ch
+           fill_frac p:          p·min(cw / box_w, ch / box_h)  → f·w >= p·cw or f·h >= p·ch
+           Fit.FIT:              min(cw / w, ch / h)            → w >= cw or h >= ch
+           Fit.FILL:             max(cw / w, ch / h)            → w >= cw and h >= ch
+         (with crop, Fit.FIT / Fit.FILL scale the crop, so w and h become f·w and f·h).
+    So the matte is upscaled once (model → decoded size) and then only reduced by the layout.
+    A subject smaller than f of the frame is upscaled by the layout at most draft_scale× more
+    than it would be from the full decode.
+
+    Example:
+        >>> min_decode_size((6000, 4000), (1024, 1024), Options(size_wh=(512, 512), fill_frac=0.9))
+        (3000, 2000)
+    """
+    if options.size_wh is None or _counts_source_pixels(options):
+        return source_wh
+    sw, sh = source_wh
+    for s in _DRAFT_SCALES:
+        wh = (-(-sw // s), -(-sh // s))
+        if _decode_is_enough(wh, model_wh, options):
+            return wh
+    return source_wh
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An image decoded and turned into the model's input: what inference needs, and what comes after."""
@@ -128,13 +196,26 @@ class Prepared:
     timings_ms: dict[str, float]
 
 
-def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Prepared:
-    """Decode (unless already decoded) and preprocess: everything before inference."""
+def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
+            full_resolution: bool = False) -> Prepared:
+    """Decode (unless already decoded) and preprocess: everything before inference.
+
+    A JPEG is decoded at reduced size when the options' output allows it (see min_decode_size),
+    unless full_resolution is set (a matte at the photo's own size).
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    decoded = source if isinstance(source, Decoded) else decode_image(source, max_pixels=options.max_pixels)
-    t1 = time.perf_counter()
     size_wh = model_input_size(spec, options, backend)
+    if isinstance(source, Decoded):
+        decoded = source
+    else:
+        need = None if full_resolution or options.size_wh is None else partial(
+            min_decode_size, model_wh=size_wh, options=options)
+        decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
+    if decoded.draft_scale > 1:
+        log.info("%s: decoded at 1/%d (%dx%d) for a %dx%d output", decoded.name, decoded.draft_scale,
+                 *decoded.size_wh, *(options.size_wh or decoded.size_wh))
+    t1 = time.perf_counter()
     rgb = decoded.rgb
     if decoded.alpha is not None:
         # Transparent input pixels hide arbitrary colours: show the model them over white.
@@ -207,8 +288,9 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
 
 def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
     decoded = prepared.decoded
-    return CutoutInfo(model=spec.id, size_wh=decoded.size_wh, model_input_wh=prepared.model_input_wh,
-                      timings_ms=dict(prepared.timings_ms), warnings=decoded.warnings)
+    return CutoutInfo(model=spec.id, size_wh=decoded.source_size_wh, model_input_wh=prepared.model_input_wh,
+                      timings_ms=dict(prepared.timings_ms), warnings=decoded.warnings,
+                      decode_scale=decoded.draft_scale)
 
 
 def preload(options: Options) -> None:
@@ -223,7 +305,7 @@ def _changes_geometry(options: Options) -> bool:
 def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,
                   options: Options) -> NDArray[np.float32]:
     """The full-resolution matte for one image."""
-    prepared = prepare(source, backend, spec, options)
+    prepared = prepare(source, backend, spec, options, full_resolution=True)
     return matte_from_raw(prepared, infer(prepared, backend), spec, options)
 
 

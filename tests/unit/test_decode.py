@@ -187,3 +187,65 @@ def test_arrays_of_other_dtypes():
         decode_image(np.zeros((10, 10, 2), np.uint8))
     with pytest.raises(InputError):
         decode_image(np.full((10, 10, 3), np.nan, np.float32))
+
+
+def _gradient_jpeg(w: int, h: int, **save) -> bytes:
+    """A smooth JPEG with a marked corner (dark top-left quadrant) to check orientation."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([255 * xx / w, 255 * yy / h, 128 + 0 * xx], axis=-1)
+    rgb[: h // 2, : w // 2] *= 0.25
+    return encoded(Image.fromarray(rgb.astype(np.uint8), "RGB"), "JPEG", quality=92, **save)
+
+
+@pytest.mark.parametrize(("need", "scale"), [((100, 75), 8), ((101, 75), 4), ((200, 150), 4), ((201, 1), 2),
+                                             ((800, 600), 1), ((10_000, 10_000), 1)])
+def test_jpeg_draft_picks_the_largest_reduction_that_keeps_the_minimum(need, scale):
+    data = _gradient_jpeg(800, 600)
+    seen = []
+    d = decode_image(data, min_size_wh=lambda wh: seen.append(wh) or need)
+    assert seen == [(800, 600)]
+    assert d.draft_scale == scale and d.size_wh == (800 // scale, 600 // scale)
+    assert d.size_wh[0] >= min(need[0], 800) and d.size_wh[1] >= min(need[1], 600)
+    assert d.source_size_wh == (800, 600) and (d.original_wh is None) == (scale == 1)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_jpeg_draft_respects_exif_orientation(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _gradient_jpeg(800, 600, exif=exif.tobytes())
+    full = decode_image(data)
+    upright = full.size_wh
+    seen = []
+    # Ask for 200 px across the upright width only: 1/4 of 800 is enough, 1/4 of 600 is not.
+    d = decode_image(data, min_size_wh=lambda wh: seen.append(wh) or (200, 1))
+    assert seen == [upright]
+    assert d.draft_scale == (4 if upright[0] == 800 else 2)
+    assert d.size_wh == (upright[0] // d.draft_scale, upright[1] // d.draft_scale)
+    assert d.source_size_wh == upright
+    # The same picture, only smaller: compare against the full decode shrunk to the same size.
+    ref = np.asarray(Image.fromarray(full.rgb).resize(d.size_wh, Image.Resampling.BOX), np.float32)
+    assert np.abs(d.rgb.astype(np.float32) - ref).mean() < 3.0
+
+
+def test_jpeg_draft_keeps_icc_and_cmyk_handling():
+    swapped = _rgb_icc({b"rXYZ": (0.3851, 0.7169, 0.0971), b"gXYZ": (0.4361, 0.2225, 0.0139),
+                        b"bXYZ": (0.1431, 0.0606, 0.7141)}, "swapped primaries")
+    img = Image.new("RGB", (400, 400), (220, 0, 0))
+    d = decode_image(encoded(img, "JPEG", icc_profile=swapped), min_size_wh=lambda wh: (50, 50))
+    r, g, b = d.rgb[25, 25].astype(int)
+    assert d.draft_scale == 8 and g > 150 and r < 80, (r, g, b)
+    cmyk = Image.new("CMYK", (400, 300), (0, 255, 255, 0))
+    d = decode_image(encoded(cmyk, "JPEG"), min_size_wh=lambda wh: (100, 75))
+    r, g, b = d.rgb[30, 40].astype(int)
+    assert d.size_wh == (100, 75) and r > 200 and g < 60 and b < 60
+
+
+def test_draft_leaves_other_formats_and_callers_images_alone():
+    img = square_image(400, 300)
+    for src in (encoded(img, "PNG"), encoded(img, "WEBP"), np.asarray(img)):
+        d = decode_image(src, min_size_wh=lambda wh: (50, 50))
+        assert d.size_wh == (400, 300) and d.draft_scale == 1 and d.original_wh is None
+    opened = Image.open(io.BytesIO(encoded(img, "JPEG")))
+    d = decode_image(opened, min_size_wh=lambda wh: (50, 50))
+    assert d.size_wh == (400, 300) and d.draft_scale == 1 and opened.size == (400, 300)

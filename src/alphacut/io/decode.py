@@ -7,6 +7,10 @@ Choices (documented in the README):
 - Animated inputs (GIF, APNG, WebP) use their first frame; `Decoded.warnings` says so.
 - Images over `max_pixels` are refused before their pixels are read (decompression-bomb guard),
   and images under 8 px on a side are refused as too small to hold a subject.
+- A caller that needs less than the full resolution passes `min_size_wh`: JPEGs are then decoded
+  at 1/2, 1/4 or 1/8 of their size in the DCT domain (Pillow's draft mode), never below that
+  size; `Decoded.draft_scale` and `Decoded.source_size_wh` say what was done. Other formats and
+  in-memory images are always decoded in full.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Union
@@ -45,10 +50,18 @@ class Decoded:
     source_mode: str
     name: str  # file name or "<bytes>" for messages
     warnings: tuple[str, ...] = ()
+    draft_scale: int = 1  # 2, 4 or 8: each side was decoded at 1/draft_scale (JPEG draft mode)
+    original_wh: tuple[int, int] | None = None  # the upright size in the file, when draft_scale > 1
 
     @property
     def size_wh(self) -> tuple[int, int]:
+        """The decoded (w, h): what `rgb` holds."""
         return (int(self.rgb.shape[1]), int(self.rgb.shape[0]))
+
+    @property
+    def source_size_wh(self) -> tuple[int, int]:
+        """The image's upright (w, h) in the file, whatever size it was decoded at."""
+        return self.original_wh if self.original_wh is not None else self.size_wh
 
 
 _SRGB: Any = None
@@ -176,13 +189,49 @@ def _sixteen_to_eight(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(a // scale, 0, 255).astype(np.uint8), "L")
 
 
-def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+#: EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
+_SWAPS_SIDES = (5, 6, 7, 8)
+_DRAFT_SCALES = (8, 4, 2)  # the reductions libjpeg does while decoding (it has 1/8 steps; Pillow uses these)
+
+
+def _draft(img: Image.Image, min_size_wh: Callable[[tuple[int, int]], tuple[int, int]]) -> tuple[int, int] | None:
+    """Ask the JPEG decoder for the smallest reduction that keeps the upright image >= min_size_wh.
+
+    Returns the upright size in the file when a reduction was set up, else None. Must run before
+    img.load(): draft mode only configures the decoder.
+    """
+    from PIL.JpegImagePlugin import JpegImageFile
+
+    if not isinstance(img, JpegImageFile) or img.tile is None or len(img.tile) != 1:
+        return None
+    w, h = img.size  # as stored, before the EXIF rotation
+    swap = img.getexif().get(0x0112) in _SWAPS_SIDES
+    need_w, need_h = min_size_wh((h, w) if swap else (w, h))
+    if swap:
+        need_w, need_h = need_h, need_w
+    for s in _DRAFT_SCALES:
+        if -(-w // s) >= need_w and -(-h // s) >= need_h:
+            # Pillow picks the largest s with s <= min(w // req_w, h // req_h): ask for floor sizes.
+            img.draft(img.mode, (max(1, w // s), max(1, h // s)))
+            return (h, w) if swap else (w, h)
+    return None
+
+
+def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None = None) -> Decoded:
     """Decode a path, bytes, file object, PIL image or numpy array into upright sRGB.
+
+    Args:
+        min_size_wh: given the image's upright (w, h) in the file, the smallest upright (w, h) the
+            caller can use. A JPEG file is then decoded at the smallest 1/2, 1/4 or 1/8 reduction
+            that stays at least that large (both sides); None, or any other input, decodes in full.
 
     Example:
         >>> d = decode_image("photo.jpg")
         >>> d.rgb.shape, d.alpha is None
         ((3000, 4000, 3), True)
+        >>> decode_image("photo.jpg", min_size_wh=lambda wh: (1000, 700)).size_wh
+        (1000, 750)
     """
     name = _name_of(source)
     notes: list[str] = []
@@ -198,11 +247,14 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     w, h = img.size
     _check_size(w, h, name, max_pixels)
     mode_in = img.mode
+    original_wh: tuple[int, int] | None = None
     try:
         if getattr(img, "n_frames", 1) > 1:
             notes.append(f"it has {img.n_frames} frames; only the first was used")
             log.warning("%s is animated (%d frames): using the first frame", name, img.n_frames)
             img.seek(0)
+        if min_size_wh is not None and img is not source:  # never reconfigure a caller's Image
+            original_wh = _draft(img, min_size_wh)
         img.load()
         img = ImageOps.exif_transpose(img) or img
         if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -231,8 +283,16 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InputError("input.undecodable", f"{name} decoded to an unexpected shape {rgb.shape}.")
+    draft_scale = 1
+    if original_wh is not None:
+        draft_scale = round(original_wh[0] / rgb.shape[1])
+        if draft_scale > 1:
+            log.debug("%s: decoded at 1/%d (%dx%d of %dx%d)", name, draft_scale, rgb.shape[1], rgb.shape[0],
+                      *original_wh)
+        else:
+            original_wh = None
     return Decoded(rgb=rgb, alpha=alpha, source_format=fmt, source_mode=mode_in, name=name,
-                   warnings=tuple(notes))
+                   warnings=tuple(notes), draft_scale=draft_scale, original_wh=original_wh)
 
 
 def resize_for_model(rgb: NDArray[np.uint8], size_wh: tuple[int, int]) -> NDArray[np.uint8]:
