@@ -112,14 +112,14 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
         try:
             skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
             return start, skipped if skipped is not None else remover.prepare(job.src, options)
-        except Exception as exc:  # mapped by _failure; anything unknown is re-raised there
+        except Exception as exc:  # noqa: BLE001 - mapped by _failure; anything unknown is re-raised there
             return start, _failure(job, exc, time.perf_counter() - start)
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
             _write(job, remover.finish(prepared, raw, options), options, layers)
             return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
 
     ahead: deque[tuple[Job, Future[tuple[float, ItemResult | Prepared]]]] = deque()
@@ -161,7 +161,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
             else:
                 try:
                     raw = remover.infer(got)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
                     done = Future()
                     done.set_result(_failure(job, exc, time.perf_counter() - start))
                     behind.append(done)
@@ -200,5 +200,5 @@ def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, o
             return skipped
         _write(job, remover.cutout(job.src, options), options, layers)
         return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

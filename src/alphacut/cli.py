@@ -100,8 +100,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--layers", is_flag=True, help="Also write one RGBA file per subject: NAME.subject-N.png.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
-@click.option("--fast", is_flag=True, help=f"Fast mode: the dynamic-resolution model at {FAST_RESOLUTION} px "
-              "(about 3x faster, less accurate on small and thin subjects; see docs/PERFORMANCE.md).")
+@click.option("--fast", is_flag=True, help=f"Fast mode: the model at {FAST_RESOLUTION} px instead of 1024 "
+              "(about 1.6x faster, a little less accurate on small and thin subjects; see docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
@@ -446,7 +446,7 @@ def _progress_callback(label: str) -> Any:
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
-@click.option("--fast", is_flag=True, help=f"Also measure fast mode (dynamic model at --resolution, default {FAST_RESOLUTION}).")
+@click.option("--fast", is_flag=True, help=f"Also measure fast mode (the model at --resolution, default {FAST_RESOLUTION}).")
 @click.option("--resolution", type=int, default=None, help="Resolution of the fast-mode row (implies --fast).")
 @click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")

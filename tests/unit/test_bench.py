@@ -22,7 +22,6 @@ from alphacut.eval.bench import (
     _centre_crop_box,
     mae_per_image,
     make_bench_set,
-    spawn_measured,
     splice_report,
     to_markdown,
 )

@@ -165,7 +165,6 @@ def test_console_entry_flushes_output_and_keeps_the_exit_code(args, code, tmp_pa
 
 def test_batch_reports_the_time_it_waited_for_the_model(tmp_path, tiny_spec):
     """The batch decodes while the model loads; the wait is reported apart (bench subtracts it)."""
-    from PIL import Image
 
     from alphacut.batch import Outcome, run_batch
     from alphacut.io.files import Job

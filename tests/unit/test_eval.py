@@ -8,7 +8,7 @@ from PIL import Image
 
 from alphacut.errors import InputError
 from alphacut.eval.metrics import SetAccumulator, gradient_error
-from alphacut.eval.sets import EvalSet, compare_markdown, discover_sets, evaluate, evaluate_dir
+from alphacut.eval.sets import compare_markdown, discover_sets, evaluate, evaluate_dir
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -190,7 +190,7 @@ def test_guided_refinement_snaps_to_the_photo_edge():
     low = (np.abs(resize_image(img, (64, 64)) - 240 / 255).sum(axis=2) > 0.3).astype(np.float32)
     plain = refine_matte(low, img, Refine.NONE)
     guided = refine_matte(low, img, Refine.GUIDED)
-    soft = lambda a: int(((a > 0.05) & (a < 0.95)).sum())  # noqa: E731
+    soft = lambda a: int(((a > 0.05) & (a < 0.95)).sum())
     assert soft(guided) < soft(plain) / 10
     assert guided[150, 99] < 0.05 and guided[150, 100] > 0.95  # exactly at the photo's edge
     # below 2x upscaling the guided path is not taken: identical to bilinear

@@ -467,7 +467,7 @@ def test_concurrent_threads_download_once(tmp_path: Path, store_server: StoreSer
     def work() -> None:
         try:
             results.append(_url_store(tmp_path, store_server).ensure("net-url"))
-        except BaseException as exc:  # reported by the assertion below
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             results.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -483,7 +483,7 @@ def test_concurrent_threads_download_once(tmp_path: Path, store_server: StoreSer
 def test_concurrent_processes_download_once(tmp_path: Path, store_server: StoreServer) -> None:
     store_server.payload = _payload(3_000_000, seed=8)
     spec = _spec("net-url", store_server.payload, {"kind": "url", "url": store_server.url})
-    code = "\n".join([
+    code = "\n".join([  # noqa: FLY002 - one line per statement reads better
         "import json, sys",
         "from pathlib import Path",
         "from alphacut.models.catalog import Catalog, ModelSpec",

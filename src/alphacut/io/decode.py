@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +35,7 @@ __all__ = ["MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
 
 log = logging.getLogger(__name__)
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, NDArray[Any]]
+ImageInput = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | NDArray[Any]
 
 MIN_SIDE_PX = 8
 

@@ -190,7 +190,8 @@ class Catalog:
 
 def _read_toml(text: str, where: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise ModelError("model.bad-catalog", f"{where} is not valid TOML: {exc}.") from exc
 

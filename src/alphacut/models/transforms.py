@@ -129,7 +129,7 @@ def load_calibration(name: str) -> dict[str, tuple[float, float]]:
     import json
     from importlib import resources
     try:
-        text = resources.files(__package__).joinpath("calibration", f"{name}.json").read_text(encoding="utf-8")
+        text = resources.files(__package__).joinpath("calibration").joinpath(f"{name}.json").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ModelError("model.transform-failed", f"alphacut ships no calibration named '{name}'.",
                          hint="Reinstall alphacut; the calibration files are package data.") from None

@@ -284,11 +284,13 @@ def refine_alpha(image: F32 | NDArray[np.uint8], alpha: F32, *, lo: float = 0.05
     if not unknown.any():
         return a.copy()  # type: ignore[no-any-return]
     work_wh = work_size_wh((w, h), max_pixels)
+    is_u8 = image.dtype == np.uint8
     if work_wh == (w, h):
-        img = image.astype(np.float32) * np.float32(1 / 255) if image.dtype == np.uint8 else image
+        img: F32 = image.astype(np.float32) * np.float32(1 / 255) if is_u8 else image.astype(np.float32, copy=False)
         solved = solve_alpha(img, trimap, a, eps=eps, prior_weight=prior_weight)
     else:
-        small_img = resize_u8(image, work_wh) if image.dtype == np.uint8 else resize_image(image, work_wh)
+        small_img = (resize_u8(image.astype(np.uint8, copy=False), work_wh) if is_u8
+                     else resize_image(image.astype(np.float32, copy=False), work_wh))
         small_a = resize_matte(a, work_wh)
         small_tri = trimap_from_alpha(small_a, lo=lo, hi=hi, band_px=band_radius_px(work_wh, frac=band_frac))
         small = solve_alpha(small_img, small_tri, small_a, eps=eps, prior_weight=prior_weight)

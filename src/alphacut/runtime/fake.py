@@ -33,5 +33,5 @@ class FakeBackend:
                                  batch[:, :, :, 0], batch[:, :, :, -1]], axis=2)
         ref = border.mean(axis=2)[:, :, None, None]
         dist = np.sqrt(((batch - ref) ** 2).sum(axis=1, keepdims=True))
-        out = np.clip((dist - 0.1) / self.softness, 0.0, 1.0)
-        return out.astype(np.float32)
+        out: NDArray[np.float32] = np.clip((dist - 0.1) / self.softness, 0.0, 1.0).astype(np.float32)
+        return out
