@@ -183,3 +183,23 @@ def test_peers_run_the_published_file_a_derived_default_comes_from() -> None:
     assert published_weights(catalog, catalog.default) == "isnet-general-use-fp16"
     assert published_weights(catalog, "isnet-general-use-fp16") == "isnet-general-use-fp16"
     assert published_weights(catalog, "isnet-general-use-dynamic") == "isnet-general-use-fp16"
+
+
+def test_spawn_measured_reports_the_childs_own_peak_not_its_parents() -> None:
+    """Linux gives an exec'd child the peak RSS of the process it was spawned from; the launcher
+    in between keeps a big parent (a test run that loaded the model) out of the child's figure."""
+    import sys
+
+    import numpy as np
+
+    from alphacut.eval.bench import spawn_measured
+
+    ballast = np.ones(300 * 1024 * 1024, np.uint8)  # this process: +300 MiB resident
+    m = spawn_measured([sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"])
+    assert ballast.sum() > 0
+    assert m.returncode == 3 and m.stdout == "hi\n"
+    assert 0 < m.peak_rss_mb < 100, m.peak_rss_mb
+    grow = "import numpy as np; a = np.ones(200 * 1024 * 1024, np.uint8); print(a.sum() > 0)"
+    assert spawn_measured([sys.executable, "-c", grow]).peak_rss_mb > 200
+    missing = spawn_measured(["/nonexistent/alphacut-cmd"])
+    assert missing.returncode != 0 and "nonexistent" in missing.stderr

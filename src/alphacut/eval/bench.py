@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -228,19 +227,41 @@ class Measured:
     stderr: str
 
 
+#: Runs the measured command as its own child and reports its wall time and rusage. Needed because
+#: Linux hands a spawned child the peak RSS of the process it was spawned from (exec records the old
+#: address space's high-water mark in the child's ru_maxrss): measured straight from a large parent
+#: (a test run that loaded the model, the bench after scoring 24 MP mattes) a child's "peak" would be
+#: the parent's. This launcher is a few MB, so the figure is the command's own.
+_LAUNCHER = r"""
+import json, os, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+t = time.perf_counter()
+pid = os.posix_spawnp(cmd[0], cmd, os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t
+with open(report, "w") as fh:
+    json.dump({"wall_s": wall, "maxrss_kb": ru.ru_maxrss, "cpu_s": ru.ru_utime + ru.ru_stime,
+               "status": status}, fh)
+"""
+
+
 def spawn_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
-    """Run cmd to completion: wall time spawn → exit and the child's own peak RSS (os.wait4)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run cmd to completion: wall time spawn → exit and the command's own peak RSS and CPU (os.wait4,
+    taken by a small launcher process, see _LAUNCHER)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory(prefix="alphacut-spawn-") as tmp:
+        report = Path(tmp) / "rusage.json"
+        launcher = subprocess.run([sys.executable, "-c", _LAUNCHER, str(report), *cmd], stdout=out, stderr=err,
+                                  env=env, cwd=cwd, check=False)
         out.seek(0)
         err.seek(0)
-        return Measured(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, cpu_s=usage.ru_utime + usage.ru_stime,
-                        returncode=proc.returncode,
-                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"))
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if launcher.returncode != 0 or not report.is_file():
+            return Measured(wall_s=0.0, peak_rss_mb=0.0, cpu_s=0.0, returncode=launcher.returncode or 1,
+                            stdout=stdout, stderr=stderr + f"\n(launcher failed with exit code {launcher.returncode})")
+        data = json.loads(report.read_text())
+        return Measured(wall_s=float(data["wall_s"]), peak_rss_mb=data["maxrss_kb"] / 1024, cpu_s=float(data["cpu_s"]),
+                        returncode=os.waitstatus_to_exitcode(int(data["status"])), stdout=stdout, stderr=stderr)
 
 
 def _child_env() -> dict[str, str]:
