@@ -150,10 +150,6 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
             job, fut = ahead.popleft()
             refill()
             start, got = fut.result()
-            if not summary.results and not behind:
-                with contextlib.suppress(AlphacutError):  # a load failure: infer() below raises it again
-                    remover.wait_ready()  # (preparing the first image already waited for it)
-                summary.model_wait_s = time.perf_counter() - t0 if not ready_at else ready_at[0] - t0
             if isinstance(got, ItemResult):
                 done: Future[ItemResult] = Future()
                 done.set_result(got)
@@ -172,6 +168,8 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
         while behind:
             summary.results.append(_emit(behind.popleft().result(), on_item))
     summary.seconds = time.perf_counter() - t0
+    # note_ready ran first on the writer thread, before any result: done once the pools are shut.
+    summary.model_wait_s = ready_at[0] - t0 if ready_at else 0.0
     return summary
 
 

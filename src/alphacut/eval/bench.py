@@ -466,11 +466,11 @@ def _loadavg() -> str:
         return "?"
 
 
-def _models_note(store: Any, default_id: str, weights_id: str, fast: bool) -> str:
+def _models_note(catalog: Catalog, default_id: str, weights_id: str, fast: bool) -> str:
     if default_id == weights_id:
         return "alphacut runs the same file." if not fast else \
             f"alphacut runs the same file; its --fast row runs `{FAST_MODEL}`."
-    spec = store.catalog.get(default_id)
+    spec = catalog.get(default_id)
     return (f"alphacut's default row runs `{default_id}` ({spec.description}), derived from that file on this "
             f"machine; the `alphacut -m {weights_id}` row runs the very file the peers run"
             + (f"; the --fast row runs `{FAST_MODEL}`." if fast else "."))
@@ -604,7 +604,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
                              f"(largest {max(w * h for w, h in sizes) / 1e6:.1f} MP)",
                        results=tuple(results), command=command, machine=machine_description(),
                        load_before=load_before, load_after=_loadavg(), model_file=str(model_file),
-                       models=_models_note(store, default_id, weights_id, fast or bool(resolution)))
+                       models=_models_note(store.catalog, default_id, weights_id, fast or bool(resolution)))
 
 
 # ------------------------------------------------------------------------------------------ reports
