@@ -18,6 +18,7 @@ export const GUIDED_MIN_SCALE = 2;
 /** post.FOREGROUND_WORK_PIXELS: decontamination works on at most this many pixels. */
 export const FOREGROUND_WORK_PIXELS = 2_000_000;
 const U8_SCALE = f32(1 / 255);
+const U8_FLOAT = Float32Array.from({ length: 256 }, (_, v) => v * U8_SCALE); // u8_to_float
 const TINY = f32(1e-5);
 const SOFT_LO = f32(0.002), SOFT_HI = f32(0.998); // numpy compares float32 with these as float32
 
@@ -66,15 +67,31 @@ export function boxFilter(src, w, h, r, out = new Float32Array(w * h)) {
       for (let x = 0; x < w; x++) acc[x] -= src[s + x];
     }
   }
+  const inv = new Float64Array(w);
+  for (let x = 0; x < w; x++) inv[x] = 1 / (Math.min(w - 1, x + r) - Math.max(0, x - r) + 1);
+  // x < addEnd: x + r + 1 enters the window; x >= r: x - r leaves it (branch-free inner loops)
+  const addEnd = Math.max(0, Math.min(w, w - r - 1)), subStart = Math.min(w, r);
   const reach = Math.min(r, w - 1);
   for (let y = 0; y < h; y++) {
     const o = y * w;
     let s = 0;
     for (let x = 0; x <= reach; x++) s += tmp[o + x];
-    for (let x = 0; x < w; x++) {
-      out[o + x] = s / (Math.min(w - 1, x + r) - Math.max(0, x - r) + 1);
-      if (x + r + 1 < w) s += tmp[o + x + r + 1];
-      if (x - r >= 0) s -= tmp[o + x - r];
+    let x = 0;
+    for (const end = Math.min(addEnd, subStart); x < end; x++) {
+      out[o + x] = s * inv[x];
+      s += tmp[o + x + r + 1];
+    }
+    if (addEnd < subStart) {
+      for (; x < subStart; x++) out[o + x] = s * inv[x];
+    } else {
+      for (; x < addEnd; x++) {
+        out[o + x] = s * inv[x];
+        s += tmp[o + x + r + 1] - tmp[o + x - r];
+      }
+    }
+    for (; x < w; x++) {
+      out[o + x] = s * inv[x];
+      s -= tmp[o + x - r];
     }
   }
   return out;
@@ -125,24 +142,25 @@ export function resampleTaps(inSize, outSize, antialias = true, start = 0, end =
 export function resizeU8(pix, stride, w, h, outW, outH) {
   const ty = resampleTaps(h, outH), tx = resampleTaps(w, outW);
   const tall = [0, 1, 2].map(() => new Float32Array(w * outH));
-  const acc = new Float64Array(w * 3);
+  const [t0, t1, t2] = tall;
+  const acc0 = new Float64Array(w), acc1 = new Float64Array(w), acc2 = new Float64Array(w);
   for (let y = 0; y < outH; y++) {
-    acc.fill(0);
+    acc0.fill(0);
+    acc1.fill(0);
+    acc2.fill(0);
     for (let j = 0; j < ty.count[y]; j++) {
       const wt = ty.weights[y * ty.k + j];
       let p = (ty.first[y] + j) * w * stride;
       for (let x = 0; x < w; x++, p += stride) {
-        acc[x * 3] += wt * f32(pix[p] * U8_SCALE);
-        acc[x * 3 + 1] += wt * f32(pix[p + 1] * U8_SCALE);
-        acc[x * 3 + 2] += wt * f32(pix[p + 2] * U8_SCALE);
+        acc0[x] += wt * U8_FLOAT[pix[p]];
+        acc1[x] += wt * U8_FLOAT[pix[p + 1]];
+        acc2[x] += wt * U8_FLOAT[pix[p + 2]];
       }
     }
     const o = y * w;
-    for (let x = 0; x < w; x++) {
-      tall[0][o + x] = acc[x * 3];
-      tall[1][o + x] = acc[x * 3 + 1];
-      tall[2][o + x] = acc[x * 3 + 2];
-    }
+    t0.set(acc0, o);
+    t1.set(acc1, o);
+    t2.set(acc2, o);
   }
   if (outW === w) return tall;
   return tall.map((plane) => resizeRows(plane, w, outH, tx, outW));
@@ -183,9 +201,9 @@ function twoTaps(inSize, outSize, start = 0, end = inSize) {
 function u8Planes(pix, stride, w, h) {
   const planes = [0, 1, 2].map(() => new Float32Array(w * h));
   for (let i = 0, p = 0; i < w * h; i++, p += stride) {
-    planes[0][i] = pix[p] * U8_SCALE;
-    planes[1][i] = pix[p + 1] * U8_SCALE;
-    planes[2][i] = pix[p + 2] * U8_SCALE;
+    planes[0][i] = U8_FLOAT[pix[p]];
+    planes[1][i] = U8_FLOAT[pix[p + 1]];
+    planes[2][i] = U8_FLOAT[pix[p + 2]];
   }
   return planes;
 }
@@ -285,7 +303,7 @@ export function guidedUpsample(low, lw, lh, pix, stride, W, H, { radius = null, 
       out[o + x] = applyPixel(
         f32(rb[j0] * u0 + rb[j1] * u1), f32(ra0[j0] * u0 + ra0[j1] * u1),
         f32(ra1[j0] * u0 + ra1[j1] * u1), f32(ra2[j0] * u0 + ra2[j1] * u1),
-        f32(pix[p4] * U8_SCALE), f32(pix[p4 + 1] * U8_SCALE), f32(pix[p4 + 2] * U8_SCALE));
+        U8_FLOAT[pix[p4]], U8_FLOAT[pix[p4 + 1]], U8_FLOAT[pix[p4 + 2]]);
     }
   }
   return out;
@@ -410,4 +428,31 @@ function bilinear(p, r0, r1, v0, v1, j0, j1, u0, u1) {
   const c0 = f32(p[r0 + j0] * v0 + p[r1 + j0] * v1);
   const c1 = f32(p[r0 + j1] * v0 + p[r1 + j1] * v1);
   return f32(c0 * u0 + c1 * u1);
+}
+
+/**
+ * The private mode's cutout, made as pipeline.finish makes the library's default one (a transparent
+ * PNG): the matte refined to the photo's size (refineMatte) and capped by the photo's own alpha, the
+ * soft band decontaminated, alpha from the matte (float_to_u8), and no colour kept under fully
+ * transparent pixels (io.encode.pixels_to_pil).
+ *
+ * @param low lh×lw model matte (Float32Array) in [0, 1]; @param rgba W×H×4 photo pixels (not changed).
+ * @returns {rgba: Uint8ClampedArray, matte: Float32Array, guided, softPixels, ms: {refine, decontaminate}}
+ */
+export function cutoutRGBA(low, lw, lh, rgba, W, H) {
+  const t0 = performance.now();
+  const { matte, guided } = refineMatte(low, lw, lh, rgba, 4, W, H);
+  const n = W * H;
+  let opaque = true;
+  for (let i = 0; i < n && opaque; i++) opaque = rgba[i * 4 + 3] === 255;
+  if (!opaque) for (let i = 0; i < n; i++) matte[i] = Math.min(matte[i], U8_FLOAT[rgba[i * 4 + 3]]);
+  const t1 = performance.now();
+  const out = new Uint8ClampedArray(rgba);
+  const softPixels = decontaminate(rgba, 4, W, H, matte, out, 4);
+  for (let i = 0, q = 0; i < n; i++, q += 4) {
+    const a = toU8(matte[i]);
+    out[q + 3] = a;
+    if (a === 0) out[q] = out[q + 1] = out[q + 2] = 0;
+  }
+  return { rgba: out, matte, guided, softPixels, ms: { refine: t1 - t0, decontaminate: performance.now() - t1 } };
 }
