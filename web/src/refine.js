@@ -58,11 +58,13 @@ export function boxFilter(src, w, h, r, out = new Float32Array(w * h)) {
     const o = y * w;
     for (let x = 0; x < w; x++) tmp[o + x] = acc[x] * inv;
     const add = y + r + 1, sub = y - r;
-    if (add < h) {
+    if (add < h && sub >= 0) {
+      const a = add * w, s = sub * w;
+      for (let x = 0; x < w; x++) acc[x] += src[a + x] - src[s + x];
+    } else if (add < h) {
       const a = add * w;
       for (let x = 0; x < w; x++) acc[x] += src[a + x];
-    }
-    if (sub >= 0) {
+    } else if (sub >= 0) {
       const s = sub * w;
       for (let x = 0; x < w; x++) acc[x] -= src[s + x];
     }
@@ -143,24 +145,21 @@ export function resizeU8(pix, stride, w, h, outW, outH) {
   const ty = resampleTaps(h, outH), tx = resampleTaps(w, outW);
   const tall = [0, 1, 2].map(() => new Float32Array(w * outH));
   const [t0, t1, t2] = tall;
-  const acc0 = new Float64Array(w), acc1 = new Float64Array(w), acc2 = new Float64Array(w);
+  const rowStride = w * stride;
   for (let y = 0; y < outH; y++) {
-    acc0.fill(0);
-    acc1.fill(0);
-    acc2.fill(0);
-    for (let j = 0; j < ty.count[y]; j++) {
-      const wt = ty.weights[y * ty.k + j];
-      let p = (ty.first[y] + j) * w * stride;
-      for (let x = 0; x < w; x++, p += stride) {
-        acc0[x] += wt * U8_FLOAT[pix[p]];
-        acc1[x] += wt * U8_FLOAT[pix[p + 1]];
-        acc2[x] += wt * U8_FLOAT[pix[p + 2]];
+    const count = ty.count[y], kb = y * ty.k, o = y * w;
+    for (let x = 0, px = ty.first[y] * rowStride; x < w; x++, px += stride) {
+      let a0 = 0, a1 = 0, a2 = 0;
+      for (let j = 0, p = px; j < count; j++, p += rowStride) {
+        const wt = ty.weights[kb + j];
+        a0 += wt * U8_FLOAT[pix[p]];
+        a1 += wt * U8_FLOAT[pix[p + 1]];
+        a2 += wt * U8_FLOAT[pix[p + 2]];
       }
+      t0[o + x] = a0;
+      t1[o + x] = a1;
+      t2[o + x] = a2;
     }
-    const o = y * w;
-    t0.set(acc0, o);
-    t1.set(acc1, o);
-    t2.set(acc2, o);
   }
   if (outW === w) return tall;
   return tall.map((plane) => resizeRows(plane, w, outH, tx, outW));
