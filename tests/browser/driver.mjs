@@ -2,6 +2,8 @@
 // Input: one JSON job on stdin. Output: one JSON report on stdout. Called by tests/browser/*.py.
 //   {url, mode: "server"|"private", images: [paths], timeoutMs, downloadDir,
 //    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., apiKey?: str, wantMatte?: bool}
+// wantMatte (private mode): report.matte = the last image's matte, the model's matte, the RGBA cutout
+// (base64 float32 / uint8) and its timings (ms, inferenceMs, refineMs, decontaminateMs, guided).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,12 +53,17 @@ try {
   }
   if (job.wantMatte) {
     report.matte = await page.evaluate(() => {
-      const m = window.alphacutDebug.lastMatte;
+      const b64 = (arr) => {
+        const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+        let s = "";
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        return btoa(s);
+      };
+      const { lastLow: low, lastMatte: m, lastCutout: cut } = window.alphacutDebug;
       if (!m) return null;
-      const bytes = new Uint8Array(m.matte.buffer, m.matte.byteOffset, m.matte.byteLength);
-      let s = "";
-      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return { name: m.name, width: m.width, height: m.height, ms: m.ms, webgpu: m.webgpu, b64: btoa(s) };
+      const { matte, ...info } = m;
+      return { ...info, b64: b64(matte), low: { width: low.width, height: low.height, b64: b64(low.matte) },
+        cutout_b64: b64(cut.data) };
     });
   }
   if (job.screenshots?.desktop) {

@@ -189,3 +189,65 @@ def test_server_mode_screenshots_with_real_model(browser_tools: None, live_serve
     assert all(s.startswith("done") for s in report["statuses"]), report["statuses"]
     data = zipfile.ZipFile(report["downloads"]["zip"]).read("coffee.cutout.png")
     assert min(Image.open(io.BytesIO(data)).getpixel((0, 0))[:3]) >= 245  # the white background chosen
+
+
+@pytest.mark.model
+def test_private_mode_cutout_matches_library_above_2x(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
+    """A photo over 2x the model's matte: the page refines it by guided upsampling and decontaminates the
+    edge colours as the library does by default, so its cutout is the library's default cutout."""
+    from alphacut import post
+    from alphacut.io.encode import pixels_to_pil
+    from alphacut.options import Options, Refine
+
+    remover = _real_remover()
+    base = live_server(remover)
+    src = Image.open(SAMPLES / "chelsea.jpg").convert("RGB")  # 451x300 -> 2255x1500: 2.2x the 1024x681 matte
+    image = tmp_path / "chelsea-5x.png"  # PNG: the browser and Pillow decode the same pixels
+    src.resize((src.width * 5, src.height * 5), Image.Resampling.LANCZOS).save(image)
+    report = drive({"url": base, "mode": "private", "images": [str(image)], "downloadDir": str(tmp_path),
+                    "timeoutMs": 480000, "wantMatte": True})
+    assert report["statuses"][0].startswith("done"), report["statuses"]
+    m = report["matte"]
+    h, w = m["height"], m["width"]
+    assert m["guided"] is True and (w, h) == (2255, 1500)
+    page_alpha = np.frombuffer(base64.b64decode(m["b64"]), np.float32).reshape(h, w)
+    page_rgba = np.frombuffer(base64.b64decode(m["cutout_b64"]), np.uint8).reshape(h, w, 4).astype(int)
+    low = np.frombuffer(base64.b64decode(m["low"]["b64"]), np.float32).reshape(m["low"]["height"], m["low"]["width"])
+    rgb = np.asarray(Image.open(image).convert("RGB"))
+
+    # 1. the page's steps after inference are the library's: its refinement and composition of the page's matte
+    py_alpha = post.refine_matte(low, rgb, Refine.GUIDED)
+    py_rgba = np.asarray(pixels_to_pil(post.compose_u8(rgb, py_alpha, Options()))).astype(int)
+    port_alpha = np.abs(page_alpha - py_alpha)
+    assert port_alpha.max() <= 1 / 255
+    # a pixel a float32 rounding away from a limit of the soft band (0.002, 0.998) may fall on either side
+    # of it, and so keep its colour in one cutout and be decontaminated in the other: those are left out
+    def soft(a: Any) -> Any:
+        return (a > np.float32(0.002)) & (a < np.float32(0.998))
+
+    flipped = soft(page_alpha) != soft(py_alpha)
+    port_rgba = np.abs(page_rgba - py_rgba)[~flipped]
+    print(f"\npage vs library on the page's model matte: alpha max {port_alpha.max():.2e}, RGBA max "
+          f"{port_rgba.max()}/255 ({flipped.sum()} px on a soft-band limit left out)")
+    assert flipped.mean() < 1e-4 and port_rgba.max() <= 2
+
+    # 2. against the library's default cutout from its own model run (onnxruntime native vs web)
+    lib = remover.cutout(str(image))
+    lib_rgba = np.asarray(lib.image.convert("RGBA")).astype(int)
+    alpha_diff = np.abs(page_alpha - lib.alpha)
+    both = (page_rgba[:, :, 3] > 0) & (lib_rgba[:, :, 3] > 0)
+    soft = both & ((page_rgba[:, :, 3] < 255) | (lib_rgba[:, :, 3] < 255))
+    colour = np.abs(page_rgba[:, :, :3] - lib_rgba[:, :, :3])
+    from alphacut.ops.resize import resize_matte
+
+    before = np.abs(resize_matte(low, (w, h)) - lib.alpha)  # what the page did before: bilinear, photo's colours
+    before_colour = np.abs(rgb.astype(int) - lib_rgba[:, :, :3])
+    print(f"before (bilinear, no decontamination): alpha mean {before.mean():.5f} max {before.max():.4f}, colour "
+          f"where both visible mean {before_colour[both].mean():.3f}/255, in the soft band mean "
+          f"{before_colour[soft].mean():.2f}/255 p99 {np.percentile(before_colour[soft], 99):.0f}/255")
+    print(f"page vs library ({w}x{h}, inference {m['inferenceMs']:.0f} ms, refine {m['refineMs']:.0f} ms, "
+          f"decontaminate {m['decontaminateMs']:.0f} ms): alpha mean {alpha_diff.mean():.5f} max {alpha_diff.max():.4f}; "
+          f"colour where both visible mean {colour[both].mean():.3f}/255, in the soft band mean "
+          f"{colour[soft].mean():.2f}/255 p99 {np.percentile(colour[soft], 99):.0f}/255")
+    assert alpha_diff.mean() < 0.01
+    assert colour[both].mean() < 1.0

@@ -1,5 +1,6 @@
-// Builds the page into the Python package (src/alphacut/web) with esbuild: one hashed JS bundle,
-// one hashed CSS file, and index.html pointing at them. Then copy-vendor.mjs adds the runtimes.
+// Builds the page into the Python package (src/alphacut/web) with esbuild: one hashed JS bundle, the
+// hashed edge-refinement worker, one hashed CSS file, and index.html pointing at them. Then
+// copy-vendor.mjs adds the runtimes.
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -10,10 +11,14 @@ const out = here("../../src/alphacut/web/");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out + "assets", { recursive: true });
 
+const common = { bundle: true, minify: true, target: "es2022", outdir: out + "assets", entryNames: "[name]-[hash]",
+  metafile: true, legalComments: "eof", logLevel: "warning" };
+// The edge-refinement worker first (a classic script): the page learns its hashed name at build time.
+const worker = await build({ ...common, entryPoints: [here("../src/refine-worker.js")], format: "iife" });
+const workerUrl = "/assets/" + basename(Object.keys(worker.metafile.outputs).find((f) => f.endsWith(".js")));
 const result = await build({
-  entryPoints: [here("../src/main.js"), here("../src/style.css")],
-  bundle: true, minify: true, format: "esm", target: "es2022", outdir: out + "assets",
-  entryNames: "[name]-[hash]", metafile: true, legalComments: "eof", logLevel: "warning",
+  ...common, entryPoints: [here("../src/main.js"), here("../src/style.css")], format: "esm",
+  define: { REFINE_WORKER_URL: JSON.stringify(workerUrl) },
 });
 const built = {};
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
@@ -23,4 +28,4 @@ const html = readFileSync(here("../index.html"), "utf8")
   .replace("/src/main.js", built["main.js"])
   .replace("/src/style.css", built["style.css"]);
 writeFileSync(out + "index.html", html);
-console.log(`built ${built["main.js"]} and ${built["style.css"]}`);
+console.log(`built ${built["main.js"]}, ${workerUrl} and ${built["style.css"]}`);

@@ -2,11 +2,11 @@
 // choose a background, download one or all. No framework, no third-party requests.
 import { zipSync } from "fflate";
 import { canvasBytes, drawComposite } from "./compose.js";
-import { cutoutPixels, decodePixels, loadSession, matteInBrowser } from "./private.js";
+import { cutoutInWorker, decodePixels, loadSession, lowMatteInBrowser } from "./private.js";
 
 const $ = (sel) => document.querySelector(sel);
 const state = { config: null, items: [], running: 0, queue: [], bgImage: null };
-window.alphacutDebug = { lastMatte: null }; // read by the browser tests (matte parity with Python)
+window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutout: null }; // read by the browser tests (parity with Python)
 
 const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
 
@@ -192,11 +192,18 @@ async function cutOutHere(item) {
   });
   setStatus(item, "cutting out in this browser…", null);
   const pixels = await decodePixels(item.file);
+  const { width, height } = pixels;
   const t0 = performance.now();
-  const matte = await matteInBrowser(session, pixels);
-  window.alphacutDebug.lastMatte = { name: item.name, width: pixels.width, height: pixels.height, matte,
-    ms: performance.now() - t0, webgpu: session.gpu };
-  return createImageBitmap(cutoutPixels(pixels, matte));
+  const low = await lowMatteInBrowser(session, pixels);
+  const t1 = performance.now();
+  window.alphacutDebug.lastLow = { width: low.lw, height: low.lh, matte: low.low.slice() };
+  setStatus(item, "refining the edges…", null);
+  const cut = await cutoutInWorker(low, pixels);
+  window.alphacutDebug.lastMatte = { name: item.name, width, height, matte: cut.matte, webgpu: session.gpu,
+    ms: performance.now() - t0, inferenceMs: t1 - t0, refineMs: cut.ms.refine, decontaminateMs: cut.ms.decontaminate,
+    guided: cut.guided, softPixels: cut.softPixels };
+  window.alphacutDebug.lastCutout = cut.image;
+  return createImageBitmap(cut.image);
 }
 
 function redraw(item) {

@@ -200,10 +200,3 @@ export function resizeMatte(matte, w, h, outW, outH) {
   }
   return out;
 }
-
-/** The matte as 0..255 bytes, rounded like alphacut's float_to_u8. */
-export function matteToU8(matte) {
-  const out = new Uint8ClampedArray(matte.length);
-  for (let i = 0; i < matte.length; i++) out[i] = Math.round(matte[i] * 255);
-  return out;
-}

@@ -1,7 +1,8 @@
 // Private mode: the model runs in this tab with onnxruntime-web. The image never leaves the page;
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
-// both from the alphacut server that served this page.
-import { matteToU8, normalize, padEdge, postprocess, resizeMatte, resizeRGB, rgbaToRGB } from "./preprocess.js";
+// both from the alphacut server that served this page. After inference, the matte is refined and the
+// edge colours decontaminated as the library does by default (refine.js), in a worker.
+import { normalize, padEdge, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -71,11 +72,14 @@ export async function decodePixels(blob) {
   return { rgba: data, width: canvas.width, height: canvas.height };
 }
 
-/** The full-resolution matte (Float32Array, H×W in [0, 1]) for RGBA pixels, computed in this tab. */
-export async function matteInBrowser(state, pixels) {
+/**
+ * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh}, a Float32Array lh×lw in
+ * [0, 1] over the image's own part of the model input (the photo's aspect ratio, longer side = input).
+ */
+export async function lowMatteInBrowser(state, pixels) {
   const { ort, session, model } = state;
   const side = model.input_size;
-  const { rgb, hasAlpha } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
+  const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
   // Keep the aspect ratio (alphacut.pipeline.letterbox_size): the longer side spans the input,
   // the rest of the square repeats the last row and column.
   const scale = Math.min(side / pixels.width, side / pixels.height);
@@ -89,19 +93,46 @@ export async function matteInBrowser(state, pixels) {
   const raw = outputs[session.outputNames[model.output_index || 0]];
   const cropped = new Float32Array(cw * ch);
   for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
-  const matte = resizeMatte(postprocess(cropped, model.activation), cw, ch, pixels.width, pixels.height);
   for (const t of Object.values(outputs)) t.dispose?.();
-  if (hasAlpha) {
-    // like Python: the matte never exceeds the input's own alpha
-    for (let i = 0; i < matte.length; i++) matte[i] = Math.min(matte[i], pixels.rgba[i * 4 + 3] / 255);
-  }
-  return matte;
+  return { low: postprocess(cropped, model.activation), lw: cw, lh: ch };
 }
 
-/** RGBA cutout pixels: original colours, alpha from the matte. */
-export function cutoutPixels(pixels, matte) {
-  const a = matteToU8(matte);
-  const out = new Uint8ClampedArray(pixels.rgba);
-  for (let i = 0; i < a.length; i++) out[i * 4 + 3] = a[i];
-  return new ImageData(out, pixels.width, pixels.height);
+// REFINE_WORKER_URL is set at build time (scripts/build.mjs) to the worker bundle's hashed name.
+let worker = null;
+let nextJob = 0;
+const jobs = new Map();
+
+function refineWorker() {
+  if (!worker) {
+    worker = new Worker(REFINE_WORKER_URL);
+    worker.onmessage = ({ data }) => {
+      const job = jobs.get(data.id);
+      jobs.delete(data.id);
+      if (data.error) job.reject(new Error(`edge refinement failed: ${data.error}`));
+      else job.resolve(data);
+    };
+    worker.onerror = (e) => {
+      for (const job of jobs.values()) job.reject(new Error(`edge refinement failed: ${e.message || "worker error"}`));
+      jobs.clear();
+      worker.terminate();
+      worker = null;
+    };
+  }
+  return worker;
+}
+
+/**
+ * The cutout as the library makes it by default (refine.js cutoutRGBA, in a worker): the matte at the
+ * photo's size (guided upsampling from 2× the matte), the edge colours decontaminated.
+ * Hands `low` and `pixels.rgba` over to the worker (they are unusable here afterwards).
+ * Resolves to {image: ImageData, matte: Float32Array H×W, guided, softPixels, ms}.
+ */
+export function cutoutInWorker({ low, lw, lh }, pixels) {
+  return new Promise((resolve, reject) => {
+    const id = nextJob++;
+    jobs.set(id, { resolve, reject });
+    refineWorker().postMessage({ id, low, lw, lh, rgba: pixels.rgba, width: pixels.width, height: pixels.height },
+      [low.buffer, pixels.rgba.buffer]);
+  }).then((r) => ({ image: new ImageData(r.rgba, pixels.width, pixels.height), matte: r.matte, guided: r.guided,
+    softPixels: r.softPixels, ms: r.ms }));
 }
