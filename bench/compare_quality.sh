@@ -12,8 +12,9 @@
 #             images whose matte already exists are skipped, so an interrupted run resumes.
 #             Timings (the peer scripts' JSON) go to OUT/timings/<tool>/<set>.json; a resumed set
 #             keeps the per-image seconds of earlier runs.
-#   alphacut  `alphacut eval --root EVALDATA --save-pred OUT/alphacut --json` (alphacut runs its own,
-#             current pipeline; always rerun, since it is the side that changes)
+#   alphacut  `alphacut eval --root EVALDATA --save-pred OUT/alphacut --json` with the default model
+#             (int8, derived from the peers' file), and again with `-m isnet-general-use-fp16` (the very
+#             file the peers run) into OUT/alphacut-fp16 (always rerun: it is the side that changes)
 #   score     `alphacut eval --root EVALDATA --pred OUT/<tool> --json` for each peer
 #   report    OUT/compare.md: per set, MAE, max Fβ, Sα, Eφ (+ SAD, MSE, Grad on the soft sets) per
 #             tool, best value in bold; plus the peers' seconds/image
@@ -157,12 +158,18 @@ fi
 alphacut() { PYTHONPATH="$repo/src${PYTHONPATH:+:$PYTHONPATH}" "$ALPHACUT_PY" -m alphacut.cli "$@"; }
 
 if has_step alphacut; then
-  begin "alphacut: eval --root $EVALDATA --save-pred $OUT/alphacut (runs the pipeline and scores it)"
-  rm -rf "$OUT/alphacut"
-  alphacut eval --root "$EVALDATA" --save-pred "$OUT/alphacut" --json "${limit_args[@]}" > "$OUT/alphacut.json.tmp"
-  mv "$OUT/alphacut.json.tmp" "$OUT/alphacut.json"
+  # Two rows: the default model (int8, derived from the peers' file) and the very file the peers run.
+  for row in alphacut alphacut-fp16; do
+    model_args=()
+    [[ "$row" == alphacut-fp16 ]] && model_args=(-m isnet-general-use-fp16)
+    begin "$row: eval --root $EVALDATA ${model_args[*]} --save-pred $OUT/$row (runs the pipeline and scores it)"
+    rm -rf "${OUT:?}/$row"
+    alphacut eval --root "$EVALDATA" "${model_args[@]}" --save-pred "$OUT/$row" --json "${limit_args[@]}" \
+      > "$OUT/$row.json.tmp"
+    mv "$OUT/$row.json.tmp" "$OUT/$row.json"
+    done_step "$row"
+  done
   git -C "$repo" rev-parse --short HEAD > "$OUT/alphacut.commit" 2>/dev/null || true
-  done_step alphacut
 fi
 
 # ------------------------------------------------------------------------------------------ score
@@ -194,7 +201,7 @@ fi
 # ----------------------------------------------------------------------------------------- report
 if has_step report; then
   begin "report: $OUT/compare.md"
-  "$ALPHACUT_PY" - "$OUT" "$LIMIT" alphacut "${tools[@]}" > "$OUT/compare.md" <<'PY'
+  "$ALPHACUT_PY" - "$OUT" "$LIMIT" alphacut alphacut-fp16 "${tools[@]}" > "$OUT/compare.md" <<'PY'
 """Markdown comparison over the `alphacut eval --json` reports in OUT/<tool>.json."""
 import json
 import statistics
@@ -206,7 +213,7 @@ reports = {n: json.loads((out / f"{n}.json").read_text()) for n in names if (out
 names = list(reports)
 if not names:
     sys.exit("compare_quality: no <tool>.json reports to compare; run the alphacut/score steps first.")
-LABEL = {"alphacut": "alphacut", "rembg": "rembg 2.0.86", "imgly": "imgly-node 1.4.5"}
+LABEL = {"alphacut": "alphacut (default: int8)", "alphacut-fp16": "alphacut -m isnet-general-use-fp16", "rembg": "rembg 2.0.86", "imgly": "imgly-node 1.4.5"}
 # (key, header, lower is better, format)
 METRICS = [("mae", "MAE ↓", True, "{:.4f}"), ("max_fbeta", "max Fβ ↑", False, "{:.4f}"),
            ("s_measure", "Sα ↑", False, "{:.4f}"), ("e_measure", "Eφ ↑", False, "{:.4f}")]
@@ -271,14 +278,14 @@ for n in names:
 # Per-image MAE: on how many images is alphacut better / worse than each peer (|Δ| < 1e-4 is a tie).
 if "alphacut" in names and len(names) > 1:
     lines.append("\nPer-image MAE, alphacut against each peer (better / tie / worse; tie = |ΔMAE| < 0.0001):\n")
-    lines.append("| set | " + " | ".join(f"vs {LABEL.get(n, n)}" for n in names if n != "alphacut") + " |")
-    lines.append("|---|" + "---|" * (len(names) - 1))
+    lines.append("| set | " + " | ".join(f"vs {LABEL.get(n, n)}" for n in names if not n.startswith("alphacut")) + " |")
+    lines.append("|---|" + "---|" * sum(not n.startswith("alphacut") for n in names))
     totals = {n: [0, 0, 0] for n in names}
     for k in set_names:
         ours = {p["stem"]: p["mae"] for p in sets["alphacut"].get(k, {"pairs": []})["pairs"]}
         row = []
         for n in names:
-            if n == "alphacut":
+            if n.startswith("alphacut"):
                 continue
             b = t = w = 0
             if k not in sets[n] or k not in sets["alphacut"]:
@@ -292,7 +299,7 @@ if "alphacut" in names and len(names) > 1:
             totals[n] = [totals[n][0] + b, totals[n][1] + t, totals[n][2] + w]
             row.append(f"{b} / {t} / {w}")
         lines.append(f"| {k} | " + " | ".join(row) + " |")
-    lines.append("| **all** | " + " | ".join(" / ".join(map(str, totals[n])) for n in names if n != "alphacut") + " |")
+    lines.append("| **all** | " + " | ".join(" / ".join(map(str, totals[n])) for n in names if not n.startswith("alphacut")) + " |")
 
 # Peers' speed from their own timing JSON (one call per decoded image, after a warm-up call).
 tim = out / "timings"

@@ -1,13 +1,14 @@
 // Reads JSON {w, h, outW, outH, rgb: base64, matte?: base64 float32, mw, mh} from stdin and prints
 // the JS pipeline's results (base64) so pytest can compare them with Pillow / alphacut.ops.
-import { resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
+import { contentSize, resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
 
 let input = "";
 process.stdin.on("data", (d) => (input += d));
 process.stdin.on("end", () => {
   const job = JSON.parse(input);
   const rgb = new Uint8Array(Buffer.from(job.rgb, "base64"));
-  const out = { rgb: Buffer.from(resizeRGB(rgb, job.w, job.h, job.outW, job.outH)).toString("base64") };
+  const out = { rgb: Buffer.from(resizeRGB(rgb, job.w, job.h, job.outW, job.outH)).toString("base64"),
+                content: contentSize(job.w, job.h, job.outW, job.outH) };
   if (job.matte) {
     const m = new Float32Array(new Uint8Array(Buffer.from(job.matte, "base64")).buffer);
     const up = resizeMatte(m, job.mw, job.mh, job.w, job.h);

@@ -41,12 +41,14 @@ def same_origin_only(report: dict[str, Any], base: str) -> list[str]:
 
 # ------------------------------------------------------------------ JS pre/post-processing vs Python
 @pytest.mark.parametrize("shape", [(333, 217, 1024, 1024), (2000, 1500, 1024, 1024), (1500, 2000, 1024, 1024),
-                                   (1024, 1024, 1024, 1024), (97, 1301, 64, 64), (1400, 1500, 1024, 1024)])
+                                   (1024, 1024, 1024, 1024), (97, 1301, 64, 64), (1400, 1500, 1024, 1024),
+                                   (854, 480, 1024, 768), (300, 2000, 1024, 1024), (5, 3, 64, 64)])
 def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, int]) -> None:
     if shutil.which("node") is None:
         pytest.skip("node is not installed (run `make browser-deps`)")
     from alphacut.io.decode import resize_for_model
     from alphacut.ops.resize import resize_matte
+    from alphacut.pipeline import content_size
 
     w, h, ow, oh = shape
     rng = np.random.default_rng(w * 7 + h)
@@ -66,6 +68,7 @@ def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, i
         assert diff.max() == 0
     js_matte = np.frombuffer(base64.b64decode(out["matte"]), np.float32).reshape(h, w)
     assert np.abs(js_matte - resize_matte(matte, (w, h))).max() < 1e-5
+    assert tuple(out["content"]) == content_size((w, h), (ow, oh))
 
 
 # ------------------------------------------------------------------------ server mode, fake backend
@@ -201,15 +204,15 @@ def test_private_mode_cutout_matches_library_above_2x(browser_tools: None, live_
 
     remover = _real_remover()
     base = live_server(remover)
-    src = Image.open(SAMPLES / "chelsea.jpg").convert("RGB")  # 451x300 -> 2255x1500: 2.2x the 1024x681 matte
-    image = tmp_path / "chelsea-5x.png"  # PNG: the browser and Pillow decode the same pixels
-    src.resize((src.width * 5, src.height * 5), Image.Resampling.LANCZOS).save(image)
+    src = Image.open(SAMPLES / "chelsea.jpg").convert("RGB")  # 451x300 -> 2706x1800: 2.2x the 1024x835 matte
+    image = tmp_path / "chelsea-6x.png"  # PNG: the browser and Pillow decode the same pixels
+    src.resize((src.width * 6, src.height * 6), Image.Resampling.LANCZOS).save(image)
     report = drive({"url": base, "mode": "private", "images": [str(image)], "downloadDir": str(tmp_path),
                     "timeoutMs": 480000, "wantMatte": True})
     assert report["statuses"][0].startswith("done"), report["statuses"]
     m = report["matte"]
     h, w = m["height"], m["width"]
-    assert m["guided"] is True and (w, h) == (2255, 1500)
+    assert m["guided"] is True and (w, h) == (2706, 1800)
     page_alpha = np.frombuffer(base64.b64decode(m["b64"]), np.float32).reshape(h, w)
     page_rgba = np.frombuffer(base64.b64decode(m["cutout_b64"]), np.uint8).reshape(h, w, 4).astype(int)
     low = np.frombuffer(base64.b64decode(m["low"]["b64"]), np.float32).reshape(m["low"]["height"], m["low"]["width"])

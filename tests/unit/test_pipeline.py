@@ -97,3 +97,47 @@ def test_concurrent_calls_share_one_session(tiny_onnx, tiny_spec):
     for a, b in zip(serial, parallel):
         assert np.array_equal(a, b)
     assert serial[0][45, 50] > 0.9 and serial[0][2, 2] < 0.1
+
+
+@pytest.mark.parametrize(("image_wh", "model_wh", "content"), [
+    ((1920, 1080), (1024, 1024), (1024, 768)),   # 16:9 goes in at 4:3
+    ((1080, 1920), (1024, 1024), (768, 1024)),
+    ((640, 640), (1024, 1024), (1024, 1024)),    # square: the whole input
+    ((6000, 4000), (1024, 1024), (1024, 836)),   # 3:2 at sqrt(1.5) = 1.22
+    ((1, 5000), (1024, 1024), (14, 1024)),       # never below 1 px, never past the input
+    ((800, 800), (1024, 768), (887, 768)),       # non-square input: geometric mean of both ratios
+])
+def test_content_size_halves_the_aspect_ratio_in_log_scale(image_wh, model_wh, content):
+    from alphacut.pipeline import content_size
+
+    assert content_size(image_wh, model_wh) == content
+
+
+def test_preprocess_places_the_half_stretched_image_top_left_and_pads_by_repeating_the_edge(tiny_spec):
+    from alphacut.pipeline import preprocess
+
+    rgb = np.zeros((90, 160, 3), np.uint8)
+    rgb[:, -10:] = 255  # right edge white: the padding repeats the last row and column
+    x, content = preprocess(rgb, tiny_spec, (64, 64))
+    assert content == (64, 48) and x.shape == (1, 3, 64, 64)
+    white = (1.0 - np.asarray(tiny_spec.mean[0])) / tiny_spec.std[0]
+    assert np.allclose(x[0, 0, 48:, :63], x[0, 0, 47, :63])  # rows below repeat the last row
+    assert np.isclose(x[0, 0, 60, 63], white, atol=0.02)
+
+
+@pytest.mark.parametrize(("src_wh", "dst_wh", "bicubic"), [
+    ((300, 200), (1024, 683), True),    # enlarged both ways: bicubic
+    ((2000, 1500), (1024, 768), False),  # reduced: antialiased bilinear
+    ((300, 2000), (400, 1024), False),   # mixed: bilinear
+])
+def test_resize_for_model_is_bicubic_only_when_enlarging(src_wh, dst_wh, bicubic):
+    from alphacut.io.decode import resize_for_model
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (src_wh[1], src_wh[0], 3), dtype=np.uint8)
+    out = resize_for_model(rgb, dst_wh)
+    img = Image.fromarray(rgb)
+    want = Image.Resampling.BICUBIC if bicubic else Image.Resampling.BILINEAR
+    other = Image.Resampling.BILINEAR if bicubic else Image.Resampling.BICUBIC
+    assert np.array_equal(out, np.asarray(img.resize(dst_wh, want)))
+    assert not np.array_equal(out, np.asarray(img.resize(dst_wh, other)))

@@ -1,7 +1,8 @@
 // Pre- and post-processing for private (in-browser) mode, matching alphacut's Python pipeline:
-//   resize  = Pillow's BILINEAR on 8-bit RGB (triangle filter, support widened by the shrink factor,
-//             half-pixel centres, 22-bit fixed-point weights, horizontal pass then vertical, each
-//             rounded to 8 bits), so the model sees the very bytes Python feeds it;
+//   resize  = Pillow's BICUBIC when enlarging along both axes, else BILINEAR, on 8-bit RGB (support
+//             widened by the shrink factor, half-pixel centres, 22-bit fixed-point weights, one pass
+//             per axis, each rounded to 8 bits: io.decode.resize_for_model), so the model sees the
+//             very bytes Python feeds it;
 //   input   = (x / 255 - mean) / std, NCHW float32;
 //   output  = output 0 (sigmoid if the catalog says so) clipped to [0, 1];
 //   matte   = triangle filter, half-pixel centres (bilinear up, antialiased down: ops.resize.resize_matte).
@@ -15,11 +16,23 @@ function triangle(x) {
   return a < 1 ? 1 - a : 0;
 }
 
-/** Pillow's precompute_coeffs for BILINEAR: per output pixel, [first, count] and integer weights. */
-export function resampleCoeffs(inSize, outSize) {
+/** Pillow's bicubic_filter (a = -0.5). */
+function cubic(x) {
+  const a = -0.5;
+  x = Math.abs(x);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+const FILTERS = { bilinear: [triangle, 1], bicubic: [cubic, 2] };
+
+/** Pillow's precompute_coeffs for BILINEAR or BICUBIC: per output pixel, [first, count] and integer weights. */
+export function resampleCoeffs(inSize, outSize, filterName = "bilinear") {
+  const [filter, filterSupport] = FILTERS[filterName];
   const scale = inSize / outSize;
   const filterscale = Math.max(scale, 1);
-  const support = filterscale; // bilinear support 1.0, widened when shrinking (antialiasing)
+  const support = filterSupport * filterscale; // widened when shrinking (antialiasing)
   const ss = 1 / filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
   const bounds = new Int32Array(outSize * 2);
@@ -34,7 +47,7 @@ export function resampleCoeffs(inSize, outSize) {
     let ww = 0;
     const k = new Float64Array(xmax);
     for (let x = 0; x < xmax; x++) {
-      const w = triangle((x + xmin - center + 0.5) * ss);
+      const w = filter((x + xmin - center + 0.5) * ss);
       k[x] = w;
       ww += w;
     }
@@ -54,10 +67,10 @@ function clip8(acc) {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-function resizeAxis(src, w, h, outW, outH, horizontal) {
+function resizeAxis(src, w, h, outW, outH, horizontal, filterName) {
   // one pass along x (horizontal) or y, 8-bit in, 8-bit out, exactly as Pillow's 8bpc kernels
   const n = horizontal ? w : h, nOut = horizontal ? outW : outH;
-  const { bounds, weights, ksize } = resampleCoeffs(n, nOut);
+  const { bounds, weights, ksize } = resampleCoeffs(n, nOut, filterName);
   const ow = horizontal ? outW : w, oh = horizontal ? h : outH;
   const out = new Uint8Array(ow * oh * 3);
   const step = horizontal ? 3 : w * 3; // distance between neighbours along the axis
@@ -79,26 +92,37 @@ function resizeAxis(src, w, h, outW, outH, horizontal) {
 }
 
 /**
- * Resize packed RGB (3 bytes per pixel) from w×h to outW×outH like Pillow's
- * Image.resize(size, BILINEAR): identical bytes when Pillow makes its horizontal pass first
- * (always for landscape photos shrunk to the model's square). Pillow 13 sometimes makes the
- * vertical pass first; we do so when the vertical shrink is the larger one, which matches it in
- * most of the other cases and otherwise differs by at most 1 in a few pixels.
+ * Resize packed RGB (3 bytes per pixel) from w×h to outW×outH like alphacut.io.decode.resize_for_model:
+ * Pillow's Image.resize(size, BICUBIC) when enlarging along both axes, else BILINEAR. Identical
+ * bytes when Pillow makes its horizontal pass first (always for landscape photos shrunk to the
+ * model's input). Pillow 13 sometimes makes the vertical pass first; we do so when the vertical
+ * shrink is the larger one, which matches it in most of the other cases and otherwise differs by
+ * at most 1 in a few pixels.
  */
 export function resizeRGB(src, w, h, outW, outH) {
   const needH = outW !== w, needV = outH !== h;
   if (!needH && !needV) return new Uint8Array(src);
-  if (!needV) return resizeAxis(src, w, h, outW, h, true);
-  if (!needH) return resizeAxis(src, w, h, w, outH, false);
+  const f = outW >= w && outH >= h ? "bicubic" : "bilinear";
+  if (!needV) return resizeAxis(src, w, h, outW, h, true, f);
+  if (!needH) return resizeAxis(src, w, h, w, outH, false, f);
   if (h / outH > w / outW) {
-    const tmp = resizeAxis(src, w, h, w, outH, false);
-    return resizeAxis(tmp, w, outH, outW, outH, true);
+    const tmp = resizeAxis(src, w, h, w, outH, false, f);
+    return resizeAxis(tmp, w, outH, outW, outH, true, f);
   }
-  const tmp = resizeAxis(src, w, h, outW, h, true);
-  return resizeAxis(tmp, outW, h, outW, outH, false);
+  const tmp = resizeAxis(src, w, h, outW, h, true, f);
+  return resizeAxis(tmp, outW, h, outW, outH, false, f);
 }
 
-/** RGBA (canvas ImageData) → packed RGB; transparent pixels are shown over white, as in Python. */
+/**
+ * Where the image sits in the model input (alphacut.pipeline.content_size): its aspect ratio is the
+ * geometric mean of its own and the input's, its longer side spans the input; returns [cw, ch].
+ */
+export function contentSize(w, h, mw, mh) {
+  const aspect = Math.sqrt((w / h) * (mw / mh));
+  const [cw, ch] = aspect >= mw / mh ? [mw, mw / aspect] : [mh * aspect, mh];
+  return [Math.min(mw, Math.max(1, Math.floor(cw + 0.5))), Math.min(mh, Math.max(1, Math.floor(ch + 0.5)))];
+}
+
 export function rgbaToRGB(rgba, w, h) {
   const out = new Uint8Array(w * h * 3);
   let hasAlpha = false;

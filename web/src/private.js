@@ -2,7 +2,7 @@
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page. After inference, the matte is refined and the
 // edge colours decontaminated as the library does by default (refine.js), in a worker.
-import { normalize, padEdge, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
+import { contentSize, normalize, padEdge, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -74,17 +74,15 @@ export async function decodePixels(blob) {
 
 /**
  * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh}, a Float32Array lh×lw in
- * [0, 1] over the image's own part of the model input (the photo's aspect ratio, longer side = input).
+ * [0, 1] over the image's own part of the model input (contentSize: half-stretched, longer side = input).
  */
 export async function lowMatteInBrowser(state, pixels) {
   const { ort, session, model } = state;
   const side = model.input_size;
   const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
-  // Keep the aspect ratio (alphacut.pipeline.letterbox_size): the longer side spans the input,
-  // the rest of the square repeats the last row and column.
-  const scale = Math.min(side / pixels.width, side / pixels.height);
-  const cw = Math.min(side, Math.max(1, Math.floor(pixels.width * scale + 0.5)));
-  const ch = Math.min(side, Math.max(1, Math.floor(pixels.height * scale + 0.5)));
+  // Half-stretched (alphacut.pipeline.content_size); the rest of the square repeats the last row
+  // and column.
+  const [cw, ch] = contentSize(pixels.width, pixels.height, side, side);
   const small = resizeRGB(rgb, pixels.width, pixels.height, cw, ch);
   const content = normalize(small, cw, ch, model.mean, model.std);
   const input = new ort.Tensor("float32", padEdge(content, cw, ch, side, side), [1, 3, side, side]);

@@ -296,12 +296,18 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
 
 
 def resize_for_model(rgb: NDArray[np.uint8], size_wh: tuple[int, int]) -> NDArray[np.uint8]:
-    """Resize an RGB image to the model's input size: bilinear, antialiased when shrinking.
+    """Resize an RGB image to the model's input size: bicubic when enlarging, bilinear otherwise.
 
     Pillow's BILINEAR widens its support by the scale factor when it shrinks, so every source
-    pixel contributes (no aliasing on 24 MP inputs) and it runs in C.
+    pixel contributes (no aliasing on 24 MP inputs) and it runs in C. An image enlarged along both
+    axes (smaller than the model's input) goes through BICUBIC instead, whose sharper edges are
+    closer to the downscaled photos the network was trained on. Measured on evaldata against
+    bilinear (int8 model, images with lower / higher MAE): ecommerce_synthetic 38/1 (MAE 0.0210 →
+    0.0201), grabcut 26/12, adobe_crops 17/10, davis_objects 15/1, the other three sets 13/10 to 15/13.
     """
-    if (rgb.shape[1], rgb.shape[0]) == tuple(size_wh):
+    w, h = size_wh
+    if (rgb.shape[1], rgb.shape[0]) == (w, h):
         return rgb
-    img = Image.fromarray(rgb, "RGB").resize(size_wh, Image.Resampling.BILINEAR)
-    return np.asarray(img)
+    enlarging = w >= rgb.shape[1] and h >= rgb.shape[0]
+    resample = Image.Resampling.BICUBIC if enlarging else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(rgb, "RGB").resize((w, h), resample))
