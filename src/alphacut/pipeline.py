@@ -18,7 +18,7 @@ from PIL import Image
 
 from . import post
 from .errors import BackendError
-from .io.decode import Decoded, ImageInput, decode_image, resize_for_model
+from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
 from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_float
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
@@ -137,7 +137,6 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
 #: for a subject whose box spans at least this fraction of the frame's width and height (for
 #: head_frame: a head at least this fraction of the frame's height).
 DRAFT_MIN_SUBJECT_FRAC = 0.25
-_DRAFT_SCALES = (8, 4, 2)
 
 
 def _counts_source_pixels(options: Options) -> bool:
@@ -152,7 +151,8 @@ def _decode_is_enough(wh: tuple[int, int], model_wh: tuple[int, int], options: O
     w, h = wh
     cw, ch = options.size_wh
     f = DRAFT_MIN_SUBJECT_FRAC
-    if not (w >= model_wh[0] or h >= model_wh[1]):  # the model input is a reduction along the longer side
+    content_w, content_h = content_size(wh, model_wh)
+    if w < content_w or h < content_h:  # the model input must be a reduction along both sides
         return False
     if options.head_frame is not None:  # scale = head_frac * ch / head_h, head_h >= f * h
         return f * h >= options.head_frame[1] * ch
@@ -172,7 +172,7 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
     1/8 per side) is allowed only when options.size_wh bounds the output and no option is counted
     in the photo's pixels (erode, dilate, min_area, a margin in px, background blur); otherwise
     this returns source_wh. The reduction chosen is the largest for which
-      1. the model input is still a reduction: w >= model w or h >= model h, and
+      1. the model input is still a reduction along both sides: (w, h) >= content_size, and
       2. the layout scales the decoded photo by at most 1 (every output pixel backed by at least
          one decoded pixel) for any subject box of at least f = DRAFT_MIN_SUBJECT_FRAC of the
          frame on each side. With canvas (cw, ch) the layout's scale is, per path:
@@ -192,7 +192,7 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
     if options.size_wh is None or _counts_source_pixels(options):
         return source_wh
     sw, sh = source_wh
-    for s in _DRAFT_SCALES:
+    for s in DRAFT_SCALES:
         wh = (-(-sw // s), -(-sh // s))
         if _decode_is_enough(wh, model_wh, options):
             return wh

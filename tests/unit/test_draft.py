@@ -114,6 +114,8 @@ def test_the_model_input_is_never_upsampled():
     assert min_decode_size((4000, 3000), (1024, 1024), Options(size_wh=(32, 32))) == (2000, 1500)
     assert min_decode_size((4000, 3000), (64, 64), Options(size_wh=(32, 32))) == (500, 375)
     assert min_decode_size((1001, 999), (1024, 1024), Options(size_wh=(32, 32))) == (1001, 999)
+    # 16:9 enters the model at 4:3 (1024x768): 1/4 (1200x675) would enlarge it vertically, so 1/2
+    assert min_decode_size((4800, 2700), (1024, 1024), Options(size_wh=(32, 32))) == (2400, 1350)
 
 
 CANVAS = (120, 90)

@@ -31,7 +31,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from ..errors import InputError
 from ..options import DEFAULT_MAX_PIXELS
 
-__all__ = ["MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
+__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def _sixteen_to_eight(img: Image.Image) -> Image.Image:
 
 #: EXIF orientations that swap width and height (transpose, rotate 90/270, transverse).
 _SWAPS_SIDES = (5, 6, 7, 8)
-_DRAFT_SCALES = (8, 4, 2)  # the reductions libjpeg does while decoding (it has 1/8 steps; Pillow uses these)
+DRAFT_SCALES = (8, 4, 2)  # the reductions libjpeg does while decoding (it has 1/8 steps; Pillow uses these)
 
 
 def _draft(img: Image.Image, min_size_wh: Callable[[tuple[int, int]], tuple[int, int]]) -> tuple[int, int] | None:
@@ -209,7 +209,7 @@ def _draft(img: Image.Image, min_size_wh: Callable[[tuple[int, int]], tuple[int,
     need_w, need_h = min_size_wh((h, w) if swap else (w, h))
     if swap:
         need_w, need_h = need_h, need_w
-    for s in _DRAFT_SCALES:
+    for s in DRAFT_SCALES:
         if -(-w // s) >= need_w and -(-h // s) >= need_h:
             # Pillow picks the largest s with s <= min(w // req_w, h // req_h): ask for floor sizes.
             img.draft(img.mode, (max(1, w // s), max(1, h // s)))
