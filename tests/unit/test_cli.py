@@ -154,3 +154,27 @@ def test_output_path_is_a_file_not_a_folder(run, tree, tmp_path):
     res = run("remove", str(tree), "-o", str(blocker / "out"))
     assert res.exit_code == 1 and "output.not-writable" in res.output
     assert blocker.read_text().startswith("a file")
+
+
+@pytest.mark.parametrize(("body", "code", "stderr"), [
+    ("raise SystemExit(3)", 3, ""),
+    ("raise SystemExit('no luck')", 1, "no luck"),
+    ("print('out'); return None", 0, ""),
+    ("1 / 0", 1, "ZeroDivisionError"),
+])
+def test_console_script_exit_code_and_report(body, code, stderr):
+    """entry() leaves by os._exit: an unexpected error must still show and exit non-zero, never 0."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import alphacut.cli as cli
+        def fake_main():
+            {body}
+        cli.main = fake_main
+        cli.entry()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == code, proc.stderr
+    assert stderr in proc.stderr
