@@ -7,16 +7,17 @@ References:
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import NDArray
 
-from .resize import resize_image, resize_matte, resize_u8
+from .resize import resize_image, resize_matte, resize_u8, u8_as_float
 
 __all__ = ["box_filter", "guided_filter", "guided_upsample"]
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
-_U8_SCALE = np.float32(1.0 / 255.0)
 
 
 def box_filter(x: NDArray[np.floating], radius: int) -> F32:
@@ -225,7 +226,5 @@ def _float_rows(guide: F32 | U8, y0: int, y1: int) -> F32:
     """Rows y0:y1 of the guide as float32 in [0, 1] (uint8 is read as value / 255)."""
     rows = guide[y0:y1]
     if rows.dtype == np.uint8:
-        result: F32 = rows.astype(np.float32)
-        result *= _U8_SCALE
-        return result
+        return u8_as_float(cast(U8, rows))
     return np.asarray(rows, dtype=np.float32)
