@@ -65,6 +65,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
     """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
+    if job.problem is not None:
+        raise job.problem
     if _same_file(job.src, job.dst):
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output folder with -o.")
@@ -100,9 +102,11 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     """
     summary = BatchSummary()
     t0 = time.perf_counter()
+    # With layers: every input (not only this job's) is protected from NAME.subject-N files.
+    guard = _LayerGuard(overwrite, frozenset(_real(j.src) for j in jobs)) if layers else None
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, layers),
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard),
                                          on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
@@ -117,7 +121,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            _write(job, remover.finish(prepared, raw, options), options, layers)
+            _write(job, remover.finish(prepared, raw, options), options, guard)
             return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
@@ -179,24 +183,54 @@ def _emit(result: ItemResult, on_item: Callable[[ItemResult], None] | None) -> I
     return result
 
 
-def _write(job: Job, cutout: Cutout, options: Options, layers: bool) -> None:
-    """The result, and with layers one file per subject beside it (NAME.subject-N.png)."""
-    write_atomic(job.dst, encode_cutout(cutout, options))
-    if layers:
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerGuard:
+    """What the per-subject files (NAME.subject-N.EXT) may replace: never an input, others only
+    with overwrite. Their number is known only after the cutout, so they are checked then, before
+    anything of the item is written."""
+
+    overwrite: bool
+    inputs: frozenset[Path]
+
+    def check(self, path: Path) -> None:
+        if _real(path) in self.inputs:
+            raise OutputError("output.is-input", f"The layer {path} would replace an input; alphacut never "
+                              "overwrites an input. Nothing of this image was written.",
+                              hint="Choose another output folder with -o.")
+        if path.exists() and not self.overwrite:
+            raise OutputError("output.exists", f"The layer {path} exists. Nothing of this image was written.",
+                              hint="Pass --overwrite to replace it.")
+
+
+def _write(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None) -> None:
+    """The result, and with a layer guard one file per subject beside it (NAME.subject-N.png)."""
+    layers: list[tuple[Path, bytes]] = []
+    if guard is not None:
         fmt = options.format if options.format.has_alpha else OutputFormat.PNG
         for i, (_, image) in enumerate(cutout.layers(), start=1):
             path = job.dst.with_name(f"{job.dst.stem}.subject-{i}{fmt.extension}")
-            write_atomic(path, encode_image(image, fmt, quality=options.jpeg_quality))
+            guard.check(path)
+            layers.append((path, encode_image(image, fmt, quality=options.jpeg_quality)))
+    write_atomic(job.dst, encode_cutout(cutout, options))
+    for path, data in layers:
+        write_atomic(path, data)
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
-            layers: bool = False) -> ItemResult:
+            guard: _LayerGuard | None = None) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
-        _write(job, remover.cutout(job.src, options), options, layers)
+        _write(job, remover.cutout(job.src, options), options, guard)
         return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

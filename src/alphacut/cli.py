@@ -123,7 +123,7 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if "-" in inputs or output == "-":
-        _remove_stdio(inputs, output, options, settings)
+        _remove_stdio(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite)
         return
     _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
                   quiet=quiet, layers=layers)
@@ -144,13 +144,38 @@ def _remover(settings: Settings) -> Any:
     return Remover(settings=settings)
 
 
-def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings) -> None:
-    from .errors import OptionsError
+def _stdin_is(path: Path) -> bool:
+    """Whether stdin is the file at path (`alphacut remove - -o in.jpg < in.jpg`)."""
+    try:
+        a, b = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no real stdin (e.g. in-process tests), or no file yet
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool) -> None:
+    from .errors import OptionsError, OutputError
     from .io.files import write_atomic
 
     if inputs != ("-",):
         raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
                            hint="Use `alphacut remove - -o out.png < in.jpg` or pass file names.")
+    if output not in (None, "-"):
+        dst = Path(output)
+        if _stdin_is(dst):
+            raise OutputError("output.is-input", f"{dst} is the input itself (stdin reads it); alphacut never "
+                              "overwrites an input.", hint="Give -o another file name.")
+        if dst.is_dir():
+            raise OutputError("output.is-directory", f"{dst} is a folder; reading stdin needs a file name for -o.",
+                              hint=f"Use e.g. -o {dst / ('stdin' + options.format.extension)}.")
+        if dst.exists():
+            if skip_existing:
+                click.echo(f"skipped: {dst} exists", err=True)
+                return
+            if not overwrite:
+                raise OutputError("output.exists", f"{dst} exists.",
+                                  hint="Pass --overwrite to replace it or --skip-existing to keep it.")
     remover = _remover(settings)  # the model loads in the background while stdin is read
     data = sys.stdin.buffer.read()
     result = remover.remove_bytes(data, options)
