@@ -542,11 +542,22 @@ def doctor(ctx: click.Context) -> None:
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer to this Host name (repeatable). Accepted without it: localhost, 127.0.0.1, "
+                   "[::1] and the --host address; with --host 0.0.0.0 or ::, any IP address too. A port, if "
+                   "sent, must be --port.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="Also let the web page at this origin (http://host:port) call the API, with CORS "
+                   "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
           max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
-          max_pixels: int | None) -> None:
-    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs."""
+          max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
+    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
+
+    Other websites can't use it: a request whose Host is not this server's (DNS rebinding) or whose
+    Origin is another page's is refused (403) before any work.
+    """
     try:
         import uvicorn
 
@@ -561,7 +572,8 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
                                      max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
-                                     max_pixels=settings.max_pixels.value)
+                                     max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,
+                                     allow_origins=allow_origins)
     if not server_settings.is_loopback:
         click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
                     f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",

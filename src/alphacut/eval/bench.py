@@ -612,11 +612,12 @@ def machine_description() -> str:
     from ..doctor import cpu_features
 
     model, feats = cpu_features()
-    try:
-        import onnxruntime
+    from ..errors import BackendError
+    from ..runtime.onnx import runtime_version  # the one onnxruntime importer (it disables telemetry)
 
-        ort = onnxruntime.__version__
-    except ImportError:  # pragma: no cover
+    try:
+        ort = runtime_version()
+    except BackendError:  # pragma: no cover
         ort = "?"
     return (f"{model}, {os.cpu_count()} cores ({', '.join(feats) or 'no AVX2/AVX-512/VNNI'}); "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}, onnxruntime {ort}")
