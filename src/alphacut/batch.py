@@ -20,7 +20,7 @@ from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
 from .pipeline import Cutout, Prepared, encode_cutout, preload
 
-__all__ = ["BatchSummary", "ItemResult", "Outcome", "run_batch"]
+__all__ = ["BatchSummary", "ItemResult", "Outcome", "encode_layers", "layer_path", "run_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -242,14 +242,25 @@ def _write(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None
     """The result, and with a layer guard one file per subject beside it (NAME.subject-N.png)."""
     layers: list[tuple[Path, bytes]] = []
     if guard is not None:
-        fmt = options.format if options.format.has_alpha else OutputFormat.PNG
-        for i, (_, image) in enumerate(cutout.layers(), start=1):
-            path = job.dst.with_name(f"{job.dst.stem}.subject-{i}{fmt.extension}")
+        for i, data in enumerate(encode_layers(cutout, options), start=1):
+            path = layer_path(job.dst, i, options)
             guard.check(path)
-            layers.append((path, encode_image(image, fmt, quality=options.jpeg_quality)))
+            layers.append((path, data))
     write_atomic(job.dst, encode_cutout(cutout, options))
     for path, data in layers:
         write_atomic(path, data)
+
+
+def encode_layers(cutout: Cutout, options: Options) -> list[bytes]:
+    """One encoded RGBA image per subject (PNG unless options.format keeps transparency)."""
+    fmt = options.format if options.format.has_alpha else OutputFormat.PNG
+    return [encode_image(image, fmt, quality=options.jpeg_quality) for _, image in cutout.layers()]
+
+
+def layer_path(dst: Path, index: int, options: Options) -> Path:
+    """Where subject `index` (from 1) of the result at dst goes: NAME.subject-N.png beside it."""
+    fmt = options.format if options.format.has_alpha else OutputFormat.PNG
+    return dst.with_name(f"{dst.stem}.subject-{index}{fmt.extension}")
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
