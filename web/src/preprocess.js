@@ -150,17 +150,26 @@ export function normalize(rgb, w, h, mean, std) {
   return out;
 }
 
-/** 3 planes of w×h → 3 planes of outW×outH, the image at the top left, the rest repeating its edge. */
-export function padEdge(planes, w, h, outW, outH) {
+/** Index i of an axis of n mirrored past its end, as numpy's "symmetric" padding: 0 1 2 | 2 1 0 | 0 1 2 … */
+export function mirrorIndex(i, n) {
+  const m = i % (2 * n);
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+/**
+ * 3 planes of w×h → 3 planes of outW×outH, the image at the top left and mirrored at its bottom and
+ * right edges into the rest (alphacut.pipeline.preprocess: np.pad(..., mode="symmetric")).
+ */
+export function padMirror(planes, w, h, outW, outH) {
   if (w === outW && h === outH) return planes;
   const out = new Float32Array(outW * outH * 3);
+  const sx = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) sx[x] = mirrorIndex(x, w);
   for (let c = 0; c < 3; c++) {
     const src = c * w * h, dst = c * outW * outH;
     for (let y = 0; y < outH; y++) {
-      const row = src + Math.min(y, h - 1) * w, o = dst + y * outW;
-      for (let x = 0; x < w; x++) out[o + x] = planes[row + x];
-      const last = planes[row + w - 1];
-      for (let x = w; x < outW; x++) out[o + x] = last;
+      const row = src + mirrorIndex(y, h) * w, o = dst + y * outW;
+      for (let x = 0; x < outW; x++) out[o + x] = planes[row + sx[x]];
     }
   }
   return out;
