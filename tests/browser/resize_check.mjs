@@ -1,6 +1,6 @@
 // Reads JSON {w, h, outW, outH, rgb: base64, matte?: base64 float32, mw, mh} from stdin and prints
 // the JS pipeline's results (base64) so pytest can compare them with Pillow / alphacut.ops.
-import { contentSize, normalize, padMirror, resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
+import { contentSize, normalize, padMirror, postprocess, resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
 
 let input = "";
 process.stdin.on("data", (d) => (input += d));
@@ -14,6 +14,11 @@ process.stdin.on("end", () => {
     const planes = normalize(resizeRGB(rgb, job.w, job.h, cw, ch), cw, ch, [0.5, 0.5, 0.5], [1, 1, 1]);
     const x = padMirror(planes, cw, ch, job.mw, job.mh);
     out.input = Buffer.from(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).toString("base64");
+  }
+  if (job.raw) {  // the model's output → matte (alphacut.pipeline.postprocess)
+    const r = new Float32Array(new Uint8Array(Buffer.from(job.raw, "base64")).buffer);
+    const m = postprocess(r, "none");
+    out.low = Buffer.from(new Uint8Array(m.buffer)).toString("base64");
   }
   if (job.matte) {
     const m = new Float32Array(new Uint8Array(Buffer.from(job.matte, "base64")).buffer);

@@ -175,12 +175,24 @@ export function padMirror(planes, w, h, outW, outH) {
   return out;
 }
 
-/** The model's first output as an h×w matte in [0, 1]. */
+/** The model's first output as an h×w matte in [0, 1], min-max stretched (alphacut.pipeline.postprocess). */
 export function postprocess(raw, activation = "none") {
   const out = new Float32Array(raw.length);
+  let lo = 1, hi = 0;
   for (let i = 0; i < raw.length; i++) {
     let v = activation === "sigmoid" ? 1 / (1 + Math.exp(-raw[i])) : raw[i];
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = v;
+    if (out[i] < lo) lo = out[i];
+    if (out[i] > hi) hi = out[i];
+  }
+  // min-max stretched to span [0, 1], as alphacut.pipeline.postprocess (float32 steps like numpy's)
+  if (hi - lo > 1e-6) {
+    const k = Math.fround(1 / (hi - lo));
+    for (let i = 0; i < out.length; i++) {
+      const v = Math.fround(Math.fround(out[i] - lo) * k);
+      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
   }
   return out;
 }
