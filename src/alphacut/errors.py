@@ -113,6 +113,8 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "options.bad-config": (OptionsError, 400),
     "options.too-large": (OptionsError, 400),
     "options.unsupported": (OptionsError, 400),
+    "options.roi-empty": (OptionsError, 400),  # remove.bg's roi: x2 <= x1 or y2 <= y1
+    "options.roi-outside": (OptionsError, 400),  # remove.bg's roi: beyond the image
     # input: the image or a path to read (exit 3)
     "input.undecodable": (InputError, 415),
     "input.empty": (InputError, 415),

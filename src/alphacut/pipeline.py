@@ -23,7 +23,7 @@ from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_f
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
-from .options import Fit, Options, OutputFormat, Refine
+from .options import Fit, Options, OutputFormat, Refine, check_fits_image
 from .runtime.base import Backend
 
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
@@ -226,6 +226,7 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
         need = None if full_resolution or options.size_wh is None else partial(
             min_decode_size, model_wh=size_wh, options=options)
         decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
+    check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference
     if decoded.draft_scale > 1:
         log.info("%s: decoded at 1/%d (%dx%d) for a %dx%d output", decoded.name, decoded.draft_scale,
                  *decoded.size_wh, *(options.size_wh or decoded.size_wh))

@@ -36,13 +36,13 @@ from fastapi.responses import JSONResponse, Response
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..errors import AlphacutError
+from ..errors import AlphacutError, InputError, ServerError
 from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
 from ..options import Color, Options, OutputFormat
 from ..pipeline import Cutout
 from ..post import apply_background
 from .routes import admit, check_model, run_job
-from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
+from .schemas import decode_b64, parse_bool, request_body_doc
 
 __all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
 
@@ -67,23 +67,33 @@ FIELDS_DOC = {
     "shadow_method": "accepted, ignored",
 }
 
-#: alphacut codes → remove.bg's documented codes (others pass through with '_' for '.' and '-')
+#: The one place alphacut's codes (errors.CODES) become remove.bg's snake_case wire codes, which
+#: remove.bg clients match on: its documented ones where it has one, else '_' for '.' and '-'.
 _CODES = {"input.file-too-large": "file_too_large", "input.too-large": "resolution_too_high",
-          "input.undecodable": "failed_to_read_image", "input.missing": "missing_source",
-          "auth.invalid-key": "auth_failed", "server.overloaded": "rate_limit_exceeded"}
+          "input.undecodable": "invalid_file_type", "input.empty": "invalid_file_type",
+          "input.missing": "missing_source", "auth.invalid-key": "auth_failed",
+          "server.overloaded": "rate_limit_exceeded", "request.unknown-field": "unknown_parameter",
+          "request.url-not-fetched": "url_fetch_disabled", "request.multiple-sources": "multiple_sources",
+          "options.roi-empty": "roi_region_empty", "options.roi-outside": "roi_exceeds_bounds"}
+#: per field: options.unsupported → "<field>_unsupported" (bg_image_file → bg_image_unsupported)
+_UNSUPPORTED = {"bg_image_file": "bg_image_unsupported"}
 
 
 def error_entry(exc: AlphacutError) -> dict[str, str]:
     """One remove.bg error: {"title", "code", "detail"}."""
-    code = _CODES.get(exc.code) or exc.code.replace(".", "_").replace("-", "_")
-    if exc.code == "input.undecodable" and exc.http_status == 415:
-        code = "invalid_file_type"
+    field = getattr(exc, "field_name", None)
+    if exc.code == "options.invalid" and field:
+        code = f"invalid_{field}"
+    elif exc.code == "options.unsupported" and field:
+        code = _UNSUPPORTED.get(field, f"{field}_unsupported")
+    else:
+        code = _CODES.get(exc.code) or exc.code.replace(".", "_").replace("-", "_")
     detail = exc.message + (f" {exc.hint}" if exc.hint else "")
     return {"title": exc.message, "code": code, "detail": detail}
 
 
 def _bad(field: str, message: str, hint: str | None = None) -> ServerError:
-    return ServerError(f"invalid_{field}", message, http_status=400, hint=hint, field_name=field)
+    return ServerError("options.invalid", message, hint=hint, field_name=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,9 @@ class RemoveBgRequest:
     x_type: str | None
 
 
+#: remove.bg's foreground types (no classifier runs here: the value is only echoed in X-Type)
+TYPES = ("auto", "person", "product", "car", "animal", "graphic", "transportation")
+
 _LENGTH = re.compile(r"^\d+(\.\d+)?(px|%)?$")
 
 
@@ -108,25 +121,25 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
     """Check and parse the remove.bg fields; a 400 names the first bad one."""
     unknown = sorted((set(fields) | set(files)) - KNOWN)
     if unknown:
-        raise ServerError("unknown_parameter", f"Unknown parameter '{unknown[0]}'.", http_status=400,
-                          field_name=unknown[0])
+        raise ServerError("request.unknown-field", f"Unknown parameter '{unknown[0]}'.", field_name=unknown[0])
     if fields.get("image_url"):
-        raise ServerError("url_fetch_disabled", "image_url is disabled: this server never fetches URLs.",
-                          http_status=400, field_name="image_url",
+        raise ServerError("request.url-not-fetched", "image_url is disabled: this server never fetches URLs.",
+                          field_name="image_url",
                           hint="Fetching images server-side would leak what you process; send image_file or "
                                "image_file_b64 instead.")
-    sources = [s for s in ("image_file", "image_file_b64") if files.get(s) or fields.get(s)]
+    sources = [s for s in ("image_file", "image_file_b64") if s in files or fields.get(s)]
     if len(sources) > 1:
-        raise ServerError("multiple_sources", "Give either image_file or image_file_b64, not both.",
-                          http_status=400)
+        raise ServerError("request.multiple-sources", "Give either image_file or image_file_b64, not both.")
     if not sources:
-        raise ServerError("input.missing", "No image given.", http_status=400, field_name="image_file",
+        raise ServerError("input.missing", "No image given.", field_name="image_file",
                           hint="Provide the source image in image_file or image_file_b64.")
-    image = files.get("image_file") or decode_b64(fields.get("image_file_b64") or "", "image_file_b64")
+    image = files["image_file"] if "image_file" in files else decode_b64(fields["image_file_b64"], "image_file_b64")
+    if not image:
+        raise InputError("input.empty", "The image is empty (0 bytes).", hint="Send the image's bytes.")
     if "image_file" in fields and not files.get("image_file"):
         raise _bad("image_file", "image_file must be a file part of a multipart/form-data request.")
     if files.get("bg_image_file") or fields.get("bg_image_file") or fields.get("bg_image_url"):
-        raise ServerError("bg_image_unsupported", "Background images are not supported yet.", http_status=400,
+        raise ServerError("options.unsupported", "Background images are not supported yet.",
                           field_name="bg_image_file", hint="Use bg_color, or composite the PNG result yourself.")
     size = fields.get("size", "auto").lower() or "auto"
     if size not in SIZE_LIMITS_PX:
@@ -154,6 +167,13 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
             parse_bool(fields.get(name), name)
         except AlphacutError:
             raise _bad(name, f"Invalid {name} parameter given: {fields[name]!r}.") from None
+    kind = (fields.get("type") or "auto").lower()
+    if kind not in TYPES:
+        raise _bad("type", f"Invalid type parameter given: {fields['type']!r}.", hint=f"Use {', '.join(TYPES)}.")
+    level = (fields.get("type_level") or "1").lower()
+    if level not in ("none", "1", "2", "latest"):
+        raise _bad("type_level", f"Invalid type_level parameter given: {fields['type_level']!r}.",
+                   hint="Use none, 1, 2 or latest.")
     x_type = None if fields.get("type_level") == "none" else (
         fields.get("type", "auto") if fields.get("type", "auto") not in ("", "auto") else "other")
     return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
@@ -193,9 +213,8 @@ def apply_roi(alpha: NDArray[np.float32], roi: tuple[str, str, str, str]) -> NDA
     h, w = alpha.shape
     x1, y1, x2, y2 = _px(roi[0], w), _px(roi[1], h), _px(roi[2], w), _px(roi[3], h)
     if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h):
-        code = "roi_region_empty" if x2 <= x1 or y2 <= y1 else "roi_exceeds_bounds"
-        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.",
-                          http_status=400, field_name="roi")
+        code = "options.roi-empty" if x2 <= x1 or y2 <= y1 else "options.roi-outside"
+        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.", field_name="roi")
     out = np.zeros_like(alpha)
     out[y1:y2, x1:x2] = alpha[y1:y2, x1:x2]
     return out
@@ -270,8 +289,8 @@ async def removebg(request: Request) -> Response:
     slot, data, remover = await admit(request)
     try:
         if data.raw:
-            raise ServerError("missing_source", "Send multipart/form-data, urlencoded or JSON fields.",
-                              http_status=400, hint="Put the image in image_file or image_file_b64.")
+            raise ServerError("input.missing", "Send multipart/form-data, urlencoded or JSON fields.",
+                              hint="Put the image in image_file or image_file_b64.")
         check_model(remover, data.fields)
         req = parse_removebg(data.fields, data.files)
         options = Options(max_pixels=request.app.state.settings.max_pixels)
