@@ -295,7 +295,10 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
         bad += not ok
         click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
     if bad:
-        sys.exit(4)
+        from .errors import ModelError
+
+        raise ModelError("model.hash-mismatch", f"{bad} of {len(ids)} model(s) failed verification.",
+                         hint="Fetch them again: `alphacut models fetch MODEL_ID`.")
 
 
 @models.command("add")
@@ -536,7 +539,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     try:
         import uvicorn
 
-        from .server.app import build_remover, create_app
+        from .server.app import build_remover, create_app, default_model_file
         from .server.schemas import ServerSettings
     except ImportError as exc:
         from .errors import BackendError
@@ -556,7 +559,9 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     logging.getLogger("alphacut.server").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    app = create_app(lambda: build_remover(settings), server_settings)
+    # the page's private-mode model comes from the same cache (--home) as the server's own
+    app = create_app(lambda: build_remover(settings), server_settings,
+                     model_file=lambda model_id: default_model_file(model_id, settings))
     click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                f"({workers} workers, {threads} threads each)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning")

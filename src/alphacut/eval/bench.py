@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InputError
+from ..errors import InputError, ModelError, OptionsError
 from ..models.catalog import Catalog, SourceKind
 
 __all__ = [
@@ -514,7 +514,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
             sizes.append(im.size)
     unknown_peers = [p for p in peers if p not in PEERS]
     if unknown_peers:
-        raise InputError("options.invalid", f"Unknown peer(s) {', '.join(unknown_peers)}; use {', '.join(PEERS)}.")
+        raise OptionsError("options.invalid", f"Unknown peer(s) {', '.join(unknown_peers)}; use {', '.join(PEERS)}.")
     settings = load_settings({"home": home} if home else {})
     store = ModelStore(settings.home_path, offline=True)
     default_id = str(model or settings.model.value or store.catalog.default)
@@ -525,7 +525,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
     if peers:
         ensure_peers(peers)
     if (fast or resolution) and FAST_MODEL not in store.catalog.models:
-        raise InputError("model.unknown", f"--fast needs the {FAST_MODEL} model, which this catalog lacks.",
+        raise ModelError("model.unknown", f"--fast needs the {FAST_MODEL} model, which this catalog lacks.",
                          hint=f"Update alphacut, or `alphacut models add {FAST_MODEL} FILE ...` into --home.")
     configs = [ToolConfig("alphacut", "alphacut", model=model)]
     if weights_id != default_id:

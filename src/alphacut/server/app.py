@@ -271,7 +271,7 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        err = AlphacutError("server.internal", f"Unexpected {type(exc).__name__}.",
+        err = ServerError("server.internal", f"Unexpected {type(exc).__name__}.",
                             hint="See the server log; this is a bug worth reporting.")
         body = removebg_error_body(err) if is_removebg(request.url.path) else error_body(err)
         return JSONResponse(body, status_code=500)
@@ -300,7 +300,7 @@ async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
         app.state.load_error = exc
         log.error("the model could not be loaded: %s", exc)
     except Exception as exc:  # noqa: BLE001 - any failure must reach clients as JSON, not a hung request
-        app.state.load_error = AlphacutError("server.load-failed", f"Loading the model failed: {exc!r}.",
+        app.state.load_error = ServerError("server.load-failed", f"Loading the model failed: {exc!r}.",
                                              hint="See the server log.")
         log.error("the model could not be loaded: %r", exc)
     finally:
