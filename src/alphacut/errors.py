@@ -113,6 +113,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "options.bad-config": (OptionsError, 400),
     "options.too-large": (OptionsError, 400),
     "options.unsupported": (OptionsError, 400),
+    "options.fixed-resolution": (OptionsError, 400),  # resolution= on a model that runs at one size only
     "options.roi-empty": (OptionsError, 400),  # remove.bg's roi: x2 <= x1 or y2 <= y1
     "options.roi-outside": (OptionsError, 400),  # remove.bg's roi: beyond the image
     # input: the image or a path to read (exit 3)
@@ -151,7 +152,6 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "backend.run-failed": (BackendError, 500),
     "backend.bad-model": (BackendError, 500),
     "backend.bad-input-size": (BackendError, 500),
-    "backend.fixed-resolution": (BackendError, 500),
     "backend.provider-unavailable": (BackendError, 500),
     # output: writing a result (exit 6)
     "output.exists": (OutputError, 500),

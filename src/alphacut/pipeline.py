@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from . import post
-from .errors import BackendError
+from .errors import OptionsError
 from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
 from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_float
 from .models.catalog import ModelSpec
@@ -77,7 +77,7 @@ def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tup
     side = options.resolution or spec.input_size
     if fixed is not None:
         if options.resolution is not None and (side, side) != fixed:
-            raise BackendError("backend.fixed-resolution",
+            raise OptionsError("options.fixed-resolution",
                                f"Model '{spec.id}' runs at {fixed[1]}x{fixed[0]} only; "
                                f"resolution={side} was asked for.",
                                hint="Use a dynamic-resolution variant of the model for other resolutions.")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from alphacut import Color, Options, OutputFormat, Remover
-from alphacut.errors import BackendError, OptionsError
+from alphacut.errors import OptionsError
 from alphacut.runtime.onnx import OnnxBackend
 
 from .conftest import square_image
@@ -83,9 +83,10 @@ def test_unknown_option_suggests(remover):
 
 
 def test_resolution_on_a_fixed_size_model_is_refused(remover):
-    with pytest.raises(BackendError) as err:
+    # the user's option can't be honoured: a usage error (exit 2, HTTP 400), not a backend failure
+    with pytest.raises(OptionsError) as err:
         remover.cutout(square_image(), resolution=512)
-    assert err.value.code == "backend.fixed-resolution"
+    assert err.value.code == "options.fixed-resolution" and err.value.http_status == 400
 
 
 def test_concurrent_calls_share_one_session(tiny_onnx, tiny_spec):
