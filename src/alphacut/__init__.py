@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import AlphacutError, BackendError, InputError, ModelError, OptionsError, OutputError
-from .options import Color, Options, OutputFormat
+from .options import Background, BackgroundKind, Color, Options, OutputFormat
 
 if TYPE_CHECKING:
     from .api import Remover, remove
@@ -25,6 +25,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AlphacutError",
     "BackendError",
+    "Background",
+    "BackgroundKind",
     "Color",
     "Cutout",
     "CutoutInfo",

@@ -107,10 +107,12 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the batch summary as JSON on stdout (counts, seconds, per-file outcome and stage times).")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, **fields: Any) -> None:
+           layers: bool, fast: bool, as_json: bool, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -123,10 +125,13 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if "-" in inputs or output == "-":
-        _remove_stdio(inputs, output, options, settings)
+        if as_json:
+            raise OptionsError("options.conflict", "--json summarizes a batch of files; stdin/stdout mode has none.",
+                               hint="Drop --json, or pass files or folders instead of -.")
+        _remove_stdio(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite)
         return
     _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
-                  quiet=quiet, layers=layers)
+                  quiet=quiet, layers=layers, as_json=as_json)
 
 
 @main.command()
@@ -144,13 +149,38 @@ def _remover(settings: Settings) -> Any:
     return Remover(settings=settings)
 
 
-def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings) -> None:
-    from .errors import OptionsError
+def _stdin_is(path: Path) -> bool:
+    """Whether stdin is the file at path (`alphacut remove - -o in.jpg < in.jpg`)."""
+    try:
+        a, b = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no real stdin (e.g. in-process tests), or no file yet
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool) -> None:
+    from .errors import OptionsError, OutputError
     from .io.files import write_atomic
 
     if inputs != ("-",):
         raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
                            hint="Use `alphacut remove - -o out.png < in.jpg` or pass file names.")
+    if output not in (None, "-"):
+        dst = Path(output)
+        if _stdin_is(dst):
+            raise OutputError("output.is-input", f"{dst} is the input itself (stdin reads it); alphacut never "
+                              "overwrites an input.", hint="Give -o another file name.")
+        if dst.is_dir():
+            raise OutputError("output.is-directory", f"{dst} is a folder; reading stdin needs a file name for -o.",
+                              hint=f"Use e.g. -o {dst / ('stdin' + options.format.extension)}.")
+        if dst.exists():
+            if skip_existing:
+                click.echo(f"skipped: {dst} exists", err=True)
+                return
+            if not overwrite:
+                raise OutputError("output.exists", f"{dst} exists.",
+                                  hint="Pass --overwrite to replace it or --skip-existing to keep it.")
     remover = _remover(settings)  # the model loads in the background while stdin is read
     data = sys.stdin.buffer.read()
     result = remover.remove_bytes(data, options)
@@ -162,7 +192,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 
 def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
@@ -192,6 +222,10 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     wait = f", {summary.model_wait_s:.1f} s of it waiting for the model to load" if summary.model_wait_s >= 0.05 else ""
     click.echo(f"{done} done, {skipped} skipped, {failed} failed in {summary.seconds:.1f} s "
                f"({rate:.2f} images/s{wait}); results in {where}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.to_json()))
     if failed:
         sys.exit(1)
 
@@ -461,10 +495,13 @@ def _progress_callback(label: str) -> Any:
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--peers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the --compare peers are (or get) installed (default: HOME/peers, HOME = the model cache's "
+                   "folder; in a checkout bench/.envs is what bench/setup_peers.sh fills).")
 @click.pass_context
 def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
           cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
-          write: Path | None, as_json: bool) -> None:
+          write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
     """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
@@ -472,22 +509,24 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     from .errors import OptionsError
 
     if make_set is not None:
-        from .eval.bench import make_bench_set
+        from .eval.benchset import make_bench_set
 
         make_bench_set(make_set, folder)
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
-    from .eval.bench import run_compare, to_json, to_markdown
+    from .eval.bench import run_compare
+    from .eval.report import to_json, to_markdown
 
     command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     home = (ctx.obj or {}).get("home")
     report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
-                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command)
+                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command,
+                         peers_dir=peers_dir)
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
-        from .eval.bench import splice_report
+        from .eval.report import splice_report
         from .io.files import write_atomic
 
         existing = write.read_text(encoding="utf-8") if write.is_file() else None

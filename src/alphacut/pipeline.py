@@ -23,10 +23,10 @@ from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_f
 from .models.catalog import ModelSpec
 from .ops.components import Subject, split_subjects
 from .ops.resize import resize_matte
-from .options import Fit, Options, OutputFormat, Refine, check_fits_image
+from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, check_fits_image
 from .runtime.base import Backend
 
-__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "Cutout", "CutoutInfo", "Prepared", "cut", "encode_cutout", "finish", "infer",
+__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "Cutout", "CutoutInfo", "Prepared", "compose_cutout", "cut", "encode_cutout", "finish", "infer",
            "matte_from_raw", "min_decode_size", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ DRAFT_MIN_SUBJECT_FRAC = 0.25
 
 def _counts_source_pixels(options: Options) -> bool:
     """True when an option is measured in the photo's own pixels, so a smaller decode would change it."""
-    return bool(options.erode_px or options.dilate_px or options.min_area_px or options.background_blur is not None
+    return bool(options.erode_px or options.dilate_px or options.min_area_px or options.background.kind is BackgroundKind.BLUR
                 or (options.crop and not options.margin.percent and options.margin.value > 0))
 
 
@@ -274,12 +274,17 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     The photo stays uint8 at full size. The common outputs (transparent, over a colour, the mask)
     are composed straight to uint8; layout and background images work on float32 copies.
     """
+    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
+
+
+def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+    """finish() after the matte: a given full-resolution matte composed as options say (video
+    steadies the matte between matte_from_raw and this)."""
     rgb = prepared.decoded.rgb
-    alpha = matte_from_raw(prepared, raw, spec, options)
     if options.format is OutputFormat.MASK and not _changes_geometry(options):
         # Only the matte is written: no colours to decontaminate, nothing to compose.
         return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=_info(prepared, spec))
-    if not _changes_geometry(options) and options.background_image is None and options.background_blur is None:
+    if not _changes_geometry(options) and options.background.kind in (BackgroundKind.TRANSPARENT, BackgroundKind.COLOR):
         t = time.perf_counter()  # decontamination included
         result = pixels_to_pil(post.compose_u8(rgb, alpha, options))
         prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
@@ -289,10 +294,13 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
     bg_image = None
-    if options.background_image is not None:
-        bg_image = u8_to_float(decode_image(options.background_image, max_pixels=options.max_pixels).rgb)
-    elif options.background_blur is not None:
-        bg_image = post.blurred_background(u8_to_float(rgb), alpha, options.background_blur)
+    background = options.background
+    if background.kind is BackgroundKind.IMAGE:
+        assert background.image is not None
+        bg_image = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
+    elif background.kind is BackgroundKind.BLUR:
+        assert background.blur_px is not None
+        bg_image = post.blurred_background(u8_to_float(rgb), alpha, background.blur_px)
     fg, alpha = post.layout(fg, alpha, options)
     out_rgb, out_alpha = post.apply_background(fg, alpha, options, bg_image)
     del fg, bg_image

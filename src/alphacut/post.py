@@ -17,7 +17,7 @@ from .errors import OptionsError
 from .io.encode import float_to_u8, u8_to_float
 from .ops import components, composite, foreground, framing, guided, morphology
 from .ops.resize import resize_image, resize_matte, resize_u8
-from .options import Fit, Options, Refine, Shape
+from .options import BackgroundKind, Fit, Options, Refine, Shape
 
 __all__ = ["GUIDED_MIN_SCALE", "apply_background", "blurred_background", "clean_matte", "compose_u8",
            "decontaminate", "layout", "preload", "refine_matte"]
@@ -169,11 +169,11 @@ def compose_u8(image: U8, alpha: F32, options: Options) -> U8:
         image: H×W×3 uint8 photo.
         alpha: H×W matte in [0, 1].
     """
-    if options.background_image is not None or options.background_blur is not None:
+    if options.background.kind not in (BackgroundKind.TRANSPARENT, BackgroundKind.COLOR):
         raise ValueError("compose_u8 puts a cutout over a colour or nothing; use apply_background for images")
     # The estimate first: its temporaries are gone before the output is allocated.
     estimate = _estimate_foreground(image, alpha) if options.decontaminate else None
-    bg = options.background
+    bg = options.background.color
     h, w = alpha.shape
     out = np.empty((h, w, 3 if bg is not None and bg.a == 255 else 4), dtype=np.uint8)
     rgb = out[:, :, :3]
@@ -257,7 +257,7 @@ def apply_background(fg: F32, alpha: F32, options: Options, bg_image: F32 | None
         if bg_image.shape[:2] != (h, w):
             bg_image = composite.cover_resize(bg_image, (w, h))
         return composite.composite_over_image(fg, alpha, bg_image), None
-    bg = options.background
+    bg = options.background.color
     if bg is None:
         return fg, alpha
     colour = (bg.r / 255.0, bg.g / 255.0, bg.b / 255.0)

@@ -12,7 +12,7 @@ from alphacut.io import encode
 from alphacut.io.encode import float_to_u8, pixels_to_pil, to_pil, u8_to_float
 from alphacut.ops.foreground import estimate_foreground
 from alphacut.ops.resize import resize_image, resize_matte
-from alphacut.options import Color
+from alphacut.options import Background, Color
 from alphacut.runtime.fake import FakeBackend
 
 from .conftest import square_image
@@ -69,7 +69,8 @@ def size_path(request, monkeypatch):
                          ids=["transparent", "colour", "translucent"])
 def test_compose_u8_matches_the_float_reference(size_path, background, decontaminate):
     rgb, alpha = photo_and_matte()
-    options = Options(background=background, decontaminate=decontaminate)
+    options = Options(background=Background() if background is None else Background.solid(background),
+                      decontaminate=decontaminate)
     ours = np.asarray(pixels_to_pil(post.compose_u8(rgb, alpha, options)))
     ref = reference(rgb, alpha, options)
     assert ours.shape == ref.shape == (96, 160, 3 if background and background.a == 255 else 4)

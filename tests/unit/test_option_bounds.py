@@ -13,7 +13,16 @@ import pytest
 from click.testing import CliRunner
 
 from alphacut.errors import OptionsError
-from alphacut.options import MAX_CANVAS_PIXELS, MAX_RADIUS_PX, Margin, Options, check_fits_image, parse_size
+from alphacut.options import (
+    MAX_BLUR_PX,
+    MAX_CANVAS_PIXELS,
+    MAX_RADIUS_PX,
+    Background,
+    Margin,
+    Options,
+    check_fits_image,
+    parse_size,
+)
 
 from .conftest import encoded, square_image
 
@@ -27,14 +36,15 @@ HOSTILE = ["", "0", "-1", "1", "7", "39", "41", "150", "501", "1000", "999999999
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
-    ({"erode_px": MAX_RADIUS_PX + 1}, "erode_px"), ({"dilate_px": 10**9}, "dilate_px"),
-    ({"outline_px": 1000}, "outline_px"), ({"background_blur": 501.0}, "blur"),
-    ({"min_area_px": 10**12}, "min_area_px"), ({"size_wh": (20000, 20000)}, "size_wh"),
+    ({"erode": MAX_RADIUS_PX + 1}, "erode_px"), ({"dilate": 10**9}, "dilate_px"),
+    ({"outline": 1000}, "outline_px"), ({"bg": "blur:501"}, "blur"),
+    ({"min_area": 10**12}, "min_area_px"), ({"size": "20000x20000"}, "size"),
 ])
 def test_absolute_caps(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(OptionsError) as err:
-        Options(**kwargs)
+        Options.from_user(**kwargs)
     assert err.value.code == "options.invalid" and field.split("_")[0] in str(err.value)
+    assert MAX_BLUR_PX == MAX_RADIUS_PX  # one documented cap for every radius
 
 
 @pytest.mark.parametrize("text", ["nan", "inf", "-1", "10001", "101%", "nan%", "1e400"])
@@ -52,7 +62,8 @@ def test_size_must_be_finite_and_at_most_the_canvas_cap(text: str) -> None:
 
 @pytest.mark.parametrize(("options", "ok"), [
     (Options(erode_px=40), True), (Options(erode_px=41), False), (Options(dilate_px=41), False),
-    (Options(outline_px=41), False), (Options(background_blur=40.5), False), (Options(background_blur=40), True),
+    (Options(outline_px=41), False), (Options(background=Background.blurred(40.5)), False),
+    (Options(background=Background.blurred(40)), True),
     (Options(crop=True, margin=Margin(120)), True), (Options(crop=True, margin=Margin(121)), False),
     (Options(crop=True, margin=Margin(100, True)), True),
     (Options(min_area_px=9600), True), (Options(min_area_px=9601), False),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphacut import Color, Options, OutputFormat, Remover
+from alphacut import Background, Color, Options, OutputFormat, Remover
 from alphacut.errors import OptionsError
 from alphacut.runtime.onnx import OnnxBackend
 
@@ -62,11 +62,11 @@ def test_encoded_formats(remover, fmt, mode, magic):
 
 def test_jpeg_without_background_goes_on_white(remover):
     opts = Options(format=OutputFormat.JPEG)
-    assert opts.background == Color(255, 255, 255)
+    assert opts.background == Background.solid(Color(255, 255, 255))
     px = np.asarray(Image.open(io.BytesIO(remover.remove_bytes(square_image(), opts))))
     assert px[2, 2].min() > 245
     with pytest.raises(OptionsError):
-        Options(format=OutputFormat.JPEG, background=Color(0, 0, 0, 10))
+        Options(format=OutputFormat.JPEG, background=Background.solid(Color(0, 0, 0, 10)))
 
 
 def test_input_alpha_is_respected(remover):

@@ -11,7 +11,7 @@ from PIL import Image
 from alphacut import Options, Remover
 from alphacut.io.encode import float_to_u8, u8_to_float
 from alphacut.ops.framing import subject_bbox
-from alphacut.options import Color, Refine
+from alphacut.options import Background, Color, Refine
 from alphacut.runtime.fake import FakeBackend
 
 from .conftest import square_image
@@ -226,7 +226,7 @@ def test_bad_combinations_are_refused():
 
 def test_preset_values_can_be_overridden():
     o = opts(preset="ecommerce", size="1000", bg="#f0f0f0")
-    assert o.size_wh == (1000, 1000) and o.background == Color(240, 240, 240) and o.fill_frac == 0.85
+    assert o.size_wh == (1000, 1000) and o.background == Background.solid(Color(240, 240, 240)) and o.fill_frac == 0.85
     assert o.preset == "ecommerce"
     assert opts(size="35x45mm").size_wh == (413, 531)
     assert opts(size="2x2in").size_wh == (600, 600)

@@ -38,7 +38,7 @@ from PIL import Image
 
 from ..errors import AlphacutError, InputError, ServerError
 from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
-from ..options import Color, Options, OutputFormat
+from ..options import Background, Color, Options, OutputFormat
 from ..pipeline import Cutout
 from ..post import apply_background
 from .routes import admit, check_model, run_job
@@ -244,7 +244,7 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
     if req.background is None:
         image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
     else:
-        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=req.background), None)
+        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=Background.solid(req.background)), None)
         image = to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a))
     image = image.crop(box)
     matte = Image.fromarray(alpha_u8, "L").crop(box)
