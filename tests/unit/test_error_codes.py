@@ -65,7 +65,10 @@ def raising_client(tiny_spec: Any) -> Any:
     class Raising(Remover):
         code = "options.invalid"
 
-        def cutout(self, *args: Any, **kwargs: Any) -> Any:
+        def cutout(self, *args: Any, **kwargs: Any) -> Any:  # /v1/remove
+            raise error_for(self.code, f"{self.code} on purpose", hint="a hint")
+
+        def prepare(self, *args: Any, **kwargs: Any) -> Any:  # /v1.0/removebg's first stage
             raise error_for(self.code, f"{self.code} on purpose", hint="a hint")
 
     remover = Raising(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))

@@ -28,13 +28,17 @@ PNG = encoded(square_image(), "PNG")
 
 
 class CountingRemover(Remover):
-    """A Remover with a fake backend that counts cut-outs (decode + inference) and model runs."""
+    """A Remover with a fake backend that counts cut-outs (/v1/remove) and decodes (removebg's stages)."""
 
     calls = 0
 
     def cutout(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         return super().cutout(*args, **kwargs)
+
+    def prepare(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return super().prepare(*args, **kwargs)
 
 
 def make(tiny_spec: Any, **settings: Any) -> tuple[TestClient, CountingRemover, FakeBackend]:

@@ -36,15 +36,15 @@ from fastapi.responses import JSONResponse, Response
 from numpy.typing import NDArray
 from PIL import Image
 
+from ..api import Remover
 from ..errors import AlphacutError, InputError, ServerError
-from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
+from ..io.encode import encode_image, float_to_u8
 from ..options import Background, Color, Options, OutputFormat
 from ..pipeline import Cutout
-from ..post import apply_background
 from .routes import admit, check_model, run_job
 from .schemas import decode_b64, parse_bool, request_body_doc
 
-__all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
+__all__ = ["RemoveBgRequest", "cut", "error_entry", "parse_removebg", "removebg_options", "router"]
 
 router = APIRouter()
 
@@ -233,21 +233,40 @@ def crop_box(alpha: NDArray[np.float32], margin: tuple[str, str, str, str]) -> t
     return (max(0, left - ml), max(0, top - mt), min(w, right + mr), min(h, bottom + mb))
 
 
+def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
+    """The one place remove.bg's fields become Options: background, output kind, pixel limit.
+
+    jpg gets the pipeline's white fill (Options' JPEG rule) unless bg_color is set; channels=alpha
+    is the matte (MASK). crop, crop_margin, roi and size have no Options equivalent (per-side
+    margins, a region of interest, a pixel-count cap) and are applied by render() to the cutout.
+    """
+    if req.alpha_only:
+        fmt = OutputFormat.MASK
+    elif req.fmt == "jpg":
+        fmt = OutputFormat.JPEG
+    else:
+        fmt = OutputFormat.PNG
+    background = Background.solid(req.background) if req.background is not None else Background()
+    return Options(max_pixels=max_pixels, background=background, format=fmt)
+
+
+def cut(remover: Remover, req: RemoveBgRequest, options: Options) -> Cutout:
+    """The library's own stages (Remover.prepare → infer → matte_from → compose), with the roi
+    applied to the matte before it is composed."""
+    prepared = remover.prepare(req.image, options)
+    alpha = remover.matte_from(prepared, remover.infer(prepared), options)
+    if req.roi is not None:
+        alpha = apply_roi(alpha, req.roi)
+    return remover.compose(prepared, alpha, options)
+
+
 def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:
     """The result bytes, content type, (w, h) and foreground box (left, top, width, height)."""
-    alpha = cutout.alpha if req.roi is None else apply_roi(cutout.alpha, req.roi)
+    alpha = cutout.alpha
     box = crop_box(alpha, req.crop_margin) if req.crop else (0, 0, alpha.shape[1], alpha.shape[0])
     fg = crop_box(alpha, ("0", "0", "0", "0"))
-    alpha_u8 = float_to_u8(alpha)
-    # the pipeline ran without a background: its RGB planes are the (decontaminated) subject colours
-    rgb = np.ascontiguousarray(np.asarray(cutout.image.convert("RGBA"))[:, :, :3])
-    if req.background is None:
-        image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
-    else:
-        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=Background.solid(req.background)), None)
-        image = to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a))
-    image = image.crop(box)
-    matte = Image.fromarray(alpha_u8, "L").crop(box)
+    matte = Image.fromarray(float_to_u8(alpha), "L").crop(box)
+    image = matte if req.alpha_only else cutout.image.crop(box)
     fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
     if req.max_output_px and image.width * image.height > req.max_output_px:
         scale = (req.max_output_px / (image.width * image.height)) ** 0.5
@@ -257,17 +276,14 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
         fg_box = (round(fg_box[0] * scale), round(fg_box[1] * scale), round(fg_box[2] * scale),
                   round(fg_box[3] * scale))
     size_wh = image.size
-    if req.alpha_only:
-        image = matte
     transparent = image.mode == "RGBA" and int(np.asarray(image.getchannel("A")).min()) < 255
     fmt = req.fmt if req.fmt != "auto" else ("png" if transparent else "jpg")
     if fmt == "zip":
         return _zip(image, matte), "application/zip", size_wh, fg_box
-    if fmt == "jpg" and image.mode == "RGBA":
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, image).convert("RGB")
+    # jpg: the pipeline already filled with white or bg_color (removebg_options); an "auto" jpg is opaque
     out_fmt = OutputFormat.PNG if fmt == "png" else OutputFormat.JPEG
-    return encode_image(image, out_fmt), "image/png" if fmt == "png" else "image/jpeg", size_wh, fg_box
+    return encode_image(image if fmt == "png" else image.convert("RGB"), out_fmt), \
+        "image/png" if fmt == "png" else "image/jpeg", size_wh, fg_box
 
 
 def _zip(image: Image.Image, matte: Image.Image) -> bytes:
@@ -293,11 +309,11 @@ async def removebg(request: Request) -> Response:
                               hint="Put the image in image_file or image_file_b64.")
         check_model(remover, data.fields)
         req = parse_removebg(data.fields, data.files)
-        options = Options(max_pixels=request.app.state.settings.max_pixels)
+        options = removebg_options(req, request.app.state.settings.max_pixels)
     except BaseException:
         slot.release()
         raise
-    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
+    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(cut(remover, req, options), req))
     headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
                "Cache-Control": "no-store",
                "Server-Timing": f"total;dur={(time.perf_counter() - t0) * 1e3:.1f}"}
