@@ -593,7 +593,8 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
                                      allow_origins=allow_origins)
     if not server_settings.is_loopback:
         click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
-                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",
+                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local. "
+                    "Other machines must address it by IP, or by a name given with --allow-host.",
                     fg="red", bold=True, err=True)
     logging.getLogger("alphacut.server").setLevel(logging.INFO)
     if not logging.getLogger().handlers:

@@ -205,6 +205,12 @@ def test_allow_origin_takes_only_plain_origins(origin: str) -> None:
         ServerSettings(allow_origins=(origin,))
 
 
+@pytest.mark.parametrize("host", ["*", "*.local", "a b", "x:99999", "[nope]"])
+def test_allow_host_takes_only_plain_names(host: str) -> None:
+    with pytest.raises(OptionsError):
+        ServerSettings(allow_hosts=(host,))
+
+
 def test_serve_flags_and_help(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     import uvicorn
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AlphacutError, ServerError
 
-__all__ = ["LOOPBACK_NAMES", "OriginGuard", "OriginPolicy", "check_origin"]
+__all__ = ["LOOPBACK_NAMES", "OriginGuard", "OriginPolicy", "check_host", "check_origin"]
 
 #: names every browser and OS resolves to this machine only
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -82,6 +82,13 @@ def check_origin(origin: str) -> str | None:
     if origin.strip() == "*" or parts.scheme not in _DEFAULT_PORTS or not parts.netloc or parts.path \
             or parts.query or parts.fragment or "*" in origin:
         return f"--allow-origin {origin!r}: give one origin as scheme://host[:port] (no wildcard, no path)."
+    return None
+
+
+def check_host(host: str) -> str | None:
+    """Why an --allow-host value is unusable (None when it is fine): NAME or NAME:PORT, no wildcard."""
+    if "*" in host or _split_host(host) is None:
+        return f"--allow-host {host!r}: give one host name or address, optionally with :PORT (no wildcard)."
     return None
 
 

@@ -54,12 +54,16 @@ class ServerSettings:
             raise OptionsError("options.invalid", "--workers must be >= 1 and --queue >= 0.")
         if self.max_upload_bytes < 1 or self.timeout_s <= 0:
             raise OptionsError("options.invalid", "--max-upload-mb and --timeout must be positive.")
-        from .origin import check_origin
+        from .origin import check_host, check_origin
 
         for origin in self.allow_origins:
             problem = check_origin(origin)
             if problem:
                 raise OptionsError("options.invalid", problem, hint="e.g. --allow-origin http://localhost:5173")
+        for host in self.allow_hosts:
+            problem = check_host(host)
+            if problem:
+                raise OptionsError("options.invalid", problem, hint="e.g. --allow-host mybox.local")
 
     @property
     def is_loopback(self) -> bool:
