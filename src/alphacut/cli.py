@@ -316,11 +316,12 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
     bad = 0
     for model_id in ids:
         result = store.verify(model_id)
-        ok = bool(getattr(result, "ok", False))
-        bad += not ok
-        click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
+        bad += not result.ok
+        click.echo(f"{model_id}: {'ok' if result.ok else 'MISMATCH'} {result.detail}".rstrip())
     if bad:
-        sys.exit(4)
+        from .errors import ModelError
+
+        sys.exit(ModelError.exit_code)
 
 
 @models.command("add")
