@@ -423,8 +423,9 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
                 if save_pred is not None:
                     from PIL import Image
 
-                    from .io.encode import encode_image, float_to_u8
+                    from .io.encode import encode_image
                     from .io.files import write_atomic
+                    from .ops.pixels import float_to_u8
                     from .options import OutputFormat
 
                     set_name, stem = names[path]

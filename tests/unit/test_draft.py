@@ -13,8 +13,7 @@ from alphacut import Options, Remover
 from alphacut.io.decode import decode_image
 from alphacut.ops import framing
 from alphacut.options import Background, Fit, Margin
-from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, min_decode_size
-from alphacut.post import layout
+from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, layout, min_decode_size
 from alphacut.presets import get_preset
 
 F = DRAFT_MIN_SUBJECT_FRAC

@@ -37,10 +37,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..errors import AlphacutError
-from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
-from ..options import Background, Color, Options, OutputFormat
+from ..io.encode import encode_image, to_pil
+from ..ops.composite import composite_over_rgba
+from ..ops.pixels import float_to_u8, u8_to_float
+from ..options import Color, Options, OutputFormat
 from ..pipeline import Cutout
-from ..post import apply_background
 from .routes import admit, check_model, run_job
 from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
 
@@ -225,7 +226,8 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
     if req.background is None:
         image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
     else:
-        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=Background.solid(req.background)), None)
+        c = req.background
+        out, out_a = composite_over_rgba(u8_to_float(rgb), alpha, (c.r, c.g, c.b, c.a))
         image = to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a))
     image = image.crop(box)
     matte = Image.fromarray(alpha_u8, "L").crop(box)
