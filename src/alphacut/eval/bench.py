@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from ..io.files import IMAGE_SUFFIXES
 from ..models.catalog import Catalog, SourceKind
 
 __all__ = [
@@ -59,7 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 REPO = Path(__file__).resolve().parents[3]
 BENCH_DIR = REPO / "bench"
 PEERS = ("rembg", "imgly")
@@ -172,14 +172,9 @@ def make_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DEFA
 
 # ------------------------------------------------------------------------------------------ quality
 def _read_alpha(path: Path) -> NDArray[np.float32]:
-    from PIL import Image
+    from ..io.decode import read_matte
 
-    with Image.open(path) as im:
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            a = np.asarray(im.convert("RGBA"))[:, :, 3]
-        else:
-            a = np.asarray(im.convert("L"))
-    return a.astype(np.float32) / 255.0
+    return read_matte(path)
 
 
 def _unknown_flags(gt_dir: Path) -> dict[str, bool]:
