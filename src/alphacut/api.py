@@ -124,6 +124,18 @@ class Remover:
 
         return finish(prepared, raw, self.spec, options)
 
+    def matte_from(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
+        """Stage 3a: the model's output as the full-resolution matte (refined and cleaned)."""
+        from .pipeline import matte_from_raw
+
+        return matte_from_raw(prepared, raw, self.spec, options)
+
+    def compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options) -> Cutout:
+        """Stage 3b: a full-resolution matte (e.g. one steadied over video frames) composed as options say."""
+        from .pipeline import compose_cutout
+
+        return compose_cutout(prepared, alpha, self.spec, options)
+
     def remove_bytes(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> bytes:
         """The cutout encoded in options.format (PNG by default)."""
         from .pipeline import cut, encode_cutout

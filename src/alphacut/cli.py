@@ -107,10 +107,12 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the batch summary as JSON on stdout (counts, seconds, per-file outcome and stage times).")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, **fields: Any) -> None:
+           layers: bool, fast: bool, as_json: bool, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -123,10 +125,13 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if "-" in inputs or output == "-":
+        if as_json:
+            raise OptionsError("options.conflict", "--json summarizes a batch of files; stdin/stdout mode has none.",
+                               hint="Drop --json, or pass files or folders instead of -.")
         _remove_stdio(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite)
         return
     _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
-                  quiet=quiet, layers=layers)
+                  quiet=quiet, layers=layers, as_json=as_json)
 
 
 @main.command()
@@ -187,7 +192,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 
 def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
@@ -217,6 +222,10 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     wait = f", {summary.model_wait_s:.1f} s of it waiting for the model to load" if summary.model_wait_s >= 0.05 else ""
     click.echo(f"{done} done, {skipped} skipped, {failed} failed in {summary.seconds:.1f} s "
                f"({rate:.2f} images/s{wait}); results in {where}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.to_json()))
     if failed:
         sys.exit(1)
 
@@ -485,10 +494,13 @@ def _progress_callback(label: str) -> Any:
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--peers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the --compare peers are (or get) installed (default: HOME/peers, HOME = the model cache's "
+                   "folder; in a checkout bench/.envs is what bench/setup_peers.sh fills).")
 @click.pass_context
 def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
           cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
-          write: Path | None, as_json: bool) -> None:
+          write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
     """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
@@ -496,22 +508,24 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     from .errors import OptionsError
 
     if make_set is not None:
-        from .eval.bench import make_bench_set
+        from .eval.benchset import make_bench_set
 
         make_bench_set(make_set, folder)
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
-    from .eval.bench import run_compare, to_json, to_markdown
+    from .eval.bench import run_compare
+    from .eval.report import to_json, to_markdown
 
     command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     home = (ctx.obj or {}).get("home")
     report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
-                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command)
+                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command,
+                         peers_dir=peers_dir)
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
-        from .eval.bench import splice_report
+        from .eval.report import splice_report
         from .io.files import write_atomic
 
         existing = write.read_text(encoding="utf-8") if write.is_file() else None
@@ -544,11 +558,22 @@ def doctor(ctx: click.Context) -> None:
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer to this Host name (repeatable). Accepted without it: localhost, 127.0.0.1, "
+                   "[::1] and the --host address; with --host 0.0.0.0 or ::, any IP address too. A port, if "
+                   "sent, must be --port.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="Also let the web page at this origin (http://host:port) call the API, with CORS "
+                   "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
           max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
-          max_pixels: int | None) -> None:
-    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs."""
+          max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
+    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
+
+    Other websites can't use it: a request whose Host is not this server's (DNS rebinding) or whose
+    Origin is another page's is refused (403) before any work.
+    """
     try:
         import uvicorn
 
@@ -563,7 +588,8 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
                                      max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
-                                     max_pixels=settings.max_pixels.value)
+                                     max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,
+                                     allow_origins=allow_origins)
     if not server_settings.is_loopback:
         click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
                     f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",

@@ -32,9 +32,9 @@ from .ops.resize import resize_matte
 from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, Shape
 from .runtime.base import Backend
 
-__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "clean_matte", "cut",
-           "encode_cutout", "finish", "infer", "layout", "matte_from_raw", "min_decode_size", "postprocess",
-           "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
+__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "clean_matte",
+           "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw", "min_decode_size",
+           "postprocess", "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +280,13 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     The photo stays uint8 at full size. The common outputs (transparent, over a colour, the mask)
     are composed straight to uint8; layout and background images work on float32 copies.
     """
+    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
+
+
+def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+    """finish() after the matte: a given full-resolution matte composed as options say (video
+    steadies the matte between matte_from_raw and this)."""
     rgb = prepared.decoded.rgb
-    alpha = matte_from_raw(prepared, raw, spec, options)
     if options.format is OutputFormat.MASK and not _changes_geometry(options):
         # Only the matte is written: no colours to decontaminate, nothing to compose.
         return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=_info(prepared, spec))

@@ -140,11 +140,7 @@ class ModelStore:
         For loaders (api.Remover, in its loading thread): the stamp skips no check. The file
         itself stays (another process may be reading it); the next `ensure` deletes it.
         """
-        spec = self.catalog.get(model_id)
-        path = self.path(model_id)
-        self._refuse_non_file(path)
-        if not path.is_file():
-            raise self._not_cached(spec, f"'{model_id}' is not in {self.models_dir} (any more).")
+        spec, _ = self._cached(model_id)
         with self._lock(model_id):
             return self._check_cached(spec, discard=False, trust_stamp=False)
 
@@ -163,11 +159,7 @@ class ModelStore:
 
     def verify(self, model_id: str) -> VerifyResult:
         """Re-hash the cached file fully; a bad file loses its stamp but stays for inspection."""
-        spec = self.catalog.get(model_id)
-        path = self.path(model_id)
-        self._refuse_non_file(path)
-        if not path.is_file():
-            raise self._not_cached(spec, f"'{model_id}' is not in {self.models_dir}.")
+        spec, path = self._cached(model_id)
         with self._lock(model_id):
             bad_optimized = self._check_optimized(model_id)
             stat = path.stat()
@@ -260,6 +252,15 @@ class ModelStore:
         self.catalog = self._merged_catalog()
 
     # --- internals: checking -----------------------------------------------------------------------
+
+    def _cached(self, model_id: str) -> tuple[ModelSpec, Path]:
+        """The spec and the path of a model that must be cached already (ModelError if not)."""
+        spec = self.catalog.get(model_id)
+        path = self.path(model_id)
+        self._refuse_non_file(path)
+        if not path.is_file():
+            raise self._not_cached(spec, f"'{model_id}' is not in {self.models_dir}.")
+        return spec, path
 
     def _refuse_non_file(self, path: Path) -> None:
         """A folder (or other non-file) where the model file should be: say so, touch nothing."""

@@ -23,7 +23,22 @@ __all__ = ["OnnxBackend", "available_providers", "optimized_cache_key"]
 log = logging.getLogger(__name__)
 
 
+#: onnxruntime (1.32) opens a telemetry event store (~/.cache/Microsoft/DeveloperTools/.onnxruntime/
+#: onnxruntime.db, with a device id) in every process that creates a session, unless this variable
+#: is set before it is imported; disable_telemetry_events() does not stop the store. alphacut
+#: promises no telemetry: every entry point (library, CLI, server, batch/video/Ray workers) imports
+#: onnxruntime through _ort(), which sets it unless the user set it. Child processes inherit it.
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
 def _ort() -> Any:
+    import sys
+
+    if "onnxruntime" not in sys.modules:
+        os.environ.setdefault(TELEMETRY_ENV, "1")
+    elif os.environ.get(TELEMETRY_ENV) is None:
+        log.warning("onnxruntime was imported before alphacut could set %s=1: its telemetry store may be "
+                    "written. Set %s=1 in the environment, or import alphacut first.", TELEMETRY_ENV, TELEMETRY_ENV)
     try:
         import onnxruntime
     except ImportError as exc:  # pragma: no cover - onnxruntime is a hard dependency

@@ -23,8 +23,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError
-from .schemas import ServerError, ServerSettings, error_body
+from ..errors import AlphacutError, ServerError
+from .origin import OriginGuard, OriginPolicy
+from .removebg import router as removebg_router
+from .routes import ready_remover, router
+from .schemas import ServerSettings, error_body
 
 if TYPE_CHECKING:
     from ..api import Remover
@@ -255,9 +258,6 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     app.state.model_file = model_file or default_model_file
     app.state.static_dir = static_dir
 
-    from .removebg import router as removebg_router
-    from .routes import router
-
     app.include_router(router)
     app.include_router(removebg_router)
 
@@ -280,6 +280,10 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
 
     if static_dir.is_dir():
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
+    # added first = runs inside the access log: refused requests are logged too, and refused before any work
+    app.add_middleware(OriginGuard, policy=OriginPolicy.build(settings.host, settings.port, settings.allow_hosts,
+                                                              settings.allow_origins),
+                       error_body=lambda path, exc: removebg_error_body(exc) if is_removebg(path) else error_body(exc))
     app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     return app
 
@@ -305,21 +309,6 @@ async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
         app.state.loaded.set()
 
 
-async def ready_remover(app: FastAPI, timeout_s: float) -> Remover:
-    """The loaded Remover; waits (up to timeout_s) while it loads; 503 if loading failed or took too long."""
-    if app.state.remover is None and app.state.load_error is None:
-        try:
-            await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            raise ServerError("server.loading", "The model is still loading.", http_status=503,
-                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
-    if app.state.load_error is not None:
-        err: AlphacutError = app.state.load_error
-        raise ServerError(err.code, err.message, hint=err.hint, http_status=503)
-    result: Remover = app.state.remover
-    return result
-
-
 def build_remover(settings: Settings) -> Remover:
     """The server's one warm Remover, its model ensured (fetched unless offline) by the store."""
     from ..api import Remover
@@ -330,17 +319,18 @@ def build_remover(settings: Settings) -> Remover:
     return Remover(settings=settings, store=store).wait_ready()
 
 
-def default_model_file(model_id: str) -> Path | None:
+def default_model_file(model_id: str, settings: Settings | None = None) -> Path | None:
     """The cached, verified file of a catalog model for the private browser mode, or None.
 
-    Never fetches: the page gets only what this machine already has. The store re-hashes the
-    file unless its verification stamp matches, and refuses (deletes) a corrupt one.
+    `settings` are the serve command's (its --home): the file comes from the cache the server
+    itself uses. Never fetches: the page gets only what this machine already has. The store
+    re-hashes the file unless its verification stamp matches, and refuses (deletes) a corrupt one.
     """
     from ..config import load_settings
     from ..errors import ModelError as _ModelError
     from ..models.store import ModelStore
 
-    settings = load_settings()
+    settings = settings or load_settings()
     store = ModelStore(settings.home_path, offline=True)
     if model_id not in store.catalog or not store.is_cached(model_id):
         return None

@@ -12,24 +12,38 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..api import Remover
+from ..errors import AlphacutError, ServerError, error_for
 from ..io.encode import CONTENT_TYPES
 from ..pipeline import Cutout, encode_cutout
-from .app import ready_remover
 from .schemas import (
     REMOVE_FIELDS_DOC,
     RequestData,
-    ServerError,
     ServerSettings,
     options_from_fields,
     parse_body,
     request_body_doc,
 )
 
-__all__ = ["admit", "read_body", "result_headers", "router", "run_job"]
+__all__ = ["admit", "read_body", "ready_remover", "result_headers", "router", "run_job"]
 
 T = TypeVar("T")
 
 router = APIRouter()
+
+
+async def ready_remover(app: Any, timeout_s: float) -> Remover:
+    """The loaded Remover; waits (up to timeout_s) while it loads; 503 if loading failed or took too long."""
+    if app.state.remover is None and app.state.load_error is None:
+        try:
+            await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            raise ServerError("server.loading", "The model is still loading.", http_status=503,
+                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
+    if app.state.load_error is not None:
+        err: AlphacutError = app.state.load_error
+        raise error_for(err.code, err.message, hint=err.hint)
+    result: Remover = app.state.remover
+    return result
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -169,8 +183,8 @@ async def model_file(request: Request, model_id: str) -> Response:
     """The verified model file from the cache, for private in-browser mode (ETag + long cache, ranges)."""
     path = request.app.state.model_file(model_id)
     if path is None:
-        raise ServerError("model.not-cached", f"'{model_id}' is not a cached, verified catalog model.",
-                          http_status=404, hint=f"Run `alphacut models fetch {model_id}` on the server machine.")
+        raise ServerError("model.not-served", f"'{model_id}' is not a cached, verified catalog model.",
+                          hint=f"Run `alphacut models fetch {model_id}` on the server machine.")
     from ..models.catalog import load_catalog
 
     catalog = load_catalog()

@@ -14,7 +14,7 @@ from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ..errors import AlphacutError, OptionsError
+from ..errors import AlphacutError, OptionsError, ServerError
 from ..options import DEFAULT_MAX_PIXELS, Options
 from ..options import parse_bool as _parse_bool
 
@@ -45,26 +45,25 @@ class ServerSettings:
     timeout_s: float = 120.0
     max_pixels: int = DEFAULT_MAX_PIXELS
     retry_after_s: int = 5
+    #: more Host names (NAME or NAME:PORT) and page origins (scheme://host[:port]) to accept: server/origin.py
+    allow_hosts: tuple[str, ...] = ()
+    allow_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.queue < 0:
             raise OptionsError("options.invalid", "--workers must be >= 1 and --queue >= 0.")
         if self.max_upload_bytes < 1 or self.timeout_s <= 0:
             raise OptionsError("options.invalid", "--max-upload-mb and --timeout must be positive.")
+        from .origin import check_origin
+
+        for origin in self.allow_origins:
+            problem = check_origin(origin)
+            if problem:
+                raise OptionsError("options.invalid", problem, hint="e.g. --allow-origin http://localhost:5173")
 
     @property
     def is_loopback(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
-
-
-class ServerError(AlphacutError):
-    """An HTTP-level refusal (size, auth, overload, timeout) with its status and extra headers."""
-
-    def __init__(self, code: str, message: str, *, http_status: int, hint: str | None = None,
-                 headers: Mapping[str, str] | None = None, field_name: str | None = None) -> None:
-        super().__init__(code, message, hint=hint, http_status=http_status)
-        self.headers = dict(headers or {})
-        self.field_name = field_name
 
 
 def error_body(exc: AlphacutError) -> dict[str, Any]:
@@ -241,12 +240,13 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
             raise ServerError("request.bad-json", "The JSON body can't be parsed.", http_status=400) from None
         if not isinstance(data, dict):
             raise ServerError("request.bad-json", "The JSON body must be an object.", http_status=400)
-        return RequestData(fields={str(k): _text(v) for k, v in data.items() if v is not None},
+        return RequestData(fields={str(k): _json_text(v) for k, v in data.items() if v is not None},
                            json_body=True)
     return RequestData(raw=body)
 
 
-def _text(value: Any) -> str:
+def _json_text(value: Any) -> str:
+    """A JSON field's value as the text a form field would carry (true/false for booleans)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -1,0 +1,1 @@
+"""Video: whole clips cut out with steady mattes (the `video` extra: PyAV + OpenCV)."""
