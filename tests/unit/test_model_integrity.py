@@ -87,3 +87,12 @@ def test_a_folder_where_the_model_file_should_be(src_dir, call):
         getattr(store, call)("tiny-net")
     assert err.value.code == "model.not-a-file" and "folder" in err.value.message
     assert store.path("tiny-net").is_dir()  # nothing of the user's was touched
+
+
+def test_models_verify_drops_a_graph_from_before_records_without_calling_it_damaged(src_dir):
+    store = _store(src_dir)
+    Remover("tiny-net", store=store, threads=1).remove(square_image())
+    (graph,) = [p for p in store.optimized_dir.iterdir() if p.suffix == ".onnx"]
+    graph.with_name(graph.name + ".sha256").unlink()  # as written by an older alphacut
+    result = store.verify("tiny-net")
+    assert result.ok and result.detail == "" and not graph.exists()

@@ -33,7 +33,7 @@ from typing import Any
 import filelock
 
 from ..errors import ModelError
-from ..io.files import hash_record_path, new_temp, recorded_sha256, sha256_file
+from ..io.files import hash_record_path, new_temp, recorded_sha256, sha256_file, write_atomic
 from . import sources
 from .catalog import Catalog, ModelSpec, Source, SourceKind, load_catalog
 from .sources import ChecksumMismatch, NpmTarget, SourceFailed
@@ -179,15 +179,21 @@ class ModelStore:
                       if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.onnx", p.name))
 
     def _check_optimized(self, model_id: str) -> tuple[Path, ...]:
-        """Optimized graphs whose bytes don't match their record (or have none), deleted."""
+        """Optimized graphs whose bytes don't match their recorded hash, deleted. Graphs without a
+        record (written before records existed) can't be checked: deleted too, not counted as bad;
+        the next load rebuilds either."""
         bad = []
         for p in self._optimized_files(model_id):
             expected = recorded_sha256(p)
-            if expected is None or sha256_file(p) != expected:
-                log.warning("optimized graph %s does not match its recorded hash %s; deleted", p, expected)
+            damaged = expected is not None and sha256_file(p) != expected
+            if expected is None or damaged:
                 p.unlink(missing_ok=True)
                 hash_record_path(p).unlink(missing_ok=True)
+            if damaged:
+                log.warning("optimized graph %s does not match its recorded hash %s; deleted", p, expected)
                 bad.append(p)
+            elif expected is None:
+                log.info("optimized graph %s has no hash record; deleted (rebuilt on the next load)", p)
         return tuple(bad)
 
     # --- user models -------------------------------------------------------------------------------
@@ -302,9 +308,7 @@ class ModelStore:
 
     def _write_stamp(self, spec: ModelSpec, path: Path, stat: os.stat_result | None = None) -> None:
         stamp = _stamp_of(spec, stat or path.stat())
-        tmp = self._temp_path(spec.id)
-        tmp.write_text(json.dumps(stamp), encoding="utf-8")
-        os.replace(tmp, self._stamp_path(path))
+        write_atomic(self._stamp_path(path), json.dumps(stamp).encode())
 
     # --- internals: fetching -----------------------------------------------------------------------
 
@@ -446,14 +450,7 @@ class ModelStore:
         return Catalog(default=self._builtin.default, models=models)
 
     def _write_user_catalog(self, specs: list[ModelSpec]) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        text = dump_catalog_toml([s.to_dict() for s in specs])
-        tmp = new_temp(self.home, "models", ".tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.user_catalog_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(self.user_catalog_path, dump_catalog_toml([s.to_dict() for s in specs]).encode())
 
 
 def _try_lock(stack: ExitStack, path: str) -> bool:
