@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Remover
-from .errors import AlphacutError, OutputError
+from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
 from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
@@ -106,6 +106,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
 
 
 def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
+    if isinstance(exc, ModelError):  # the model itself (damaged, missing): every item would fail alike
+        raise exc
     if isinstance(exc, AlphacutError):
         log.info("%s failed: %s", job.src, exc)
         return ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else ""),

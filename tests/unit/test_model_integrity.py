@@ -96,3 +96,16 @@ def test_models_verify_drops_a_graph_from_before_records_without_calling_it_dama
     graph.with_name(graph.name + ".sha256").unlink()  # as written by an older alphacut
     result = store.verify("tiny-net")
     assert result.ok and result.detail == "" and not graph.exists()
+
+
+def test_a_batch_on_a_damaged_model_stops_with_the_model_error(src_dir, monkeypatch, tmp_path):
+    store = _store(src_dir)
+    _rot_in_place(store.ensure("tiny-net"))
+    monkeypatch.setattr(cli, "_remover", lambda settings: Remover("tiny-net", store=store, threads=1))
+    for i in range(3):
+        square_image().save(tmp_path / f"{i}.png")
+    res = CliRunner().invoke(cli.main, ["remove", *(str(tmp_path / f"{i}.png") for i in range(3)),
+                                        "-o", str(tmp_path / "out")])
+    assert res.exit_code == ModelError.exit_code, res.output
+    assert res.output.count("model.hash-mismatch") == 1 and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
