@@ -14,7 +14,7 @@ from alphacut.api import Remover
 from alphacut.models.catalog import ModelSpec
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import make_clip
+from .conftest import make_clip, square_frame
 
 av = pytest.importorskip("av")
 
@@ -177,3 +177,18 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path, clip: Path) -> None:
 
     result = run(clip, "-o", tmp_path / "o.avi")
     assert result.exit_code == 2 and "options.invalid" in result.output
+
+
+def test_animated_gif_input(tmp_path: Path) -> None:
+    src = tmp_path / "in.gif"
+    with av.open(str(src), "w", format="gif") as out:
+        s = out.add_stream("gif", rate=10)
+        s.width, s.height, s.pix_fmt = 96, 64, "rgb8"
+        for t in range(4):
+            for p in s.encode(av.VideoFrame.from_ndarray(square_frame(t), format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    result = run(src, "-o", tmp_path / "out.webm")
+    assert result.exit_code == 0, result.output
+    assert len(streams(tmp_path / "out.webm")["times"]) == 4
