@@ -17,7 +17,7 @@ const flat = new Uint8ClampedArray(base);
 applyStroke(flat, base, photo, mask, job.w, job.box, job.erase);
 const t0 = performance.now();
 const targets = edgeAwareTarget(base, photo, mask, job.w, job.box, job.erase ? 0 : 1, job.radius,
-  { lambda: job.lambda ?? 0.25, eps: job.eps ?? 2e-3 });
+  { lambda: job.lambda ?? 0.02, eps: job.eps ?? 1e-2 });
 const ms = performance.now() - t0;
 const edge = new Uint8ClampedArray(base);
 applyStroke(edge, base, photo, mask, job.w, job.box, job.erase, targets);

@@ -45,10 +45,11 @@ def stroke_for(wrong: np.ndarray) -> tuple[np.ndarray, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-set", type=int, default=4)
+    parser.add_argument("--skip", type=int, default=0, help="skip this many images per set (those tuned on)")
     parser.add_argument("--sets", default=SETS)
     parser.add_argument("--evaldata", type=Path, default=EVAL)
-    parser.add_argument("--lambda", dest="lam", type=float, default=0.25, help="weight of the stroke's target")
-    parser.add_argument("--eps", type=float, default=2e-3, help="guided filter regularisation")
+    parser.add_argument("--lambda", dest="lam", type=float, default=0.02, help="weight of the stroke's target")
+    parser.add_argument("--eps", type=float, default=1e-2, help="guided filter regularisation")
     parser.add_argument("--cache", type=Path, default=None, help="keep the model's mattes here (.npy)")
     args = parser.parse_args()
     if not args.evaldata.is_dir():
@@ -60,7 +61,7 @@ def main() -> int:
     print(f"edge-aware: lambda {args.lam}, eps {args.eps}", file=sys.stderr)
     rows = []
     for name in args.sets.split(","):
-        images = sorted((args.evaldata / name / "images").iterdir())[: args.per_set]
+        images = sorted((args.evaldata / name / "images").iterdir())[args.skip: args.skip + args.per_set]
         for image in images:
             gt_u8 = np.asarray(Image.open(args.evaldata / name / "gt" / (image.stem + ".png")).convert("L"))
             known = gt_u8 != 128 if name == "grabcut" else np.ones(gt_u8.shape, bool)
