@@ -459,5 +459,8 @@ def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options
 def encode_cutout(cutout: Cutout, options: Options) -> bytes:
     """Encode a cutout in options.format (the matte alone for OutputFormat.MASK)."""
     if options.format is OutputFormat.MASK:
-        return encode_image(Image.fromarray(float_to_u8(cutout.alpha), "L"), options.format)
+        # finish() made the mask-only output's image from this very alpha: no second conversion.
+        mask = cutout.image if cutout.image.mode == "L" and cutout.image.size == cutout.alpha.shape[::-1] \
+            else Image.fromarray(float_to_u8(cutout.alpha), "L")
+        return encode_image(mask, options.format)
     return encode_image(cutout.image, options.format, quality=options.jpeg_quality)

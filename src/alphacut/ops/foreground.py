@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from .guided import box_filter
 from .pixels import float_to_u8, u8_to_float
-from .resize import resize_image, resize_matte, resize_u8
+from .resize import resize_matte, resize_u8, sample_enlarged
 
 __all__ = ["BAND_PIXELS", "FOREGROUND_WORK_PIXELS", "decontaminate", "estimate_foreground",
            "estimate_foreground_u8", "paste_soft_band", "row_bands"]
@@ -151,14 +151,10 @@ def paste_soft_band(out: U8, alpha: F32, estimate: F32) -> None:
         soft = _soft(alpha)
         out[soft] = float_to_u8(estimate[soft])
         return
-    est_h, est_w = estimate.shape[:2]
-    scale_y = est_h / h
     for y0, y1 in row_bands(h, w):
-        rows = _soft(alpha[y0:y1])
-        if rows.any():
-            fg = resize_image(estimate, (w, y1 - y0), antialias=False,
-                              box_xyxy=(0.0, y0 * scale_y, float(est_w), y1 * scale_y))
-            out[y0:y1][rows] = float_to_u8(fg[rows])
+        ys, xs = np.nonzero(_soft(alpha[y0:y1]))
+        if ys.size:  # the estimate enlarged at the soft pixels only (a few % of a photo)
+            out[y0 + ys, xs] = float_to_u8(sample_enlarged(estimate, (w, h), y0 + ys, xs))
 
 
 def _soft(alpha: F32) -> NDArray[np.bool_]:
