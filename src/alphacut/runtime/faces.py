@@ -3,7 +3,8 @@
 The cascades are the XML files that the ``opencv-python-headless`` wheel ships in
 ``cv2.data.haarcascades``: ``haarcascade_frontalface_alt2.xml`` for faces (chosen over
 ``_default`` and ``_alt`` by measurement on evaldata's people and the bundled samples, see
-docs/ID_PHOTOS.md) and ``haarcascade_eye.xml`` for the eyes inside a face. They find upright,
+docs/ID_PHOTOS.md) and ``haarcascade_eye.xml`` with ``haarcascade_eye_tree_eyeglasses.xml`` for the eyes inside a face
+(both eyes found on 9 of 15 evaldata faces; the eyes alone 7, with histogram equalization 7). They find upright,
 frontal faces (roll up to about 15 degrees, little yaw), which is what an ID photo shows.
 cv2 is imported on first use, and each call loads its own classifiers (a few ms; no shared state).
 """
@@ -25,7 +26,7 @@ __all__ = ["FACE_CASCADE", "Face", "detect_faces"]
 log = logging.getLogger(__name__)
 
 FACE_CASCADE = "haarcascade_frontalface_alt2.xml"
-EYE_CASCADE = "haarcascade_eye.xml"
+EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
 #: Faces are searched on a copy whose longer side is at most this (a face in a portrait is large).
 DETECT_MAX_SIDE = 800
 #: Faces narrower than this fraction of the image's shorter side are not looked for.
@@ -99,35 +100,49 @@ def detect_faces(image: NDArray[Any], *, min_face_frac: float = MIN_FACE_FRAC) -
     min_px = max(20, round(min_face_frac * min(small.shape)))
     boxes = _classifier(cv2, FACE_CASCADE).detectMultiScale(small, scaleFactor=1.1, minNeighbors=5,
                                                            minSize=(min_px, min_px))
-    eye_clf = _classifier(cv2, EYE_CASCADE)
+    eye_clfs = [_classifier(cv2, name) for name in EYE_CASCADES]
     faces = []
     for bx, by, bw, bh in (boxes if len(boxes) else []):
         box = (bx / k, by / k, bw / k, bh / k)
-        faces.append(Face(box, _find_eyes(cv2, eye_clf, gray, box)))
+        faces.append(Face(box, _find_eyes(cv2, eye_clfs, gray, box)))
     faces.sort(key=lambda f: -f.box_xywh[2] * f.box_xywh[3])
     log.debug("faces: %s", [f.box_xywh for f in faces])
     return faces
 
 
-def _find_eyes(cv2: Any, clf: Any, gray: NDArray[np.uint8], box: BoxXYWH) -> tuple[PointXY, PointXY] | None:
+def _find_eyes(cv2: Any, clfs: list[Any], gray: NDArray[np.uint8],
+               box: BoxXYWH) -> tuple[PointXY, PointXY] | None:
     """The two eye centres inside a face box: the largest eye found in each half of its upper part."""
     bx, by, bw, bh = box
-    y0, y1 = max(0, round(by + 0.15 * bh)), min(gray.shape[0], round(by + 0.62 * bh))
+    y0, y1 = max(0, round(by + 0.10 * bh)), min(gray.shape[0], round(by + 0.65 * bh))
     x0, x1 = max(0, round(bx)), min(gray.shape[1], round(bx + bw))
     if y1 - y0 < 8 or x1 - x0 < 16:
         return None
     k = 200.0 / (x1 - x0)  # eyes are looked for on a face 200 px wide
     crop = cv2.resize(gray[y0:y1, x0:x1], (200, max(8, round((y1 - y0) * k))), interpolation=cv2.INTER_AREA)
-    found = clf.detectMultiScale(cv2.equalizeHist(crop), scaleFactor=1.1, minNeighbors=3, minSize=(24, 24))
     halves: list[list[tuple[float, float, float]]] = [[], []]
-    for ex, ey, ew, eh in (found if len(found) else []):
-        cx, cy = ex + ew / 2.0, ey + eh / 2.0
-        if ew > 90:  # wider than half the face: not one eye
-            continue
-        halves[0 if cx < 100 else 1].append((float(ew * eh), cx, cy))
+    for clf in clfs:
+        found = clf.detectMultiScale(crop, scaleFactor=1.1, minNeighbors=3, minSize=(22, 22))
+        for ex, ey, ew, eh in (found if len(found) else []):
+            if ew > 90:  # wider than half the face: not one eye
+                continue
+            cx, cy = _pupil(cv2, crop, (ex, ey, ew, eh))
+            halves[0 if cx < 100 else 1].append((float(ew * eh), cx, cy))
     if not halves[0] or not halves[1]:
         return None
     (_, lx, ly), (_, rx, ry) = max(halves[0]), max(halves[1])
     if rx - lx < 50 or abs(ry - ly) > 0.36 * (rx - lx):  # too close, or steeper than 20 degrees
         return None
     return ((x0 + lx / k, y0 + ly / k), (x0 + rx / k, y0 + ry / k))
+
+
+def _pupil(cv2: Any, crop: NDArray[np.uint8], eye: tuple[int, int, int, int]) -> PointXY:
+    """The darkest spot (blurred) of an eye box's lower 3/4, inset by 1/6 at the sides: the pupil."""
+    ex, ey, ew, eh = (int(v) for v in eye)
+    x0, x1, y0, y1 = ex + ew // 6, ex + ew - ew // 6, ey + eh // 4, ey + eh
+    patch = crop[y0:y1, x0:x1]
+    if patch.size == 0:
+        return ex + ew / 2.0, ey + eh / 2.0
+    blurred = cv2.GaussianBlur(patch, (0, 0), max(1.0, ew / 12.0))
+    iy, ix = np.unravel_index(int(np.argmin(blurred)), blurred.shape)
+    return x0 + ix + 0.5, y0 + iy + 0.5
