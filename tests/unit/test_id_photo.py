@@ -205,6 +205,20 @@ def test_cli_reports_no_face_and_writes_nothing(monkeypatch, tiny_spec, tmp_path
     src = tmp_path / "wall.png"
     src.write_bytes(_png(np.full((300, 300, 3), 200, np.uint8)))
     res = CliRunner().invoke(cli.main, ["remove", str(src), "--preset", "id-photo", "-q"], catch_exceptions=False)
-    print(res.output)
-    assert res.exit_code in (1, 3) and "input.no-face" in res.output and "Traceback" not in res.output
+    # one input that failed: the batch rule (exit 1, the reason in the summary), nothing written
+    assert res.exit_code == 1 and "input.no-face" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "wall.cutout.png").exists()
+
+
+def test_server_frames_a_portrait_and_answers_400_without_a_face(tiny_spec):
+    pytest.importorskip("fastapi")
+    from .test_server import make_client
+
+    with make_client(tiny_spec, FakeBackend(size_hw=(256, 256), softness=0.02)) as client:
+        r = client.post("/v1/remove?preset=id-photo", files={"file": ("me.png", _png(draw_portrait().rgb), "image/png")})
+        assert r.status_code == 200, r.text
+        assert Image.open(io.BytesIO(r.content)).size == (413, 531)
+        wall = _png(np.full((300, 300, 3), 200, np.uint8))
+        r = client.post("/v1/remove?preset=id-photo-us", files={"file": ("wall.png", wall, "image/png")})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "input.no-face"
+        assert r.json()["error"]["hint"]
