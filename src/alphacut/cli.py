@@ -254,6 +254,115 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
                          layers=layers, on_item=lambda _r: progress.advance(task))
 
 
+# ------------------------------------------------------------------------------------------ video
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True,
+              help="A folder/ (one RGBA PNG per frame: 000000.png, ...), .webm (VP9 with alpha), .mov (ProRes "
+                   "4444 with alpha) or .mp4 (H.264 on --bg, white if none).")
+@click.option("-f", "--format", "fmt", default="png", show_default=True,
+              help="png (cut-outs) or mask (the mattes: greyscale PNGs, or a greyscale video).")
+@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), green (the chroma-key "
+              "green #00B140), transparent, or blur[:RADIUS]. Default: transparent; white for .mp4.")
+@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Put this picture behind the subject (scaled to cover).")
+@click.option("--refine", default=None, help="guided (default), none or matting (slow: seconds per frame).")
+@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
+              help="Keep the original colours at soft edges.")
+@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
+@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
+@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
+@click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
+@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px, "
+              "optical flow carries the matte between (see docs/VIDEO.md for what it costs).")
+@click.option("--keyframes", type=click.IntRange(1, 30), default=None,
+              help="Run the network on every Nth frame only (and on cuts); flow carries the matte between.")
+@click.option("--no-steady", "steady", flag_value=False, default=True,
+              help="Cut every frame on its own (no temporal steadying).")
+@click.option("--no-audio", "audio", flag_value=False, default=True, help="Leave the sound out.")
+@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@click.option("--skip-existing", is_flag=True, help="Folder output: keep frames already written (resume).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+# refused for video with a clear message (they change a frame's size or framing):
+@click.option("-p", "--preset", default=None, hidden=True)
+@click.option("--crop", is_flag=True, default=None, hidden=True)
+@click.option("--size", default=None, hidden=True)
+@click.option("--fill", type=float, default=None, hidden=True)
+@click.option("--shape", default=None, hidden=True)
+@click.option("--outline", type=int, default=None, hidden=True)
+@click.pass_context
+def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
+          keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
+          overwrite: bool, quiet: bool, **fields: Any) -> None:
+    """Cut out every frame of a video SOURCE (MP4, MOV, WebM, MKV, GIF), steady from frame to frame.
+
+    \b
+    alphacut video talk.mp4 -o talk.webm              # VP9 with alpha, for the web
+    alphacut video talk.mp4 -o talk.mov               # ProRes 4444 with alpha, for editors
+    alphacut video talk.mp4 -o talk-green.mp4 --bg green
+    alphacut video talk.mp4 -o frames/ -f mask        # one matte PNG per frame
+    """
+    from .errors import OptionsError
+    from .options import Options
+
+    if skip_existing and overwrite:
+        raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
+    from .video._deps import require_av, require_cv2
+
+    require_av()
+    require_cv2()
+    from .video.job import CHROMA_GREEN, VideoOptions, cut_video
+    from .video.steady import SteadyOptions
+
+    if fast:
+        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
+        keyframes = keyframes or 2
+    if str(fields.get("bg") or "").strip().lower() == "green":
+        fields["bg"] = CHROMA_GREEN.hex()
+    settings = _settings(ctx, model=model, threads=threads)
+    options = Options.from_user(format=fmt, **fields)
+    vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
+                         overwrite=overwrite, skip_existing=skip_existing)
+    from .video.job import check_video_options
+
+    check_video_options(options)
+    remover = _remover(settings)
+    if quiet or not sys.stderr.isatty():
+        report = cut_video(source, output, remover, options, vopts)
+    else:
+        report = _video_with_progress(cut_video, source, output, remover, options, vopts)
+    fps = report.frames / report.seconds if report.seconds > 0 else 0.0
+    skipped = f" ({report.skipped} already there)" if report.skipped else ""
+    click.echo(f"{report.frames} frames{skipped} in {report.seconds:.1f} s ({fps:.2f} fps, network on "
+               f"{report.inferred}); written to {report.output}", err=True)
+
+
+def _video_with_progress(run: Any, source: Path, output: str, remover: Any, options: Any, vopts: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    class _Fps(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} fps" if speed else "-- fps")
+
+    columns = (TextColumn("[bold]video"), BarColumn(), MofNCompleteColumn(), _Fps(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("video", total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total if total and total >= done else None)
+
+        return run(source, output, remover, options, vopts, on_progress=on_progress)
+
+
 # ----------------------------------------------------------------------------------------- models
 @main.group()
 def models() -> None:
@@ -325,9 +434,8 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
     bad = 0
     for model_id in ids:
         result = store.verify(model_id)
-        ok = bool(getattr(result, "ok", False))
-        bad += not ok
-        click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
+        bad += not result.ok
+        click.echo(f"{model_id}: {'ok' if result.ok else 'MISMATCH'} {result.detail}".rstrip())
     if bad:
         from .errors import ModelError
 
@@ -434,8 +542,9 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
                 if save_pred is not None:
                     from PIL import Image
 
-                    from .io.encode import encode_image, float_to_u8
+                    from .io.encode import encode_image
                     from .io.files import write_atomic
+                    from .ops.pixels import float_to_u8
                     from .options import OutputFormat
 
                     set_name, stem = names[path]

@@ -361,7 +361,10 @@ class Options:
         fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
             canvas and centred (the e-commerce layout).
         anchor: "center", or "bottom" to stand the subject on the canvas's lower margin.
-        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos).
+        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos): the
+            face is detected (exactly one is required) and crown to chin spans `height`.
+        id_rule: an ID-photo rule (ops.framing.ID_RULES: "icao", "us") whose ranges for the head
+            height, the space above it and the eye line the head_frame framing must respect.
         shape: RECT, or CIRCLE for round avatars.
         outline_px, outline_color: a sticker outline around the subject.
         preset: the preset these options came from, for reports.
@@ -386,6 +389,7 @@ class Options:
     fill_frac: float | None = None
     anchor: str = "center"
     head_frame: tuple[float, float] | None = None
+    id_rule: str | None = None
     shape: Shape = Shape.RECT
     outline_px: int = 0
     outline_color: Color = Color(255, 255, 255)
@@ -428,6 +432,14 @@ class Options:
             raise OptionsError("options.invalid", f"fill={self.fill_frac} must be between 0.05 and 1.")
         if (self.fill_frac is not None or self.head_frame is not None) and self.size_wh is None:
             raise OptionsError("options.conflict", "Placing the subject on a canvas needs a size (--size WxH).")
+        if self.id_rule is not None:
+            from .ops.framing import ID_RULES
+
+            if self.id_rule not in ID_RULES:
+                raise OptionsError("options.invalid", f"id_rule={self.id_rule!r} is not a known ID-photo rule.",
+                                   hint=suggest(self.id_rule, ID_RULES) or f"Rules: {', '.join(ID_RULES)}.")
+            if self.head_frame is None:
+                raise OptionsError("options.conflict", "id_rule needs head_frame (the preset id-photo sets both).")
         if self.anchor not in ("center", "bottom"):
             raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
         if self.max_pixels < 1:

@@ -142,3 +142,14 @@ def test_resize_for_model_is_bicubic_only_when_enlarging(src_wh, dst_wh, bicubic
     other = Image.Resampling.BILINEAR if bicubic else Image.Resampling.BICUBIC
     assert np.array_equal(out, np.asarray(img.resize(dst_wh, want)))
     assert not np.array_equal(out, np.asarray(img.resize(dst_wh, other)))
+
+
+def test_decoder_warnings_reach_cutout_info_not_stderr(remover, monkeypatch, capfd):
+    from PIL import Image as PILImage
+
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 5000)  # 120x80 = 9600 px: a DecompressionBombWarning
+    buf = io.BytesIO()
+    square_image().save(buf, "PNG")
+    info = remover.cutout(buf.getvalue()).info
+    assert any("DecompressionBombWarning" in w for w in info.warnings)
+    assert "PIL/" not in capfd.readouterr().err

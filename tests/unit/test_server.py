@@ -422,7 +422,6 @@ def test_model_load_failure_is_reported_not_hung(tiny_spec) -> None:  # type: ig
 @pytest.mark.parametrize(("query", "size", "mode"), [
     ("preset=ecommerce&size=300", (300, 300), "RGB"),
     ("preset=avatar-circle", (512, 512), "RGBA"),
-    ("preset=id-photo", (413, 531), "RGB"),
     ("size=200x100&fit=fill&bg=blur:5", (200, 100), "RGB"),
     ("crop=true&margin=4", None, "RGBA"),
 ])

@@ -38,7 +38,8 @@ from PIL import Image
 
 from ..api import Remover
 from ..errors import AlphacutError, InputError, ServerError
-from ..io.encode import encode_image, float_to_u8
+from ..io.encode import encode_image
+from ..ops.pixels import float_to_u8
 from ..options import Background, Color, Options, OutputFormat
 from ..pipeline import Cutout
 from .routes import admit, check_model, run_job

@@ -241,12 +241,13 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
             raise ServerError("request.bad-json", "The JSON body can't be parsed.") from None
         if not isinstance(data, dict):
             raise ServerError("request.bad-json", "The JSON body must be an object.")
-        return RequestData(fields={str(k): _text(v) for k, v in data.items() if v is not None},
+        return RequestData(fields={str(k): _json_text(v) for k, v in data.items() if v is not None},
                            json_body=True)
     return RequestData(raw=body)
 
 
-def _text(value: Any) -> str:
+def _json_text(value: Any) -> str:
+    """A JSON field's value as the text a form field would carry (true/false for booleans)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
