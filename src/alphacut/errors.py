@@ -131,6 +131,8 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.exists": (InputError, 400),
     "input.missing": (InputError, 400),
     "input.bad-type": (InputError, 400),
+    "input.no-face": (InputError, 400),  # id-photo presets: a readable image without a usable face
+    "input.many-faces": (InputError, 400),
     "input.symlink-loop": (InputError, 400),
     "input.no-video": (InputError, 415),
     "input.unsupported-codec": (InputError, 415),
@@ -152,6 +154,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "model.unknown-transform": (ModelError, 503),
     "model.not-served": (ModelError, 404),  # GET /model/ID.onnx for a model not cached and verified here
     "model.unavailable-on-node": (ModelError, 503),
+    "model.not-a-file": (ModelError, 503),
     # backend: inference itself (exit 5)
     "backend.missing": (BackendError, 500),
     "backend.missing-extra": (BackendError, 500),
