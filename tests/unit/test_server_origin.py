@@ -153,6 +153,16 @@ def test_cross_origin_simple_requests_are_refused_before_any_work(served: Any, k
     assert remover.calls == 0 and backend.calls == 0
 
 
+def test_cross_site_post_without_origin_is_refused(served: Any) -> None:
+    client, remover, _ = served
+    for site in ("cross-site", "same-site"):
+        r = client.post("/v1/remove", content=PNG, headers={"sec-fetch-site": site})
+        assert_refused(r, "request.bad-origin")
+    assert client.post("/v1/remove", content=PNG, headers={"sec-fetch-site": "same-origin"}).status_code == 200
+    assert client.get("/healthz", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # a link is fine
+    assert remover.calls == 1
+
+
 def test_removebg_refusal_in_its_own_shape(served: Any) -> None:
     client, remover, _ = served
     r = client.post("/v1.0/removebg", files={"image_file": ("a.png", PNG)}, headers={"origin": "http://evil.example"})

@@ -21,7 +21,6 @@ from ..options import parse_bool as _parse_bool
 __all__ = [
     "OPTION_FIELDS",
     "RequestData",
-    "ServerError",
     "ServerSettings",
     "error_body",
     "options_from_fields",
