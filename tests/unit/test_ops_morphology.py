@@ -97,3 +97,22 @@ def test_cost_does_not_grow_with_radius(monkeypatch: pytest.MonkeyPatch) -> None
         dilate(a, px)
         counts.append(len(passes))
     assert counts[0] == counts[1] == counts[2] == 8
+
+
+@pytest.mark.parametrize(("shape", "half", "anti"), [((1100, 37), 3, False), ((1100, 37), 40, True),
+                                                      ((20, 700), 9, True), ((513, 50), 146, False)])
+def test_diagonal_pass_in_strips_is_exact(shape: tuple[int, int], half: int, anti: bool) -> None:
+    from alphacut.ops.morphology import _running_diagonal
+
+    rng = np.random.default_rng(1)
+    a = rng.random(shape).astype(np.float32)
+    h, w = shape
+    ref = np.full(shape, np.inf, np.float32)
+    for k in range(-half, half + 1):  # brute force: the minimum over the pixels (y + k, x +/- k) inside
+        dx = -k if anti else k
+        if abs(k) >= h or abs(dx) >= w:
+            continue  # that diagonal step leaves the image everywhere
+        ys, xs = slice(max(0, -k), min(h, h - k)), slice(max(0, -dx), min(w, w - dx))
+        src = a[max(0, k):min(h, h + k), max(0, dx):min(w, w + dx)]
+        ref[ys, xs] = np.minimum(ref[ys, xs], src)
+    assert np.array_equal(_running_diagonal(a, half, anti=anti, grow=False), ref)

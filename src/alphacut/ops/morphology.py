@@ -74,10 +74,28 @@ def _running(a: F32, half: int, *, axis: int, grow: bool) -> F32:
     return out
 
 
+#: rows per strip of the diagonal passes: the sheared copy is (strip + 2 * half) x (W + strip + 2 * half)
+_STRIP_ROWS = 512
+
+
 def _running_diagonal(a: F32, half: int, *, anti: bool, grow: bool) -> F32:
-    """A running min/max along the (1, 1) diagonal (anti: the (1, -1) one), via a sheared copy."""
+    """A running min/max along the (1, 1) diagonal (anti: the (1, -1) one), via sheared copies.
+
+    Done in strips of rows (each with `half` rows of context above and below), so the extra
+    memory is a few strips, not a copy of the whole matte twice as wide.
+    """
     if half <= 0:
         return a
+    h = a.shape[0]
+    out = np.empty_like(a)
+    for r0 in range(0, h, _STRIP_ROWS):
+        r1 = min(h, r0 + _STRIP_ROWS)
+        lo, hi = max(0, r0 - half), min(h, r1 + half)
+        out[r0:r1] = _sheared_running(a[lo:hi], half, anti=anti, grow=grow)[r0 - lo:r1 - lo]
+    return out
+
+
+def _sheared_running(a: F32, half: int, *, anti: bool, grow: bool) -> F32:
     h, w = a.shape
     neutral = -np.inf if grow else np.inf
     sheared = np.full((h, w + h - 1), neutral, dtype=np.float32)
@@ -95,13 +113,11 @@ def _running_diagonal(a: F32, half: int, *, anti: bool, grow: bool) -> F32:
 
 def _octagon(a: F32, px: int, *, grow: bool) -> F32:
     axis_half, diag_half = octagon_segments(px)
-    transposed = a.shape[0] > a.shape[1]  # shear along the shorter side: the sheared copy is < 2x the image
-    x = np.ascontiguousarray(a.T if transposed else a)
-    x = _running(x, axis_half, axis=1, grow=grow)
+    x = _running(a, axis_half, axis=1, grow=grow)
     x = _running(x, axis_half, axis=0, grow=grow)
     x = _running_diagonal(x, diag_half, anti=False, grow=grow)
     x = _running_diagonal(x, diag_half, anti=True, grow=grow)
-    out: F32 = np.ascontiguousarray(x.T if transposed else x, dtype=np.float32)
+    out: F32 = np.ascontiguousarray(x, dtype=np.float32)
     return out
 
 
