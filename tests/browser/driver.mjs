@@ -13,7 +13,7 @@
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
 //   {do: "edit", card, actions: [{stroke: [[x, y], ...] (image px), tool?, size?, edge?, touch?},
 //     {press: "Control+z"}, {click: selector}, {wheel: [x, y, deltaY]}, {pinch: [x, y, factor]},
-//     {screenshot: path}, {eval: expr, as}], finish: "done"|"cancel"}
+//     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -82,6 +82,11 @@ async function edit(page, cdp, step) {
       await page.mouse.wheel(0, a.wheel[2]);
     } else if (a.pinch) await pinch(cdp, ...a.pinch);
     else if (a.screenshot) await page.screenshot({ path: a.screenshot });
+    else if (a.viewport) {
+      await page.setViewportSize({ width: a.viewport[0], height: a.viewport[1] });
+      await page.waitForTimeout(200);
+      await page.keyboard.press("0"); // fit the new view
+    }
     else if (a.eval) report.values[a.as] = await page.evaluate(a.eval);
     await page.waitForTimeout(50);
   }

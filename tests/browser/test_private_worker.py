@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from .conftest import ROOT, drive
 from .test_page import _real_remover
@@ -35,3 +37,30 @@ def test_private_batch_keeps_the_page_responsive(browser_tools: None, live_serve
     # the second card's bar moved while its inference ran (estimated from the first image's time)
     second = [s[1] for s in gaps["samples"] if len(s) > 1 and 35 <= s[1] < 90]
     assert len(set(second)) >= 3, second
+
+
+def test_editor_screenshots_with_real_model(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
+    """The editor on a real cutout (server mode): zoomed on the hair, after an edge-aware erase stroke;
+    desktop and phone. ALPHACUT_SCREENSHOTS=docs/img refreshes the README's pictures."""
+    from .test_page import shots_dir
+
+    base = live_server(_real_remover())
+    shots = shots_dir(tmp_path)
+    image = SAMPLES / "astronaut.jpg"
+    report = drive({"url": base, "mode": "server", "images": [str(image)], "downloadDir": str(tmp_path),
+                    "timeoutMs": 300000, "steps": [
+                        {"do": "download", "card": 0, "as": "orig"},
+                        {"do": "edit", "card": 0, "finish": "done", "actions": [
+                            {"wheel": [640, 330, -400]},
+                            {"stroke": [[292, 75], [294, 105], [287, 135]], "tool": "erase", "size": 14, "edge": True},
+                            {"screenshot": str(shots / "web-editor-desktop.png")},
+                            {"click": "#ed-before"}, {"screenshot": str(shots / "web-editor-before.png")},
+                            {"click": "#ed-before"},
+                            {"viewport": [390, 844]}, {"screenshot": str(shots / "web-editor-phone.png")}]},
+                        {"do": "download", "card": 0, "as": "edited"}]}, timeout_s=900)
+    assert report["statuses"][0].startswith("done"), report["statuses"]
+    assert not [c for c in report["console"] if c.startswith(("error", "pageerror"))], report["console"]
+    orig = np.asarray(Image.open(report["downloads"]["orig"]).getchannel("A")).astype(int)
+    edited = np.asarray(Image.open(report["downloads"]["edited"]).getchannel("A")).astype(int)
+    assert (orig != edited).sum() > 100
+    assert (shots / "web-editor-desktop.png").stat().st_size > 10_000
