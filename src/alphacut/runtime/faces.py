@@ -75,7 +75,7 @@ def _gray_u8(image: NDArray[Any]) -> NDArray[np.uint8]:
         arr = np.clip(arr.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if arr.ndim == 3:
         rgb = arr[:, :, :3].astype(np.float32)
-        arr = np.clip(rgb @ np.float32([0.299, 0.587, 0.114]) + 0.5, 0, 255).astype(np.uint8)
+        arr = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(arr)
 
 
