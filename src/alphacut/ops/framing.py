@@ -316,15 +316,16 @@ ID_RULES: dict[str, IdPhotoRule] = {
 
 #: Where a face box from runtime/faces.py puts the chin and the eye line, in box heights below the
 #: box's top edge: over 11 hand-marked frontal faces (evaldata grabcut/sod_bsds_dev people and
-#: samples/astronaut.jpg) the chin lies 0.93-1.17 (mean 1.03, sd 0.09), the eyes 0.34-0.43 (median
-#: 0.40) box heights below it (docs/ID_PHOTOS.md).
-CHIN_BELOW_FACE_TOP = 1.03
-#: When both eyes are found: the chin lies this many eye-to-eye distances below the eye line. Over the
-#: 6 marked faces whose eyes the detector found, 1.56-2.07 (mean 1.74; anthropometric tables give
-#: about 1.8: pupil to chin ~115 mm for ~63 mm between the pupils). Its error there, 0.05 face-box
-#: heights on average, is about half of CHIN_BELOW_FACE_TOP's on the same faces (0.085).
-CHIN_BELOW_EYES_IPD = 1.75
+#: samples/astronaut.jpg) the chin lies 0.92-1.15 (mean 1.02, sd 0.08; mean error 0.07), the eyes
+#: 0.35-0.43 (median 0.40) box heights below it (docs/ID_PHOTOS.md).
+CHIN_BELOW_FACE_TOP = 1.02
 EYES_BELOW_FACE_TOP = 0.40
+#: When both eyes are found: the chin lies this many eye-to-eye distances below the eye line. On the
+#: 5 marked faces whose eyes were found, 1.50-1.99 (mean 1.72; anthropometric tables give about 1.8,
+#: pupil to chin ~115 mm for ~63 mm between the pupils); error 0.057 face-box heights on average
+#: against 0.063 from the box on the same faces: no clear gain there, but it does not move with the
+#: cascade's box, whose size comes in steps of 10%.
+CHIN_BELOW_EYES_IPD = 1.75
 #: Matte above the face higher than this many box heights over its top is not hair (a hat, a hand,
 #: a hood): the crown is then put at CROWN_FALLBACK box heights above the box (marked: 0.24-0.54).
 CROWN_MAX_ABOVE = 1.0
@@ -403,7 +404,7 @@ def frame_portrait(
         >>> a = np.zeros((400, 300), np.float32); a[40:400, 90:210] = 1
         >>> f = frame_portrait(a, (100, 100, 100, 100), (350, 450), head_frac=0.75, top_frac=0.1)
         >>> f.crown_y, f.chin_y, round(f.head_frac, 3), round(f.top_frac, 3)
-        (40.0, 203.0, 0.75, 0.1)
+        (40.0, 202.0, 0.75, 0.1)
     """
     bx, by, bw, bh = face_box_xywh
     crown, capped = find_crown(alpha, face_box_xywh)
