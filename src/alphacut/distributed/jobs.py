@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..batch import BatchSummary, ItemResult, Outcome, _check_destination, layer_path
+from ..config import Settings
 from ..errors import AlphacutError, BackendError, OptionsError
 from ..io.files import Job, write_atomic
 from ..options import Options
@@ -102,10 +103,17 @@ def _write(batch: pa.Table, options: Options, layers: bool) -> pa.Table:
             .append_column("error_message", pa.array(messages, type=pa.string())))
 
 
-def _connect(ray: Any, address: str | None) -> None:
+def _connect(ray: Any, address: str | None, settings: Settings | None) -> None:
     kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address and address.startswith("ray://"):
         kwargs = {}  # Ray Client takes none of these
+    if not address and settings is not None:
+        # A Ray started for this job runs on this machine only: its workers use this process's
+        # --home / --offline. On a cluster each node keeps its own (its ALPHACUT_HOME).
+        env = {"ALPHACUT_HOME": str(settings.home_path)}
+        if settings.offline.value:
+            env["ALPHACUT_OFFLINE"] = "1"
+        kwargs["runtime_env"] = {"env_vars": env}
     try:
         ray.init(address=address or None, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -129,11 +137,13 @@ def _ship_background(options: Options) -> Options:
 def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = None, model: str | None = None,
              skip_existing: bool = False, overwrite: bool = False, layers: bool = False,
              cpus_per_actor: int = 1, actors: int | tuple[int, int] | None = None, batch_size: int = 4,
-             progress: bool = False, on_item: Callable[[ItemResult], None] | None = None) -> ClusterSummary:
+             progress: bool = False, on_item: Callable[[ItemResult], None] | None = None,
+             settings: Settings | None = None) -> ClusterSummary:
     """Process jobs on the Ray cluster at `address` (None: a local Ray started for this call).
 
     Results (on_item, the summary) arrive in completion order, not job order. The paths must be
-    on a filesystem every node sees at the same place.
+    on a filesystem every node sees at the same place. `settings` (default: load_settings()) name
+    the model; each node reads its own model cache.
     """
     ray = import_ray()
     t0 = time.perf_counter()
@@ -157,9 +167,9 @@ def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = Non
         else:
             todo.append(job)
     if todo:
-        _connect(ray, address)
+        _connect(ray, address, settings)
         try:
-            _run(ray, todo, options, summary, emit, t0, model=model, layers=layers,
+            _run(ray, todo, options, summary, emit, t0, model=model, settings=settings, layers=layers,
                  cpus_per_actor=cpus_per_actor, actors=actors, batch_size=batch_size, progress=progress)
         finally:
             ray.shutdown()
@@ -168,7 +178,8 @@ def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = Non
 
 
 def _run(ray: Any, todo: list[Job], options: Options, summary: ClusterSummary,
-         emit: Callable[[ItemResult], None], t0: float, *, model: str | None, layers: bool,
+         emit: Callable[[ItemResult], None], t0: float, *, model: str | None, settings: Settings | None,
+         layers: bool,
          cpus_per_actor: int, actors: int | tuple[int, int] | None, batch_size: int, progress: bool) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
@@ -177,12 +188,15 @@ def _run(ray: Any, todo: list[Job], options: Options, summary: ClusterSummary,
     ctx.print_on_execution_start = False
     jobs_by_src = {str(job.src): job for job in todo}
     rows = [{"src": str(job.src), "dst": str(job.dst)} for job in todo]
+    # Reads and writes are I/O: they take no CPU slot, so the actors can hold every CPU.
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size, 1000)))
-    ds = ds.map_batches(_read, batch_format="pyarrow", batch_size=batch_size, num_cpus=0.25)
+    ds = ds.map_batches(_read, batch_format="pyarrow", batch_size=batch_size, num_cpus=0)
+    if actors is None:  # the reads and writes below take no CPU slot: every CPU can hold an actor
+        actors = max(1, int(ray.cluster_resources().get("CPU", 1)) // max(1, cpus_per_actor))
     ds = remove_dataset(ds, options, model=model, cpus_per_actor=cpus_per_actor, actors=actors,
-                        batch_size=batch_size, layers=layers)
+                        batch_size=batch_size, layers=layers, settings=settings)
     summary.setup_s = time.perf_counter() - t0
-    ds = ds.map_batches(_write, batch_format="pyarrow", batch_size=batch_size, num_cpus=0.25,
+    ds = ds.map_batches(_write, batch_format="pyarrow", batch_size=batch_size, num_cpus=0,
                         fn_kwargs={"options": options, "layers": layers})
     nodes: dict[str, NodeStats] = {}
     for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
