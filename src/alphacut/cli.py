@@ -221,7 +221,19 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
     from .distributed import import_ray
 
     import_ray()  # the missing extra is reported before any file is looked at
-    jobs, out_path = _file_jobs(inputs, output, options)
+    from .distributed.uris import is_uri, uri_jobs
+
+    jobs: Any
+    if any(is_uri(x) for x in (*inputs, output or "")):  # s3://, gs://, abfs://, file:// via pyarrow
+        if not output:
+            raise OptionsError("options.conflict", "With a URI input, give the output location with -o.",
+                               hint="e.g. -o s3://bucket/cutouts/")
+        jobs, out_path = uri_jobs(inputs, output, options.format.extension), output
+        if not jobs:
+            click.echo("No images found in the given inputs.", err=True)
+            sys.exit(1)
+    else:
+        jobs, out_path = _file_jobs(inputs, output, options)
     from .batch import Outcome
     from .distributed import run_jobs
 

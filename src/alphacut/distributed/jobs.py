@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..batch import BatchSummary, ItemResult, Outcome, _check_destination, layer_path
 from ..config import Settings
-from ..errors import AlphacutError, BackendError, OptionsError
+from ..errors import AlphacutError, BackendError, OptionsError, OutputError
 from ..io.files import Job, write_atomic
 from ..options import Options
+from . import uris
 from .cutter import remove_dataset
 from .nodes import import_ray
 
@@ -68,11 +69,13 @@ def _read(batch: pa.Table) -> pa.Table:
     for src in batch.column("src").to_pylist():
         data = code = message = None
         try:
-            data = Path(src).read_bytes()
+            data = uris.read_bytes(src) if uris.is_uri(src) else Path(src).read_bytes()
         except FileNotFoundError:
             code, message = "input.not-found", f"{src} does not exist (it went away after the job started)."
         except OSError as exc:
             code, message = "input.unreadable", f"{src} can't be read: {exc.strerror or exc}."
+        except AlphacutError as exc:
+            code, message = exc.code, exc.message
         datas.append(data)
         codes.append(code)
         messages.append(message)
@@ -93,14 +96,37 @@ def _write(batch: pa.Table, options: Options, layers: bool) -> pa.Table:
         if cutouts[i] is None:
             continue
         try:
-            write_atomic(Path(dst), cutouts[i])
+            _put(dst, cutouts[i])
             for n, data in enumerate(layer_lists[i] or [], start=1):
-                write_atomic(layer_path(Path(dst), n, options), data)
+                head, _, name = dst.rpartition("/")
+                _put(f"{head}/{layer_path(Path(name), n, options).name}" if head else
+                     str(layer_path(Path(name), n, options)), data)
         except AlphacutError as exc:
             codes[i], messages[i] = exc.code, exc.message + (f" {exc.hint}" if exc.hint else "")
     keep = [c for c in batch.column_names if c not in ("cutout", "layers", "matte", "error_code", "error_message")]
     return (batch.select(keep).append_column("error_code", pa.array(codes, type=pa.string()))
             .append_column("error_message", pa.array(messages, type=pa.string())))
+
+
+def _put(dst: str, data: bytes) -> None:
+    if uris.is_uri(dst):
+        uris.write_bytes(dst, data)
+    else:
+        write_atomic(Path(dst), data)
+
+
+def _check_uri_destination(job: uris.UriJob, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
+    """_check_destination's rules for a URI job."""
+    if job.src == job.dst:
+        raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
+                          hint="Choose another output location with -o.")
+    if uris.exists(job.dst):
+        if skip_existing:
+            return ItemResult(job, Outcome.SKIPPED, "output.exists", "exists")  # type: ignore[arg-type]
+        if not overwrite:
+            raise OutputError("output.exists", f"{job.dst} exists.",
+                              hint="Pass --overwrite to replace it or --skip-existing to keep it.")
+    return None
 
 
 def _connect(ray: Any, address: str | None, settings: Settings | None) -> None:
@@ -134,16 +160,18 @@ def _ship_background(options: Options) -> Options:
     return options
 
 
-def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = None, model: str | None = None,
+def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: str | None = None, model: str | None = None,
              skip_existing: bool = False, overwrite: bool = False, layers: bool = False,
              cpus_per_actor: int = 1, actors: int | tuple[int, int] | None = None, batch_size: int = 4,
              progress: bool = False, on_item: Callable[[ItemResult], None] | None = None,
              settings: Settings | None = None) -> ClusterSummary:
     """Process jobs on the Ray cluster at `address` (None: a local Ray started for this call).
 
+    Jobs are io.files Jobs (paths on a filesystem every node mounts at the same place) or
+    uris.UriJob (object-store URIs read and written through pyarrow on the nodes).
+
     Results (on_item, the summary) arrive in completion order, not job order. The paths must be
-    on a filesystem every node sees at the same place. `settings` (default: load_settings()) name
-    the model; each node reads its own model cache.
+    `settings` (default: load_settings()) name the model; each node reads its own model cache.
     """
     ray = import_ray()
     t0 = time.perf_counter()
@@ -155,10 +183,11 @@ def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = Non
         if on_item is not None:
             on_item(result)
 
-    todo: list[Job] = []
+    todo: list[Job | uris.UriJob] = []
     for job in jobs:
         try:
-            skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
+            check = _check_uri_destination if isinstance(job, uris.UriJob) else _check_destination
+            skipped = check(job, skip_existing=skip_existing, overwrite=overwrite)  # type: ignore[arg-type]
         except AlphacutError as exc:
             emit(ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else "")))
             continue
@@ -177,7 +206,7 @@ def run_jobs(jobs: Sequence[Job], options: Options, *, address: str | None = Non
     return summary
 
 
-def _run(ray: Any, todo: list[Job], options: Options, summary: ClusterSummary,
+def _run(ray: Any, todo: list[Job | uris.UriJob], options: Options, summary: ClusterSummary,
          emit: Callable[[ItemResult], None], t0: float, *, model: str | None, settings: Settings | None,
          layers: bool,
          cpus_per_actor: int, actors: int | tuple[int, int] | None, batch_size: int, progress: bool) -> None:
