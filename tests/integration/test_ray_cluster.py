@@ -168,6 +168,16 @@ def test_same_files_as_local_batch_work_on_the_worker_and_model_fetched_there(cl
     assert (cluster.worker_home / "models" / f"{MODEL}.onnx.verified").is_file()
 
 
+def test_uris_through_pyarrow_filesystems(cluster, tree, local_out):
+    """SRC and DST as URIs (here file://, the same code path as s3:// up to pyarrow's filesystem)."""
+    out = cluster.base / "out-uri"
+    res = alphacut(cluster, "remove", f"file://{tree}", "-o", f"file://{out}", "-m", MODEL, "--layers",
+                   "--ray", cluster.address)
+    assert res.returncode == 1, res.stderr
+    assert f"{N_IMAGES} done, 0 skipped, 1 failed" in res.stderr
+    assert files(out) == files(local_out)
+
+
 def test_existing_outputs_skip_existing_and_overwrite_as_the_local_batch(cluster, tree, local_out):
     out = cluster.base / "out-rerun"
     shutil.copytree(local_out, out)

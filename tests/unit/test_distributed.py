@@ -83,3 +83,37 @@ def test_write_stage_writes_whole_files_and_reports_failures(tmp_path):
     assert [r["error_code"] for r in rows] == [None, "output.not-writable", "input.undecodable"]
     assert "cutout" not in rows[0] and rows[0]["node_id"] == "n"
     assert not list((tmp_path / "out" / "sub").glob("*.part"))
+
+
+def test_uri_jobs_mirror_folders_like_the_local_batch(tmp_path):
+    pytest.importorskip("pyarrow")
+    from alphacut.distributed.uris import uri_jobs
+    from alphacut.errors import InputError
+    from alphacut.io.files import collect_jobs
+
+    for rel in ("a.jpg", "sub/b.png", "sub/deep/c.webp", ".hidden/d.png", "sub/.e.png", "notes.txt"):
+        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / rel).write_bytes(b"x")
+    jobs = uri_jobs([f"file://{tmp_path}/in"], "s3://bucket/out/", ".png")
+    local = collect_jobs([str(tmp_path / "in")], tmp_path / "out", ".png")
+    assert [j.dst for j in jobs] == [f"s3://bucket/out/{j.dst.relative_to(tmp_path / 'out')}" for j in local]
+    assert [j.src for j in jobs] == [f"file://{j.src}" for j in local]
+    one = uri_jobs([str(tmp_path / "in" / "a.jpg")], "file:///o", ".webp")  # a local path works too
+    assert [(j.src, j.dst) for j in one] == [(str(tmp_path / "in" / "a.jpg"), "file:///o/a.webp")]
+    with pytest.raises(InputError) as info:
+        uri_jobs([f"file://{tmp_path}/nope"], "file:///o", ".png")
+    assert info.value.code == "input.not-found"
+
+
+def test_uri_writes_go_through_the_filesystem_stream(monkeypatch, tmp_path):
+    pafs = pytest.importorskip("pyarrow.fs")
+    from alphacut.distributed import uris
+
+    mock = pafs._MockFileSystem()
+    monkeypatch.setattr(uris, "_fs", lambda uri: (mock, uri.split("://", 1)[1]))
+    uris.write_bytes("mock://bucket/a/b.png", b"PNG")
+    assert uris.exists("mock://bucket/a/b.png") and not uris.exists("mock://bucket/a/c.png")
+    assert uris.read_bytes("mock://bucket/a/b.png") == b"PNG"
+    monkeypatch.undo()
+    uris.write_bytes(f"file://{tmp_path}/x/y.png", b"local")  # file://: write_atomic
+    assert (tmp_path / "x" / "y.png").read_bytes() == b"local"
