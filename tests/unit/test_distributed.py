@@ -117,3 +117,16 @@ def test_uri_writes_go_through_the_filesystem_stream(monkeypatch, tmp_path):
     monkeypatch.undo()
     uris.write_bytes(f"file://{tmp_path}/x/y.png", b"local")  # file://: write_atomic
     assert (tmp_path / "x" / "y.png").read_bytes() == b"local"
+
+
+def test_existing_objects_from_one_listing(tmp_path):
+    pytest.importorskip("pyarrow")
+    from alphacut.distributed.uris import existing_objects
+
+    (tmp_path / "o" / "s").mkdir(parents=True)
+    (tmp_path / "o" / "a.png").write_bytes(b"")
+    (tmp_path / "o" / "s" / "b.png").write_bytes(b"")
+    want = [f"file://{tmp_path}/o/{n}" for n in ("a.png", "s/b.png", "s/c.png", "d.png")]
+    assert existing_objects(want) == set(want[:2])
+    assert existing_objects([want[1]]) == {want[1]}
+    assert existing_objects([f"file://{tmp_path}/none/x.png"]) == set()

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,12 +116,23 @@ def _put(dst: str, data: bytes) -> None:
         write_atomic(Path(dst), data)
 
 
-def _check_uri_destination(job: uris.UriJob, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
-    """_check_destination's rules for a URI job."""
+def _checked(check: Callable[[Any], ItemResult | None]) -> Callable[[Any], ItemResult | AlphacutError | None]:
+    def run(job: Any) -> ItemResult | AlphacutError | None:
+        try:
+            return check(job)
+        except AlphacutError as exc:
+            return exc
+
+    return run
+
+
+def _check_uri_destination(job: uris.UriJob, existing: set[str], *, skip_existing: bool,
+                           overwrite: bool) -> ItemResult | None:
+    """_check_destination's rules for a URI job; `existing` lists the objects under the output."""
     if job.src == job.dst:
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output location with -o.")
-    if uris.exists(job.dst):
+    if job.dst in existing:
         if skip_existing:
             return ItemResult(job, Outcome.SKIPPED, "output.exists", "exists")  # type: ignore[arg-type]
         if not overwrite:
@@ -184,17 +196,24 @@ def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: st
             on_item(result)
 
     todo: list[Job | uris.UriJob] = []
-    for job in jobs:
-        try:
-            check = _check_uri_destination if isinstance(job, uris.UriJob) else _check_destination
-            skipped = check(job, skip_existing=skip_existing, overwrite=overwrite)  # type: ignore[arg-type]
-        except AlphacutError as exc:
-            emit(ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else "")))
-            continue
-        if skipped is not None:
-            emit(skipped)
-        else:
-            todo.append(job)
+    existing = uris.existing_objects([j.dst for j in jobs if isinstance(j, uris.UriJob)])
+
+    def check(job: Job | uris.UriJob) -> ItemResult | None:
+        if isinstance(job, uris.UriJob):
+            return _check_uri_destination(job, existing, skip_existing=skip_existing, overwrite=overwrite)
+        return _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
+
+    # One stat per destination, before the first image: threads, as on a network filesystem each is
+    # a round trip (URIs: one listing of the output prefix instead).
+    with ThreadPoolExecutor(16, thread_name_prefix="alphacut-check") as pool:
+        for job, outcome in zip(jobs, pool.map(_checked(check), jobs)):
+            if isinstance(outcome, AlphacutError):
+                emit(ItemResult(job, Outcome.FAILED, outcome.code,  # type: ignore[arg-type]
+                                outcome.message + (f" {outcome.hint}" if outcome.hint else "")))
+            elif outcome is not None:
+                emit(outcome)
+            else:
+                todo.append(job)
     if todo:
         _connect(ray, address, settings)
         try:

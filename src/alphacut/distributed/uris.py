@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InputError, OutputError
 from ..io.files import IMAGE_SUFFIXES
 
-__all__ = ["UriJob", "exists", "is_uri", "read_bytes", "uri_jobs", "write_bytes"]
+__all__ = ["UriJob", "existing_objects", "exists", "is_uri", "read_bytes", "uri_jobs", "write_bytes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,25 @@ def exists(uri: str) -> bool:
 
     fs, path = _fs(uri)
     return bool(fs.get_file_info(path).type != pafs.FileType.NotFound)
+
+
+def existing_objects(dsts: Sequence[str]) -> set[str]:
+    """Which of these destinations exist, from one recursive listing of their common prefix."""
+    import os
+
+    import pyarrow.fs as pafs
+
+    if not dsts:
+        return set()
+    prefix = os.path.commonprefix(list(dsts)).rpartition("/")[0]
+    if not is_uri(prefix) or not prefix.split("://", 1)[1].strip("/"):  # no common folder: one look each
+        return {d for d in dsts if exists(d)}
+    fs, path = _fs(prefix)
+    if fs.get_file_info(path).type != pafs.FileType.Directory:
+        return set()
+    found = {_join(prefix, str(PurePosixPath(e.path).relative_to(path.rstrip("/") or "/")))
+             for e in fs.get_file_info(pafs.FileSelector(path, recursive=True)) if e.type == pafs.FileType.File}
+    return found & set(dsts)
 
 
 def read_bytes(uri: str) -> bytes:
