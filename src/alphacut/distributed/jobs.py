@@ -219,6 +219,12 @@ def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: st
         try:
             _run(ray, todo, options, summary, emit, t0, model=model, settings=settings, layers=layers,
                  cpus_per_actor=cpus_per_actor, actors=actors, batch_size=batch_size, progress=progress)
+        except ray.exceptions.RayError as exc:  # the job as a whole failed (retries exhausted, cluster lost)
+            done = sum(1 for r in summary.batch.results if r.outcome is Outcome.DONE)
+            raise BackendError("backend.ray-failed", f"The Ray job failed after {done} images were written: "
+                                                     f"{str(exc).strip()[-1500:]}",
+                               hint="Every result written is whole. Fix the cause and rerun with "
+                                    "--skip-existing to do the rest.") from exc
         finally:
             ray.shutdown()
     summary.batch.seconds = time.perf_counter() - t0
