@@ -172,8 +172,8 @@ def _ship_background(options: Options) -> Options:
     return options
 
 
-def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: str | None = None, model: str | None = None,
-             skip_existing: bool = False, overwrite: bool = False, layers: bool = False,
+def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: str | None = None,
+             model: str | None = None, skip_existing: bool = False, overwrite: bool = False, layers: bool = False,
              cpus_per_actor: int = 1, actors: int | tuple[int, int] | None = None, batch_size: int = 4,
              progress: bool = False, on_item: Callable[[ItemResult], None] | None = None,
              settings: Settings | None = None) -> ClusterSummary:
@@ -182,8 +182,8 @@ def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: st
     Jobs are io.files Jobs (paths on a filesystem every node mounts at the same place) or
     uris.UriJob (object-store URIs read and written through pyarrow on the nodes).
 
-    Results (on_item, the summary) arrive in completion order, not job order. The paths must be
-    `settings` (default: load_settings()) name the model; each node reads its own model cache.
+    Results (on_item, the summary) arrive in completion order, not job order. `settings`
+    (default: load_settings()) name the model; each node reads its own model cache.
     """
     ray = import_ray()
     t0 = time.perf_counter()
@@ -233,8 +233,7 @@ def run_jobs(jobs: Sequence[Job | uris.UriJob], options: Options, *, address: st
 
 def _run(ray: Any, todo: list[Job | uris.UriJob], options: Options, summary: ClusterSummary,
          emit: Callable[[ItemResult], None], t0: float, *, model: str | None, settings: Settings | None,
-         layers: bool,
-         cpus_per_actor: int, actors: int | tuple[int, int] | None, batch_size: int, progress: bool) -> None:
+         layers: bool, cpus_per_actor: int, actors: int | tuple[int, int] | None, batch_size: int, progress: bool) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.verbose_progress_bars = False
