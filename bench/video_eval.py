@@ -49,14 +49,13 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 def methods(args: argparse.Namespace, clip: Path, out: Path) -> dict[str, list[str]]:
     mp4 = str(clip / "clip.mp4")
-    m = {}
+    base = [*ALPHACUT, "video", mp4, "-f", "mask", "-q", "--threads", str(args.threads)]
+    m = {"alphacut frame by frame": [*base, "-o", f"{out / 'alphacut_frames'}/", "--no-steady"],
+         "alphacut video": [*base, "-o", f"{out / 'alphacut_video'}/"]}
     if args.rembg_python:
         m["rembg frame by frame"] = [str(args.rembg_python), str(HERE / "peer_rembg.py"), "--model",
                                      str(args.rembg_model.expanduser()), "--images", str(clip / "images"),
                                      "--out", str(out / "rembg"), "--threads", str(args.threads)]
-    base = [*ALPHACUT, "video", mp4, "-f", "mask", "-q", "--threads", str(args.threads)]
-    m["alphacut frame by frame"] = [*base, "-o", f"{out / 'alphacut_frames'}/", "--no-steady"]
-    m["alphacut video"] = [*base, "-o", f"{out / 'alphacut_video'}/"]
     m["alphacut video --fast"] = [*base, "-o", f"{out / 'alphacut_video_fast'}/", "--fast"]
     return {k: v for k, v in m.items() if not args.only or k in args.only}
 
@@ -74,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path("~/.cache/alphacut/models/isnet-general-use-fp16.onnx"))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", nargs="*", default=None, help="method names to run")
+    parser.add_argument("--clip-names", nargs="*", default=None, help="clips to run (default: all)")
     args = parser.parse_args(argv)
     cv2 = require_cv2()
-    clips = sorted(p for p in args.clips.iterdir() if (p / "clip.mp4").is_file())
+    clips = sorted(p for p in args.clips.iterdir() if (p / "clip.mp4").is_file()
+                   and (not args.clip_names or p.name in args.clip_names))
     results: dict[str, dict[str, dict[str, float]]] = {}
     for clip in clips:
         gt = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255

@@ -109,10 +109,14 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the batch summary as JSON on stdout (counts, seconds, per-file outcome and stage times).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the batch on a Ray cluster: auto, host:port or ray://host:10001; alone, a local Ray "
+                   "started for the job. Put it after the inputs (or write --ray=ADDRESS). Paths must be on a "
+                   "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, as_json: bool, **fields: Any) -> None:
+           layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -124,6 +128,13 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
+    if ray_address is not None:
+        if as_json:
+            raise OptionsError("options.conflict", "--json is not available with --ray yet.",
+                               hint="Drop --json; --ray prints its summary with images per node.")
+        _remove_on_ray(inputs, output, options, settings, ray_address, skip_existing=skip_existing,
+                       overwrite=overwrite, quiet=quiet, layers=layers)
+        return
     if "-" in inputs or output == "-":
         if as_json:
             raise OptionsError("options.conflict", "--json summarizes a batch of files; stdin/stdout mode has none.",
@@ -191,8 +202,8 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
         write_atomic(Path(output), result)
 
 
-def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
+def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tuple[list[Any], Path | None]:
+    """The (src, dst) jobs for INPUTS and -o, as the local batch and --ray both run them."""
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
@@ -207,6 +218,12 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     if not jobs:
         click.echo("No images found in the given inputs.", err=True)
         sys.exit(1)
+    return jobs, out_path
+
+
+def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
+    jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile.
     remover = _remover(settings)
@@ -226,6 +243,54 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
         import json
 
         click.echo(json.dumps(summary.to_json()))
+    if failed:
+        sys.exit(1)
+
+
+def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings,
+                   address: str, *, skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
+    """`remove --ray`: the same jobs, names and rules as the local batch, run by alphacut.distributed."""
+    from .errors import OptionsError
+
+    if "-" in inputs or output == "-":
+        raise OptionsError("options.conflict", "--ray works on files and folders, not stdin/stdout (-).",
+                           hint="Pass file or folder names and an output folder with -o.")
+    from .distributed import import_ray
+
+    import_ray()  # the missing extra is reported before any file is looked at
+    from .distributed.uris import is_uri, uri_jobs
+
+    jobs: Any
+    if any(is_uri(x) for x in (*inputs, output or "")):  # s3://, gs://, abfs://, file:// via pyarrow
+        if not output:
+            raise OptionsError("options.conflict", "With a URI input, give the output location with -o.",
+                               hint="e.g. -o s3://bucket/cutouts/")
+        jobs, out_path = uri_jobs(inputs, output, options.format.extension), output
+        if not jobs:
+            click.echo("No images found in the given inputs.", err=True)
+            sys.exit(1)
+    else:
+        jobs, out_path = _file_jobs(inputs, output, options)
+    from .batch import Outcome
+    from .distributed import run_jobs
+
+    summary = run_jobs(jobs, options, address=address or None, model=settings.model.value,
+                       skip_existing=skip_existing, overwrite=overwrite, layers=layers,
+                       cpus_per_actor=settings.threads.value or 1,
+                       progress=not quiet and sys.stderr.isatty(), settings=settings)
+    batch = summary.batch
+    done, skipped, failed = batch.count(Outcome.DONE), batch.count(Outcome.SKIPPED), batch.count(Outcome.FAILED)
+    for r in sorted(batch.failed, key=lambda r: str(r.job.src)):
+        click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
+    for node in summary.nodes:
+        rate = node.images / node.busy_s if node.busy_s > 0 else 0.0
+        click.echo(f"node {node.node_ip} ({node.node_id[:8]}): {node.images} images, {node.failed} failed, "
+                   f"{node.busy_s:.1f} s in its actors ({rate:.2f} images/s per actor-second)", err=True)
+    rate = done / batch.seconds if batch.seconds > 0 else 0.0
+    where = out_path if out_path is not None else "beside the inputs"
+    click.echo(f"{done} done, {skipped} skipped, {failed} failed in {batch.seconds:.1f} s on Ray "
+               f"({rate:.2f} images/s, first result after {summary.first_result_s:.1f} s); results in {where}",
+               err=True)
     if failed:
         sys.exit(1)
 

@@ -21,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from .errors import InputError, OptionsError
+from . import portrait
+from .errors import OptionsError
 from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
 from .io.encode import encode_image, pixels_to_pil, to_pil
 from .models.catalog import ModelSpec
@@ -377,69 +378,6 @@ def clean_matte(alpha: NDArray[np.float32], options: Options) -> NDArray[np.floa
     return alpha
 
 
-#: Roll (degrees) of the eye line below which an ID photo is not rotated, and above which the eyes
-#: found are not trusted (the face cascade itself finds faces up to about 15 degrees of roll).
-LEVEL_MIN_DEG, LEVEL_MAX_DEG = 1.0, 20.0
-
-
-def frame_portrait(fg: NDArray[np.float32], alpha: NDArray[np.float32],
-                   options: Options) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Frame the one face of a portrait on options.size_wh by options.head_frame (and options.id_rule).
-
-    Faces are detected in the photo (runtime/faces.py); one must lie on the matte, and no other face
-    at least half its width may be anywhere in the photo (else InputError input.no-face /
-    input.many-faces). If both eyes are found and their line is tilted, the photo is rotated to level
-    them. The crown comes from the matte, the chin from the face box (ops/framing.py).
-    """
-    from .runtime.faces import detect_faces
-
-    assert options.size_wh is not None and options.head_frame is not None
-    faces = detect_faces(fg)
-    h, w = alpha.shape
-
-    def on_subject(box: tuple[float, float, float, float]) -> bool:
-        x, y = int(min(max(box[0] + box[2] / 2, 0), w - 1)), int(min(max(box[1] + box[3] / 2, 0), h - 1))
-        return bool(alpha[y, x] >= 0.5)
-
-    on = [f for f in faces if on_subject(f.box_xywh)]
-    if not on:
-        raise InputError("input.no-face", f"No face found on the subject ({len(faces)} face(s) in the photo, "
-                         "none on the cut-out person)." if faces else "No face found in the photo.",
-                         hint="An ID photo needs one person facing the camera, head upright, face unobstructed "
-                              "and at least 8% of the photo's width.")
-    face = on[0]
-    others = [f for f in faces if f is not face and (f in on or f.box_xywh[2] >= 0.5 * face.box_xywh[2])]
-    if others:
-        raise InputError("input.many-faces", f"{1 + len(others)} faces found; an ID photo shows one person.",
-                         hint="Crop the photo to the one person (faces smaller than half of the largest are ignored).")
-    bx, by, bw, bh = face.box_xywh
-    eye_y = None
-    if face.eyes_xy is not None:
-        (lx, ly), (rx, ry) = face.eyes_xy
-        mx, my = (lx + rx) / 2.0, (ly + ry) / 2.0
-        roll = face.roll_deg
-        if LEVEL_MIN_DEG <= abs(roll) <= LEVEL_MAX_DEG:
-            fg, alpha = framing.rotate_about(fg, alpha, (mx, my), roll)
-            t = np.radians(roll)  # the face centre as it lands in the rotated photo
-            dx, dy = bx + bw / 2.0 - mx, by + bh / 2.0 - my
-            cx, cy = mx + np.cos(t) * dx + np.sin(t) * dy, my - np.sin(t) * dx + np.cos(t) * dy
-            bx, by = float(cx - bw / 2.0), float(cy - bh / 2.0)
-            log.info("id photo: eyes tilted by %.1f degrees, rotated level", roll)
-        eye_y = my if abs(roll) <= LEVEL_MAX_DEG else None
-    top, height = options.head_frame
-    rule = framing.ID_RULES[options.id_rule] if options.id_rule is not None else None
-    frame = framing.frame_portrait(alpha, (bx, by, bw, bh), options.size_wh, head_frac=height, top_frac=top,
-                                   eyes_range=rule.eyes_range if rule else None,
-                                   top_range=rule.top_range if rule else None, eye_y=eye_y,
-                                   head_range=rule.head_range if rule else None)
-    if frame.crown_capped:
-        log.warning("id photo: the subject rises far above the face (hat, hood or hand?); crown estimated")
-    log.info("id photo: face %s, head %.1f%%, above the crown %.1f%%, eye line %.1f%% above the bottom",
-             tuple(round(v) for v in (bx, by, bw, bh)), 100 * frame.head_frac, 100 * frame.top_frac,
-             100 * frame.eyes_frac)
-    return framing.render_rect(fg, alpha, frame.rect_xyxy, options.size_wh)
-
-
 def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
            options: Options) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Crop, place on a canvas, fit/fill, frame a head, outline, round: as options ask.
@@ -454,7 +392,7 @@ def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
     if options.size_wh is not None:
         size = options.size_wh
         if options.head_frame is not None:
-            fg, alpha = frame_portrait(fg, alpha, options)
+            fg, alpha = portrait.frame_portrait(fg, alpha, options)  # ID photos: portrait.py
         elif options.fill_frac is not None:
             anchor = "bottom" if options.anchor == "bottom" else "center"
             # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.

@@ -50,7 +50,7 @@ def draw_portrait(w: int = 600, h: int = 800, *, face_w: float = 100.0, cx: floa
     img[body] = (40, 60, 110)
     img[(np.abs(xx - cx) < 0.45 * fw) & (yy > cy) & (yy < chin + 0.6 * fw)] = NECK
     if collar:  # a high collar wider than the head, up to the chin: no neck narrowing in the outline
-        img[(np.abs(xx - cx) < 1.25 * fw) & (yy > chin + 0.05 * fw) & (yy < chin + 0.9 * fw)] = (120, 30, 30)
+        img[(np.abs(xx - cx) < 1.25 * fw) & (yy > chin + 0.05 * fw) & (yy < chin + 0.9 * fw)] = (150, 150, 150)
     if hood:  # a hood around the head, rising above the hair
         img[ell(cx, cy - 0.25 * fw, 1.45 * fw, 1.55 * fw) & (yy < chin + 0.3 * fw)] = (90, 40, 40)
         crown = cy - 0.25 * fw - 1.55 * fw

@@ -1,12 +1,14 @@
 """Face and eye detection for ID-photo framing: OpenCV's Haar cascades (the only cv2 importer).
 
 The cascades are the XML files that the ``opencv-python-headless`` wheel ships in
-``cv2.data.haarcascades``: ``haarcascade_frontalface_alt2.xml`` for faces (chosen over
-``_default`` and ``_alt`` by measurement on evaldata's people and the bundled samples, see
-docs/ID_PHOTOS.md) and ``haarcascade_eye.xml`` with ``haarcascade_eye_tree_eyeglasses.xml`` for the eyes inside a face
-(both eyes found on 9 of 15 evaldata faces; the eyes alone 7, with histogram equalization 7). They find upright,
-frontal faces (roll up to about 15 degrees, little yaw), which is what an ID photo shows.
-cv2 is imported on first use, and each call loads its own classifiers (a few ms; no shared state).
+``cv2.data.haarcascades``. Faces: ``haarcascade_frontalface_alt.xml``, chosen over ``_default`` and
+``_alt2`` on evaldata's 226 people/general photos plus samples/astronaut.jpg (docs/ID_PHOTOS.md): it
+found 26 of the 36 faces any of them found, with 4 false boxes, against 27 with 10 (alt2) and 32
+with 47 (default); a false face makes a good photo fail as input.many-faces, or frames a non-face.
+Eyes: ``haarcascade_eye.xml`` with ``haarcascade_eye_tree_eyeglasses.xml`` (both eyes found on 9 of
+15 evaldata faces, either alone on 7), each eye then placed on its darkest blurred spot (the pupil).
+They find upright, frontal faces (roll up to about 15 degrees, little yaw), which is what an ID photo
+shows. cv2 is imported on first use, and each call loads its own classifiers (a few ms; no shared state).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ __all__ = ["FACE_CASCADE", "Face", "detect_faces"]
 
 log = logging.getLogger(__name__)
 
-FACE_CASCADE = "haarcascade_frontalface_alt2.xml"
+FACE_CASCADE = "haarcascade_frontalface_alt.xml"
 EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
 #: Faces are searched on a copy whose longer side is at most this (a face in a portrait is large).
 DETECT_MAX_SIDE = 800
@@ -75,7 +77,7 @@ def _gray_u8(image: NDArray[Any]) -> NDArray[np.uint8]:
         arr = np.clip(arr.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if arr.ndim == 3:
         rgb = arr[:, :, :3].astype(np.float32)
-        arr = np.clip(rgb @ np.float32([0.299, 0.587, 0.114]) + 0.5, 0, 255).astype(np.uint8)
+        arr = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(arr)
 
 

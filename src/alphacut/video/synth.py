@@ -191,12 +191,23 @@ def _bbox(alpha: NDArray[np.float32]) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
+#: Motion runs through one cycle in this many seconds (then back), whatever the clip's length, so
+#: the motion per frame is that of the default 48-frame clip at 24 fps.
+CYCLE_S = 2.0
+
+
+def _cycle(spec: ClipSpec, t: int) -> float:
+    """Where frame t is in the motion: 0 → 1 over CYCLE_S seconds, then back to 0 (a triangle wave)."""
+    x = (t / spec.fps / CYCLE_S) % 2.0
+    return x if x <= 1.0 else 2.0 - x
+
+
 def _subject_affine(spec: ClipSpec, subject: Still, t: int) -> NDArray[np.float64]:
     """2×3 matrix mapping subject-image pixels to frame pixels at frame t."""
     w, h = spec.size_wh
     x0, y0, x1, y1 = _bbox(subject.alpha)
     bw, bh = x1 - x0, y1 - y0
-    u = t / max(1, spec.frames - 1)
+    u = _cycle(spec, t)
     rng = np.random.default_rng(spec.seed)
     phase = float(rng.uniform(0, 2 * math.pi))
     base = spec.subject_height * h / bh
@@ -228,7 +239,7 @@ def _scene_affine(spec: ClipSpec, scene: Still, t: int) -> NDArray[np.float64]:
     """2×3 matrix mapping scene pixels to frame pixels: a slow pan and zoom."""
     w, h = spec.size_wh
     sh, sw = scene.rgb.shape[:2]
-    u = t / max(1, spec.frames - 1)
+    u = _cycle(spec, t)
     cover = max(w / sw, h / sh) * 1.25  # 25% slack to pan in
     zoom = cover * (1 + 0.10 * u)
     rng = np.random.default_rng(spec.seed + 1000)
