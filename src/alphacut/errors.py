@@ -134,6 +134,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.no-face": (InputError, 400),  # id-photo presets: a readable image without a usable face
     "input.many-faces": (InputError, 400),
     "input.symlink-loop": (InputError, 400),
+    "input.bad-uri": (InputError, 400),
     "input.no-video": (InputError, 415),
     "input.unsupported-codec": (InputError, 415),
     "input.corrupt": (InputError, 415),
@@ -164,6 +165,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "backend.bad-input-size": (BackendError, 500),
     "backend.provider-unavailable": (BackendError, 500),
     "backend.ray-unreachable": (BackendError, 500),
+    "backend.ray-failed": (BackendError, 500),
     # output: writing a result (exit 6)
     "output.exists": (OutputError, 500),
     "output.not-writable": (OutputError, 500),
