@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import OptionsError, suggest
 from .ops.framing import ID_RULES
-from .options import Color, Margin, Options, Shape
+from .options import Background, Color, Margin, Options, Shape
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 
@@ -32,17 +32,16 @@ def _p(name: str, description: str, **values: Any) -> Preset:
 def _id_photo(rule_name: str) -> dict[str, Any]:
     """An ID-photo preset's options from its rule (ops.framing.ID_RULES: sizes and ranges, with sources)."""
     rule = ID_RULES[rule_name]
-    return {"background": WHITE, "size_wh": rule.size_wh, "head_frame": (rule.top, rule.head),
+    return {"background": Background.solid(WHITE), "size_wh": rule.size_wh, "head_frame": (rule.top, rule.head),
             "id_rule": rule.name, "subject": "largest"}
 
 
 WHITE = Color(255, 255, 255)
-ID_BLUE = Color(200, 225, 245)  # a light blue accepted by offices that ask for a blue background
 
 PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
     _p("ecommerce", "Product shot: white background, subject centred, its box filling 85% of a "
        "2000x2000 canvas (change with --size).",
-       background=WHITE, size_wh=(2000, 2000), fill_frac=0.85),
+       background=Background.solid(WHITE), size_wh=(2000, 2000), fill_frac=0.85),
     _p("id-photo", "ID / passport photo by ICAO 9303: 35x45 mm at 300 dpi (413x531 px), white "
        "background (--bg lightblue for blue), exactly one face (detected; eyes levelled), crown to chin "
        "34 mm (76%; rule 32-36 mm), 4.5 mm above the crown, head centred.",

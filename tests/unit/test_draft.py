@@ -12,9 +12,8 @@ from PIL import Image
 from alphacut import Options, Remover
 from alphacut.io.decode import decode_image
 from alphacut.ops import framing
-from alphacut.options import Fit, Margin
-from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, min_decode_size
-from alphacut.post import layout
+from alphacut.options import Background, Fit, Margin
+from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, layout, min_decode_size
 from alphacut.presets import get_preset
 
 F = DRAFT_MIN_SUBJECT_FRAC
@@ -116,7 +115,7 @@ def test_no_draft_without_a_size_or_for_a_matte(remover):
 
 @pytest.mark.parametrize("options", [
     Options(size_wh=(64, 64), erode_px=2), Options(size_wh=(64, 64), dilate_px=2),
-    Options(size_wh=(64, 64), min_area_px=50), Options(size_wh=(64, 64), background_blur=10),
+    Options(size_wh=(64, 64), min_area_px=50), Options(size_wh=(64, 64), background=Background.blurred(10)),
     Options(size_wh=(64, 64), crop=True, margin=Margin(20)),
 ])
 def test_options_in_photo_pixels_keep_the_full_decode(options):
