@@ -5,6 +5,7 @@ settings, like-with-like before/after, the API key prompt, failed cards, ZIP nam
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,7 @@ def stroke_band(shape: tuple[int, int], pts: list[tuple[float, float]], radius: 
     h, w = shape
     yy, xx = np.mgrid[:h, :w].astype(np.float64) + 0.5
     dist = np.full((h, w), np.inf)
-    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+    for (ax, ay), (bx, by) in itertools.pairwise(pts):
         dx, dy = bx - ax, by - ay
         t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / max(dx * dx + dy * dy, 1e-9), 0, 1)
         dist = np.minimum(dist, np.hypot(xx - (ax + t * dx), yy - (ay + t * dy)))
