@@ -6,7 +6,6 @@ child alone); the batch reads this process's VmRSS between images.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +40,12 @@ def _rss_mib() -> float:
 
 
 def test_24mp_cutout_peak_rss_under_1_5_gib(real_store, tmp_path: Path) -> None:
-    from alphacut.eval.bench import _CLI, _child_env, spawn_measured
+    from alphacut.eval.measure import alphacut_command, spawn_measured
 
     src = _photo(tmp_path / "big.jpg", 6000, 4000, seed=24)
     dst = tmp_path / "big.png"
-    m = spawn_measured([sys.executable, "-c", _CLI, "--home", str(real_store.home), "--offline", "remove",
-                        str(src), "-o", str(dst), "-q"], env=_child_env())
+    m = spawn_measured(alphacut_command("--home", str(real_store.home), "--offline", "remove", str(src), "-o",
+                                        str(dst), "-q"))
     assert m.returncode == 0, m.stderr
     with Image.open(dst) as out:
         assert out.size == (6000, 4000) and out.mode == "RGBA"
