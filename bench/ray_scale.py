@@ -66,12 +66,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--tools", default="local,ray", help="which runs, in this order: local,ray")
     parser.add_argument("extra", nargs="*", help="more `alphacut remove` flags, after --")
     args = parser.parse_args()
     images = build_set(args.evaldata, args.out, args.count)
     rows = []
     for _ in range(args.repeat):
-        for ray in (False, True):
+        for ray in (t.strip() == "ray" for t in args.tools.split(",")):
             row = run(images, args.out / ("ray" if ray else "local"), ray, args.extra)
             print(json.dumps(row), flush=True)
             rows.append(row)
@@ -79,6 +80,8 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     for tool in ("local", "ray"):
         mine = [r for r in rows if r["tool"] == tool]
+        if not mine:
+            continue
         secs = statistics.median(float(r["seconds"]) for r in mine)
         n = int(mine[0]["done"]) + int(mine[0]["failed"])
         first = statistics.median(float(r.get("first_result_s", 0)) for r in mine)
