@@ -137,6 +137,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.no-video": (InputError, 415),
     "input.unsupported-codec": (InputError, 415),
     "input.corrupt": (InputError, 415),
+    "input.bad-uri": (InputError, 400),
     "eval.not-found": (InputError, 400),
     "eval.size-mismatch": (InputError, 400),
     "eval.empty-set": (InputError, 400),
@@ -164,6 +165,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "backend.bad-input-size": (BackendError, 500),
     "backend.provider-unavailable": (BackendError, 500),
     "backend.ray-unreachable": (BackendError, 500),
+    "backend.ray-failed": (BackendError, 500),
     # output: writing a result (exit 6)
     "output.exists": (OutputError, 500),
     "output.not-writable": (OutputError, 500),
