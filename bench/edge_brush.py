@@ -104,9 +104,9 @@ def main() -> int:
                 flat = np.frombuffer((d / "flat.u8").read_bytes(), np.uint8).reshape(h, w) / 255
                 edge = np.frombuffer((d / "edge.u8").read_bytes(), np.uint8).reshape(h, w) / 255
             foot = (mask > 0) & known
-            err = lambda a: float(np.abs(a - gt)[foot].mean())  # noqa: E731
+            errors = [float(np.abs(a - gt)[foot].mean()) for a in (a_u8 / 255, flat, edge)]
             rows.append((name, image.stem, "erase" if erase else "restore", int(wrong.sum()), int(foot.sum()),
-                         radius, err(a_u8 / 255), err(flat), err(edge), ms))
+                         radius, *errors, ms))
             print(f"{name}/{image.stem}: {rows[-1][2]} {rows[-1][3]} px wrong, footprint {rows[-1][4]} px, "
                   f"r {radius:.0f}: model {rows[-1][6]:.4f} flat {rows[-1][7]:.4f} edge-aware {rows[-1][8]:.4f} "
                   f"({ms:.0f} ms)", file=sys.stderr)

@@ -23,9 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from ray_scale import run  # noqa: E402
-
-from tests.unit.conftest import make_tiny_onnx, square_image  # noqa: E402
+from ray_scale import run
+from tests.unit.conftest import make_tiny_onnx, square_image
 
 
 def main() -> int:

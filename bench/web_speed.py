@@ -87,9 +87,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--modes", default="private,server")
     args = parser.parse_args()
+    from tests.browser.conftest import missing_tools
+
     from alphacut.config import load_settings
     from alphacut.server.app import build_remover
-    from tests.browser.conftest import missing_tools
 
     reason = missing_tools()
     if reason:
@@ -97,7 +98,8 @@ def main() -> int:
         return 2
     images = [str(ROOT / p) for p in args.images.split(",")]
     warmup = images[0]
-    cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name'"], capture_output=True, text=True).stdout.strip()
+    cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name'"], capture_output=True, text=True,
+                         check=False).stdout.strip()
     rows = []
     for model in args.models.split(","):
         os.environ["ALPHACUT_MODEL"] = model

@@ -653,7 +653,7 @@ def _progress_callback(label: str) -> Any:
 
 # ------------------------------------------------------------------------------------------ bench
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
@@ -665,7 +665,8 @@ def _progress_callback(label: str) -> Any:
 @click.option("--repeat", type=int, default=1, show_default=True,
               help="Batch runs per tool, tools alternated; the median is reported.")
 @click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="First build the bench set into FOLDER from this evaldata folder.")
+              default=None, help="First build the bench set into FOLDER from this evaldata folder (kept if FOLDER "
+                                 "already holds one made from it).")
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -683,9 +684,14 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     from .errors import OptionsError
 
     if make_set is not None:
-        from .eval.benchset import make_bench_set
+        from .eval.benchset import ensure_bench_set
 
-        make_bench_set(make_set, folder)
+        ensure_bench_set(make_set, folder)
+    elif not folder.is_dir():
+        from .errors import InputError
+
+        raise InputError("input.not-found", f"{folder} is not a folder.",
+                         hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")

@@ -98,6 +98,12 @@ def place_portrait(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32, Por
                                    eyes_range=rule.eyes_range if rule else None,
                                    top_range=rule.top_range if rule else None, eye_y=eye_y,
                                    head_range=rule.head_range if rule else None, chin_y=chin_y)
+    x0, y0, x1, y1 = frame.rect_xyxy
+    if y1 > h + 1 or x0 < -1 or x1 > w + 1 or y0 < -1:  # background colour (or transparency) fills the rest
+        log.warning("id photo: the photo does not fill the frame (it covers x %.0f%%-%.0f%%, y %.0f%%-%.0f%%); "
+                    "a wider shot with the shoulders fills it", 100 * max(0.0, -x0) / (x1 - x0),
+                    100 * min(1.0, (w - x0) / (x1 - x0)), 100 * max(0.0, -y0) / (y1 - y0),
+                    100 * min(1.0, (h - y0) / (y1 - y0)))
     if frame.crown_capped:
         log.warning("id photo: the subject rises far above the face (hat, hood or hand?); crown estimated")
     log.info("id photo: face %s, head %.1f%%, above the crown %.1f%%, eye line %.1f%% above the bottom",

@@ -13,6 +13,7 @@
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
 //   {do: "edit", card, actions: [{stroke: [[x, y], ...] (image px), tool?, size?, edge?, touch?},
 //     {press: "Control+z"}, {click: selector}, {wheel: [x, y, deltaY]}, {pinch: [x, y, factor]},
+//     {spaceDrag: [x0, y0, x1, y1]},
 //     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -81,6 +82,15 @@ async function edit(page, cdp, step) {
       await page.mouse.move(a.wheel[0], a.wheel[1]);
       await page.mouse.wheel(0, a.wheel[2]);
     } else if (a.pinch) await pinch(cdp, ...a.pinch);
+    else if (a.spaceDrag) { // hold space and drag: pans, never paints
+      const [x0, y0, x1, y1] = a.spaceDrag;
+      await page.keyboard.down(" ");
+      await page.mouse.move(x0, y0);
+      await page.mouse.down();
+      await page.mouse.move(x1, y1, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up(" ");
+    }
     else if (a.screenshot) await page.screenshot({ path: a.screenshot });
     else if (a.viewport) {
       await page.setViewportSize({ width: a.viewport[0], height: a.viewport[1] });

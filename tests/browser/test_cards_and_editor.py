@@ -5,6 +5,8 @@ settings, like-with-like before/after, the API key prompt, failed cards, ZIP nam
 from __future__ import annotations
 
 import io
+import itertools
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -141,7 +143,7 @@ def stroke_band(shape: tuple[int, int], pts: list[tuple[float, float]], radius: 
     h, w = shape
     yy, xx = np.mgrid[:h, :w].astype(np.float64) + 0.5
     dist = np.full((h, w), np.inf)
-    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+    for (ax, ay), (bx, by) in itertools.pairwise(pts):
         dx, dy = bx - ax, by - ay
         t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / max(dx * dx + dy * dy, 1e-9), 0, 1)
         dist = np.minimum(dist, np.hypot(xx - (ax + t * dx), yy - (ay + t * dy)))
@@ -199,3 +201,29 @@ def test_restore_brings_back_the_photos_own_pixels(fake_base: str, tmp_path: Pat
     core = stroke_band(out.shape[:2], restore, 10)
     assert out[:, :, 3][core].min() == 255
     assert np.abs(out[:, :, :3][core] - src[core]).max() <= 1
+
+
+def test_editor_zoom_pan_and_shortcuts(fake_base: str, tmp_path: Path) -> None:
+    photo = disc_photo(tmp_path / "z.png")
+    state = "JSON.stringify((({zoom, panX, panY, tool, size}) => ({zoom, panX, panY, tool, size}))(window.alphacutEditor()))"
+    steps: list[dict[str, Any]] = [{"eval": state, "as": "fit"}]
+    steps += [{"wheel": [640, 450, -300]}, {"eval": state, "as": "wheel"}]
+    steps += [{"pinch": [640, 450, 1.8]}, {"eval": state, "as": "pinch"}]
+    steps += [{"spaceDrag": [600, 450, 700, 500]}, {"eval": state, "as": "pan"}]
+    steps += [{"press": "b"}, {"press": "]"}, {"eval": state, "as": "keys1"}]
+    steps += [{"press": "e"}, {"press": "["}, {"press": "["}, {"eval": state, "as": "keys2"}]
+    steps += [{"press": "0"}, {"eval": state, "as": "refit"}]
+    report = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
+                    "steps": [{"do": "download", "card": 0, "as": "orig"},
+                              {"do": "edit", "card": 0, "finish": "done", "actions": steps},
+                              {"do": "download", "card": 0, "as": "after"}]})
+    v = {k: json.loads(report["values"][k]) for k in ("fit", "wheel", "pinch", "pan", "keys1", "keys2", "refit")}
+    assert v["wheel"]["zoom"] > v["fit"]["zoom"] * 1.2  # wheel zooms in
+    assert v["pinch"]["zoom"] > v["wheel"]["zoom"] * 1.3  # two fingers apart zoom in
+    assert abs(v["pan"]["panX"] - v["pinch"]["panX"] - 100) < 2 and abs(v["pan"]["panY"] - v["pinch"]["panY"] - 50) < 2
+    assert v["pan"]["zoom"] == v["pinch"]["zoom"]
+    assert v["keys1"]["tool"] == "restore" and v["keys1"]["size"] > v["pan"]["size"]
+    assert v["keys2"]["tool"] == "erase" and v["keys2"]["size"] < v["keys1"]["size"]
+    assert abs(v["refit"]["zoom"] - v["fit"]["zoom"]) < 1e-6
+    # navigation painted nothing: the download is unchanged
+    assert np.array_equal(alpha_of(report["downloads"]["orig"]), alpha_of(report["downloads"]["after"]))

@@ -22,7 +22,11 @@ def test_private_batch_keeps_the_page_responsive(browser_tools: None, live_serve
     base = live_server(_real_remover())
     images = [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "chelsea.jpg")]
     report = drive({"url": base, "mode": "private", "images": images, "downloadDir": str(tmp_path),
-                    "timeoutMs": 900000, "measureGaps": True, "idleGapsMs": 15000}, timeout_s=1200)
+                    "timeoutMs": 900000, "measureGaps": True, "idleGapsMs": 15000, "steps": [
+                        {"do": "download", "card": 0, "as": "orig"},
+                        {"do": "edit", "card": 0, "finish": "done", "actions": [
+                            {"stroke": [[40, 40], [200, 60]], "tool": "restore", "size": 20, "edge": False}]},
+                        {"do": "download", "card": 0, "as": "edited"}]}, timeout_s=1200)
     assert all(s.startswith("done") for s in report["statuses"]), report["statuses"]
     gaps = report["gaps"]
     idle = report["idleGaps"]
@@ -37,6 +41,11 @@ def test_private_batch_keeps_the_page_responsive(browser_tools: None, live_serve
     # the second card's bar moved while its inference ran (estimated from the first image's time)
     second = [s[1] for s in gaps["samples"] if len(s) > 1 and 35 <= s[1] < 90]
     assert len(set(second)) >= 3, second
+    # the editor works in private mode too, and nothing is sent anywhere: GETs of the page, runtime and model
+    orig = np.asarray(Image.open(report["downloads"]["orig"]).getchannel("A")).astype(int)
+    edited = np.asarray(Image.open(report["downloads"]["edited"]).getchannel("A")).astype(int)
+    assert (edited > orig).sum() > 100 and not (edited < orig).any()
+    assert all(r["method"] in ("GET", "HEAD") for r in report["requests"]), [r["url"] for r in report["requests"]]
 
 
 def test_editor_screenshots_with_real_model(browser_tools: None, live_server: Any, tmp_path: Path) -> None:

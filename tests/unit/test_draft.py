@@ -178,19 +178,20 @@ def test_the_layout_never_upsamples_a_subject_of_the_minimum_fraction(name, sour
 def test_head_framing_never_upsamples_a_head_of_the_minimum_fraction(preset, source_wh):
     options = get_preset(preset).apply()
     w, h = min_decode_size(source_wh, (1024, 1024), options)
-    # A head (crown to chin) F of the frame's height: frame_head must then map >= ch source rows to
-    # the canvas's ch rows.
+    # A head (crown to chin) F of the frame's height: the framing must then map >= ch source rows to
+    # the canvas's ch rows. The face box is placed so the calibrated chin is the head's bottom.
     head_h = math.ceil(F * h)
-    yy, xx = np.mgrid[0:h, 0:w]
-    r = head_h / 2
-    cx = w / 2
-    alpha = ((xx - cx) ** 2 + (yy - 0.1 * h - r) ** 2 < r**2)
-    alpha |= (yy > 0.1 * h + 2 * r - 0.1 * r) & (np.abs(xx - cx) < 0.3 * r)
-    alpha |= (yy > 0.1 * h + 2.3 * r) & (np.abs(xx - cx) < 2.5 * r)
-    frame = framing.frame_head(alpha.astype(np.float32), options.size_wh, head_top_frac=options.head_frame[0],
-                               head_height_frac=options.head_frame[1])
-    assert frame is not None and frame.shoulders_found
-    measured = frame.head_bbox[3] - frame.head_bbox[1]
+    crown = 0.1 * h
+    bh = head_h / 1.5
+    by = crown + head_h - framing.CHIN_BELOW_FACE_TOP * bh
+    alpha = np.zeros((h, w), np.float32)
+    alpha[int(crown):, int(w / 2 - 0.4 * bh):int(w / 2 + 0.4 * bh)] = 1
+    rule = framing.ID_RULES[options.id_rule]
+    frame = framing.frame_portrait(alpha, (w / 2 - bh / 2, by, bh, bh), options.size_wh,
+                                   head_frac=options.head_frame[1], top_frac=options.head_frame[0],
+                                   eyes_range=rule.eyes_range, top_range=rule.top_range, head_range=rule.head_range)
+    measured = frame.chin_y - frame.crown_y
+    assert measured == pytest.approx(head_h, abs=1.0)
     rect_h = frame.rect_xyxy[3] - frame.rect_xyxy[1]
     assert rect_h >= options.size_wh[1] * measured / head_h - 1e-6  # scale <= 1 whenever head >= F of h
     if (w, h) != source_wh:

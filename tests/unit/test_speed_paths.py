@@ -45,3 +45,14 @@ def test_guided_upsample_matches_full_size_coefficient_planes(big_hw, band_pixel
     big = [resize_image(x, (w, h), antialias=False) for x in (*a, b)]
     want = guided._apply(big[:-1], big[-1], photo.astype(np.float32) / 255 if u8 else guide)
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_releasing_the_arena_after_each_run_changes_no_output(tiny_onnx) -> None:
+    from alphacut.runtime.onnx import OnnxBackend
+
+    x = np.random.default_rng(3).random((1, 3, 64, 64), dtype=np.float32) - 0.5
+    kept = OnnxBackend(tiny_onnx, threads=1, release_arena=False)
+    released = OnnxBackend(tiny_onnx, threads=1, release_arena=True)
+    first = released.run(x)
+    np.testing.assert_array_equal(first, kept.run(x))
+    np.testing.assert_array_equal(released.run(x), first)  # the arena grows back on the next run

@@ -152,6 +152,9 @@ def _connect(ray: Any, address: str | None, settings: Settings | None) -> None:
         if settings.offline.value:
             env["ALPHACUT_OFFLINE"] = "1"
         kwargs["runtime_env"] = {"env_vars": env}
+        # Ray runs its workers at nice 15 by default (worker_niceness): on a shared machine the job
+        # would yield to every other process. A Ray started for one job runs it at the CLI's priority.
+        kwargs["_system_config"] = {"worker_niceness": 0}
     try:
         ray.init(address=address or None, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:

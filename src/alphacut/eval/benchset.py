@@ -126,6 +126,20 @@ def make_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DEFA
     return manifest
 
 
+def ensure_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DEFAULT_BENCH_MIX) -> dict[str, Any]:
+    """make_bench_set, unless out already holds the set it would make (same evaldata, same images):
+    then its manifest. Reruns of one bench command reuse the set; anything else in out is refused."""
+    manifest_path = out / "manifest.json"
+    if manifest_path.is_file():
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        names = [e.get("name") for e in manifest.get("images", [])]
+        files_there = all((out / "images" / str(e.get("file"))).is_file() and (out / "gt" / f"{e.get('name')}.png").is_file()
+                          for e in manifest.get("images", []))
+        if manifest.get("evaldata") == str(evaldata) and len(names) == len(mix) and files_there:
+            return manifest
+    return make_bench_set(evaldata, out, mix=mix)
+
+
 # ------------------------------------------------------------------------------------------ quality
 def _read_alpha(path: Path) -> NDArray[np.float32]:
     from ..io.decode import read_matte

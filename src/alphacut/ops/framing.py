@@ -1,4 +1,4 @@
-"""Framing: subject bounding box, crops, placing a subject on a canvas, fit/fill, ID-photo heads."""
+"""Framing: subject bounding box, crops, placing a subject on a canvas, fit/fill, ID-photo geometry."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from .composite import cover_resize
 from .resize import resize_image
 
 __all__ = [
-    "HeadFrame",
+    "ID_RULES",
+    "IdPhotoRule",
+    "PortraitFrame",
     "crop_to_subject",
     "fill",
+    "find_crown",
     "fit",
-    "frame_head",
+    "frame_portrait",
     "place_on_canvas",
     "render_rect",
+    "rotate_about",
     "subject_bbox",
 ]
 
@@ -183,94 +187,6 @@ def fill(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:
     a = np.clip(out[:, :, 3], 0.0, 1.0)
     colour = np.where(a[:, :, None] > 1e-4, out[:, :, :3] / np.maximum(a, 1e-4)[:, :, None], 0.0)
     return np.clip(colour, 0.0, 1.0).astype(np.float32), a.astype(np.float32)
-
-
-@dataclass(frozen=True, slots=True)
-class HeadFrame:
-    """Where the head was found and the source rectangle that frames it on the canvas."""
-
-    head_bbox: BBox  # estimated head (x0, y0, x1, y1) in source pixels
-    rect_xyxy: Rect  # source rectangle to pass to render_rect with canvas_wh
-    shoulders_found: bool  # False: no widening found, head height guessed from its width
-
-
-def frame_head(
-    alpha: F32,
-    canvas_wh: tuple[int, int],
-    *,
-    head_top_frac: float = 0.1,
-    head_height_frac: float = 0.5,
-    level: float = 0.5,
-) -> HeadFrame | None:
-    """Frame a portrait so the head's top sits at head_top_frac and its height is head_height_frac.
-
-    Heuristic, from the matte only (no face detector): take the silhouette (alpha >= level),
-    measure its width in each row from the top, lightly smoothed. The neck is the first run of
-    rows, at least 0.6 head-widths below the top, clearly narrower (< 85 %) than the widest row
-    above them (the head); it ends where the width regains the head's (the shoulders). The chin
-    is taken at the neck's narrowest row. If no neck is found (a head-only crop, an object),
-    the head height is guessed as 1.3x the widest row. Hair volume counts as head; hats, raised hands and
-    hunched shoulders fool it. Returns None for an empty matte.
-
-    Args:
-        alpha: H x W matte in [0, 1] of one person, upright.
-        canvas_wh: output (width, height) in pixels.
-        head_top_frac: canvas height fraction above the top of the head.
-        head_height_frac: canvas height fraction spanned by top of head to chin.
-
-    Example:
-        >>> yy, xx = np.mgrid[:300, :200]
-        >>> a = (((xx - 100) ** 2 + (yy - 60) ** 2) < 40 ** 2) | ((yy > 95) & (abs(xx - 100) < 15))
-        >>> a = (a | ((yy > 120) & (abs(xx - 100) < 90))).astype(np.float32)
-        >>> frame_head(a, (100, 100)).head_bbox
-        (61, 21, 140, 100)
-    """
-    import scipy.ndimage as ndi  # here, not at import: scipy costs ~0.35 s of start-up
-    mask = np.asarray(alpha) >= level
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    top = int(rows[0])
-    cols_any = mask[top:]
-    h_rel = cols_any.shape[0]
-    idx = np.arange(cols_any.shape[1])
-    left = np.where(cols_any.any(axis=1), np.argmax(cols_any, axis=1), 0)
-    right = np.where(cols_any.any(axis=1), cols_any.shape[1] - np.argmax(cols_any[:, ::-1], axis=1), 0)
-    width = (right - left).astype(np.float64)
-    win = max(1, h_rel // 100) * 2 + 1
-    width = ndi.uniform_filter1d(width, win, mode="nearest")
-    running_max = np.maximum.accumulate(width)
-    # The neck: the first run of rows clearly narrower (< 85%) than the widest row above them,
-    # at least 0.6 head-widths below the top; the chin is taken at its narrowest row.
-    ys = np.arange(h_rel)
-    min_head_px = max(4.0, 0.02 * mask.shape[1])
-    narrow = (width < 0.85 * running_max) & (ys >= 0.6 * running_max) & (running_max >= min_head_px)
-    shoulders = None
-    if narrow.any():
-        y0 = int(np.argmax(narrow))
-        regained = np.flatnonzero(width[y0:] >= running_max[y0])
-        if regained.size:  # a narrowing that never widens again is the bottom of a round object
-            shoulders = y0 + int(regained[0])
-    if shoulders is not None:
-        neck = y0 + int(np.argmin(width[y0:shoulders]))
-        head_h = float(max(neck, 1))
-    else:
-        head_h = 1.3 * float(running_max[-1])
-    y_end = min(top + round(head_h), mask.shape[0])
-    head_rows = mask[top:y_end]
-    xs = np.flatnonzero(head_rows.any(axis=0))
-    x0, x1 = int(xs[0]), int(xs[-1]) + 1
-    cx = float((head_rows * idx[None, :]).sum() / max(head_rows.sum(), 1)) + 0.5
-    cw, ch = int(canvas_wh[0]), int(canvas_wh[1])
-    scale = head_height_frac * ch / head_h
-    src_w, src_h = cw / scale, ch / scale
-    ry0 = top - head_top_frac * src_h
-    rx0 = cx - src_w / 2.0
-    return HeadFrame(
-        head_bbox=(x0, top, x1, y_end),
-        rect_xyxy=(rx0, ry0, rx0 + src_w, ry0 + src_h),
-        shoulders_found=shoulders is not None,
-    )
 
 
 # --- ID photos framed by the rules (the face box comes from runtime/faces.py) ---------------------

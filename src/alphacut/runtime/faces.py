@@ -2,9 +2,9 @@
 
 The cascades are the XML files that the ``opencv-python-headless`` wheel ships in
 ``cv2.data.haarcascades``. Faces: ``haarcascade_frontalface_alt.xml``, chosen over ``_default`` and
-``_alt2`` on evaldata's 226 people/general photos plus samples/astronaut.jpg (docs/ID_PHOTOS.md): it
-found 26 of the 36 faces any of them found, with 4 false boxes, against 27 with 10 (alt2) and 32
-with 47 (default); a false face makes a good photo fail as input.many-faces, or frames a non-face.
+``_alt2`` on evaldata's 225 people/general photos and samples/astronaut.jpg (docs/ID_PHOTOS.md): it
+found 26 of the 36 faces any of them found, with 4 false boxes, against 27 with 11 (alt2) and 32
+with 46 (default); a false face makes a good photo fail as input.many-faces, or frames a non-face.
 Eyes: ``haarcascade_eye.xml`` with ``haarcascade_eye_tree_eyeglasses.xml`` (both eyes found on 9 of
 15 evaldata faces, either alone on 7), each eye then placed on its darkest blurred spot (the pupil).
 They find upright, frontal faces (roll up to about 15 degrees, little yaw), which is what an ID photo
