@@ -138,7 +138,6 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.no-video": (InputError, 415),
     "input.unsupported-codec": (InputError, 415),
     "input.corrupt": (InputError, 415),
-    "input.bad-uri": (InputError, 400),
     "eval.not-found": (InputError, 400),
     "eval.size-mismatch": (InputError, 400),
     "eval.empty-set": (InputError, 400),
