@@ -31,7 +31,7 @@ EVALDATA_FACES = [
 
 def _measure(remover, path: Path, crown: float, chin: float, eyes: float, preset: str) -> dict[str, float]:
     from alphacut.io.decode import decode_image
-    from alphacut.io.encode import u8_to_float
+    from alphacut.ops.pixels import u8_to_float
     from alphacut.options import Options
     from alphacut.portrait import place_portrait
 
