@@ -67,7 +67,7 @@ def test_cards_keep_their_settings_and_changes_apply_to_selected(fake_base: str,
     assert report["values"]["first"].startswith("avatar-circle")
     # the background change went to the selected card only, with no new upload; the preset change re-asked
     assert presets[2:] == ["ecommerce"], sent
-    assert report["settings"][0].startswith("ecommerce · #ffffff") and report["settings"][1].startswith("sticker")
+    assert report["settings"][0].startswith("ecommerce · white") and report["settings"][1].startswith("sticker")
     assert sorted(zipfile.ZipFile(report["downloads"]["zip1"]).namelist()) == ["a.avatar-circle.png", "b.sticker.png"]
     zip1 = zipfile.ZipFile(report["downloads"]["zip1"])
     black = np.asarray(Image.open(io.BytesIO(zip1.read("a.avatar-circle.png"))).convert("RGBA"))
