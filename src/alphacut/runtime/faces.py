@@ -72,13 +72,18 @@ def _classifier(cv2: Any, name: str) -> Any:
 
 
 def _gray_u8(image: NDArray[Any]) -> NDArray[np.uint8]:
+    """Luma (BT.601) as uint8, a channel at a time: no full-size float RGB copy of a large photo."""
     arr = np.asarray(image)
+    if arr.ndim == 2:
+        grey = arr.astype(np.float32)
+    else:
+        grey = arr[:, :, 0] * np.float32(0.299)
+        grey += arr[:, :, 1] * np.float32(0.587)
+        grey += arr[:, :, 2] * np.float32(0.114)
     if arr.dtype != np.uint8:
-        arr = np.clip(arr.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if arr.ndim == 3:
-        rgb = arr[:, :, :3].astype(np.float32)
-        arr = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
+        grey *= np.float32(255.0)
+    grey += np.float32(0.5)
+    return np.ascontiguousarray(np.clip(grey, 0, 255).astype(np.uint8))
 
 
 def detect_faces(image: NDArray[Any], *, min_face_frac: float = MIN_FACE_FRAC) -> list[Face]:
