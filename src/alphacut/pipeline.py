@@ -99,10 +99,9 @@ def content_size(image_wh: tuple[int, int], model_wh: tuple[int, int]) -> tuple[
     Half-way between stretching to the input (what the network was trained on, and what the peers
     do) and keeping the aspect ratio (letterboxing): the content's aspect ratio is the geometric
     mean of the image's and the input's, and its longer side spans the input. A 16:9 photo goes in
-    at 4:3 (stretched by sqrt(16/9) = 1.33 instead of 1.78), the rest of the square padded.
-    Measured on evaldata's 150 non-square images (int8 model, MAE, images better / worse than
-    letterboxing): davis_animals 21/9, davis_objects 21/6, davis_people 25/8, grabcut 23/19; mean
-    MAE over those sets 0.0332 → 0.0317; stretching fully and letterboxing each lose on some set.
+    at 4:3 (stretched by sqrt(16/9) = 1.33 instead of 1.78); preprocess mirrors it into the rest.
+    Chosen by leave-one-set-out cross-validation against plain stretching (docs/QUALITY.md,
+    bench/quality_cv.py).
 
     Example:
         >>> content_size((1920, 1080), (1024, 1024)), content_size((500, 500), (1024, 1024))
@@ -120,7 +119,11 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec,
 
     The image is resized to content_size (bicubic when enlarged, antialiased bilinear when
     reduced: resize_for_model), normalized as the model was trained, and the rest of the input is
-    filled by repeating its last row and column.
+    filled with the image mirrored at its bottom and right edges (numpy's "symmetric" padding,
+    repeated as often as needed). A subject touching those edges so continues past them, instead
+    of ending in a band of repeated last rows that the network reads as background (the previous
+    padding: subjects cut by the bottom of a webcam frame lost their shoulders). Chosen by
+    leave-one-set-out cross-validation (docs/QUALITY.md, bench/quality_cv.py).
     """
     content = content_size((rgb.shape[1], rgb.shape[0]), size_wh)
     small = resize_for_model(rgb, content)
@@ -129,15 +132,24 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec,
     x = (u8_to_float(small) - mean) / std
     pad = ((0, size_wh[1] - content[1]), (0, size_wh[0] - content[0]), (0, 0))
     if pad[0][1] or pad[1][1]:
-        x = np.pad(x, pad, mode="edge")
+        x = np.pad(x, pad, mode="symmetric")
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32), content
 
 
 def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int, int]) -> NDArray[np.float32]:
-    """The model's output (1×1×h×w) as a matte in [0, 1] over the image's own part of the input."""
+    """The model's output (1×1×h×w) as a matte in [0, 1] over the image's own part of the input.
+
+    The matte is min-max stretched to span [0, 1] (as rembg does): chosen by leave-one-set-out
+    cross-validation (docs/QUALITY.md); it changes mattes that never reach 0 or 1, mostly weak
+    ones (adobe_crops, subjects cut by the frame), and leaves the others as they are.
+    """
     m = raw[0, 0, :content_wh[1], :content_wh[0]].astype(np.float32, copy=False)
     if spec.activation == "sigmoid":
         m = 1.0 / (1.0 + np.exp(-m))
+    m = np.clip(m, 0.0, 1.0)
+    lo, hi = float(m.min()), float(m.max())
+    if hi - lo > 1e-6:
+        m = (m - lo) * np.float32(1.0 / (hi - lo))
     return np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
 
 

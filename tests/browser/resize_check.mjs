@@ -1,6 +1,6 @@
 // Reads JSON {w, h, outW, outH, rgb: base64, matte?: base64 float32, mw, mh} from stdin and prints
 // the JS pipeline's results (base64) so pytest can compare them with Pillow / alphacut.ops.
-import { contentSize, resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
+import { contentSize, normalize, padMirror, postprocess, resizeRGB, resizeMatte } from "../../web/src/preprocess.js";
 
 let input = "";
 process.stdin.on("data", (d) => (input += d));
@@ -9,6 +9,17 @@ process.stdin.on("end", () => {
   const rgb = new Uint8Array(Buffer.from(job.rgb, "base64"));
   const out = { rgb: Buffer.from(resizeRGB(rgb, job.w, job.h, job.outW, job.outH)).toString("base64"),
                 content: contentSize(job.w, job.h, job.outW, job.outH) };
+  if (job.modelInput) {  // the whole model input: contentSize → resizeRGB → normalize → padMirror
+    const [cw, ch] = contentSize(job.w, job.h, job.mw, job.mh);
+    const planes = normalize(resizeRGB(rgb, job.w, job.h, cw, ch), cw, ch, [0.5, 0.5, 0.5], [1, 1, 1]);
+    const x = padMirror(planes, cw, ch, job.mw, job.mh);
+    out.input = Buffer.from(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).toString("base64");
+  }
+  if (job.raw) {  // the model's output → matte (alphacut.pipeline.postprocess)
+    const r = new Float32Array(new Uint8Array(Buffer.from(job.raw, "base64")).buffer);
+    const m = postprocess(r, "none");
+    out.low = Buffer.from(new Uint8Array(m.buffer)).toString("base64");
+  }
   if (job.matte) {
     const m = new Float32Array(new Uint8Array(Buffer.from(job.matte, "base64")).buffer);
     const up = resizeMatte(m, job.mw, job.mh, job.w, job.h);

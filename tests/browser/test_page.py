@@ -71,6 +71,56 @@ def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, i
     assert tuple(out["content"]) == content_size((w, h), (ow, oh))
 
 
+@pytest.mark.parametrize("shape", [(160, 90, 64, 64), (90, 160, 64, 64), (120, 120, 64, 64), (5, 300, 64, 64),
+                                   (854, 480, 256, 256), (300, 200, 96, 64)])
+def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, int]) -> None:
+    """The page's model input is the library's: same size, same resize, the same mirrored padding."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (run `make browser-deps`)")
+    from alphacut.models.catalog import ModelSpec
+    from alphacut.pipeline import preprocess
+
+    w, h, mw, mh = shape
+    rng = np.random.default_rng(w * 13 + h)
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    rgb[-3:, :] = 0  # a dark band at the bottom edge: mirrored, it must stay next to the edge
+    job = {"w": w, "h": h, "outW": w, "outH": h, "rgb": base64.b64encode(rgb.tobytes()).decode(),
+           "mw": mw, "mh": mh, "modelInput": True}
+    proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    js = np.frombuffer(base64.b64decode(json.loads(proc.stdout)["input"]), np.float32).reshape(1, 3, mh, mw)
+    spec = ModelSpec.from_dict({"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
+                                "input_size": mw, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
+                                "sources": [{"kind": "file", "path": "/nonexistent"}]})
+    py, _ = preprocess(rgb, spec, (mw, mh))
+    assert np.abs(js - py).max() < 1e-6
+
+
+@pytest.mark.parametrize("lo_hi", [(0.0, 1.0), (0.02, 0.7), (-0.3, 1.4), (0.5, 0.5)])
+def test_js_postprocess_matches_python(lo_hi: tuple[float, float]) -> None:
+    """The page's matte from the model's output is the library's (clipped, then min-max stretched)."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (run `make browser-deps`)")
+    from alphacut.models.catalog import ModelSpec
+    from alphacut.pipeline import postprocess
+
+    rng = np.random.default_rng(5)
+    lo, hi = lo_hi
+    raw = (lo + (hi - lo) * rng.random((40, 56))).astype(np.float32)
+    job = {"w": 1, "h": 1, "outW": 1, "outH": 1, "rgb": base64.b64encode(bytes(3)).decode(),
+           "raw": base64.b64encode(raw.tobytes()).decode()}
+    proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    js = np.frombuffer(base64.b64decode(json.loads(proc.stdout)["low"]), np.float32).reshape(40, 56)
+    spec = ModelSpec.from_dict({"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
+                                "input_size": 56, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
+                                "sources": [{"kind": "file", "path": "/nonexistent"}]})
+    py = postprocess(raw[None, None], spec, (56, 40))
+    assert np.abs(js - py).max() < 1e-6
+    if hi - lo > 0.1:
+        assert py.min() == 0.0 and py.max() == 1.0
+
+
 # ------------------------------------------------------------------------ server mode, fake backend
 @pytest.mark.parametrize("bg", ["transparent", "blur", "#000000"])
 def test_server_mode_cut_compare_download_zip(browser_tools: None, live_server: Any, tiny_spec: Any,

@@ -1,19 +1,22 @@
 """Real quality against ground truth: the default model on 4 images of every evaldata set.
 
-Thresholds were measured with this code (half-stretched input, bicubic when enlarging, refine=guided,
-decontamination on;
-MAE per set on the same 4 evenly spaced images, `alphacut eval --root ../shared/evaldata --limit 4`)
-and carry a margin of 25% + 0.005, so a real regression fails while run-to-run noise (threads,
+Thresholds were measured with this code (half-stretched input mirrored into the rest of the square,
+min-max stretched matte, bicubic when enlarging, refine=guided, decontamination on; MAE per set on
+the same 4 evenly spaced images, `alphacut eval --root ../shared/evaldata --limit 4`, 8 sets) and
+carry a margin of 25% + 0.005, so a real regression fails while run-to-run noise (threads,
 CPU kind) does not:
 
     set                  measured MAE   threshold
-    adobe_crops          0.3102         0.393
-    davis_animals        0.0186         0.028
-    davis_objects        0.0055         0.012
-    davis_people         0.0568         0.076
-    ebay_products        0.0380         0.052
+    adobe_crops          0.3066         0.388
+    davis_animals        0.0239         0.035
+    davis_objects        0.0056         0.012
+    davis_people         0.0575         0.077
+    ebay_products        0.0380         0.053
     ecommerce_synthetic  0.0117         0.020
-    grabcut              0.0504         0.068
+    grabcut              0.0497         0.067
+    sod_bsds_dev         0.1753         0.224
+
+Mean over the 8 sets: MAE 0.0835, max F-beta 0.836.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from alphacut.eval.sets import discover_sets, evaluate
 pytestmark = [pytest.mark.model, pytest.mark.evaldata]
 
 MEASURED_MAE = {
-    "adobe_crops": 0.3102, "davis_animals": 0.0186, "davis_objects": 0.0055, "davis_people": 0.0568,
-    "ebay_products": 0.0380, "ecommerce_synthetic": 0.0117, "grabcut": 0.0504,
+    "adobe_crops": 0.3066, "davis_animals": 0.0239, "davis_objects": 0.0056, "davis_people": 0.0575,
+    "ebay_products": 0.0380, "ecommerce_synthetic": 0.0117, "grabcut": 0.0497, "sod_bsds_dev": 0.1753,
 }
 
 
@@ -44,5 +47,5 @@ def test_mae_per_set_is_below_its_measured_threshold(report, name):
 
 def test_overall_detection_quality(report):
     overall = report.overall()
-    assert overall["mae"] <= 0.085
-    assert overall["max_fbeta"] >= 0.80
+    assert overall["mae"] <= 0.0835 * 1.1  # measured 0.0835 (8 sets, see above)
+    assert overall["max_fbeta"] >= 0.80  # measured 0.836

@@ -114,16 +114,16 @@ def test_content_size_halves_the_aspect_ratio_in_log_scale(image_wh, model_wh, c
     assert content_size(image_wh, model_wh) == content
 
 
-def test_preprocess_places_the_half_stretched_image_top_left_and_pads_by_repeating_the_edge(tiny_spec):
+def test_preprocess_places_the_half_stretched_image_top_left_and_pads_by_mirroring_it(tiny_spec):
     from alphacut.pipeline import preprocess
 
     rgb = np.zeros((90, 160, 3), np.uint8)
-    rgb[:, -10:] = 255  # right edge white: the padding repeats the last row and column
+    rgb[-10:, :] = 255  # bottom edge white: the padding mirrors it, so white continues below
     x, content = preprocess(rgb, tiny_spec, (64, 64))
     assert content == (64, 48) and x.shape == (1, 3, 64, 64)
     white = (1.0 - np.asarray(tiny_spec.mean[0])) / tiny_spec.std[0]
-    assert np.allclose(x[0, 0, 48:, :63], x[0, 0, 47, :63])  # rows below repeat the last row
-    assert np.isclose(x[0, 0, 60, 63], white, atol=0.02)
+    assert np.allclose(x[0, 0, 48:, :], x[0, 0, 47:31:-1, :])  # rows 48.. mirror rows 47, 46, ..
+    assert np.allclose(x[0, 0, 48:50, :], white, atol=0.02) and x[0, 0, 63, 0] < 0
 
 
 @pytest.mark.parametrize(("src_wh", "dst_wh", "bicubic"), [

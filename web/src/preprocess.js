@@ -150,28 +150,49 @@ export function normalize(rgb, w, h, mean, std) {
   return out;
 }
 
-/** 3 planes of w×h → 3 planes of outW×outH, the image at the top left, the rest repeating its edge. */
-export function padEdge(planes, w, h, outW, outH) {
+/** Index i of an axis of n mirrored past its end, as numpy's "symmetric" padding: 0 1 2 | 2 1 0 | 0 1 2 … */
+export function mirrorIndex(i, n) {
+  const m = i % (2 * n);
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+/**
+ * 3 planes of w×h → 3 planes of outW×outH, the image at the top left and mirrored at its bottom and
+ * right edges into the rest (alphacut.pipeline.preprocess: np.pad(..., mode="symmetric")).
+ */
+export function padMirror(planes, w, h, outW, outH) {
   if (w === outW && h === outH) return planes;
   const out = new Float32Array(outW * outH * 3);
+  const sx = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) sx[x] = mirrorIndex(x, w);
   for (let c = 0; c < 3; c++) {
     const src = c * w * h, dst = c * outW * outH;
     for (let y = 0; y < outH; y++) {
-      const row = src + Math.min(y, h - 1) * w, o = dst + y * outW;
-      for (let x = 0; x < w; x++) out[o + x] = planes[row + x];
-      const last = planes[row + w - 1];
-      for (let x = w; x < outW; x++) out[o + x] = last;
+      const row = src + mirrorIndex(y, h) * w, o = dst + y * outW;
+      for (let x = 0; x < outW; x++) out[o + x] = planes[row + sx[x]];
     }
   }
   return out;
 }
 
-/** The model's first output as an h×w matte in [0, 1]. */
+/** The model's first output as an h×w matte in [0, 1], min-max stretched (alphacut.pipeline.postprocess). */
 export function postprocess(raw, activation = "none") {
   const out = new Float32Array(raw.length);
+  let lo = 1, hi = 0;
   for (let i = 0; i < raw.length; i++) {
     let v = activation === "sigmoid" ? 1 / (1 + Math.exp(-raw[i])) : raw[i];
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = v;
+    if (out[i] < lo) lo = out[i];
+    if (out[i] > hi) hi = out[i];
+  }
+  // min-max stretched to span [0, 1], as alphacut.pipeline.postprocess (float32 steps like numpy's)
+  if (hi - lo > 1e-6) {
+    const k = Math.fround(1 / (hi - lo));
+    for (let i = 0; i < out.length; i++) {
+      const v = Math.fround(Math.fround(out[i] - lo) * k);
+      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page. These functions run inside the private-mode
 // worker (infer-worker.js), never on the page's main thread; refine.js then refines the matte there.
-import { contentSize, normalize, padEdge, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
+import { contentSize, normalize, padMirror, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -82,12 +82,12 @@ export async function lowMatteInBrowser(state, pixels) {
   const { ort, session, model } = state;
   const side = model.input_size;
   const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
-  // Half-stretched (alphacut.pipeline.content_size); the rest of the square repeats the last row
-  // and column.
+  // Half-stretched (alphacut.pipeline.content_size); the rest of the square mirrors the image at
+  // its bottom and right edges (alphacut.pipeline.preprocess).
   const [cw, ch] = contentSize(pixels.width, pixels.height, side, side);
   const small = resizeRGB(rgb, pixels.width, pixels.height, cw, ch);
   const content = normalize(small, cw, ch, model.mean, model.std);
-  const input = new ort.Tensor("float32", padEdge(content, cw, ch, side, side), [1, 3, side, side]);
+  const input = new ort.Tensor("float32", padMirror(content, cw, ch, side, side), [1, 3, side, side]);
   const feeds = { [session.inputNames[0]]: input };
   const outputs = await session.run(feeds);
   const raw = outputs[session.outputNames[model.output_index || 0]];
