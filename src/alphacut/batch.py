@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .api import Remover
-from .errors import AlphacutError, OutputError
+from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
 from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
 from .pipeline import Cutout, Prepared, encode_cutout, preload
 
-__all__ = ["BatchSummary", "ItemResult", "Outcome", "run_batch"]
+__all__ = ["BatchSummary", "ItemResult", "Outcome", "encode_layers", "layer_path", "run_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
     """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
+    if job.problem is not None:
+        raise job.problem
     if _same_file(job.src, job.dst):
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output folder with -o.")
@@ -104,6 +106,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
 
 
 def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
+    if isinstance(exc, ModelError):  # the model itself (damaged, missing): every item would fail alike
+        raise exc
     if isinstance(exc, AlphacutError):
         log.info("%s failed: %s", job.src, exc)
         return ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else ""),
@@ -126,9 +130,11 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     """
     summary = BatchSummary()
     t0 = time.perf_counter()
+    # With layers: every input (not only this job's) is protected from NAME.subject-N files.
+    guard = _LayerGuard(overwrite, frozenset(_real(j.src) for j in jobs)) if layers else None
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, layers),
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard),
                                          on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
@@ -143,11 +149,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            cutout = remover.finish(prepared, raw, options)
-            t = time.perf_counter()
-            _write(job, cutout, options, layers)
-            timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
-            return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+            return _written(job, remover.finish(prepared, raw, options), options, guard, start)
         except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
 
@@ -208,27 +210,72 @@ def _emit(result: ItemResult, on_item: Callable[[ItemResult], None] | None) -> I
     return result
 
 
-def _write(job: Job, cutout: Cutout, options: Options, layers: bool) -> None:
-    """The result, and with layers one file per subject beside it (NAME.subject-N.png)."""
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerGuard:
+    """What the per-subject files (NAME.subject-N.EXT) may replace: never an input, others only
+    with overwrite. Their number is known only after the cutout, so they are checked then, before
+    anything of the item is written."""
+
+    overwrite: bool
+    inputs: frozenset[Path]
+
+    def check(self, path: Path) -> None:
+        if _real(path) in self.inputs:
+            raise OutputError("output.is-input", f"The layer {path} would replace an input; alphacut never "
+                              "overwrites an input. Nothing of this image was written.",
+                              hint="Choose another output folder with -o.")
+        if path.exists() and not self.overwrite:
+            raise OutputError("output.exists", f"The layer {path} exists. Nothing of this image was written.",
+                              hint="Pass --overwrite to replace it.")
+
+
+def _written(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None, start: float) -> ItemResult:
+    """Write the item's files; its DONE result with the stage times (write included)."""
+    t = time.perf_counter()
+    _write(job, cutout, options, guard)
+    timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
+    return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+
+
+def _write(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None) -> None:
+    """The result, and with a layer guard one file per subject beside it (NAME.subject-N.png)."""
+    layers: list[tuple[Path, bytes]] = []
+    if guard is not None:
+        for i, data in enumerate(encode_layers(cutout, options), start=1):
+            path = layer_path(job.dst, i, options)
+            guard.check(path)
+            layers.append((path, data))
     write_atomic(job.dst, encode_cutout(cutout, options))
-    if layers:
-        fmt = options.format if options.format.has_alpha else OutputFormat.PNG
-        for i, (_, image) in enumerate(cutout.layers(), start=1):
-            path = job.dst.with_name(f"{job.dst.stem}.subject-{i}{fmt.extension}")
-            write_atomic(path, encode_image(image, fmt, quality=options.jpeg_quality))
+    for path, data in layers:
+        write_atomic(path, data)
+
+
+def encode_layers(cutout: Cutout, options: Options) -> list[bytes]:
+    """One encoded RGBA image per subject (PNG unless options.format keeps transparency)."""
+    fmt = options.format if options.format.has_alpha else OutputFormat.PNG
+    return [encode_image(image, fmt, quality=options.jpeg_quality) for _, image in cutout.layers()]
+
+
+def layer_path(dst: Path, index: int, options: Options) -> Path:
+    """Where subject `index` (from 1) of the result at dst goes: NAME.subject-N.png beside it."""
+    fmt = options.format if options.format.has_alpha else OutputFormat.PNG
+    return dst.with_name(f"{dst.stem}.subject-{index}{fmt.extension}")
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
-            layers: bool = False) -> ItemResult:
+            guard: _LayerGuard | None = None) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
-        cutout = remover.cutout(job.src, options)
-        t = time.perf_counter()
-        _write(job, cutout, options, layers)
-        timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
-        return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+        return _written(job, remover.cutout(job.src, options), options, guard, start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

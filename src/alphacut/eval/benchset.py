@@ -14,12 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from ..io.files import IMAGE_SUFFIXES
 
 __all__ = ["BENCH_SUFFIXES", "DEFAULT_BENCH_MIX", "BenchItem", "mae_per_image", "make_bench_set"]
 
 #: The image files a bench folder may hold: those every peer script reads (peer_scripts/), so all
 #: tools see the same files.
-BENCH_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+BENCH_SUFFIXES = IMAGE_SUFFIXES  # the one list (io.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,14 +142,9 @@ def ensure_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DE
 
 # ------------------------------------------------------------------------------------------ quality
 def _read_alpha(path: Path) -> NDArray[np.float32]:
-    from PIL import Image
+    from ..io.decode import read_matte
 
-    with Image.open(path) as im:
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            a = np.asarray(im.convert("RGBA"))[:, :, 3]
-        else:
-            a = np.asarray(im.convert("L"))
-    return a.astype(np.float32) / 255.0
+    return read_matte(path)
 
 
 def _unknown_flags(gt_dir: Path) -> dict[str, bool]:

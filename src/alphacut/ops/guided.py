@@ -12,7 +12,8 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from .resize import _resize_axis0, _taps, resize_image, resize_matte, resize_u8, u8_as_float
+from .pixels import u8_to_float
+from .resize import _resize_axis0, _taps, resize_image, resize_matte, resize_u8
 
 __all__ = ["box_filter", "guided_filter", "guided_upsample"]
 
@@ -260,5 +261,5 @@ def _float_rows(guide: F32 | U8, y0: int, y1: int) -> F32:
     """Rows y0:y1 of the guide as float32 in [0, 1] (uint8 is read as value / 255)."""
     rows = guide[y0:y1]
     if rows.dtype == np.uint8:
-        return u8_as_float(cast(U8, rows))
+        return u8_to_float(cast(U8, rows))
     return np.asarray(rows, dtype=np.float32)

@@ -23,16 +23,9 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["resize_image", "resize_matte", "resize_u8", "resize_weights", "sample_enlarged", "u8_as_float"]
+from .pixels import u8_to_float
 
-_U8_SCALE = np.float32(1.0 / 255.0)
-
-
-def u8_as_float(x: NDArray[np.uint8]) -> NDArray[np.float32]:
-    """uint8 values as float32 in [0, 1]: value times float32(1 / 255), one float32 copy."""
-    out: NDArray[np.float32] = x.astype(np.float32)
-    out *= _U8_SCALE
-    return out
+__all__ = ["resize_image", "resize_matte", "resize_u8", "resize_weights", "sample_enlarged"]
 
 
 @lru_cache(maxsize=32)
@@ -238,7 +231,7 @@ def resize_u8(
         r1 = min(out_h, r0 + step)
         sub = weights[r0:r1]
         c0, c1 = int(sub.indices.min()), int(sub.indices.max()) + 1
-        tmp[r0:r1] = sub[:, c0:c1] @ u8_as_float(flat[c0:c1])
+        tmp[r0:r1] = sub[:, c0:c1] @ u8_to_float(flat[c0:c1])
     tall: NDArray[np.float32] = tmp.reshape((out_h,) + img.shape[1:])
     if tall.shape[1] == out_w:
         return tall
