@@ -263,10 +263,19 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
                     timings_ms=timings)
 
 
+#: From this many pixels on, the model's working memory is returned to the system after inference
+#: (Backend.run_and_release), so the photo's full-resolution steps reuse it: 24 MP PNG cutout peak
+#: RSS 1049-1120 -> 761 MiB; it costs ~0.1 s of CPU to grow back on the next image, so smaller
+#: photos, whose finish needs little, keep it (docs/PERFORMANCE.md, "Memory").
+RELEASE_ARENA_MIN_PIXELS = 16_000_000
+
+
 def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     """Run the model on a prepared input; the only step that holds the CPU for seconds."""
     t = time.perf_counter()
-    raw = backend.run(prepared.batch)
+    w, h = prepared.decoded.size_wh
+    release = getattr(backend, "run_and_release", None) if w * h >= RELEASE_ARENA_MIN_PIXELS else None
+    raw = release(prepared.batch) if release is not None else backend.run(prepared.batch)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
 

@@ -47,12 +47,37 @@ def test_guided_upsample_matches_full_size_coefficient_planes(big_hw, band_pixel
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-def test_releasing_the_arena_after_each_run_changes_no_output(tiny_onnx) -> None:
+def test_releasing_the_arena_after_a_run_changes_no_output(tiny_onnx) -> None:
+    from alphacut.runtime.background import BackgroundBackend
     from alphacut.runtime.onnx import OnnxBackend
 
     x = np.random.default_rng(3).random((1, 3, 64, 64), dtype=np.float32) - 0.5
-    kept = OnnxBackend(tiny_onnx, threads=1, release_arena=False)
-    released = OnnxBackend(tiny_onnx, threads=1, release_arena=True)
-    first = released.run(x)
-    np.testing.assert_array_equal(first, kept.run(x))
-    np.testing.assert_array_equal(released.run(x), first)  # the arena grows back on the next run
+    backend = OnnxBackend(tiny_onnx, threads=1)
+    kept = backend.run(x)
+    np.testing.assert_array_equal(backend.run_and_release(x), kept)
+    np.testing.assert_array_equal(backend.run(x), kept)  # the arena grows back on the next run
+    wrapped = BackgroundBackend(lambda: OnnxBackend(tiny_onnx, threads=1), name="tiny")
+    np.testing.assert_array_equal(wrapped.run_and_release(x), kept)
+
+
+def test_the_pipeline_releases_only_for_large_photos(monkeypatch, tiny_spec) -> None:
+    from alphacut import pipeline
+    from alphacut.options import Options
+    from alphacut.runtime.fake import FakeBackend
+
+    calls: list[str] = []
+
+    class Releasing(FakeBackend):
+        def run_and_release(self, batch):  # type: ignore[no-untyped-def]
+            calls.append("release")
+            return self.run(batch)
+
+    backend = Releasing(size_hw=(64, 64))
+    small = np.full((60, 80, 3), 200, np.uint8)
+    pipeline.infer(pipeline.prepare(small, backend, tiny_spec, Options()), backend)
+    assert calls == []
+    monkeypatch.setattr(pipeline, "RELEASE_ARENA_MIN_PIXELS", 60 * 80)
+    pipeline.infer(pipeline.prepare(small, backend, tiny_spec, Options()), backend)
+    assert calls == ["release"]
+    plain = FakeBackend(size_hw=(64, 64))  # a backend without run_and_release just runs
+    assert pipeline.infer(pipeline.prepare(small, plain, tiny_spec, Options()), plain).shape[0] == 1

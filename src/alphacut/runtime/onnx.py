@@ -91,14 +91,8 @@ class OnnxBackend:
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
                  providers: Sequence[str] | None = None, name: str | None = None,
-                 optimized_dir: Path | None = None, model_hash: str | None = None,
-                 release_arena: bool = True) -> None:
+                 optimized_dir: Path | None = None, model_hash: str | None = None) -> None:
         ort = _ort()
-        # After each run, hand the CPU arena's free chunks (ISNet's activations, hundreds of MB)
-        # back to the system ("memory.enable_memory_arena_shrinkage"): the full-resolution steps
-        # that follow inference then reuse that memory. 24 MP PNG cutout, peak RSS 1049-1120 ->
-        # 761 MiB at the same CPU time (docs/PERFORMANCE.md, "Memory").
-        self._release_arena = release_arena
         wanted = list(providers) if providers else ["CPUExecutionProvider"]
         have = ort.get_available_providers()
         missing = [p for p in wanted if p not in have]
@@ -197,7 +191,15 @@ class OnnxBackend:
     def info(self) -> BackendInfo:
         return self._info
 
-    def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+    def run_and_release(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """run(), then hand the CPU arena's free chunks (ISNet's activations, hundreds of MB) back to
+        the system (run option "memory.enable_memory_arena_shrinkage"), so that a large photo's
+        full-resolution steps reuse that memory. The next run grows the arena again: ~0.1 s of CPU,
+        so the pipeline asks for it only before large photos (pipeline.RELEASE_ARENA_MIN_PIXELS).
+        24 MP PNG cutout: peak RSS 1049-1120 -> 761 MiB (docs/PERFORMANCE.md, "Memory")."""
+        return self.run(batch, release_arena=True)
+
+    def run(self, batch: NDArray[np.float32], *, release_arena: bool = False) -> NDArray[np.float32]:
         if self._info.fixed_size_hw is not None and tuple(batch.shape[2:]) != self._info.fixed_size_hw:
             h, w = self._info.fixed_size_hw
             raise BackendError("backend.bad-input-size",
@@ -205,7 +207,7 @@ class OnnxBackend:
                                hint="Use the model's own resolution, or a dynamic-resolution model variant.")
         try:
             run_options = None
-            if self._release_arena and self._info.provider == "CPUExecutionProvider":
+            if release_arena and self._info.provider == "CPUExecutionProvider":
                 run_options = _ort().RunOptions()
                 run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
             out = self._session.run([self._output_name], {self._input_name: batch}, run_options)[0]
