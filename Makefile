@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ALPHACUT := $(VENV)/bin/alphacut
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit model lint clean
+.PHONY: setup demo test test-unit model lint clean test-deps
 
 setup: $(STAMP)
 
@@ -22,11 +22,16 @@ demo: model
 	$(ALPHACUT) remove samples -o out --overwrite
 	@echo "Cutouts written to $(CURDIR)/out/"
 
-test: model web browser-deps
+test: model web browser-deps test-deps
 	$(PY) -m pytest -ra
 
 test-unit: setup
 	$(PY) -m pytest -ra tests/unit tests/test_public_api.py
+
+# strace for tests/unit/test_no_telemetry.py (no socket but loopback; needs root, as in CI); skipped when present.
+test-deps:
+	@command -v strace >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y strace)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests

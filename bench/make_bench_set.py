@@ -4,7 +4,7 @@
 
 Writes ``<out>/images/<name>.jpg|png``, ``<out>/gt/<name>.png`` (8-bit matte, same size as the image)
 and ``<out>/manifest.json`` (source pair, size, whether 128 in the GT means "unknown, don't score").
-The whole logic lives in alphacut.eval.bench.make_bench_set so `alphacut bench` and the tests share it.
+The whole logic lives in alphacut.eval.benchset.make_bench_set so `alphacut bench` and the tests share it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alphacut.eval.bench import DEFAULT_BENCH_MIX, make_bench_set
+from alphacut.eval.benchset import DEFAULT_BENCH_MIX, make_bench_set
 
 
 def main(argv: list[str] | None = None) -> int:

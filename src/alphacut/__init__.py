@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import AlphacutError, BackendError, InputError, ModelError, OptionsError, OutputError
-from .options import Color, Options, OutputFormat
+from .options import Background, BackgroundKind, Color, Options, OutputFormat
 
 if TYPE_CHECKING:
     from .api import Remover, remove
@@ -25,6 +25,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AlphacutError",
     "BackendError",
+    "Background",
+    "BackgroundKind",
     "Color",
     "Cutout",
     "CutoutInfo",
@@ -37,13 +39,23 @@ __all__ = [
     "Remover",
     "__version__",
     "remove",
+    "video",
 ]
 
 # name -> module that defines it, imported when the name is first looked up
 _LAZY = {"Remover": "api", "remove": "api", "Cutout": "pipeline", "CutoutInfo": "pipeline"}
 
 
+def _video_module() -> Any:
+    """alphacut.video: the video package, itself callable as the whole-file job (alphacut.video(...))."""
+    import importlib
+
+    return importlib.import_module(".video", __name__)
+
+
 def __getattr__(name: str) -> Any:
+    if name == "video":
+        return _video_module()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'alphacut' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Remover
-from .errors import AlphacutError, OutputError
+from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
 from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
@@ -38,6 +38,15 @@ class ItemResult:
     code: str | None = None
     message: str | None = None
     seconds: float = 0.0
+    #: Per stage (decode, preprocess, inference, matte, compose, write), from the cutout's info; empty
+    #: unless DONE.
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for `alphacut remove --json`."""
+        return {"src": str(self.job.src), "dst": str(self.job.dst), "outcome": self.outcome.value, "code": self.code,
+                "message": self.message, "seconds": round(self.seconds, 4),
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
 
 
 @dataclass(slots=True)
@@ -50,6 +59,23 @@ class BatchSummary:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as plain data (`alphacut remove --json`, read by `alphacut bench`).
+
+        `seconds` is the whole batch, first read to last write; `model_wait_s` is the part of it
+        spent waiting for the model to load; `stage_ms` sums each stage over the done items (the
+        stages of neighbouring images overlap, so these sums can exceed `seconds`).
+        """
+        stages: dict[str, float] = {}
+        for r in self.results:
+            for k, v in r.timings_ms.items():
+                stages[k] = stages.get(k, 0.0) + v
+        return {"done": self.count(Outcome.DONE), "skipped": self.count(Outcome.SKIPPED),
+                "failed": self.count(Outcome.FAILED), "seconds": round(self.seconds, 4),
+                "model_wait_s": round(self.model_wait_s, 4),
+                "stage_ms": {k: round(v, 1) for k, v in stages.items()},
+                "items": [r.to_json() for r in self.results]}
 
     @property
     def failed(self) -> list[ItemResult]:
@@ -65,6 +91,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> ItemResult | None:
     """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
+    if job.problem is not None:
+        raise job.problem
     if _same_file(job.src, job.dst):
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output folder with -o.")
@@ -78,6 +106,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
 
 
 def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
+    if isinstance(exc, ModelError):  # the model itself (damaged, missing): every item would fail alike
+        raise exc
     if isinstance(exc, AlphacutError):
         log.info("%s failed: %s", job.src, exc)
         return ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else ""),
@@ -100,9 +130,11 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     """
     summary = BatchSummary()
     t0 = time.perf_counter()
+    # With layers: every input (not only this job's) is protected from NAME.subject-N files.
+    guard = _LayerGuard(overwrite, frozenset(_real(j.src) for j in jobs)) if layers else None
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, layers),
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard),
                                          on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
@@ -117,8 +149,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            _write(job, remover.finish(prepared, raw, options), options, layers)
-            return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
+            return _written(job, remover.finish(prepared, raw, options), options, guard, start)
         except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
 
@@ -179,12 +210,51 @@ def _emit(result: ItemResult, on_item: Callable[[ItemResult], None] | None) -> I
     return result
 
 
-def _write(job: Job, cutout: Cutout, options: Options, layers: bool) -> None:
-    """The result, and with layers one file per subject beside it (NAME.subject-N.png)."""
-    write_atomic(job.dst, encode_cutout(cutout, options))
-    if layers:
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerGuard:
+    """What the per-subject files (NAME.subject-N.EXT) may replace: never an input, others only
+    with overwrite. Their number is known only after the cutout, so they are checked then, before
+    anything of the item is written."""
+
+    overwrite: bool
+    inputs: frozenset[Path]
+
+    def check(self, path: Path) -> None:
+        if _real(path) in self.inputs:
+            raise OutputError("output.is-input", f"The layer {path} would replace an input; alphacut never "
+                              "overwrites an input. Nothing of this image was written.",
+                              hint="Choose another output folder with -o.")
+        if path.exists() and not self.overwrite:
+            raise OutputError("output.exists", f"The layer {path} exists. Nothing of this image was written.",
+                              hint="Pass --overwrite to replace it.")
+
+
+def _written(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None, start: float) -> ItemResult:
+    """Write the item's files; its DONE result with the stage times (write included)."""
+    t = time.perf_counter()
+    _write(job, cutout, options, guard)
+    timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
+    return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+
+
+def _write(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None) -> None:
+    """The result, and with a layer guard one file per subject beside it (NAME.subject-N.png)."""
+    layers: list[tuple[Path, bytes]] = []
+    if guard is not None:
         for i, data in enumerate(encode_layers(cutout, options), start=1):
-            write_atomic(layer_path(job.dst, i, options), data)
+            path = layer_path(job.dst, i, options)
+            guard.check(path)
+            layers.append((path, data))
+    write_atomic(job.dst, encode_cutout(cutout, options))
+    for path, data in layers:
+        write_atomic(path, data)
 
 
 def encode_layers(cutout: Cutout, options: Options) -> list[bytes]:
@@ -200,13 +270,12 @@ def layer_path(dst: Path, index: int, options: Options) -> Path:
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
-            layers: bool = False) -> ItemResult:
+            guard: _LayerGuard | None = None) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
-        _write(job, remover.cutout(job.src, options), options, layers)
-        return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start)
+        return _written(job, remover.cutout(job.src, options), options, guard, start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

@@ -107,6 +107,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the batch summary as JSON on stdout (counts, seconds, per-file outcome and stage times).")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the batch on a Ray cluster: auto, host:port or ray://host:10001; alone, a local Ray "
                    "started for the job. Put it after the inputs (or write --ray=ADDRESS). Paths must be on a "
@@ -114,7 +116,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, ray_address: str | None, **fields: Any) -> None:
+           layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -127,14 +129,20 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
+        if as_json:
+            raise OptionsError("options.conflict", "--json is not available with --ray yet.",
+                               hint="Drop --json; --ray prints its summary with images per node.")
         _remove_on_ray(inputs, output, options, settings, ray_address, skip_existing=skip_existing,
                        overwrite=overwrite, quiet=quiet, layers=layers)
         return
     if "-" in inputs or output == "-":
-        _remove_stdio(inputs, output, options, settings)
+        if as_json:
+            raise OptionsError("options.conflict", "--json summarizes a batch of files; stdin/stdout mode has none.",
+                               hint="Drop --json, or pass files or folders instead of -.")
+        _remove_stdio(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite)
         return
     _remove_files(inputs, output, options, settings, skip_existing=skip_existing, overwrite=overwrite,
-                  quiet=quiet, layers=layers)
+                  quiet=quiet, layers=layers, as_json=as_json)
 
 
 @main.command()
@@ -152,13 +160,38 @@ def _remover(settings: Settings) -> Any:
     return Remover(settings=settings)
 
 
-def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings) -> None:
-    from .errors import OptionsError
+def _stdin_is(path: Path) -> bool:
+    """Whether stdin is the file at path (`alphacut remove - -o in.jpg < in.jpg`)."""
+    try:
+        a, b = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no real stdin (e.g. in-process tests), or no file yet
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool) -> None:
+    from .errors import OptionsError, OutputError
     from .io.files import write_atomic
 
     if inputs != ("-",):
         raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
                            hint="Use `alphacut remove - -o out.png < in.jpg` or pass file names.")
+    if output not in (None, "-"):
+        dst = Path(output)
+        if _stdin_is(dst):
+            raise OutputError("output.is-input", f"{dst} is the input itself (stdin reads it); alphacut never "
+                              "overwrites an input.", hint="Give -o another file name.")
+        if dst.is_dir():
+            raise OutputError("output.is-directory", f"{dst} is a folder; reading stdin needs a file name for -o.",
+                              hint=f"Use e.g. -o {dst / ('stdin' + options.format.extension)}.")
+        if dst.exists():
+            if skip_existing:
+                click.echo(f"skipped: {dst} exists", err=True)
+                return
+            if not overwrite:
+                raise OutputError("output.exists", f"{dst} exists.",
+                                  hint="Pass --overwrite to replace it or --skip-existing to keep it.")
     remover = _remover(settings)  # the model loads in the background while stdin is read
     data = sys.stdin.buffer.read()
     result = remover.remove_bytes(data, options)
@@ -189,7 +222,7 @@ def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tup
 
 
 def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
     jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile.
@@ -206,6 +239,10 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     wait = f", {summary.model_wait_s:.1f} s of it waiting for the model to load" if summary.model_wait_s >= 0.05 else ""
     click.echo(f"{done} done, {skipped} skipped, {failed} failed in {summary.seconds:.1f} s "
                f"({rate:.2f} images/s{wait}); results in {where}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.to_json()))
     if failed:
         sys.exit(1)
 
@@ -282,6 +319,115 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
                          layers=layers, on_item=lambda _r: progress.advance(task))
 
 
+# ------------------------------------------------------------------------------------------ video
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True,
+              help="A folder/ (one RGBA PNG per frame: 000000.png, ...), .webm (VP9 with alpha), .mov (ProRes "
+                   "4444 with alpha) or .mp4 (H.264 on --bg, white if none).")
+@click.option("-f", "--format", "fmt", default="png", show_default=True,
+              help="png (cut-outs) or mask (the mattes: greyscale PNGs, or a greyscale video).")
+@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), green (the chroma-key "
+              "green #00B140), transparent, or blur[:RADIUS]. Default: transparent; white for .mp4.")
+@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Put this picture behind the subject (scaled to cover).")
+@click.option("--refine", default=None, help="guided (default), none or matting (slow: seconds per frame).")
+@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
+              help="Keep the original colours at soft edges.")
+@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
+@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
+@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
+@click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
+@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px, "
+              "optical flow carries the matte between (see docs/VIDEO.md for what it costs).")
+@click.option("--keyframes", type=click.IntRange(1, 30), default=None,
+              help="Run the network on every Nth frame only (and on cuts); flow carries the matte between.")
+@click.option("--no-steady", "steady", flag_value=False, default=True,
+              help="Cut every frame on its own (no temporal steadying).")
+@click.option("--no-audio", "audio", flag_value=False, default=True, help="Leave the sound out.")
+@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@click.option("--skip-existing", is_flag=True, help="Folder output: keep frames already written (resume).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+# refused for video with a clear message (they change a frame's size or framing):
+@click.option("-p", "--preset", default=None, hidden=True)
+@click.option("--crop", is_flag=True, default=None, hidden=True)
+@click.option("--size", default=None, hidden=True)
+@click.option("--fill", type=float, default=None, hidden=True)
+@click.option("--shape", default=None, hidden=True)
+@click.option("--outline", type=int, default=None, hidden=True)
+@click.pass_context
+def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
+          keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
+          overwrite: bool, quiet: bool, **fields: Any) -> None:
+    """Cut out every frame of a video SOURCE (MP4, MOV, WebM, MKV, GIF), steady from frame to frame.
+
+    \b
+    alphacut video talk.mp4 -o talk.webm              # VP9 with alpha, for the web
+    alphacut video talk.mp4 -o talk.mov               # ProRes 4444 with alpha, for editors
+    alphacut video talk.mp4 -o talk-green.mp4 --bg green
+    alphacut video talk.mp4 -o frames/ -f mask        # one matte PNG per frame
+    """
+    from .errors import OptionsError
+    from .options import Options
+
+    if skip_existing and overwrite:
+        raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
+    from .video._deps import require_av, require_cv2
+
+    require_av()
+    require_cv2()
+    from .video.job import CHROMA_GREEN, VideoOptions, cut_video
+    from .video.steady import SteadyOptions
+
+    if fast:
+        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
+        keyframes = keyframes or 2
+    if str(fields.get("bg") or "").strip().lower() == "green":
+        fields["bg"] = CHROMA_GREEN.hex()
+    settings = _settings(ctx, model=model, threads=threads)
+    options = Options.from_user(format=fmt, **fields)
+    vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
+                         overwrite=overwrite, skip_existing=skip_existing)
+    from .video.job import check_video_options
+
+    check_video_options(options)
+    remover = _remover(settings)
+    if quiet or not sys.stderr.isatty():
+        report = cut_video(source, output, remover, options, vopts)
+    else:
+        report = _video_with_progress(cut_video, source, output, remover, options, vopts)
+    fps = report.frames / report.seconds if report.seconds > 0 else 0.0
+    skipped = f" ({report.skipped} already there)" if report.skipped else ""
+    click.echo(f"{report.frames} frames{skipped} in {report.seconds:.1f} s ({fps:.2f} fps, network on "
+               f"{report.inferred}); written to {report.output}", err=True)
+
+
+def _video_with_progress(run: Any, source: Path, output: str, remover: Any, options: Any, vopts: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    class _Fps(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} fps" if speed else "-- fps")
+
+    columns = (TextColumn("[bold]video"), BarColumn(), MofNCompleteColumn(), _Fps(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("video", total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total if total and total >= done else None)
+
+        return run(source, output, remover, options, vopts, on_progress=on_progress)
+
+
 # ----------------------------------------------------------------------------------------- models
 @main.group()
 def models() -> None:
@@ -353,11 +499,13 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
     bad = 0
     for model_id in ids:
         result = store.verify(model_id)
-        ok = bool(getattr(result, "ok", False))
-        bad += not ok
-        click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
+        bad += not result.ok
+        click.echo(f"{model_id}: {'ok' if result.ok else 'MISMATCH'} {result.detail}".rstrip())
     if bad:
-        sys.exit(4)
+        from .errors import ModelError
+
+        raise ModelError("model.hash-mismatch", f"{bad} of {len(ids)} model(s) failed verification.",
+                         hint="Fetch them again: `alphacut models fetch MODEL_ID`.")
 
 
 @models.command("add")
@@ -459,8 +607,9 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
                 if save_pred is not None:
                     from PIL import Image
 
-                    from .io.encode import encode_image, float_to_u8
+                    from .io.encode import encode_image
                     from .io.files import write_atomic
+                    from .ops.pixels import float_to_u8
                     from .options import OutputFormat
 
                     set_name, stem = names[path]
@@ -504,7 +653,7 @@ def _progress_callback(label: str) -> Any:
 
 # ------------------------------------------------------------------------------------------ bench
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
@@ -516,14 +665,18 @@ def _progress_callback(label: str) -> Any:
 @click.option("--repeat", type=int, default=1, show_default=True,
               help="Batch runs per tool, tools alternated; the median is reported.")
 @click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="First build the bench set into FOLDER from this evaldata folder.")
+              default=None, help="First build the bench set into FOLDER from this evaldata folder (kept if FOLDER "
+                                 "already holds one made from it).")
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--peers-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the --compare peers are (or get) installed (default: HOME/peers, HOME = the model cache's "
+                   "folder; in a checkout bench/.envs is what bench/setup_peers.sh fills).")
 @click.pass_context
 def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
           cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
-          write: Path | None, as_json: bool) -> None:
+          write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
     """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
@@ -531,22 +684,29 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     from .errors import OptionsError
 
     if make_set is not None:
-        from .eval.bench import make_bench_set
+        from .eval.benchset import ensure_bench_set
 
-        make_bench_set(make_set, folder)
+        ensure_bench_set(make_set, folder)
+    elif not folder.is_dir():
+        from .errors import InputError
+
+        raise InputError("input.not-found", f"{folder} is not a folder.",
+                         hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
-    from .eval.bench import run_compare, to_json, to_markdown
+    from .eval.bench import run_compare
+    from .eval.report import to_json, to_markdown
 
     command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     home = (ctx.obj or {}).get("home")
     report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
-                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command)
+                         threads=threads, home=home, repeats=repeat, cutout=cutout, command=command,
+                         peers_dir=peers_dir)
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
-        from .eval.bench import splice_report
+        from .eval.report import splice_report
         from .io.files import write_atomic
 
         existing = write.read_text(encoding="utf-8") if write.is_file() else None
@@ -579,15 +739,26 @@ def doctor(ctx: click.Context) -> None:
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer to this Host name (repeatable). Accepted without it: localhost, 127.0.0.1, "
+                   "[::1] and the --host address; with --host 0.0.0.0 or ::, any IP address too. A port, if "
+                   "sent, must be --port.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="Also let the web page at this origin (http://host:port) call the API, with CORS "
+                   "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
           max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
-          max_pixels: int | None) -> None:
-    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs."""
+          max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
+    """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
+
+    Other websites can't use it: a request whose Host is not this server's (DNS rebinding) or whose
+    Origin is another page's is refused (403) before any work.
+    """
     try:
         import uvicorn
 
-        from .server.app import build_remover, create_app
+        from .server.app import build_remover, create_app, default_model_file
         from .server.schemas import ServerSettings
     except ImportError as exc:
         from .errors import BackendError
@@ -598,15 +769,19 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
                                      max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
-                                     max_pixels=settings.max_pixels.value)
+                                     max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,
+                                     allow_origins=allow_origins)
     if not server_settings.is_loopback:
         click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
-                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",
+                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local. "
+                    "Other machines must address it by IP, or by a name given with --allow-host.",
                     fg="red", bold=True, err=True)
     logging.getLogger("alphacut.server").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    app = create_app(lambda: build_remover(settings), server_settings)
+    # the page's private-mode model comes from the same cache (--home) as the server's own
+    app = create_app(lambda: build_remover(settings), server_settings,
+                     model_file=lambda model_id: default_model_file(model_id, settings))
     click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                f"({workers} workers, {threads} threads each)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning")

@@ -7,7 +7,6 @@ import platform
 import sys
 from collections.abc import Iterator
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -17,23 +16,13 @@ if TYPE_CHECKING:
 
 __all__ = ["cpu_features", "report"]
 
-_FEATURES = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
-             "avx_vnni", "amx_tile")
-
-
 def cpu_features() -> tuple[str, list[str]]:
-    """The CPU model name and which SIMD features that matter to ONNX Runtime it has."""
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("unknown", "", "x86_64"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
-    return model, [f for f in _FEATURES if f in flags]
+    """The CPU model name and which SIMD features that matter to ONNX Runtime it has ("unknown" when
+    the flags cannot be read)."""
+    from .runtime.kernels import read_cpu_info
+
+    cpu = read_cpu_info()
+    return cpu.model, cpu.features if cpu.flags is not None else ["unknown"]
 
 
 def _version(dist: str) -> str:
@@ -54,7 +43,8 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
     for dist in ("onnxruntime", "numpy", "pillow", "scipy"):
         yield f"{dist:<13} {_version(dist)}"
     yield f"cpu           {model}, {os.cpu_count()} cores"
-    yield f"cpu features  {', '.join(feats) or 'none detected'}"
+    yield f"cpu features  {', '.join(feats) or 'none of AVX2/AVX-512/VNNI/AMX'}"
+    yield from _kernel_lines()
     yield f"providers     {', '.join(available_providers())}"
     yield f"offline       {settings.offline.value} ({settings.offline.source.value})"
     yield "settings:"
@@ -68,3 +58,13 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
             yield f"  {spec.id:<28} {size:8.1f} MB{'  (default)' if spec.id == store.catalog.default else ''}"
     if not any(cached for _, cached in store.entries()):
         yield "  (no model cached; run `alphacut models fetch`)"
+
+
+def _kernel_lines() -> Iterator[str]:
+    """Which kernels ONNX Runtime's CPU provider will use here, and what that means for the models."""
+    from .runtime.kernels import amx_granted, onnx_kernels, read_cpu_info
+
+    cpu = read_cpu_info()
+    yield "onnxruntime kernels (CPU provider, chosen from cpuid; no option overrides them):"
+    for k in onnx_kernels(cpu, amx=amx_granted() if cpu.flags is not None else None):
+        yield f"  {k.work:<15} {k.kernel}" + (f"  ({k.note})" if k.note else "")

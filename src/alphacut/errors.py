@@ -9,16 +9,19 @@ Foreign exceptions are translated at one seam each (``io/decode.py``, ``runtime/
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 __all__ = [
+    "CODES",
     "AlphacutError",
     "BackendError",
     "InputError",
     "ModelError",
     "OptionsError",
     "OutputError",
+    "ServerError",
+    "error_for",
     "suggest",
 ]
 
@@ -35,7 +38,10 @@ class AlphacutError(Exception):
         self.code = code
         self.message = message
         self.hint = hint
-        if http_status is not None:
+        listed = CODES.get(code)
+        if listed is not None:  # the table is the one place a code's HTTP status is decided
+            self.http_status = listed[1]  # type: ignore[misc]
+        elif http_status is not None:
             self.http_status = http_status  # type: ignore[misc]
 
     def __str__(self) -> str:
@@ -81,6 +87,120 @@ class OutputError(AlphacutError):
 
     exit_code = 6
     http_status = 500
+
+
+class ServerError(AlphacutError):
+    """An HTTP-level refusal of the local server (auth, overload, timeout, a bad request body).
+
+    It never reaches the CLI; `headers` go out with the answer (Retry-After) and `field_name`
+    names the request field at fault (remove.bg's error codes are derived from it).
+    """
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None, http_status: int | None = None,
+                 headers: Mapping[str, str] | None = None, field_name: str | None = None) -> None:
+        super().__init__(code, message, hint=hint, http_status=http_status)
+        self.headers = dict(headers or {})
+        self.field_name = field_name
+
+
+#: Every error code alphacut raises on purpose: code → (error class, HTTP status). The class gives
+#: the CLI's exit code; the status is the same wherever the code is raised. Codes are kebab-case,
+#: dotted by area: `area.what-went-wrong`. tests/unit/test_error_codes.py checks every raise site.
+CODES: dict[str, tuple[type[AlphacutError], int]] = {
+    # options: a value the user gave (exit 2)
+    "options.invalid": (OptionsError, 400),
+    "options.conflict": (OptionsError, 400),
+    "options.bad-config": (OptionsError, 400),
+    "options.too-large": (OptionsError, 400),
+    "options.unsupported": (OptionsError, 400),
+    "options.fixed-resolution": (OptionsError, 400),  # resolution= on a model that runs at one size only
+    "options.roi-empty": (OptionsError, 400),  # remove.bg's roi: x2 <= x1 or y2 <= y1
+    "options.roi-outside": (OptionsError, 400),  # remove.bg's roi: beyond the image
+    "options.video-geometry": (OptionsError, 400),
+    # input: the image or a path to read (exit 3)
+    "input.undecodable": (InputError, 415),
+    "input.empty": (InputError, 415),
+    "input.too-large": (InputError, 413),
+    "input.file-too-large": (InputError, 413),
+    "input.too-small": (InputError, 422),
+    "input.bad-array": (InputError, 400),
+    "input.not-found": (InputError, 400),
+    "input.unreadable": (InputError, 400),
+    "input.is-directory": (InputError, 400),
+    "input.invalid": (InputError, 400),
+    "input.exists": (InputError, 400),
+    "input.missing": (InputError, 400),
+    "input.bad-type": (InputError, 400),
+    "input.no-face": (InputError, 400),  # id-photo presets: a readable image without a usable face
+    "input.many-faces": (InputError, 400),
+    "input.symlink-loop": (InputError, 400),
+    "input.bad-uri": (InputError, 400),
+    "input.no-video": (InputError, 415),
+    "input.unsupported-codec": (InputError, 415),
+    "input.corrupt": (InputError, 415),
+    "eval.not-found": (InputError, 400),
+    "eval.size-mismatch": (InputError, 400),
+    "eval.empty-set": (InputError, 400),
+    "eval.missing-prediction": (InputError, 400),
+    "bench.peers-missing": (InputError, 400),
+    # model: the weights can't be had (exit 4)
+    "model.unknown": (ModelError, 503),
+    "model.not-cached": (ModelError, 503),
+    "model.hash-mismatch": (ModelError, 503),
+    "model.bad-catalog": (ModelError, 503),
+    "model.bad-file": (ModelError, 503),
+    "model.bad-id": (ModelError, 503),
+    "model.fetch-failed": (ModelError, 503),
+    "model.transform-failed": (ModelError, 503),
+    "model.unknown-transform": (ModelError, 503),
+    "model.not-served": (ModelError, 404),  # GET /model/ID.onnx for a model not cached and verified here
+    "model.unavailable-on-node": (ModelError, 503),
+    "model.not-a-file": (ModelError, 503),
+    # backend: inference itself (exit 5)
+    "backend.missing": (BackendError, 500),
+    "backend.missing-extra": (BackendError, 500),
+    "backend.load-failed": (BackendError, 500),
+    "backend.run-failed": (BackendError, 500),
+    "backend.bad-model": (BackendError, 500),
+    "backend.bad-input-size": (BackendError, 500),
+    "backend.provider-unavailable": (BackendError, 500),
+    "backend.ray-unreachable": (BackendError, 500),
+    "backend.ray-failed": (BackendError, 500),
+    # output: writing a result (exit 6)
+    "output.exists": (OutputError, 500),
+    "output.not-writable": (OutputError, 500),
+    "output.is-input": (OutputError, 500),
+    "output.collision": (OutputError, 500),
+    "output.is-directory": (OutputError, 500),
+    "output.name-too-long": (OutputError, 500),
+    "output.incomplete": (OutputError, 500),
+    "output.encode-failed": (OutputError, 500),
+    # video: no frame came out (exit 1)
+    "video.empty": (AlphacutError, 500),
+    # the server only (never a CLI exit)
+    "auth.invalid-key": (ServerError, 403),
+    "request.bad-host": (ServerError, 403),
+    "request.bad-origin": (ServerError, 403),
+    "request.unknown-field": (ServerError, 400),
+    "request.bad-multipart": (ServerError, 400),
+    "request.bad-json": (ServerError, 400),
+    "request.bad-base64": (ServerError, 400),
+    "request.multiple-sources": (ServerError, 400),
+    "request.url-not-fetched": (ServerError, 400),
+    "request.upload-timeout": (ServerError, 408),
+    "request.method-not-allowed": (ServerError, 405),
+    "server.overloaded": (ServerError, 503),
+    "server.loading": (ServerError, 503),
+    "server.load-failed": (ServerError, 503),
+    "server.timeout": (ServerError, 504),
+    "server.internal": (ServerError, 500),
+}
+
+
+def error_for(code: str, message: str, *, hint: str | None = None) -> AlphacutError:
+    """An error of the class the table gives `code` (e.g. re-raising a load failure by its code)."""
+    cls = CODES[code][0] if code in CODES else AlphacutError
+    return cls(code, message, hint=hint)
 
 
 def suggest(name: str, choices: Iterable[str]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 from enum import Enum
@@ -13,6 +14,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "FAST_MODEL",
     "FAST_RESOLUTION",
+    "Background",
+    "BackgroundKind",
     "Color",
     "Fit",
     "Margin",
@@ -20,6 +23,7 @@ __all__ = [
     "OutputFormat",
     "Refine",
     "Shape",
+    "check_fits_image",
     "parse_size",
 ]
 
@@ -32,6 +36,14 @@ FAST_RESOLUTION = 768
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
+
+#: Caps on size-like options, so no value can exhaust the machine (each is also bounded by the
+#: image: check_fits_image). erode, dilate, outline and the blur radius are radii in px.
+MAX_RADIUS_PX = 500
+#: a crop margin in px
+MAX_MARGIN_PX = 10_000
+#: the output canvas (--size): 40 MP, e.g. 8000x5000 (its float32 RGBA planes are 640 MB)
+MAX_CANVAS_PIXELS = 40_000_000
 
 _NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),
@@ -94,6 +106,113 @@ class Color:
     def hex(self) -> str:
         tail = "" if self.a == 255 else f"{self.a:02x}"
         return f"#{self.r:02x}{self.g:02x}{self.b:02x}{tail}"
+
+
+class BackgroundKind(str, Enum):
+    """What goes behind the subject."""
+
+    TRANSPARENT = "transparent"
+    COLOR = "color"  # a flat colour, possibly translucent
+    IMAGE = "image"  # a picture (path or encoded bytes), scaled to cover the canvas
+    BLUR = "blur"  # the photo's own background, blurred
+
+
+#: Blur radius for `blur` without a number.
+DEFAULT_BLUR_PX = 20.0
+#: Largest background blur radius, px.
+MAX_BLUR_PX = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class Background:
+    """One background, tagged by kind: the only place a background is described.
+
+    Build one with Background.transparent(), .solid(Color), .picture(path or bytes), .blurred(px),
+    or parse a user's text with Background.parse ("white", "#ff000080", "transparent", "blur:15").
+    Text never names a file: a picture comes from its own flag or field (--bg-image), so an HTTP
+    field can't make the server read a path.
+
+    Example:
+        >>> Background.parse("blur:15")
+        Background(kind=<BackgroundKind.BLUR: 'blur'>, color=None, image=None, blur_px=15.0)
+        >>> Background.parse("#fff").color
+        Color(r=255, g=255, b=255, a=255)
+    """
+
+    kind: BackgroundKind = BackgroundKind.TRANSPARENT
+    color: Color | None = None  # COLOR only
+    image: str | bytes | None = None  # IMAGE only: a path or the encoded bytes of a picture
+    blur_px: float | None = None  # BLUR only: the blur radius in the photo's pixels
+
+    def __post_init__(self) -> None:
+        kind = self.kind
+        if not isinstance(kind, BackgroundKind):
+            raise OptionsError("options.invalid", f"Background kind {kind!r} is not one of "
+                               f"{', '.join(k.value for k in BackgroundKind)}.")
+        given = {"color": self.color is not None, "image": self.image is not None, "blur_px": self.blur_px is not None}
+        wanted = {BackgroundKind.COLOR: "color", BackgroundKind.IMAGE: "image", BackgroundKind.BLUR: "blur_px"}.get(kind)
+        extra = [name for name, present in given.items() if present and name != wanted]
+        if extra or (wanted is not None and not given[wanted]):
+            raise OptionsError("options.invalid", f"A {kind.value} background takes "
+                               f"{wanted or 'no value'}{'' if not extra else ', not ' + ', '.join(extra)}.",
+                               hint="Build it with Background.transparent(), solid(), picture() or blurred().")
+        if kind is BackgroundKind.COLOR and not isinstance(self.color, Color):
+            raise OptionsError("options.invalid", f"background colour {self.color!r} is not a Color.",
+                               hint="Use Color.parse('white') or Background.parse('white').")
+        if kind is BackgroundKind.IMAGE and not isinstance(self.image, (str, bytes)):
+            raise OptionsError("options.invalid", "A background picture is a path (str) or encoded bytes.")
+        if kind is BackgroundKind.BLUR:
+            px = self.blur_px
+            if isinstance(px, bool) or not isinstance(px, (int, float)) or not (0 < px <= MAX_BLUR_PX):
+                raise OptionsError("options.invalid", f"background blur radius {px!r} must be in "
+                                   f"(0, {MAX_BLUR_PX:g}] px.", hint="Use e.g. blur:15.")
+            object.__setattr__(self, "blur_px", float(px))
+
+    @classmethod
+    def transparent(cls) -> Background:
+        return cls()
+
+    @classmethod
+    def solid(cls, color: Color | str) -> Background:
+        return cls(BackgroundKind.COLOR, color=Color.parse(color) if isinstance(color, str) else color)
+
+    @classmethod
+    def picture(cls, source: str | bytes) -> Background:
+        """A picture behind the subject, scaled to cover: a file path or the encoded bytes."""
+        return cls(BackgroundKind.IMAGE, image=source)
+
+    @classmethod
+    def blurred(cls, radius_px: float = DEFAULT_BLUR_PX) -> Background:
+        return cls(BackgroundKind.BLUR, blur_px=radius_px)
+
+    @classmethod
+    def parse(cls, text: str) -> Background:
+        """'transparent' (or 'none', ''), 'blur' / 'blur:RADIUS', or a colour (see Color.parse)."""
+        s = str(text).strip().lower()
+        if s in ("", "none", "transparent"):
+            return cls.transparent()
+        if s == "blur" or s.startswith("blur:"):
+            _, _, radius = s.partition(":")
+            return cls.blurred(_parse_number(float)(radius) if radius else DEFAULT_BLUR_PX)
+        return cls.solid(Color.parse(s))
+
+    @property
+    def is_opaque(self) -> bool:
+        """True when nothing behind the result shows through."""
+        if self.kind is BackgroundKind.COLOR:
+            return self.color is not None and self.color.a == 255
+        return self.kind in (BackgroundKind.IMAGE, BackgroundKind.BLUR)
+
+    def describe(self) -> str:
+        """Short text for reports: 'transparent', '#ffffff', 'blur:15', 'image'."""
+        if self.kind is BackgroundKind.COLOR and self.color is not None:
+            return self.color.hex()
+        if self.kind is BackgroundKind.BLUR:
+            return f"blur:{self.blur_px:g}"
+        return self.kind.value
+
+
+WHITE_BACKGROUND = Background(BackgroundKind.COLOR, color=Color(255, 255, 255))
 
 
 class OutputFormat(str, Enum):
@@ -183,8 +302,9 @@ class Margin:
         except ValueError:
             raise OptionsError("options.invalid", f"margin={text!r} is not a number of pixels or a percentage.",
                                hint="Use e.g. 20 (pixels) or 5%.") from None
-        if value < 0 or (pct and value > 100):
-            raise OptionsError("options.invalid", f"margin={text!r} is out of range.")
+        if not math.isfinite(value) or value < 0 or (pct and value > 100) or (not pct and value > MAX_MARGIN_PX):
+            raise OptionsError("options.invalid", f"margin={text!r} is out of range.",
+                               hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
         return cls(value, pct)
 
     def to_px(self, box_wh: tuple[int, int]) -> int:
@@ -209,13 +329,14 @@ def parse_size(text: str, *, dpi: int = 300) -> tuple[int, int]:
         nums = []
     if len(nums) == 1:
         nums = nums * 2
-    if len(nums) != 2 or min(nums) <= 0:
+    if len(nums) != 2 or not all(math.isfinite(n) for n in nums) or min(nums) <= 0 or max(nums) > 1e6:
         raise OptionsError("options.invalid", f"size={text!r} is not a size.",
                            hint="Use WxH in pixels (800x600), one number for a square, or 35x45mm / 2x2in.")
     per_inch = _UNITS_PER_INCH[unit]
     w, h = ((round(n) for n in nums) if per_inch is None else (round(n / per_inch * dpi) for n in nums))
-    if not (1 <= w <= 20000 and 1 <= h <= 20000):
-        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000.")
+    if not (1 <= w <= 20000 and 1 <= h <= 20000) or w * h > MAX_CANVAS_PIXELS:
+        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000 and "
+                           f"the canvas at most {MAX_CANVAS_PIXELS / 1e6:g} MP.")
     return (w, h)
 
 
@@ -225,7 +346,7 @@ class Options:
 
     Args:
         resolution: side of the square the model sees; None uses the model's own size.
-        background: fill colour behind the subject; None keeps it transparent.
+        background: what goes behind the subject (see Background); transparent by default, white for JPEG.
         format: what the result is written as.
         max_pixels: refuse inputs with more pixels than this (decompression-bomb guard).
         jpeg_quality: quality for JPEG and lossy WebP output.
@@ -235,21 +356,22 @@ class Options:
         erode_px, dilate_px: shrink / grow the matte by this many pixels.
         min_area_px: drop separate specks smaller than this.
         subject: keep one subject only: "largest", "center" or its index (0 = largest).
-        background_image: a picture (path or bytes) put behind the subject, scaled to cover.
-        background_blur: blur the original background with this radius (px) instead of removing it.
         crop: crop to the subject's box plus `margin`.
         size_wh, fit: final canvas size and how the cutout is fitted into it.
         fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
             canvas and centred (the e-commerce layout).
         anchor: "center", or "bottom" to stand the subject on the canvas's lower margin.
-        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos).
+        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos): the
+            face is detected (exactly one is required) and crown to chin spans `height`.
+        id_rule: an ID-photo rule (ops.framing.ID_RULES: "icao", "us") whose ranges for the head
+            height, the space above it and the eye line the head_frame framing must respect.
         shape: RECT, or CIRCLE for round avatars.
         outline_px, outline_color: a sticker outline around the subject.
         preset: the preset these options came from, for reports.
     """
 
     resolution: int | None = None
-    background: Color | None = None
+    background: Background = Background()
     format: OutputFormat = OutputFormat.PNG
     max_pixels: int = DEFAULT_MAX_PIXELS
     jpeg_quality: int = 95
@@ -260,8 +382,6 @@ class Options:
     dilate_px: int = 0
     min_area_px: int = 0
     subject: str | None = None
-    background_image: str | bytes | None = None
-    background_blur: float | None = None
     crop: bool = False
     margin: Margin = Margin()
     size_wh: tuple[int, int] | None = None
@@ -269,17 +389,21 @@ class Options:
     fill_frac: float | None = None
     anchor: str = "center"
     head_frame: tuple[float, float] | None = None
+    id_rule: str | None = None
     shape: Shape = Shape.RECT
     outline_px: int = 0
     outline_color: Color = Color(255, 255, 255)
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.format is OutputFormat.JPEG and self.background is None and self.background_image is None \
-                and self.background_blur is None:
+        if not isinstance(self.background, Background):
+            raise OptionsError("options.invalid", f"background={self.background!r} is not a Background.",
+                               hint="Use Background.parse('white'), Background.solid(color), .picture(path) "
+                                    "or .blurred(px); Options.from_kwargs also takes text or a Color.")
+        if self.format is OutputFormat.JPEG and self.background.kind is BackgroundKind.TRANSPARENT:
             # JPEG has no transparency: its documented background is white unless one is given.
-            object.__setattr__(self, "background", Color(255, 255, 255))
-        if self.format is OutputFormat.JPEG and self.background is not None and self.background.a != 255:
+            object.__setattr__(self, "background", WHITE_BACKGROUND)
+        if self.format is OutputFormat.JPEG and not self.background.is_opaque:
             raise OptionsError("options.conflict", "JPEG can't hold a translucent background.",
                                hint="Use an opaque colour, or png/webp.")
         if self.resolution is not None and not (64 <= self.resolution <= 4096):
@@ -290,18 +414,32 @@ class Options:
         for name in ("erode_px", "dilate_px", "min_area_px", "outline_px"):
             if getattr(self, name) < 0:
                 raise OptionsError("options.invalid", f"{name} must not be negative.")
+        for name in ("erode_px", "dilate_px", "outline_px"):
+            if getattr(self, name) > MAX_RADIUS_PX:
+                raise OptionsError("options.invalid", f"{name}={getattr(self, name)} is over the cap of "
+                                   f"{MAX_RADIUS_PX} px.", hint=f"Use 0..{MAX_RADIUS_PX} (and at most half "
+                                   "the image's shorter side).")
+        if self.min_area_px > DEFAULT_MAX_PIXELS:
+            raise OptionsError("options.invalid", f"min_area_px={self.min_area_px} is over the cap of "
+                               f"{DEFAULT_MAX_PIXELS} px.", hint="Use at most the image's pixel count.")
+        if self.size_wh is not None and (min(self.size_wh) < 1 or max(self.size_wh) > 20000
+                                         or self.size_wh[0] * self.size_wh[1] > MAX_CANVAS_PIXELS):
+            raise OptionsError("options.invalid", f"size_wh={self.size_wh} is out of range.",
+                               hint=f"Sides 1..20000 px, at most {MAX_CANVAS_PIXELS / 1e6:g} MP.")
         if self.subject is not None and self.subject not in ("largest", "center") and not self.subject.isdigit():
             raise OptionsError("options.invalid", f"subject={self.subject!r} is not largest, center or an index.")
-        if self.background_blur is not None and not (0 < self.background_blur <= 500):
-            raise OptionsError("options.invalid", "background blur radius must be in 1..500 px.")
-        if sum(x is not None for x in (self.background, self.background_image, self.background_blur)) > 1 \
-                and not (self.format is OutputFormat.JPEG and self.background == Color(255, 255, 255)
-                         and (self.background_image is not None or self.background_blur is not None)):
-            raise OptionsError("options.conflict", "Choose one background: a colour, an image or blur.")
         if self.fill_frac is not None and not (0.05 <= self.fill_frac <= 1.0):
             raise OptionsError("options.invalid", f"fill={self.fill_frac} must be between 0.05 and 1.")
         if (self.fill_frac is not None or self.head_frame is not None) and self.size_wh is None:
             raise OptionsError("options.conflict", "Placing the subject on a canvas needs a size (--size WxH).")
+        if self.id_rule is not None:
+            from .ops.framing import ID_RULES
+
+            if self.id_rule not in ID_RULES:
+                raise OptionsError("options.invalid", f"id_rule={self.id_rule!r} is not a known ID-photo rule.",
+                                   hint=suggest(self.id_rule, ID_RULES) or f"Rules: {', '.join(ID_RULES)}.")
+            if self.head_frame is None:
+                raise OptionsError("options.conflict", "id_rule needs head_frame (the preset id-photo sets both).")
         if self.anchor not in ("center", "bottom"):
             raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
         if self.max_pixels < 1:
@@ -319,7 +457,10 @@ class Options:
                 raise OptionsError("options.invalid", f"Unknown option '{key}'.",
                                    hint=suggest(key, names) or f"Known options: {', '.join(sorted(names))}.")
             parse = _PARSERS.get(key)
-            out[key] = parse(value) if parse and isinstance(value, str) and not isinstance(value, Enum) else value
+            if key == "background":
+                out[key] = _parse_background(value)
+            else:
+                out[key] = parse(value) if parse and isinstance(value, str) and not isinstance(value, Enum) else value
         preset = out.pop("preset", None)
         if preset is not None:
             from .presets import get_preset
@@ -331,26 +472,25 @@ class Options:
     def from_user(cls, **fields: Any) -> Options:
         """Options from the user-facing names shared by the CLI and the HTTP API.
 
-        `bg` takes a colour, "transparent", or "blur[:RADIUS]"; `size` takes 800x600, 2000,
+        `bg` takes a colour, "transparent", or "blur[:RADIUS]" (Background.parse); `bg_image` a
+        picture's path or bytes (only one of the two); `size` takes 800x600, 2000,
         35x45mm or 2x2in; `fill` is the canvas fraction for the subject; `erode`, `dilate`,
         `min_area`, `outline` are pixels; `largest` is a flag for subject="largest". None values
         are ignored, so unset flags fall back to the preset or the defaults.
 
         Example:
-            >>> Options.from_user(bg="blur:15", size="1080x1920", fit="fill").background_blur
-            15.0
+            >>> Options.from_user(bg="blur:15", size="1080x1920", fit="fill").background.describe()
+            'blur:15'
         """
         out: dict[str, Any] = {}
         for key, value in fields.items():
             if value is None or value is False and key in ("largest",):
                 continue
-            if key == "bg":
-                text = str(value).strip().lower()
-                if text.startswith("blur"):
-                    _, _, radius = text.partition(":")
-                    out["background_blur"] = _parse_number(float)(radius) if radius else 20.0
-                else:
-                    out["background"] = value
+            if key in ("bg", "bg_image"):
+                if "background" in out:
+                    raise OptionsError("options.conflict", "Choose one background: bg (a colour or blur) "
+                                       "or bg_image (a picture).")
+                out["background"] = Background.picture(value) if key == "bg_image" else value
             elif key == "largest":
                 out["subject"] = "largest"
             elif key in _USER_NAMES:
@@ -363,8 +503,45 @@ class Options:
         return replace(self, **changes)
 
 
-def _parse_background(value: str) -> Color | None:
-    return None if value.strip().lower() in ("", "none", "transparent") else Color.parse(value)
+def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
+    """Refuse size-like options too large for this image (before any inference runs).
+
+    erode, dilate, outline and the blur radius: at most half the shorter side; a margin in px: at
+    most the longer side; min_area: at most the image's pixel count. The absolute caps
+    (MAX_RADIUS_PX, MAX_MARGIN_PX, MAX_CANVAS_PIXELS) are checked when Options are built.
+
+    Example:
+        >>> check_fits_image(Options(erode_px=30), (40, 40))
+        Traceback (most recent call last):
+        ...
+        alphacut.errors.OptionsError: options.too-large: erode=30 px is more than half this 40x40 image's shorter side (20 px). Use erode <= 20 for this image.
+    """
+    w, h = size_wh
+    half = min(w, h) // 2
+    radii = {"erode": options.erode_px, "dilate": options.dilate_px, "outline": options.outline_px,
+             "blur": options.background.blur_px or 0}
+    for name, value in radii.items():
+        if value > half:
+            raise OptionsError("options.too-large", f"{name}={value:g} px is more than half this {w}x{h} image's "
+                               f"shorter side ({half} px).", hint=f"Use {name} <= {half} for this image.")
+    if not options.margin.percent and options.margin.value > max(w, h):
+        raise OptionsError("options.too-large", f"margin={options.margin.value:g} px is more than this {w}x{h} "
+                           f"image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    if options.min_area_px > w * h:
+        raise OptionsError("options.too-large", f"min_area={options.min_area_px} px is more than this {w}x{h} "
+                           f"image's {w * h} pixels.", hint=f"Use min_area <= {w * h}.")
+
+
+def _parse_background(value: str | Color | Background) -> Background:
+    """A Background from text (Background.parse), a Color (a solid background) or a Background."""
+    if isinstance(value, Background):
+        return value
+    if isinstance(value, Color):
+        return Background.solid(value)
+    if isinstance(value, str):
+        return Background.parse(value)
+    raise OptionsError("options.invalid", f"background={value!r} is not a background.",
+                       hint="Use text (white, #RRGGBB, transparent, blur:15), a Color or a Background.")
 
 
 def parse_bool(value: str | bool | None, name: str = "value", default: bool | None = None) -> bool:
@@ -403,7 +580,6 @@ _PARSERS: dict[str, Any] = {
     "decontaminate": lambda v: parse_bool(v, "decontaminate"),
     "crop": lambda v: parse_bool(v, "crop"),
     "threshold": _parse_number(float),
-    "background_blur": _parse_number(float),
     "fill_frac": _parse_number(float),
     "resolution": _parse_number(int),
     "erode_px": _parse_number(int),
@@ -416,6 +592,6 @@ _PARSERS: dict[str, Any] = {
 
 #: User-facing names (CLI flags, HTTP fields) that differ from the Options field they set.
 _USER_NAMES = {
-    "bg_image": "background_image", "size": "size_wh", "fill": "fill_frac", "erode": "erode_px",
+    "size": "size_wh", "fill": "fill_frac", "erode": "erode_px",
     "dilate": "dilate_px", "min_area": "min_area_px", "outline": "outline_px", "outline_colour": "outline_color",
 }

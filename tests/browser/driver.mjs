@@ -1,9 +1,20 @@
 // Drives Debian's chromium with playwright-core (no browser download) through the alphacut page.
 // Input: one JSON job on stdin. Output: one JSON report on stdout. Called by tests/browser/*.py.
 //   {url, mode: "server"|"private", images: [paths], timeoutMs, downloadDir,
-//    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., apiKey?: str, wantMatte?: bool}
+//    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., preset?: str, apiKey?: str,
+//    wantMatte?: bool, measureGaps?: bool, steps?: [...]}
 // wantMatte (private mode): report.matte = the last image's matte, the model's matte, the RGBA cutout
 // (base64 float32 / uint8) and its timings (ms, inferenceMs, refineMs, decontaminateMs, guided).
+// measureGaps: report.gaps = the longest main-thread gap (a 10 ms timer's lateness) while the batch ran,
+// the longest long task, and the progress bars' values sampled every 200 ms; with idleGapsMs, report.idleGaps
+// = the same measured for that long with the page idle first (the machine's own load).
+// Without steps: download the first done card and the ZIP. With steps, each one of
+//   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
+//   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
+//   {do: "edit", card, actions: [{stroke: [[x, y], ...] (image px), tool?, size?, edge?, touch?},
+//     {press: "Control+z"}, {click: selector}, {wheel: [x, y, deltaY]}, {pinch: [x, y, factor]},
+//     {spaceDrag: [x0, y0, x1, y1]},
+//     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,10 +28,85 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-default-apps"],
 });
-const report = { requests: [], console: [], downloads: {}, statuses: [] };
+const report = { requests: [], console: [], downloads: {}, statuses: [], values: {} };
+const doneCount = (page, n, timeout) => page.waitForFunction(
+  (count) => document.querySelectorAll(".card.done, .card.failed").length >= count
+    && !document.querySelector(".card:not(.done):not(.failed)"), n, { timeout, polling: 200 });
+
+async function download(page, selector, as) {
+  const [one] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  const path = join(job.downloadDir, `${as}-${one.suggestedFilename()}`);
+  await one.saveAs(path);
+  report.downloads[as] = path;
+  report.values[`${as}Name`] = one.suggestedFilename();
+}
+
+async function touchStroke(page, cdp, points) {
+  const tp = (p) => [{ x: p[0], y: p[1], id: 1 }];
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: tp(points[0]) });
+  for (const p of points.slice(1)) await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: tp(p) });
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+}
+
+async function pinch(cdp, x, y, factor) {
+  const at = (d) => [{ x: x - d, y, id: 1 }, { x: x + d, y, id: 2 }];
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: at(40) });
+  for (let k = 1; k <= 8; k++) {
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: at(40 * (1 + ((factor - 1) * k) / 8)) });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+}
+
+async function edit(page, cdp, step) {
+  await page.locator("[data-testid=card]").nth(step.card || 0).locator("[data-testid=edit]").click();
+  await page.waitForSelector("[data-testid=editor]:not([hidden])");
+  await page.waitForTimeout(100);
+  for (const a of step.actions || []) {
+    if (a.stroke) {
+      await page.evaluate(({ tool, size, edge }) => {
+        if (tool) document.querySelector(tool === "erase" ? "#ed-erase" : "#ed-restore").click();
+        if (size) { const s = document.querySelector("#ed-size"); s.value = String(size); s.dispatchEvent(new Event("input")); }
+        if (edge !== undefined) { const c = document.querySelector("#ed-edge"); c.checked = edge; c.dispatchEvent(new Event("change")); }
+      }, a);
+      const pts = await page.evaluate((p) => p.map(([x, y]) => window.alphacutEditor().toScreen(x, y)), a.stroke);
+      if (a.touch) await touchStroke(page, cdp, pts);
+      else {
+        await page.mouse.move(pts[0][0], pts[0][1]);
+        await page.mouse.down();
+        for (const p of pts.slice(1)) await page.mouse.move(p[0], p[1], { steps: 4 });
+        await page.mouse.up();
+      }
+    } else if (a.press) await page.keyboard.press(a.press);
+    else if (a.click) await page.click(a.click);
+    else if (a.wheel) {
+      await page.mouse.move(a.wheel[0], a.wheel[1]);
+      await page.mouse.wheel(0, a.wheel[2]);
+    } else if (a.pinch) await pinch(cdp, ...a.pinch);
+    else if (a.spaceDrag) { // hold space and drag: pans, never paints
+      const [x0, y0, x1, y1] = a.spaceDrag;
+      await page.keyboard.down(" ");
+      await page.mouse.move(x0, y0);
+      await page.mouse.down();
+      await page.mouse.move(x1, y1, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up(" ");
+    }
+    else if (a.screenshot) await page.screenshot({ path: a.screenshot });
+    else if (a.viewport) {
+      await page.setViewportSize({ width: a.viewport[0], height: a.viewport[1] });
+      await page.waitForTimeout(200);
+      await page.keyboard.press("0"); // fit the new view
+    }
+    else if (a.eval) report.values[a.as] = await page.evaluate(a.eval);
+    await page.waitForTimeout(50);
+  }
+  await page.click(step.finish === "cancel" ? "[data-testid=ed-cancel]" : "[data-testid=ed-done]");
+}
+
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, hasTouch: true });
   const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
   page.on("request", (r) => {
     const body = r.postDataBuffer();
     report.requests.push({ method: r.method(), url: r.url(), type: r.resourceType(),
@@ -31,25 +117,87 @@ try {
 
   await page.goto(job.url, { waitUntil: "networkidle" });
   await page.waitForFunction(() => document.querySelector("#model-name").textContent.length > 0);
+  report.isolated = await page.evaluate(() => self.crossOriginIsolated);
+  report.keyNeeded = await page.evaluate(() => !document.querySelector("#key-needed").hidden
+    && document.querySelector("#files").disabled);
   if (job.mode === "private") await page.check("[data-testid=mode-private]");
   if (job.apiKey) await page.fill("#api-key", job.apiKey);
   if (job.bg) await page.locator("label.bg-opt", { has: page.locator(`input[name=bg][value="${job.bg}"]`) }).click();
+  if (job.preset) await page.selectOption("[data-testid=preset]", job.preset);
+  if (job.measureGaps) {
+    await page.evaluate(() => {
+      const g = { max: 0, last: performance.now(), longTask: 0, samples: [], on: true };
+      window.__gaps = g;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          g.longTask = Math.max(g.longTask, e.duration);
+          (g.tasks ||= []).push([Math.round(e.startTime), Math.round(e.duration)]);
+        }
+      })
+        .observe({ type: "longtask" });
+      const tick = () => {
+        const now = performance.now();
+        if (g.on) g.max = Math.max(g.max, now - g.last);
+        if (g.on && now - g.last > 100) (g.big ||= []).push([Math.round(g.last), Math.round(now - g.last),
+          [...document.querySelectorAll("[data-testid=status]")].map((e) => e.textContent).join(" | ")]);
+        g.last = now;
+        if (g.on) setTimeout(tick, 10);
+      };
+      tick();
+      const sample = setInterval(() => {
+        if (!g.on) return clearInterval(sample);
+        g.samples.push([...document.querySelectorAll("[data-testid=progress]")].map((p) => (p.hasAttribute("value") ? p.value : -1)));
+        return undefined;
+      }, 200);
+    });
+  }
+  if (job.measureGaps && job.idleGapsMs) { // the same timer with the page idle: what the machine's load alone does
+    await page.waitForTimeout(job.idleGapsMs);
+    report.idleGaps = await page.evaluate(() => {
+      const g = window.__gaps, out = { max: g.max, longTask: g.longTask };
+      g.max = 0; g.longTask = 0; g.big = []; g.tasks = []; g.samples = [];
+      return out;
+    });
+  }
   await page.setInputFiles("[data-testid=files]", job.images);
-  const n = job.images.length;
-  await page.waitForFunction((count) => document.querySelectorAll(".card.done, .card.failed").length >= count,
-    n, { timeout: job.timeoutMs || 120000, polling: 500 });
+  await doneCount(page, job.images.length, job.timeoutMs || 120000);
+  if (job.measureGaps) {
+    report.gaps = await page.evaluate(() => { window.__gaps.on = false; const { max, longTask, samples, big, tasks } = window.__gaps; return { max, longTask, samples, big, tasks }; });
+  }
   report.note = await page.textContent("#private-status");
   report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
+  report.names = await page.$$eval("[data-testid=name]", (els) => els.map((e) => ({ text: e.textContent,
+    clipped: e.scrollWidth > e.clientWidth + 1 })));
+  report.settings = await page.$$eval("[data-testid=settings]", (els) => els.map((e) => e.textContent));
+  report.downloadButtons = await page.$$eval("[data-testid=download]", (els) => els.map((e) => ({
+    visible: e.offsetParent !== null, disabled: e.disabled })));
 
-  if (await page.locator(".card.done").count()) {
-    const [one] = await Promise.all([page.waitForEvent("download"), page.click(".card.done [data-testid=download]")]);
-    const path = join(job.downloadDir, one.suggestedFilename());
-    await one.saveAs(path);
-    report.downloads.one = path;
-    const [zip] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=zip]")]);
-    const zpath = join(job.downloadDir, zip.suggestedFilename());
-    await zip.saveAs(zpath);
-    report.downloads.zip = zpath;
+  if (job.steps) {
+    for (const step of job.steps) {
+      if (step.do === "download") await download(page, `[data-testid=card] >> nth=${step.card || 0} >> [data-testid=download]`, step.as);
+      else if (step.do === "zip") await download(page, "[data-testid=zip]", step.as);
+      else if (step.do === "bg") await page.locator("label.bg-opt", { has: page.locator(`input[name=bg][value="${step.value}"]`) }).click();
+      else if (step.do === "preset") await page.selectOption("[data-testid=preset]", step.value);
+      else if (step.do === "pick") await page.locator("[data-testid=card]").nth(step.card).locator("[data-testid=pick]").check();
+      else if (step.do === "drop") {
+        const before = await page.locator("[data-testid=card]").count();
+        const t0 = await page.evaluate(() => performance.now());
+        await page.setInputFiles("[data-testid=files]", step.images);
+        await doneCount(page, before + step.images.length, job.timeoutMs || 120000);
+        (report.values.dropMs ||= []).push(await page.evaluate(() => performance.now()) - t0);
+      } else if (step.do === "wait") {
+        await page.waitForTimeout(300);
+        await doneCount(page, await page.locator("[data-testid=card]").count(), job.timeoutMs || 120000);
+      } else if (step.do === "eval") report.values[step.as] = await page.evaluate(step.expr);
+      else if (step.do === "screenshot") await page.screenshot({ path: step.path, fullPage: Boolean(step.fullPage) });
+      else if (step.do === "edit") await edit(page, cdp, step);
+      else throw new Error(`unknown step ${step.do}`);
+    }
+    report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
+    report.settings = await page.$$eval("[data-testid=settings]", (els) => els.map((e) => e.textContent));
+  } else if (await page.locator(".card.done").count()) {
+    await download(page, ".card.done >> nth=0 >> [data-testid=download]", "one");
+    await download(page, "[data-testid=zip]", "zip");
   }
   if (job.wantMatte) {
     report.matte = await page.evaluate(() => {

@@ -13,18 +13,8 @@ import pytest
 from PIL import Image
 
 from alphacut.errors import InputError
-from alphacut.eval.bench import (
-    BEGIN_MARK,
-    END_MARK,
-    BenchItem,
-    BenchReport,
-    ToolResult,
-    _centre_crop_box,
-    mae_per_image,
-    make_bench_set,
-    splice_report,
-    to_markdown,
-)
+from alphacut.eval.benchset import BenchItem, _centre_crop_box, mae_per_image, make_bench_set
+from alphacut.eval.report import BEGIN_MARK, END_MARK, BenchReport, ToolResult, splice_report, to_markdown
 
 
 def _evaldata(root: Path) -> Path:
@@ -129,7 +119,7 @@ def test_mae_refuses_missing_or_wrongly_sized_mattes(tmp_path: Path) -> None:
 def test_spawn_measured_reports_the_child_peak_rss_and_exit_code() -> None:
     # Measured from a small fresh parent, as `alphacut bench` is: a forked child's peak RSS starts
     # from its parent's, and this pytest process may hold a loaded model by now.
-    probe = ("import json, sys; from alphacut.eval.bench import spawn_measured; "
+    probe = ("import json, sys; from alphacut.eval.measure import spawn_measured; "
              "m = spawn_measured([sys.executable, '-c', "
              "\"import sys; b = bytearray(300 * 2**20); print('hi'); sys.exit(3)\"]); "
              "print(json.dumps([m.returncode, m.cpu_s, m.stdout, m.peak_rss_mb]))")
@@ -192,7 +182,7 @@ def test_spawn_measured_reports_the_childs_own_peak_not_its_parents() -> None:
 
     import numpy as np
 
-    from alphacut.eval.bench import spawn_measured
+    from alphacut.eval.measure import spawn_measured
 
     ballast = np.ones(300 * 1024 * 1024, np.uint8)  # this process: +300 MiB resident
     m = spawn_measured([sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"])
@@ -203,3 +193,17 @@ def test_spawn_measured_reports_the_childs_own_peak_not_its_parents() -> None:
     assert spawn_measured([sys.executable, "-c", grow]).peak_rss_mb > 200
     missing = spawn_measured(["/nonexistent/alphacut-cmd"])
     assert missing.returncode != 0 and "nonexistent" in missing.stderr
+
+
+def test_ensure_bench_set_reuses_its_own_set_and_refuses_others(tmp_path: Path) -> None:
+    from alphacut.eval.benchset import ensure_bench_set
+
+    ev = _evaldata(tmp_path / "ev")
+    first = ensure_bench_set(ev, tmp_path / "set", mix=MIX)
+    before = (tmp_path / "set" / "manifest.json").stat().st_mtime_ns
+    assert ensure_bench_set(ev, tmp_path / "set", mix=MIX) == first
+    assert (tmp_path / "set" / "manifest.json").stat().st_mtime_ns == before  # not rebuilt
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("mine")
+    with pytest.raises(InputError):
+        ensure_bench_set(ev, tmp_path / "other", mix=MIX)

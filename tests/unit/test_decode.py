@@ -249,3 +249,89 @@ def test_draft_leaves_other_formats_and_callers_images_alone():
     opened = Image.open(io.BytesIO(encoded(img, "JPEG")))
     d = decode_image(opened, min_size_wh=lambda wh: (50, 50))
     assert d.size_wh == (400, 300) and d.draft_scale == 1 and opened.size == (400, 300)
+
+
+# ------------------------------------------------------------------- issue 12 §4: bad input at the seam
+DDS = b"DDS |" + bytes(200)  # Pillow's DDS plugin raises NotImplementedError on this header
+
+
+@pytest.mark.parametrize("source", ["bytes", "path", "file"])
+def test_any_decoder_exception_is_an_input_error(tmp_path, source):
+    p = tmp_path / "x.jpg"
+    p.write_bytes(DDS)
+    arg = {"bytes": DDS, "path": p, "file": io.BytesIO(DDS)}[source]
+    with pytest.raises(InputError) as err:
+        decode_image(arg)
+    assert err.value.code == "input.undecodable" and err.value.hint
+
+
+@pytest.mark.parametrize("source", [None, 123, 1.5, True, object(), ["a.png"]])
+def test_what_is_not_an_image_input_is_an_input_error(source):
+    with pytest.raises(InputError) as err:
+        decode_image(source)
+    assert err.value.code in ("input.bad-type", "input.bad-array")
+
+
+def test_float_arrays_outside_0_1_are_refused_not_clipped():
+    with pytest.raises(InputError) as err:
+        decode_image(np.full((10, 10, 3), 200.0, np.float32))
+    assert err.value.code == "input.bad-array" and "255" in (err.value.hint or "")
+    with pytest.raises(InputError):
+        decode_image(np.full((10, 10, 3), -0.5, np.float64))
+    # float rounding just past 1 is fine
+    assert decode_image(np.full((10, 10, 3), 1.0000001, np.float32)).rgb.max() == 255
+
+
+def test_pillow_warnings_are_kept_in_warnings_not_printed(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 40x40 = 1600: a DecompressionBombWarning
+    data = encoded(square_image(40, 40), "PNG")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning escaping decode_image would fail the test
+        d = decode_image(data)
+    assert any("DecompressionBombWarning" in w for w in d.warnings)
+
+
+def test_pillow_warnings_never_reach_stderr_raw(tmp_path):
+    import subprocess
+    import sys
+
+    p = tmp_path / "big.png"
+    square_image(40, 40).save(p)
+    code = ("from PIL import Image; Image.MAX_IMAGE_PIXELS = 1000\n"
+            "from alphacut.io.decode import decode_image\n"
+            f"print(decode_image({str(p)!r}).warnings)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "DecompressionBombWarning" in res.stdout
+    # a raw warning shows Pillow's file and line and the warn() call; a log record (logging's
+    # last-resort handler when the app set none) shows the image's name
+    assert "PIL/" not in res.stderr and "warnings.warn" not in res.stderr
+
+
+def test_too_large_message_shows_why_it_is_over():
+    img = Image.new("L", (64, 64))
+    data = bytearray(encoded(img, "PNG"))
+    data[16:24] = (10001).to_bytes(4, "big") + (10000).to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    with pytest.raises(InputError) as err:
+        decode_image(bytes(data), max_pixels=100_000_000)
+    assert "100,010,000" in err.value.message and "100,000,000" in err.value.message
+
+
+def test_read_matte_is_the_one_matte_reader(tmp_path):
+    from alphacut.io.decode import read_matte
+
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    Image.fromarray(grey, "L").save(tmp_path / "l.png")
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = grey
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    for name in ("l.png", "rgba.png"):
+        m = read_matte(tmp_path / name)
+        assert m.dtype == np.float32 and np.array_equal(np.rint(m * 255).astype(np.uint8), grey)
+    (tmp_path / "bad.png").write_bytes(b"DDS |" + bytes(100))
+    with pytest.raises(InputError) as err:
+        read_matte(tmp_path / "bad.png")
+    assert err.value.code == "input.undecodable"

@@ -6,7 +6,7 @@ import pytest
 
 from alphacut.config import ValueSource, load_settings
 from alphacut.errors import OptionsError
-from alphacut.options import Color, Options, OutputFormat
+from alphacut.options import Background, Color, Options, OutputFormat
 
 
 @pytest.mark.parametrize("text,rgba", [
@@ -36,7 +36,7 @@ def test_formats_and_options():
     assert OutputFormat.parse("JPEG") is OutputFormat.JPEG and OutputFormat.JPEG.extension == ".jpg"
     assert OutputFormat.MASK.extension == ".png"
     o = Options.from_kwargs(format="webp", background="transparent", resolution=768)
-    assert o.format is OutputFormat.WEBP and o.background is None and o.resolution == 768
+    assert o.format is OutputFormat.WEBP and o.background == Background.transparent() and o.resolution == 768
     for bad in ({"resolution": 10}, {"max_pixels": 0}, {"jpeg_quality": 101}):
         with pytest.raises(OptionsError):
             Options(**bad)
@@ -55,7 +55,6 @@ def test_settings_precedence(tmp_path: Path):
     assert s.model.value == "from-config"
     s = load_settings({}, env={"ALPHACUT_HOME": str(tmp_path / "h")}, config_file=tmp_path / "none.toml")
     assert s.home_path == tmp_path / "h" and s.home.source is ValueSource.ENV
-    assert s.models_dir == tmp_path / "h" / "models"
     assert s.threads.value is None and s.threads.source is ValueSource.DEFAULT
 
 

@@ -1,5 +1,5 @@
 // Builds the page into the Python package (src/alphacut/web) with esbuild: one hashed JS bundle, the
-// hashed edge-refinement worker, one hashed CSS file, and index.html pointing at them. Then
+// hashed private-mode worker (inference and edge refinement), one hashed CSS file, and index.html pointing at them. Then
 // copy-vendor.mjs adds the runtimes.
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,12 +13,13 @@ mkdirSync(out + "assets", { recursive: true });
 
 const common = { bundle: true, minify: true, target: "es2022", outdir: out + "assets", entryNames: "[name]-[hash]",
   metafile: true, legalComments: "eof", logLevel: "warning" };
-// The edge-refinement worker first (a classic script): the page learns its hashed name at build time.
-const worker = await build({ ...common, entryPoints: [here("../src/refine-worker.js")], format: "iife" });
+// The private-mode worker first (a module worker: it imports onnxruntime-web at run time); the page
+// learns its hashed name at build time.
+const worker = await build({ ...common, entryPoints: [here("../src/infer-worker.js")], format: "esm" });
 const workerUrl = "/assets/" + basename(Object.keys(worker.metafile.outputs).find((f) => f.endsWith(".js")));
 const result = await build({
   ...common, entryPoints: [here("../src/main.js"), here("../src/style.css")], format: "esm",
-  define: { REFINE_WORKER_URL: JSON.stringify(workerUrl) },
+  define: { INFER_WORKER_URL: JSON.stringify(workerUrl) },
 });
 const built = {};
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {

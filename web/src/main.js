@@ -1,28 +1,41 @@
-// The page: pick or drop images, cut them out on the local server or in this tab, compare,
+// The page: pick or drop images, cut them out on the local server or in this tab, compare, touch up,
 // choose a background, download one or all. No framework, no third-party requests.
+// Each card keeps the settings it was dropped with (preset, background, format); changing a setting
+// applies it to the selected cards: a background or format change is redrawn here, a preset change
+// asks the server again.
 import { zipSync } from "fflate";
 import { canvasBytes, drawComposite } from "./compose.js";
-import { cutoutInWorker, decodePixels, loadSession, lowMatteInBrowser } from "./private.js";
+import { openEditor } from "./editor.js";
+import { frameOriginal } from "./framing.js";
+import { cutPrivately } from "./private-client.js";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { config: null, items: [], running: 0, queue: [], bgImage: null };
-window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutout: null }; // read by the browser tests (parity with Python)
+const state = { config: null, items: [], running: 0, queue: [], bgImage: null, runtime: null };
+// read by the browser tests (parity with Python, responsiveness)
+window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutout: null, items: state.items };
 
 const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
+const PRESET_BG = { ecommerce: "#ffffff", "id-photo": "#ffffff", "id-photo-us": "#ffffff" };
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
-function fmt() { return document.querySelector("input[name=fmt]:checked").value; }
 function apiHeaders() {
   const key = $("#api-key").value.trim();
   return key ? { "X-Api-Key": key } : {};
 }
 
-function background() {
+/** The controls' current values: what a dropped file gets. */
+function currentSettings() {
   const v = document.querySelector("input[name=bg]:checked").value;
-  if (v === "transparent") return { kind: "none" };
-  if (v === "blur") return { kind: "blur" };
-  if (v === "image") return { kind: "image", image: state.bgImage };
-  return { kind: "color", color: v === "color" ? $("#bg-color").value : v };
+  let bg;
+  if (v === "transparent") bg = { kind: "none", label: "transparent" };
+  else if (v === "blur") bg = { kind: "blur", label: "blurred photo" };
+  else if (v === "image") bg = { kind: "image", image: state.bgImage, label: "image" };
+  else {
+    const color = v === "color" ? $("#bg-color").value : v;
+    bg = { kind: "color", color, label: { "#ffffff": "white", "#000000": "black" }[color] || color };
+  }
+  return { preset: mode() === "private" ? "" : $("#preset").value, bg,
+    fmt: document.querySelector("input[name=fmt]:checked").value };
 }
 
 async function init() {
@@ -38,12 +51,8 @@ async function init() {
   }
   if (problem) state.config = { api_key_required: false, private_model: null, model: "not loaded" };
   $("#model-name").textContent = `model: ${state.config.model}`;
-  if (state.config.api_key_required) {
-    $("#key-row").hidden = false;
-    $("#api-key").value = sessionStorage.getItem("alphacut-key") || "";
-    $("#api-key").addEventListener("change", () => sessionStorage.setItem("alphacut-key", $("#api-key").value));
-  }
-  if (navigator.gpu) $("#gpu-note").textContent = ", WebGPU when available";
+  if (state.config.api_key_required) askForKey();
+  $("#gpu-note").textContent = navigator.gpu ? ", or WebGPU if this browser offers a GPU adapter" : "";
   const ortPresent = (await fetch("/vendor/ort/ort.wasm.min.mjs", { method: "HEAD" })).ok;
   const privateRadio = document.querySelector("input[value=private]");
   if (!state.config.private_model || !ortPresent) {
@@ -55,10 +64,29 @@ async function init() {
   if (problem) showPrivateStatus(`The server can't cut out images right now: ${problem}`, true);
   privateRadio.addEventListener("change", () => {
     const mb = Math.round((state.config.private_model?.size_bytes || 0) / 1e6);
-    showPrivateStatus(`The model (${mb} MB) is downloaded once from this server and cached by your browser.`);
+    const threads = self.crossOriginIsolated ? "several threads" : "one thread (the page is not cross-origin isolated)";
+    showPrivateStatus(`The model (${mb} MB) is downloaded once from this server and cached by your browser. ` +
+      `It runs in a background worker with WebGPU if available, else WebAssembly on ${threads}.`);
   });
   document.querySelector("input[value=server]").addEventListener("change", () => ($("#private-status").hidden = true));
   wireInputs();
+}
+
+/** With `serve --api-key`, the key is asked for before anything can be dropped. */
+function askForKey() {
+  const row = $("#key-row"), input = $("#api-key");
+  row.hidden = false;
+  input.value = sessionStorage.getItem("alphacut-key") || "";
+  const sync = () => {
+    const missing = !input.value.trim();
+    $("#drop").classList.toggle("locked", missing);
+    $("#files").disabled = missing;
+    $("#key-needed").hidden = !missing;
+    sessionStorage.setItem("alphacut-key", input.value);
+  };
+  input.addEventListener("input", sync);
+  sync();
+  if (!input.value) input.focus();
 }
 
 function showPrivateStatus(text, isError = false) {
@@ -76,12 +104,25 @@ function wireInputs() {
   drop.addEventListener("drop", (e) => { e.preventDefault(); addFiles(e.dataTransfer.files); });
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("#files").click(); });
   for (const r of document.querySelectorAll("input[name=bg]")) {
-    r.addEventListener("change", () => (r.value === "image" && !state.bgImage ? $("#bg-image").click() : redrawAll()));
+    r.addEventListener("change", () => (r.value === "image" && !state.bgImage ? $("#bg-image").click() : applyToSelected("bg")));
   }
-  $("#bg-color").addEventListener("input", () => { document.querySelector("input[name=bg][value=color]").checked = true; redrawAll(); });
+  $("#bg-color").addEventListener("input", () => {
+    document.querySelector("input[name=bg][value=color]").checked = true;
+    applyToSelected("bg");
+  });
   $("#bg-image").addEventListener("change", async (e) => {
     if (e.target.files[0]) state.bgImage = await createImageBitmap(e.target.files[0]);
-    redrawAll();
+    applyToSelected("bg");
+  });
+  for (const r of document.querySelectorAll("input[name=fmt]")) r.addEventListener("change", () => applyToSelected("fmt"));
+  $("#preset").addEventListener("change", () => {
+    const bg = PRESET_BG[$("#preset").value];
+    if (bg) document.querySelector(`input[name=bg][value="${bg}"]`).checked = true; // the preset's own background
+    applyToSelected("preset");
+  });
+  $("#select-all").addEventListener("change", (e) => {
+    for (const item of state.items) item.card.querySelector(".pick").checked = e.target.checked;
+    syncSelection();
   });
   $("#zip").addEventListener("click", downloadZip);
   const syncPreset = () => {
@@ -93,28 +134,72 @@ function wireInputs() {
   syncPreset();
 }
 
+function selectedItems() {
+  return state.items.filter((i) => i.card.querySelector(".pick").checked);
+}
+
+function syncSelection() {
+  const n = selectedItems().length;
+  $("#apply-note").textContent = n ? `Changes apply to the ${n} selected card${n > 1 ? "s" : ""}.`
+    : "Changes apply to the next images you drop; tick cards to change them too.";
+}
+
+/** A control changed: give the selected cards the new value; redraw, or ask the server again for a preset. */
+function applyToSelected(what) {
+  const now = currentSettings();
+  for (const item of selectedItems()) {
+    if (item.status === "failed" && what !== "preset") continue;
+    if (what === "preset") {
+      if (item.mode !== "server" || item.settings.preset === now.preset) continue;
+      item.settings = { ...item.settings, preset: now.preset, bg: now.bg };
+      showSettings(item);
+      requeue(item);
+      continue;
+    }
+    item.settings = { ...item.settings, [what]: now[what] };
+    showSettings(item);
+    if (item.status === "done") redraw(item);
+  }
+}
+
 function addFiles(list) {
+  if (state.config?.api_key_required && !$("#api-key").value.trim()) {
+    $("#api-key").focus();
+    return;
+  }
   for (const file of list) {
-    const item = { file, name: file.name || "image", card: makeCard(file), done: false };
+    const item = { id: state.items.length, file, name: file.name || "image", settings: currentSettings(),
+      mode: mode(), status: "queued" };
+    item.card = makeCard(item);
     state.items.push(item);
     if (!ACCEPTED.includes(file.type)) {
       fail(item, `not a JPG, PNG or WebP (${file.type || "unknown type"})`);
       continue;
     }
-    item.mode = mode();
     state.queue.push(item);
   }
   pump();
 }
 
-function makeCard(file) {
+function makeCard(item) {
   const node = $("#card").content.firstElementChild.cloneNode(true);
-  node.querySelector(".name").textContent = file.name;
-  node.querySelector(".name").title = file.name;
+  node.querySelector(".name").textContent = item.name;
+  node.querySelector(".name").title = item.name;
   const slider = node.querySelector(".slider");
   slider.addEventListener("input", () => node.querySelector(".compare").style.setProperty("--pos", `${slider.value}%`));
+  node.querySelector(".pick").addEventListener("change", syncSelection);
+  node.querySelector(".dl").addEventListener("click", () => downloadOne(item));
+  node.querySelector(".edit").addEventListener("click", () => edit(item));
   $("#results").append(node);
+  item.card = node;
+  showSettings(item);
   return node;
+}
+
+function showSettings(item) {
+  const { preset, bg, fmt } = item.settings;
+  item.card.querySelector(".settings").textContent =
+    `${preset || "no preset"} · ${bg.label} · ${fmt.toUpperCase()}${item.edited ? " · touched up" : ""}`;
 }
 
 function setStatus(item, text, percent) {
@@ -125,8 +210,26 @@ function setStatus(item, text, percent) {
 }
 
 function fail(item, message) {
+  item.status = "failed";
+  item.card.classList.remove("done");
   item.card.classList.add("failed");
+  item.card.querySelector(".dl").disabled = true;
+  item.card.querySelector(".edit").disabled = true;
   setStatus(item, `failed: ${message}`, 0);
+}
+
+function requeue(item) {
+  if (item.status === "queued" || item.status === "running") {
+    item.again = true; // its current run finishes first, then it runs again with the new settings
+    return;
+  }
+  item.status = "queued";
+  item.card.classList.remove("done", "failed");
+  item.card.querySelector(".dl").disabled = true;
+  item.card.querySelector(".edit").disabled = true;
+  setStatus(item, "waiting", 0);
+  state.queue.push(item);
+  pump();
 }
 
 function pump() {
@@ -134,34 +237,85 @@ function pump() {
   while (state.running < limit && state.queue.length) {
     const item = state.queue.shift();
     state.running++;
-    process(item).catch((e) => fail(item, e.message || String(e))).finally(() => { state.running--; pump(); });
+    item.status = "running";
+    process(item).catch((e) => fail(item, e.message || String(e))).finally(() => {
+      state.running--;
+      if (item.again) {
+        item.again = false;
+        item.status = "idle";
+        requeue(item);
+      }
+      pump();
+    });
   }
 }
 
 async function process(item) {
-  item.original = await createImageBitmap(item.file);
-  item.card.querySelector(".before img").src = URL.createObjectURL(item.file);
-  item.cutout = item.mode === "private" ? await cutOutHere(item) : await cutOutOnServer(item);
-  item.done = true;
+  item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" });
+  const t0 = performance.now();
+  const settings = item.settings;
+  const result = item.mode === "private" ? await cutOutHere(item) : await cutOutOnServer(item, settings);
+  item.cut = result; // {width, height, rgba}: the current (possibly touched-up) cutout
+  item.edited = false;
+  item.frame = await frameOriginal(item.original, result, settings.preset ? result.photoMatte : null);
+  item.ms = performance.now() - t0;
+  item.cutCanvas = rgbaCanvas(result.rgba, result.width, result.height);
+  item.status = "done";
   item.card.classList.add("done");
   item.card.querySelector(".compare").hidden = false;
   item.card.querySelector(".dl").disabled = false;
-  item.card.querySelector(".dl").addEventListener("click", () => downloadOne(item));
+  item.card.querySelector(".edit").disabled = false;
+  const before = item.card.querySelector(".before canvas");
+  before.width = result.width;
+  before.height = result.height;
+  before.getContext("2d").drawImage(item.frame.canvas, 0, 0);
+  item.card.querySelector(".before").title = item.frame.note;
+  showSettings(item);
   redraw(item);
-  setStatus(item, `done · ${item.cutout.width}×${item.cutout.height} · ${item.mode === "private" ? "in browser" : "server"}`, 100);
+  const where = item.mode === "private" ? `in browser, ${state.runtime?.backend || "wasm"}` : "server";
+  setStatus(item, `done · ${result.width}×${result.height} · ${where} · ${(item.ms / 1000).toFixed(1)} s`, 100);
   $("#zip").disabled = false;
 }
 
-function cutOutOnServer(item, attempt = 0) {
+function rgbaCanvas(rgba, width, height) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
+  return canvas;
+}
+
+async function pixelsOf(blob) {
+  const bitmap = await createImageBitmap(blob, { premultiplyAlpha: "none", imageOrientation: "from-image" });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  return { rgba: data, width: bitmap.width, height: bitmap.height };
+}
+
+/** Server mode: the cutout (transparent: the page draws the background), and for a preset also the
+ * photo-framed matte, from which the page frames the original like the output (framing.js). */
+async function cutOutOnServer(item, settings) {
+  const query = settings.preset ? `preset=${encodeURIComponent(settings.preset)}&bg=%2300000000` : "";
+  const cut = await pixelsOf(await postImage(item, `format=png${query ? "&" + query : ""}`, 0, 70));
+  if (settings.preset) {
+    setStatus(item, "matching the original to the preset's framing…", null);
+    cut.photoMatte = await pixelsOf(await postImage(item, "format=mask", 70, 100));
+  }
+  return cut;
+}
+
+function postImage(item, query, from, to, attempt = 0) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const form = new FormData();
     form.append("file", item.file, item.name);
-    const preset = $("#preset").value;
-    xhr.open("POST", "/v1/remove?format=png" + (preset ? `&preset=${encodeURIComponent(preset)}` : ""));
+    xhr.open("POST", `/v1/remove?${query}`);
     for (const [k, v] of Object.entries(apiHeaders())) xhr.setRequestHeader(k, v);
     xhr.responseType = "blob";
-    xhr.upload.onprogress = (e) => e.lengthComputable && setStatus(item, "uploading to this computer", (e.loaded / e.total) * 40);
+    xhr.upload.onprogress = (e) => e.lengthComputable &&
+      setStatus(item, "uploading to this computer", from + ((e.loaded / e.total) * (to - from)) / 3);
     xhr.upload.onload = () => setStatus(item, "cutting out…", null);
     xhr.onerror = () => reject(new Error("the server did not answer"));
     xhr.onload = async () => {
@@ -169,7 +323,7 @@ function cutOutOnServer(item, attempt = 0) {
       if (xhr.status === 503 && retryAfter && attempt < 5) { // busy, not broken: wait as told
         const wait = Math.min(30, Number(retryAfter) || 3);
         setStatus(item, `server busy, retrying in ${wait} s`, null);
-        setTimeout(() => cutOutOnServer(item, attempt + 1).then(resolve, reject), wait * 1000);
+        setTimeout(() => postImage(item, query, from, to, attempt + 1).then(resolve, reject), wait * 1000);
         return;
       }
       if (xhr.status !== 200) {
@@ -178,50 +332,88 @@ function cutOutOnServer(item, attempt = 0) {
         reject(new Error(message));
         return;
       }
-      resolve(await createImageBitmap(xhr.response));
+      resolve(xhr.response);
     };
     xhr.send(form);
   });
 }
 
+const STAGES = { decode: "reading the image", infer: "cutting out in this browser", refine: "refining the edges" };
+
+/** Private mode: everything runs in the worker; the card's bar moves with the worker's stages (the
+ * inference share is estimated from the previous image's inference time). */
 async function cutOutHere(item) {
-  const model = state.config.private_model;
-  const session = await loadSession(model, apiHeaders(), (stage, f) => {
-    const text = stage === "model" ? `downloading model ${Math.round(f * 100)}%` : "preparing the model…";
-    setStatus(item, text, stage === "model" ? f * 50 : null);
-  });
-  setStatus(item, "cutting out in this browser…", null);
-  const pixels = await decodePixels(item.file);
-  const { width, height } = pixels;
-  const t0 = performance.now();
-  const low = await lowMatteInBrowser(session, pixels);
-  const t1 = performance.now();
-  window.alphacutDebug.lastLow = { width: low.lw, height: low.lh, matte: low.low.slice() };
-  setStatus(item, "refining the edges…", null);
-  const cut = await cutoutInWorker(low, pixels);
-  window.alphacutDebug.lastMatte = { name: item.name, width, height, matte: cut.matte, webgpu: session.gpu,
-    ms: performance.now() - t0, inferenceMs: t1 - t0, refineMs: cut.ms.refine, decontaminateMs: cut.ms.decontaminate,
-    guided: cut.guided, softPixels: cut.softPixels };
-  window.alphacutDebug.lastCutout = cut.image;
-  return createImageBitmap(cut.image);
+  let ticker = null;
+  const stop = () => clearInterval(ticker);
+  try {
+    const r = await cutPrivately(item.file, state.config.private_model, apiHeaders(), {
+      onReady: (info) => {
+        state.runtime = info;
+        const how = info.backend === "webgpu" ? "WebGPU" : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
+        showPrivateStatus(`Private mode runs on ${how}${info.isolated ? "" : " (not cross-origin isolated)"}, ` +
+          "in a background worker: the image never leaves this tab.");
+        $("#runtime").textContent = ` · private: ${how}`;
+      },
+      onProgress: ({ stage, fraction, expectMs }) => {
+        stop();
+        if (stage === "model") return setStatus(item, `downloading model ${Math.round(fraction * 100)}%`, fraction * 30);
+        if (stage === "compile") return setStatus(item, "preparing the model…", 30);
+        if (stage === "infer") {
+          const t0 = performance.now();
+          setStatus(item, STAGES.infer, 35);
+          if (expectMs) {
+            ticker = setInterval(() => {
+              const f = Math.min(0.97, (performance.now() - t0) / expectMs);
+              setStatus(item, `${STAGES.infer} (~${Math.max(0, Math.round((expectMs - (performance.now() - t0)) / 1000))} s left)`,
+                35 + 55 * f);
+            }, 250);
+          }
+          return undefined;
+        }
+        return setStatus(item, STAGES[stage] || stage, stage === "refine" ? 90 : 32);
+      },
+    });
+    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: r.low };
+    window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: r.matte,
+      webgpu: r.backend === "webgpu", ms: r.ms.total, inferenceMs: r.ms.inference, refineMs: r.ms.refine,
+      decontaminateMs: r.ms.decontaminate, guided: r.guided, softPixels: r.softPixels };
+    const cut = { rgba: r.rgba, width: r.width, height: r.height };
+    window.alphacutDebug.lastCutout = { data: r.rgba.slice(), width: r.width, height: r.height };
+    return cut;
+  } finally {
+    stop();
+  }
 }
 
 function redraw(item) {
-  drawComposite(item.card.querySelector(".after canvas"), item.cutout, item.original, background());
+  const bg = item.settings.bg;
+  drawComposite(item.card.querySelector(".after canvas"), item.cutCanvas, item.frame.canvas, bg);
 }
 
-function redrawAll() {
-  for (const item of state.items) if (item.done) redraw(item);
+/** The editor changed the cutout: the card, its download and the ZIP use the edited one. */
+function edited(item, rgba) {
+  item.cut.rgba = rgba;
+  item.cutCanvas = rgbaCanvas(rgba, item.cut.width, item.cut.height);
+  item.edited = true;
+  showSettings(item);
+  redraw(item);
+}
+
+function edit(item) {
+  if (item.status !== "done") return;
+  openEditor({ name: item.name, cut: item.cut, frame: item.frame, bg: item.settings.bg,
+    onDone: (rgba) => edited(item, rgba) });
 }
 
 function outName(item) {
-  return `${item.name.replace(/\.[^.]+$/, "")}.cutout.${fmt()}`;
+  const stem = item.name.replace(/\.[^.]+$/, "");
+  return `${stem}.${item.settings.preset || "cutout"}.${item.settings.fmt}`;
 }
 
 async function encode(item) {
   const canvas = document.createElement("canvas");
-  drawComposite(canvas, item.cutout, item.original, background());
-  return canvasBytes(canvas, fmt());
+  drawComposite(canvas, item.cutCanvas, item.frame.canvas, item.settings.bg);
+  return canvasBytes(canvas, item.settings.fmt);
 }
 
 function save(blob, name) {
@@ -235,12 +427,13 @@ function save(blob, name) {
 }
 
 async function downloadOne(item) {
+  if (item.status !== "done") return;
   save(await encode(item), outName(item));
 }
 
 async function downloadZip() {
   const files = {};
-  for (const item of state.items.filter((i) => i.done)) {
+  for (const item of state.items.filter((i) => i.status === "done")) {
     let name = outName(item);
     for (let n = 2; name in files; n++) name = outName(item).replace(/(\.[^.]+)$/, `-${n}$1`);
     files[name] = [new Uint8Array(await (await encode(item)).arrayBuffer()), { level: 0 }];

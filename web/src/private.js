@@ -1,7 +1,7 @@
 // Private mode: the model runs in this tab with onnxruntime-web. The image never leaves the page;
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
-// both from the alphacut server that served this page. After inference, the matte is refined and the
-// edge colours decontaminated as the library does by default (refine.js), in a worker.
+// both from the alphacut server that served this page. These functions run inside the private-mode
+// worker (infer-worker.js), never on the page's main thread; refine.js then refines the matte there.
 import { contentSize, normalize, padEdge, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
@@ -51,9 +51,11 @@ export function loadSession(model, headers, onProgress) {
       const bytes = await fetchModel(model.url, headers, (f) => onProgress("model", f));
       onProgress("compile", 1);
       const providers = gpu ? ["webgpu", "wasm"] : ["wasm"];
+      // intra-op threads that sleep instead of spinning between kernels: spinning ones took the page's
+      // main thread's core on a 2-core machine (300 ms gaps while a batch ran; tests/browser/test_private_worker.py)
       const session = await ort.InferenceSession.create(bytes, { executionProviders: providers,
-        graphOptimizationLevel: "all" });
-      return { ort, session, gpu, model };
+        graphOptimizationLevel: "all", extra: { session: { intra_op: { allow_spinning: "0" } } } });
+      return { ort, session, gpu, model, threads: gpu ? 0 : ort.env.wasm.numThreads };
     })();
     sessionPromise.catch(() => { sessionPromise = null; });
   }
@@ -93,44 +95,4 @@ export async function lowMatteInBrowser(state, pixels) {
   for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
   for (const t of Object.values(outputs)) t.dispose?.();
   return { low: postprocess(cropped, model.activation), lw: cw, lh: ch };
-}
-
-// REFINE_WORKER_URL is set at build time (scripts/build.mjs) to the worker bundle's hashed name.
-let worker = null;
-let nextJob = 0;
-const jobs = new Map();
-
-function refineWorker() {
-  if (!worker) {
-    worker = new Worker(REFINE_WORKER_URL);
-    worker.onmessage = ({ data }) => {
-      const job = jobs.get(data.id);
-      jobs.delete(data.id);
-      if (data.error) job.reject(new Error(`edge refinement failed: ${data.error}`));
-      else job.resolve(data);
-    };
-    worker.onerror = (e) => {
-      for (const job of jobs.values()) job.reject(new Error(`edge refinement failed: ${e.message || "worker error"}`));
-      jobs.clear();
-      worker.terminate();
-      worker = null;
-    };
-  }
-  return worker;
-}
-
-/**
- * The cutout as the library makes it by default (refine.js cutoutRGBA, in a worker): the matte at the
- * photo's size (guided upsampling from 2× the matte), the edge colours decontaminated.
- * Hands `low` and `pixels.rgba` over to the worker (they are unusable here afterwards).
- * Resolves to {image: ImageData, matte: Float32Array H×W, guided, softPixels, ms}.
- */
-export function cutoutInWorker({ low, lw, lh }, pixels) {
-  return new Promise((resolve, reject) => {
-    const id = nextJob++;
-    jobs.set(id, { resolve, reject });
-    refineWorker().postMessage({ id, low, lw, lh, rgba: pixels.rgba, width: pixels.width, height: pixels.height },
-      [low.buffer, pixels.rgba.buffer]);
-  }).then((r) => ({ image: new ImageData(r.rgba, pixels.width, pixels.height), matte: r.matte, guided: r.guided,
-    softPixels: r.softPixels, ms: r.ms }));
 }

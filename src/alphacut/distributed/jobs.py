@@ -23,7 +23,7 @@ from ..batch import BatchSummary, ItemResult, Outcome, _check_destination, layer
 from ..config import Settings
 from ..errors import AlphacutError, BackendError, OptionsError, OutputError
 from ..io.files import Job, write_atomic
-from ..options import Options
+from ..options import Background, BackgroundKind, Options
 from . import uris
 from .cutter import remove_dataset
 from .nodes import import_ray
@@ -165,13 +165,14 @@ def _connect(ray: Any, address: str | None, settings: Settings | None) -> None:
 
 def _ship_background(options: Options) -> Options:
     """--bg-image names a file on this machine: send its bytes, not its path, to the nodes."""
-    if isinstance(options.background_image, str):
+    picture = options.background.image
+    if options.background.kind is BackgroundKind.IMAGE and isinstance(picture, str):
         try:
-            data = Path(options.background_image).read_bytes()
+            data = Path(picture).read_bytes()
         except OSError as exc:
-            raise OptionsError("options.invalid", f"Can't read --bg-image {options.background_image}: "
+            raise OptionsError("options.invalid", f"Can't read --bg-image {picture}: "
                                                   f"{exc.strerror or exc}.") from exc
-        return dataclasses.replace(options, background_image=data)
+        return dataclasses.replace(options, background=Background.picture(data))
     return options
 
 

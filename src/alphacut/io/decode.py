@@ -5,6 +5,12 @@ Choices (documented in the README):
 - An embedded ICC profile is converted to sRGB (CMYK included); without one, sRGB is assumed.
 - 16-bit inputs are scaled to 8 bits; palette, L, LA, P and RGBA inputs become RGB + input alpha.
 - Animated inputs (GIF, APNG, WebP) use their first frame; `Decoded.warnings` says so.
+- Any exception a decoder raises is the input's fault: it becomes InputError here, the one seam
+  (Pillow raises NotImplementedError, TypeError, struct.error, ... on some crafted files).
+- Pillow's warnings (DecompressionBomb, corrupt EXIF, palette transparency, ...) never reach
+  stderr: they are logged and kept in `Decoded.warnings` (so in `CutoutInfo.warnings`).
+- Float arrays must hold values in [0, 1]; arrays in 0..255 are refused with a hint rather than
+  guessed at (a dark 0..1 image and a 0..255 one can't be told apart).
 - Images over `max_pixels` are refused before their pixels are read (decompression-bomb guard),
   and images under 8 px on a side are refused as too small to hold a subject.
 - A caller that needs less than the full resolution passes `min_size_wh`: JPEGs are then decoded
@@ -18,9 +24,10 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,15 +36,20 @@ from numpy.typing import NDArray
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
+from ..ops.pixels import u8_to_float
 from ..options import DEFAULT_MAX_PIXELS
 
-__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
+__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image", "read_matte"]
 
 log = logging.getLogger(__name__)
 
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | NDArray[Any]
 
 MIN_SIDE_PX = 8
+#: Float arrays may stray this far outside [0, 1] (float rounding) and are clipped; further is refused.
+FLOAT_SLACK = 1e-3
+#: catch_warnings swaps process-wide state: decodes that record warnings take turns.
+_WARNINGS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,27 +116,44 @@ def _open(source: ImageInput, name: str) -> Image.Image:
             raise InputError("input.empty", "The image data is empty (0 bytes).",
                              hint="Send the file's bytes, not an empty body.")
         fp = io.BytesIO(bytes(source))
-    else:
+    elif callable(getattr(source, "read", None)):
         fp = source  # a binary file-like object
+    else:
+        raise _bad_type(source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(fp)
+        return Image.open(fp)
     except Image.DecompressionBombError as exc:
         raise InputError("input.too-large", f"{name} has far too many pixels to decode safely: {exc}",
                          hint="Downscale the image first.", http_status=413) from exc
     except UnidentifiedImageError as exc:
         raise InputError("input.undecodable", f"{name} is not an image format alphacut can read.",
                          hint="Use JPEG, PNG, WebP, TIFF, BMP or GIF.", http_status=415) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError("input.undecodable", f"{name} can't be decoded: {exc}.",
+    except MemoryError:
+        raise
+    except Exception as exc:  # any decoder failure is the input's fault (NotImplementedError for 'DDS |')
+        raise InputError("input.undecodable", f"{name} can't be decoded: {_describe(exc)}.",
                          hint="The file may be damaged; re-export it.") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _bad_type(source: object) -> InputError:
+    return InputError("input.bad-type", f"{type(source).__name__} is not an image input.",
+                      hint="Pass a path, bytes, a binary file object, a PIL image or a numpy array.")
+
+
+def _pixels(n: int) -> str:
+    """A pixel count precise enough to compare with another: 100,010,000 px (100.01 MP)."""
+    return f"{n:,} px ({n / 1e6:.6g} MP)"
 
 
 def _check_size(w: int, h: int, name: str, max_pixels: int) -> None:
     if w * h > max_pixels:
         raise InputError("input.too-large",
-                         f"{name} is {w}x{h} = {w * h / 1e6:.1f} MP; the limit is {max_pixels / 1e6:.1f} MP.",
+                         f"{name} is {w}x{h} = {_pixels(w * h)}; the limit is {_pixels(max_pixels)}.",
                          hint="Downscale it, or raise the limit with --max-pixels / ALPHACUT_MAX_PIXELS.",
                          http_status=413)
     if w < MIN_SIDE_PX or h < MIN_SIDE_PX:
@@ -172,6 +201,10 @@ def _from_array(arr: NDArray[Any], name: str) -> Image.Image:
     elif np.issubdtype(a.dtype, np.floating):
         if not np.all(np.isfinite(a)):
             raise InputError("input.bad-array", "The array holds NaN or infinite values.")
+        lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+        if lo < -FLOAT_SLACK or hi > 1.0 + FLOAT_SLACK:
+            raise InputError("input.bad-array", f"A float array must hold values in 0..1; this one spans "
+                             f"{lo:g}..{hi:g}.", hint="Divide a 0..255 array by 255, or pass it as uint8.")
         u8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
     else:
         raise InputError("input.bad-array", f"Arrays of dtype {a.dtype} are not supported.",
@@ -233,7 +266,25 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         >>> decode_image("photo.jpg", min_size_wh=lambda wh: (1000, 700)).size_wh
         (1000, 750)
     """
+    if source is None or isinstance(source, (bool, int, float, complex)):
+        raise _bad_type(source)
     name = _name_of(source)
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decoded = _decode(source, name, max_pixels, min_size_wh)
+    if not caught:
+        return decoded
+    notes = list(decoded.warnings)
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        log.warning("%s: %s", name, text)
+        if text not in notes:
+            notes.append(text)
+    return replace(decoded, warnings=tuple(notes))
+
+
+def _decode(source: ImageInput, name: str, max_pixels: int,
+            min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None) -> Decoded:
     notes: list[str] = []
     if isinstance(source, np.ndarray):
         img = _from_array(source, name)
@@ -277,8 +328,10 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise
     except Image.DecompressionBombError as exc:
         raise InputError("input.too-large", f"{name} has too many pixels: {exc}", http_status=413) from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise InputError("input.undecodable", f"{name} can't be decoded: {exc}.",
+    except MemoryError:
+        raise
+    except Exception as exc:  # any decoder failure is the input's fault
+        raise InputError("input.undecodable", f"{name} can't be decoded: {_describe(exc)}.",
                          hint="The file may be truncated or damaged; re-export it.") from exc
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -311,3 +364,28 @@ def resize_for_model(rgb: NDArray[np.uint8], size_wh: tuple[int, int]) -> NDArra
     enlarging = w >= rgb.shape[1] and h >= rgb.shape[0]
     resample = Image.Resampling.BICUBIC if enlarging else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(rgb, "RGB").resize((w, h), resample))
+
+
+def read_matte(path: str | os.PathLike[str]) -> NDArray[np.float32]:
+    """A saved matte as H×W float32 in [0, 1]: the alpha channel of an image that has one (RGBA,
+    LA, a palette with transparency), else its grey levels. The one reader of mattes (ground
+    truth, predictions, masks).
+
+    Example:
+        >>> read_matte("photo.mask.png").shape
+        (3000, 4000)
+    """
+    name = str(path)
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                a = np.asarray(im.convert("RGBA"))[:, :, 3]
+            else:
+                a = np.asarray(im.convert("L"))
+    except FileNotFoundError as exc:
+        raise InputError("input.not-found", f"{name} does not exist.", hint="Check the path.") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # any decoder failure is the file's fault
+        raise InputError("input.undecodable", f"{name} can't be read as a matte: {_describe(exc)}.") from exc
+    return u8_to_float(a)

@@ -1,17 +1,28 @@
-"""Input discovery (files, folders, globs), output path mapping and atomic writes."""
+"""Input discovery (files, folders, globs), output path mapping and atomic writes.
+
+Atomic writes (the one helper for every file alphacut writes: outputs, models, stamps, the user
+catalog): the data goes to a hidden temp file in the destination's folder, then os.replace moves
+it into place, so a reader sees the old file or the new one, never half of one. Permission
+policy: a new file gets the mode `open()` would give it (0o666 minus the umask), whatever it
+replaces, like any file a command-line tool writes; mkstemp's 0o600 is not used. The temp name is
+short (`.<up to 24 chars of the name>.<8 hex>.part`), so a destination name near the filesystem's
+limit (255 bytes) still works.
+"""
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, OutputError
+from ..errors import AlphacutError, InputError, OutputError
 
-__all__ = ["IMAGE_SUFFIXES", "Job", "collect_jobs", "write_atomic"]
+__all__ = ["IMAGE_SUFFIXES", "Job", "collect_jobs", "hash_record_path", "new_temp", "record_sha256",
+           "recorded_sha256", "sha256_file", "write_atomic"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
                             ".jfif", ".ppm", ".pgm", ".tga"})
@@ -23,6 +34,9 @@ class Job:
 
     src: Path
     dst: Path
+    #: Why this input can't be processed, found while collecting (a symlink loop, an output name
+    #: shared with another input): the batch reports it as failed and goes on with the others.
+    problem: AlphacutError | None = None
 
 
 def _is_image(path: Path) -> bool:
@@ -40,7 +54,7 @@ def _expand(arg: str) -> Iterator[tuple[Path, Path]]:
                 if _is_image(p):
                     yield p, path
         return
-    if path.exists():
+    if path.exists() or (path.is_symlink() and _resolved(path) is None):  # a loop: collect_jobs reports it
         yield path, path.parent
         return
     if glob.has_magic(arg):
@@ -55,14 +69,35 @@ def _expand(arg: str) -> Iterator[tuple[Path, Path]]:
     raise InputError("input.not-found", f"{arg} does not exist.", hint="Check the path or the glob pattern.")
 
 
+def _resolved(path: Path) -> Path | None:
+    """The real path, or None for a symlink loop (or a link chain too long to follow)."""
+    try:
+        return path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        return path.absolute()
+
+
 def collect_jobs(args: Iterable[str], out_dir: Path | None, suffix: str) -> list[Job]:
     """Map inputs to outputs. Folders are mirrored under out_dir; without out_dir, results sit beside
-    their inputs as `<stem>.cutout<suffix>`. Each input appears once, in argument order."""
+    their inputs as `<stem>.cutout<suffix>`. Each input appears once, in argument order.
+
+    Inputs that can't be processed (symlink loops, two inputs mapping to one output) come back as
+    jobs with a `problem`, so the batch reports each one and processes the rest.
+    """
     jobs: list[Job] = []
     seen: set[Path] = set()
     for arg in args:
         for src, root in _expand(arg):
-            key = src.resolve()
+            key = _resolved(src)
+            if key is None:
+                jobs.append(Job(src=src, dst=src, problem=InputError(
+                    "input.symlink-loop", f"{src} is a symbolic link that leads back to itself.",
+                    hint="Fix or delete the link.")))
+                continue
             if key in seen:
                 continue
             seen.add(key)
@@ -75,35 +110,112 @@ def collect_jobs(args: Iterable[str], out_dir: Path | None, suffix: str) -> list
                     rel = Path(src.name)
                 dst = out_dir / rel.with_suffix(suffix)
             jobs.append(Job(src=src, dst=dst))
-    dst_seen: dict[Path, Path] = {}
+    by_dst: dict[Path, list[Job]] = {}
     for job in jobs:
-        other = dst_seen.get(job.dst)
-        if other is not None:
-            raise OutputError("output.collision", f"{other} and {job.src} would both be written to {job.dst}.",
-                              hint="Process them into different output folders.")
-        dst_seen[job.dst] = job.src
-    return jobs
+        if job.problem is None:
+            by_dst.setdefault(job.dst, []).append(job)
+    clashes = {id(j): group for group in by_dst.values() if len(group) > 1 for j in group}
+    return [job if id(job) not in clashes else _collision(job, clashes[id(job)]) for job in jobs]
+
+
+def _collision(job: Job, group: list[Job]) -> Job:
+    others = ", ".join(str(j.src) for j in group if j is not job)
+    return Job(src=job.src, dst=job.dst, problem=OutputError(
+        "output.collision", f"{job.src} and {others} would all be written to {job.dst}; none of them was.",
+        hint="Rename one of them, or process them into different output folders."))
+
+
+#: Characters of the destination's name kept in its temp name (the rest is dropped).
+_TEMP_NAME_CHARS = 24
+
+
+def new_temp(folder: Path, name: str, suffix: str = ".part") -> Path:
+    """Create an empty, uniquely named hidden file in folder for `name`, mode 0o666 minus the umask."""
+    while True:
+        path = folder / f".{name[:_TEMP_NAME_CHARS]}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to path via a temp file in the same folder and os.replace: never a half file."""
+    _check_name(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        tmp = new_temp(path.parent, path.name)
     except PermissionError as exc:
         raise OutputError("output.not-writable", f"Can't write into {path.parent}: permission denied.",
                           hint="Choose another output folder with -o.") from exc
     except OSError as exc:
         raise OutputError("output.not-writable", f"Can't write into {path.parent}: {exc.strerror or exc}.",
-                          hint="Choose another output folder with -o.") from exc
+                          hint=_hint_for(exc)) from exc
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise OutputError("output.not-writable", f"Can't write {path}: {exc.strerror or exc}.",
-                          hint="Check free space and permissions.") from exc
+                          hint=_hint_for(exc)) from exc
+
+
+def _check_name(path: Path) -> None:
+    """Refuse a file name longer than the folder's filesystem allows, before any work is written."""
+    try:
+        limit = os.pathconf(path.parent if path.parent.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(path.name)) > limit:
+        raise OutputError("output.name-too-long", f"{path.name!r} is {len(os.fsencode(path.name))} bytes long; "
+                          f"this filesystem allows {limit}.", hint="Rename the input or give a shorter -o name.")
+
+
+def _hint_for(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "The name or path is too long for this filesystem: use a shorter name or folder."
+    if exc.errno == errno.ENOSPC:
+        return "The disk is full: free some space or choose another output folder with -o."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "Choose another output folder with -o."
+    return "Check free space and permissions, or choose another output folder with -o."
+
+
+# --- hash records: a file's sha256 written beside it, checked on every use ---------------------------
+
+#: Bytes read per block when hashing.
+_HASH_BLOCK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """'sha256:<hex>' of the file's bytes."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            hasher.update(block)
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def hash_record_path(path: Path) -> Path:
+    """Where the recorded hash of `path` lives: `<path>.sha256`."""
+    return path.with_name(path.name + ".sha256")
+
+
+def record_sha256(path: Path, digest: str | None = None) -> str:
+    """Hash `path` (unless its digest is given) and write the record beside it; returns the digest."""
+    digest = digest or sha256_file(path)
+    write_atomic(hash_record_path(path), f"{digest}\n".encode())
+    return digest
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The digest recorded for `path`, or None when there is no readable record."""
+    try:
+        text = hash_record_path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.startswith("sha256:") and len(text) == 71 else None

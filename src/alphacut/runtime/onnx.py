@@ -7,7 +7,6 @@ import logging
 import os
 import platform
 import re
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,30 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import BackendError
+from ..io.files import hash_record_path, new_temp, record_sha256, recorded_sha256, sha256_file
 from .base import BackendInfo
 
-__all__ = ["OnnxBackend", "available_providers", "optimized_cache_key", "runtime_version"]
+__all__ = ["OnnxBackend", "available_providers", "optimized_cache_key"]
 
 log = logging.getLogger(__name__)
 
 
+#: onnxruntime (1.32) opens a telemetry event store (~/.cache/Microsoft/DeveloperTools/.onnxruntime/
+#: onnxruntime.db, with a device id) in every process that creates a session, unless this variable
+#: is set before it is imported; disable_telemetry_events() does not stop the store. alphacut
+#: promises no telemetry: every entry point (library, CLI, server, batch/video/Ray workers) imports
+#: onnxruntime through _ort(), which sets it unless the user set it. Child processes inherit it.
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
 def _ort() -> Any:
+    import sys
+
+    if "onnxruntime" not in sys.modules:
+        os.environ.setdefault(TELEMETRY_ENV, "1")
+    elif os.environ.get(TELEMETRY_ENV) is None:
+        log.warning("onnxruntime was imported before alphacut could set %s=1: its telemetry store may be "
+                    "written. Set %s=1 in the environment, or import alphacut first.", TELEMETRY_ENV, TELEMETRY_ENV)
     try:
         import onnxruntime
     except ImportError as exc:  # pragma: no cover - onnxruntime is a hard dependency
@@ -35,10 +50,6 @@ def _ort() -> Any:
 def available_providers() -> list[str]:
     """Execution providers this onnxruntime build offers."""
     return list(_ort().get_available_providers())
-
-
-def runtime_version() -> str:
-    return str(_ort().__version__)
 
 
 def _cpu_fingerprint() -> str:
@@ -72,13 +83,22 @@ class OnnxBackend:
     off: session creation takes about half the CPU time (docs/PERFORMANCE.md, cold start). The key
     changes with the model, its file, onnxruntime's version, the session settings and the CPU, so
     a stale file is never used; files of the same name with another key are deleted. The file is
-    written under a temporary name and moved into place with os.replace.
+    written under a temporary name and moved into place with os.replace, and its sha256 recorded
+    beside it (`.onnx.sha256`). Every load hashes it again first: a file without a record or whose
+    bytes changed is deleted and rebuilt from the model (which the store verifies the same way),
+    so a damaged cache is never run.
     """
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
                  providers: Sequence[str] | None = None, name: str | None = None,
-                 optimized_dir: Path | None = None, model_hash: str | None = None) -> None:
+                 optimized_dir: Path | None = None, model_hash: str | None = None,
+                 release_arena: bool = True) -> None:
         ort = _ort()
+        # After each run, hand the CPU arena's free chunks (ISNet's activations, hundreds of MB)
+        # back to the system ("memory.enable_memory_arena_shrinkage"): the full-resolution steps
+        # that follow inference then reuse that memory. 24 MP PNG cutout, peak RSS 1049-1120 ->
+        # 761 MiB at the same CPU time (docs/PERFORMANCE.md, "Memory").
+        self._release_arena = release_arena
         wanted = list(providers) if providers else ["CPUExecutionProvider"]
         have = ort.get_available_providers()
         missing = [p for p in wanted if p not in have]
@@ -131,23 +151,23 @@ class OnnxBackend:
         key = optimized_cache_key(model_hash, path, settings)
         cached = folder / f"{name}.{key}.onnx"
         if cached.is_file():
-            fast = _options_like(ort, opts)
-            fast.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            try:
-                session = ort.InferenceSession(str(cached), sess_options=fast, providers=providers)
-            except Exception as exc:  # noqa: BLE001 - a bad cache entry is deleted and rebuilt below
-                log.warning("optimized graph %s did not load (%s); rebuilding it from %s", cached, exc, path)
-                cached.unlink(missing_ok=True)
-            else:
+            session = _load_checked(ort, cached, opts, providers)
+            if session is not None:
                 self.loaded_from = cached
                 log.info("onnxruntime: optimized graph from %s", cached)
                 return session
+            log.warning("rebuilding the optimized graph %s from %s", cached.name, path)
+            _drop_cached(cached)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             log.warning("not caching the optimized graph: %s", exc)
             return None
-        tmp = folder / f".{name}.{key}.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp = new_temp(folder, f"{name}.{key}", ".tmp")
+        except OSError as exc:
+            log.warning("not caching the optimized graph: %s", exc)
+            return None
         opts.optimized_model_filepath = str(tmp)
         try:
             session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
@@ -155,13 +175,19 @@ class OnnxBackend:
             log.warning("could not save the optimized graph to %s: %s", folder, exc)
             return None
         else:
-            if tmp.is_file():
-                os.replace(tmp, cached)
+            if tmp.is_file() and tmp.stat().st_size > 0:
+                try:
+                    record_sha256(cached, sha256_file(tmp))  # the record first: a file without one is rebuilt
+                    os.replace(tmp, cached)
+                except Exception as exc:  # noqa: BLE001 - e.g. a full disk: no cache this time
+                    log.warning("could not save the optimized graph to %s: %s", folder, exc)
+                    _drop_cached(cached)
+                    return session
                 log.info("onnxruntime: saved the optimized graph to %s", cached)
                 stale = re.compile(re.escape(name) + r"\.[0-9a-f]{16}\.onnx")
                 for old in folder.iterdir():
                     if old != cached and stale.fullmatch(old.name):
-                        old.unlink(missing_ok=True)
+                        _drop_cached(old)
             return session
         finally:
             opts.optimized_model_filepath = ""
@@ -178,7 +204,11 @@ class OnnxBackend:
                                f"This model takes {w}x{h} inputs only, got {batch.shape[3]}x{batch.shape[2]}.",
                                hint="Use the model's own resolution, or a dynamic-resolution model variant.")
         try:
-            out = self._session.run([self._output_name], {self._input_name: batch})[0]
+            run_options = None
+            if self._release_arena and self._info.provider == "CPUExecutionProvider":
+                run_options = _ort().RunOptions()
+                run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            out = self._session.run([self._output_name], {self._input_name: batch}, run_options)[0]
         except Exception as exc:
             raise BackendError("backend.run-failed", f"Inference failed: {exc}") from exc
         result: NDArray[np.float32] = np.asarray(out, dtype=np.float32)
@@ -193,6 +223,36 @@ def _session(ort: Any, path: Path, opts: Any, providers: list[str]) -> Any:
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
         raise BackendError("backend.load-failed", f"onnxruntime could not load {path}: {exc}",
                            hint="The file may not be an ONNX model, or needs a newer onnxruntime.") from exc
+
+
+def _load_checked(ort: Any, cached: Path, opts: Any, providers: list[str]) -> Any:
+    """A session from an optimized graph whose bytes match their record (hashed first), or None when
+    there is no record, the bytes differ or onnxruntime refuses it."""
+    expected = recorded_sha256(cached)
+    if expected is None:
+        log.warning("optimized graph %s has no hash record", cached)
+        return None
+    try:
+        digest = sha256_file(cached)
+    except OSError as exc:
+        log.warning("optimized graph %s can't be read: %s", cached, exc)
+        return None
+    if digest != expected:
+        log.warning("optimized graph %s is damaged: its bytes hash to %s, %s was recorded", cached, digest, expected)
+        return None
+    fast = _options_like(ort, opts)
+    fast.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        return ort.InferenceSession(str(cached), sess_options=fast, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - a bad cache entry is deleted and rebuilt
+        log.warning("optimized graph %s did not load (%s)", cached, exc)
+        return None
+
+
+def _drop_cached(cached: Path) -> None:
+    """Delete an optimized graph and its hash record."""
+    cached.unlink(missing_ok=True)
+    hash_record_path(cached).unlink(missing_ok=True)
 
 
 def _options_like(ort: Any, opts: Any) -> Any:

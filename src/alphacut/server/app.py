@@ -23,8 +23,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError
-from .schemas import ServerError, ServerSettings, error_body
+from ..errors import AlphacutError, ServerError
+from .origin import OriginGuard, OriginPolicy
+from .removebg import router as removebg_router
+from .routes import ready_remover, router
+from .schemas import ServerSettings, error_body
 
 if TYPE_CHECKING:
     from ..api import Remover
@@ -86,8 +89,7 @@ class InferencePool:
             if self._busy >= self.capacity:
                 raise ServerError("server.overloaded",
                                   f"All {self.workers} workers are busy and {self.capacity - self.workers} "
-                                  "requests already wait.", http_status=503,
-                                  hint=f"Retry in {self.retry_after_s} s.",
+                                  "requests already wait.", hint=f"Retry in {self.retry_after_s} s.",
                                   headers={"Retry-After": str(self.retry_after_s)})
             self._busy += 1
             self._peak = max(self._peak, self._busy)
@@ -106,7 +108,7 @@ class InferencePool:
         except asyncio.TimeoutError:
             future.cancel()
             raise ServerError("server.timeout", f"The image took longer than {self.timeout_s:g} s.",
-                              http_status=504, hint="Send a smaller image or raise --timeout.") from None
+                              hint="Send a smaller image or raise --timeout.") from None
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -169,8 +171,7 @@ class _AccessAndGuard:
 
         try:
             if self.api_key and path.startswith(PROTECTED_PREFIXES) and not self._key_ok(scope):
-                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", http_status=403,
-                                  hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
+                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
                 body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
                 await JSONResponse(body, status_code=403)(scope, counting_receive, guarded_send)
             else:
@@ -255,9 +256,6 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     app.state.model_file = model_file or default_model_file
     app.state.static_dir = static_dir
 
-    from .removebg import router as removebg_router
-    from .routes import router
-
     app.include_router(router)
     app.include_router(removebg_router)
 
@@ -273,13 +271,17 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        err = AlphacutError("server.internal", f"Unexpected {type(exc).__name__}.",
+        err = ServerError("server.internal", f"Unexpected {type(exc).__name__}.",
                             hint="See the server log; this is a bug worth reporting.")
         body = removebg_error_body(err) if is_removebg(request.url.path) else error_body(err)
         return JSONResponse(body, status_code=500)
 
     if static_dir.is_dir():
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
+    # added first = runs inside the access log: refused requests are logged too, and refused before any work
+    app.add_middleware(OriginGuard, policy=OriginPolicy.build(settings.host, settings.port, settings.allow_hosts,
+                                                              settings.allow_origins),
+                       error_body=lambda path, exc: removebg_error_body(exc) if is_removebg(path) else error_body(exc))
     app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     return app
 
@@ -298,26 +300,11 @@ async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
         app.state.load_error = exc
         log.error("the model could not be loaded: %s", exc)
     except Exception as exc:  # noqa: BLE001 - any failure must reach clients as JSON, not a hung request
-        app.state.load_error = AlphacutError("server.load-failed", f"Loading the model failed: {exc!r}.",
+        app.state.load_error = ServerError("server.load-failed", f"Loading the model failed: {exc!r}.",
                                              hint="See the server log.")
         log.error("the model could not be loaded: %r", exc)
     finally:
         app.state.loaded.set()
-
-
-async def ready_remover(app: FastAPI, timeout_s: float) -> Remover:
-    """The loaded Remover; waits (up to timeout_s) while it loads; 503 if loading failed or took too long."""
-    if app.state.remover is None and app.state.load_error is None:
-        try:
-            await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            raise ServerError("server.loading", "The model is still loading.", http_status=503,
-                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
-    if app.state.load_error is not None:
-        err: AlphacutError = app.state.load_error
-        raise ServerError(err.code, err.message, hint=err.hint, http_status=503)
-    result: Remover = app.state.remover
-    return result
 
 
 def build_remover(settings: Settings) -> Remover:
@@ -330,17 +317,18 @@ def build_remover(settings: Settings) -> Remover:
     return Remover(settings=settings, store=store).wait_ready()
 
 
-def default_model_file(model_id: str) -> Path | None:
+def default_model_file(model_id: str, settings: Settings | None = None) -> Path | None:
     """The cached, verified file of a catalog model for the private browser mode, or None.
 
-    Never fetches: the page gets only what this machine already has. The store re-hashes the
-    file unless its verification stamp matches, and refuses (deletes) a corrupt one.
+    `settings` are the serve command's (its --home): the file comes from the cache the server
+    itself uses. Never fetches: the page gets only what this machine already has. The store
+    re-hashes the file unless its verification stamp matches, and refuses (deletes) a corrupt one.
     """
     from ..config import load_settings
     from ..errors import ModelError as _ModelError
     from ..models.store import ModelStore
 
-    settings = load_settings()
+    settings = settings or load_settings()
     store = ModelStore(settings.home_path, offline=True)
     if model_id not in store.catalog or not store.is_cached(model_id):
         return None

@@ -1,0 +1,43 @@
+// The page's side of private mode: hands files to the worker (infer-worker.js) and relays its
+// progress. The image is read in the worker; nothing is sent anywhere.
+let worker = null;
+let nextId = 0;
+const jobs = new Map();
+
+function inferWorker() {
+  if (!worker) {
+    // INFER_WORKER_URL is set at build time (scripts/build.mjs) to the worker bundle's hashed name.
+    worker = new Worker(INFER_WORKER_URL, { type: "module" });
+    worker.onmessage = ({ data }) => {
+      const job = jobs.get(data.id);
+      if (!job) return;
+      if (data.type === "progress") job.onProgress(data);
+      else if (data.type === "ready") job.onReady(data);
+      else {
+        jobs.delete(data.id);
+        if (data.type === "error") job.reject(new Error(data.error));
+        else job.resolve(data);
+      }
+    };
+    worker.onerror = (e) => {
+      for (const job of jobs.values()) job.reject(new Error(`the private-mode worker failed: ${e.message || "error"}`));
+      jobs.clear();
+      worker.terminate();
+      worker = null;
+    };
+  }
+  return worker;
+}
+
+/**
+ * Cut `file` out in the worker. Resolves to {rgba: Uint8ClampedArray, matte: Float32Array, low, lw, lh,
+ * width, height, ms, guided, softPixels, backend}; onProgress gets the worker's stage messages and
+ * onReady({backend, threads, isolated}) the runtime it chose, once.
+ */
+export function cutPrivately(file, model, headers, { onProgress = () => {}, onReady = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    jobs.set(id, { resolve, reject, onProgress, onReady });
+    inferWorker().postMessage({ type: "cut", id, file, model, headers });
+  });
+}
