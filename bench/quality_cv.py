@@ -342,6 +342,13 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
         if n % 50 == 49:
             print(f"cv: scored {n + 1}/{len(items)} images ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
+    # A peer is scored on a fold only if it has a matte for every image of that fold.
+    fold_n = {f: sum(it.fold == f for it in items) for f in folds}
+    for key in [k for k in scorers if k[0].startswith("peer:") and len(scorers[k].mae) < fold_n[k[1]]]:
+        print(f"cv: {key[0]} has {len(scorers[key].mae)} of {fold_n[key[1]]} mattes on {key[1]}; not scored there",
+              file=sys.stderr)
+        del scorers[key]
+
     def score(name: str, fold: str, exclude_source: str | None = None) -> tuple[float, float]:
         """(MAE, max F-beta) of a candidate on a fold (its images cut from exclude_source left out)."""
         sc = scorers[(name, fold)]
