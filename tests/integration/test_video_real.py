@@ -47,9 +47,9 @@ def test_samples_clip_end_to_end(tmp_path: Path, real_remover) -> None:
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert sum(1 for _ in c.decode(video=0)) == 6
 
-    # the subject runs off the bottom edge: its bottom rows should stay in the matte. Measured
-    # 2026-11-27 (int8 model): 31% of them kept. The fix is the model-input geometry for subjects
-    # at the frame's edge (the quality issue), which the video pipeline uses as it is.
+    # the subject runs off the bottom edge: its bottom rows should stay in the matte. Before the
+    # quality issue's edge-subject input geometry landed, 31% of them were kept (int8 model); with
+    # it the check passes. The xfail stays as a named guard should that geometry be reverted.
     last = _masks(tmp_path / "steady")[-1]
     kept = float((last[-3:] > 0.5).mean()) / max(1e-6, float((gt[-1][-3:] > 0.5).mean()))
     if kept < 0.5:
