@@ -47,11 +47,8 @@ def test_samples_clip_end_to_end(tmp_path: Path, real_remover) -> None:
         assert [s.type for s in c.streams] == ["video", "audio"]
         assert sum(1 for _ in c.decode(video=0)) == 6
 
-    # the subject runs off the bottom edge: its bottom rows should stay in the matte. Measured
-    # 2026-11-27 (int8 model): 31% of them kept. The fix is the model-input geometry for subjects
-    # at the frame's edge (the quality issue), which the video pipeline uses as it is.
+    # the subject runs off the bottom edge: its bottom rows stay in the matte (31% of them were kept
+    # before the quality issue's edge-subject input geometry landed; the check failed then)
     last = _masks(tmp_path / "steady")[-1]
     kept = float((last[-3:] > 0.5).mean()) / max(1e-6, float((gt[-1][-3:] > 0.5).mean()))
-    if kept < 0.5:
-        pytest.xfail(f"only {kept:.0%} of the subject's bottom rows kept: waits for the edge-subject "
-                     "model-input geometry (quality issue)")
+    assert kept >= 0.5, f"only {kept:.0%} of the subject's bottom rows kept"
