@@ -1,7 +1,7 @@
 // Times the page's private-mode edge refinement (web/src/refine.js) in headless chromium, the browser
 // the browser tests use, on a synthetic photo: guided upsampling of a model-sized matte and blur-fusion
 // decontamination (refineMatte, decontaminate on RGBA pixels, as cutoutRGBA runs them), then the whole
-// cutout in the page's worker (refine-worker.js) while a 10 ms timer on the main thread records its
+// cutout in a worker (as the page's infer-worker.js runs cutoutRGBA after the model) while a 10 ms timer on the main thread records its
 // longest gap: how long the tab stops answering while a photo is refined.
 //
 //   node bench/web_refine.mjs [--mp 12] [--reps 3] [--json out.json]
@@ -23,7 +23,13 @@ const { chromium } = require("playwright-core");
 const iife = async (entry, globalName) => (await build({ entryPoints: [webDir + entry], bundle: true, write: false,
   format: "iife", globalName, target: "es2022", logLevel: "warning" })).outputFiles[0].text;
 const bundle = await iife("src/refine.js", "refine");
-const workerCode = await iife("src/refine-worker.js", undefined);
+// the refinement half of the page's private-mode worker (infer-worker.js), without the model
+const workerCode = (await build({ stdin: { resolveDir: webDir, contents: `import { cutoutRGBA } from "./src/refine.js";
+self.onmessage = ({ data }) => {
+  const { id, low, lw, lh, rgba, width, height } = data;
+  const result = cutoutRGBA(low, lw, lh, rgba, width, height);
+  self.postMessage({ id, ...result }, [result.rgba.buffer, result.matte.buffer]);
+};` }, bundle: true, write: false, format: "iife", target: "es2022", logLevel: "warning" })).outputFiles[0].text;
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run"] });

@@ -39,13 +39,23 @@ __all__ = [
     "Remover",
     "__version__",
     "remove",
+    "video",
 ]
 
 # name -> module that defines it, imported when the name is first looked up
 _LAZY = {"Remover": "api", "remove": "api", "Cutout": "pipeline", "CutoutInfo": "pipeline"}
 
 
+def _video_module() -> Any:
+    """alphacut.video: the video package, itself callable as the whole-file job (alphacut.video(...))."""
+    import importlib
+
+    return importlib.import_module(".video", __name__)
+
+
 def __getattr__(name: str) -> Any:
+    if name == "video":
+        return _video_module()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'alphacut' has no attribute {name!r}")

@@ -8,7 +8,8 @@ while that thread works (docs/PERFORMANCE.md, cold start).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,8 @@ class Remover:
                 store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
             path = store.ensure(self.spec.id)
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
-                                          providers=providers, optimized_dir=store.optimized_dir)
+                                          providers=providers, optimized_dir=store.optimized_dir,
+                                          check=partial(store.check, self.spec.id))
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
 
@@ -143,11 +145,19 @@ class Remover:
 
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
-                        optimized_dir: Path | None = None) -> Backend:
-    """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread."""
+                        optimized_dir: Path | None = None, check: Callable[[], object] | None = None) -> Backend:
+    """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread.
+
+    `check` (the store's full sha256 of the model file) runs first in that thread, so a damaged
+    file is never loaded; it overlaps the caller's own work (imports, decoding) like the load.
+    Running it beside the session's creation instead gained nothing measurable on this 2-core
+    machine (docs/PERFORMANCE.md, model integrity), so it stays in order.
+    """
     from .runtime.background import BackgroundBackend
 
     def build() -> Backend:
+        if check is not None:
+            check()  # ModelError model.hash-mismatch: nothing is loaded
         from .runtime.onnx import OnnxBackend
 
         return OnnxBackend(path, output_index=spec.output_index, threads=threads, providers=providers,

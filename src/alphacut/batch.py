@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Remover
-from .errors import AlphacutError, OutputError
+from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
 from .io.files import Job, write_atomic
 from .options import Options, OutputFormat
@@ -106,6 +106,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
 
 
 def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
+    if isinstance(exc, ModelError):  # the model itself (damaged, missing): every item would fail alike
+        raise exc
     if isinstance(exc, AlphacutError):
         log.info("%s failed: %s", job.src, exc)
         return ItemResult(job, Outcome.FAILED, exc.code, exc.message + (f" {exc.hint}" if exc.hint else ""),
@@ -147,11 +149,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            cutout = remover.finish(prepared, raw, options)
-            t = time.perf_counter()
-            _write(job, cutout, options, guard)
-            timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
-            return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+            return _written(job, remover.finish(prepared, raw, options), options, guard, start)
         except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
 
@@ -238,6 +236,14 @@ class _LayerGuard:
                               hint="Pass --overwrite to replace it.")
 
 
+def _written(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None, start: float) -> ItemResult:
+    """Write the item's files; its DONE result with the stage times (write included)."""
+    t = time.perf_counter()
+    _write(job, cutout, options, guard)
+    timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
+    return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+
+
 def _write(job: Job, cutout: Cutout, options: Options, guard: _LayerGuard | None) -> None:
     """The result, and with a layer guard one file per subject beside it (NAME.subject-N.png)."""
     layers: list[tuple[Path, bytes]] = []
@@ -270,10 +276,6 @@ def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, o
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
-        cutout = remover.cutout(job.src, options)
-        t = time.perf_counter()
-        _write(job, cutout, options, guard)
-        timings = {**cutout.info.timings_ms, "write": (time.perf_counter() - t) * 1e3}
-        return ItemResult(job, Outcome.DONE, seconds=time.perf_counter() - start, timings_ms=timings)
+        return _written(job, remover.cutout(job.src, options), options, guard, start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

@@ -109,10 +109,14 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the batch summary as JSON on stdout (counts, seconds, per-file outcome and stage times).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the batch on a Ray cluster: auto, host:port or ray://host:10001; alone, a local Ray "
+                   "started for the job. Put it after the inputs (or write --ray=ADDRESS). Paths must be on a "
+                   "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, as_json: bool, **fields: Any) -> None:
+           layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -124,6 +128,13 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
+    if ray_address is not None:
+        if as_json:
+            raise OptionsError("options.conflict", "--json is not available with --ray yet.",
+                               hint="Drop --json; --ray prints its summary with images per node.")
+        _remove_on_ray(inputs, output, options, settings, ray_address, skip_existing=skip_existing,
+                       overwrite=overwrite, quiet=quiet, layers=layers)
+        return
     if "-" in inputs or output == "-":
         if as_json:
             raise OptionsError("options.conflict", "--json summarizes a batch of files; stdin/stdout mode has none.",
@@ -191,8 +202,8 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
         write_atomic(Path(output), result)
 
 
-def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
-                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
+def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tuple[list[Any], Path | None]:
+    """The (src, dst) jobs for INPUTS and -o, as the local batch and --ray both run them."""
     from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
@@ -207,6 +218,12 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     if not jobs:
         click.echo("No images found in the given inputs.", err=True)
         sys.exit(1)
+    return jobs, out_path
+
+
+def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
+                  skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
+    jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile.
     remover = _remover(settings)
@@ -226,6 +243,54 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
         import json
 
         click.echo(json.dumps(summary.to_json()))
+    if failed:
+        sys.exit(1)
+
+
+def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings,
+                   address: str, *, skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
+    """`remove --ray`: the same jobs, names and rules as the local batch, run by alphacut.distributed."""
+    from .errors import OptionsError
+
+    if "-" in inputs or output == "-":
+        raise OptionsError("options.conflict", "--ray works on files and folders, not stdin/stdout (-).",
+                           hint="Pass file or folder names and an output folder with -o.")
+    from .distributed import import_ray
+
+    import_ray()  # the missing extra is reported before any file is looked at
+    from .distributed.uris import is_uri, uri_jobs
+
+    jobs: Any
+    if any(is_uri(x) for x in (*inputs, output or "")):  # s3://, gs://, abfs://, file:// via pyarrow
+        if not output:
+            raise OptionsError("options.conflict", "With a URI input, give the output location with -o.",
+                               hint="e.g. -o s3://bucket/cutouts/")
+        jobs, out_path = uri_jobs(inputs, output, options.format.extension), output
+        if not jobs:
+            click.echo("No images found in the given inputs.", err=True)
+            sys.exit(1)
+    else:
+        jobs, out_path = _file_jobs(inputs, output, options)
+    from .batch import Outcome
+    from .distributed import run_jobs
+
+    summary = run_jobs(jobs, options, address=address or None, model=settings.model.value,
+                       skip_existing=skip_existing, overwrite=overwrite, layers=layers,
+                       cpus_per_actor=settings.threads.value or 1,
+                       progress=not quiet and sys.stderr.isatty(), settings=settings)
+    batch = summary.batch
+    done, skipped, failed = batch.count(Outcome.DONE), batch.count(Outcome.SKIPPED), batch.count(Outcome.FAILED)
+    for r in sorted(batch.failed, key=lambda r: str(r.job.src)):
+        click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
+    for node in summary.nodes:
+        rate = node.images / node.busy_s if node.busy_s > 0 else 0.0
+        click.echo(f"node {node.node_ip} ({node.node_id[:8]}): {node.images} images, {node.failed} failed, "
+                   f"{node.busy_s:.1f} s in its actors ({rate:.2f} images/s per actor-second)", err=True)
+    rate = done / batch.seconds if batch.seconds > 0 else 0.0
+    where = out_path if out_path is not None else "beside the inputs"
+    click.echo(f"{done} done, {skipped} skipped, {failed} failed in {batch.seconds:.1f} s on Ray "
+               f"({rate:.2f} images/s, first result after {summary.first_result_s:.1f} s); results in {where}",
+               err=True)
     if failed:
         sys.exit(1)
 
@@ -252,6 +317,115 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
         task = progress.add_task("remove", total=len(jobs))
         return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite,
                          layers=layers, on_item=lambda _r: progress.advance(task))
+
+
+# ------------------------------------------------------------------------------------------ video
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True,
+              help="A folder/ (one RGBA PNG per frame: 000000.png, ...), .webm (VP9 with alpha), .mov (ProRes "
+                   "4444 with alpha) or .mp4 (H.264 on --bg, white if none).")
+@click.option("-f", "--format", "fmt", default="png", show_default=True,
+              help="png (cut-outs) or mask (the mattes: greyscale PNGs, or a greyscale video).")
+@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), green (the chroma-key "
+              "green #00B140), transparent, or blur[:RADIUS]. Default: transparent; white for .mp4.")
+@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Put this picture behind the subject (scaled to cover).")
+@click.option("--refine", default=None, help="guided (default), none or matting (slow: seconds per frame).")
+@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
+              help="Keep the original colours at soft edges.")
+@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
+@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
+@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
+@click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
+@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px, "
+              "optical flow carries the matte between (see docs/VIDEO.md for what it costs).")
+@click.option("--keyframes", type=click.IntRange(1, 30), default=None,
+              help="Run the network on every Nth frame only (and on cuts); flow carries the matte between.")
+@click.option("--no-steady", "steady", flag_value=False, default=True,
+              help="Cut every frame on its own (no temporal steadying).")
+@click.option("--no-audio", "audio", flag_value=False, default=True, help="Leave the sound out.")
+@click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@click.option("--skip-existing", is_flag=True, help="Folder output: keep frames already written (resume).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+# refused for video with a clear message (they change a frame's size or framing):
+@click.option("-p", "--preset", default=None, hidden=True)
+@click.option("--crop", is_flag=True, default=None, hidden=True)
+@click.option("--size", default=None, hidden=True)
+@click.option("--fill", type=float, default=None, hidden=True)
+@click.option("--shape", default=None, hidden=True)
+@click.option("--outline", type=int, default=None, hidden=True)
+@click.pass_context
+def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
+          keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
+          overwrite: bool, quiet: bool, **fields: Any) -> None:
+    """Cut out every frame of a video SOURCE (MP4, MOV, WebM, MKV, GIF), steady from frame to frame.
+
+    \b
+    alphacut video talk.mp4 -o talk.webm              # VP9 with alpha, for the web
+    alphacut video talk.mp4 -o talk.mov               # ProRes 4444 with alpha, for editors
+    alphacut video talk.mp4 -o talk-green.mp4 --bg green
+    alphacut video talk.mp4 -o frames/ -f mask        # one matte PNG per frame
+    """
+    from .errors import OptionsError
+    from .options import Options
+
+    if skip_existing and overwrite:
+        raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
+    from .video._deps import require_av, require_cv2
+
+    require_av()
+    require_cv2()
+    from .video.job import CHROMA_GREEN, VideoOptions, cut_video
+    from .video.steady import SteadyOptions
+
+    if fast:
+        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
+        keyframes = keyframes or 2
+    if str(fields.get("bg") or "").strip().lower() == "green":
+        fields["bg"] = CHROMA_GREEN.hex()
+    settings = _settings(ctx, model=model, threads=threads)
+    options = Options.from_user(format=fmt, **fields)
+    vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
+                         overwrite=overwrite, skip_existing=skip_existing)
+    from .video.job import check_video_options
+
+    check_video_options(options)
+    remover = _remover(settings)
+    if quiet or not sys.stderr.isatty():
+        report = cut_video(source, output, remover, options, vopts)
+    else:
+        report = _video_with_progress(cut_video, source, output, remover, options, vopts)
+    fps = report.frames / report.seconds if report.seconds > 0 else 0.0
+    skipped = f" ({report.skipped} already there)" if report.skipped else ""
+    click.echo(f"{report.frames} frames{skipped} in {report.seconds:.1f} s ({fps:.2f} fps, network on "
+               f"{report.inferred}); written to {report.output}", err=True)
+
+
+def _video_with_progress(run: Any, source: Path, output: str, remover: Any, options: Any, vopts: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    class _Fps(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} fps" if speed else "-- fps")
+
+    columns = (TextColumn("[bold]video"), BarColumn(), MofNCompleteColumn(), _Fps(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("video", total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total if total and total >= done else None)
+
+        return run(source, output, remover, options, vopts, on_progress=on_progress)
 
 
 # ----------------------------------------------------------------------------------------- models
@@ -325,11 +499,13 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
     bad = 0
     for model_id in ids:
         result = store.verify(model_id)
-        ok = bool(getattr(result, "ok", False))
-        bad += not ok
-        click.echo(f"{model_id}: {'ok' if ok else 'MISMATCH'} {getattr(result, 'detail', '')}".rstrip())
+        bad += not result.ok
+        click.echo(f"{model_id}: {'ok' if result.ok else 'MISMATCH'} {result.detail}".rstrip())
     if bad:
-        sys.exit(4)
+        from .errors import ModelError
+
+        raise ModelError("model.hash-mismatch", f"{bad} of {len(ids)} model(s) failed verification.",
+                         hint="Fetch them again: `alphacut models fetch MODEL_ID`.")
 
 
 @models.command("add")
@@ -431,8 +607,9 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
                 if save_pred is not None:
                     from PIL import Image
 
-                    from .io.encode import encode_image, float_to_u8
+                    from .io.encode import encode_image
                     from .io.files import write_atomic
+                    from .ops.pixels import float_to_u8
                     from .options import OutputFormat
 
                     set_name, stem = names[path]
@@ -476,7 +653,7 @@ def _progress_callback(label: str) -> Any:
 
 # ------------------------------------------------------------------------------------------ bench
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
@@ -488,7 +665,8 @@ def _progress_callback(label: str) -> Any:
 @click.option("--repeat", type=int, default=1, show_default=True,
               help="Batch runs per tool, tools alternated; the median is reported.")
 @click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="First build the bench set into FOLDER from this evaldata folder.")
+              default=None, help="First build the bench set into FOLDER from this evaldata folder (kept if FOLDER "
+                                 "already holds one made from it).")
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (Markdown) to this file, e.g. docs/PERFORMANCE.md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -506,9 +684,14 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     from .errors import OptionsError
 
     if make_set is not None:
-        from .eval.benchset import make_bench_set
+        from .eval.benchset import ensure_bench_set
 
-        make_bench_set(make_set, folder)
+        ensure_bench_set(make_set, folder)
+    elif not folder.is_dir():
+        from .errors import InputError
+
+        raise InputError("input.not-found", f"{folder} is not a folder.",
+                         hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
@@ -575,7 +758,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     try:
         import uvicorn
 
-        from .server.app import build_remover, create_app
+        from .server.app import build_remover, create_app, default_model_file
         from .server.schemas import ServerSettings
     except ImportError as exc:
         from .errors import BackendError
@@ -590,12 +773,15 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
                                      allow_origins=allow_origins)
     if not server_settings.is_loopback:
         click.secho(f"WARNING: binding {host}: every machine that can reach this one can use the server"
-                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local.",
+                    f"{'' if api_key else ' (and no --api-key is set)'}. Use --host 127.0.0.1 to keep it local. "
+                    "Other machines must address it by IP, or by a name given with --allow-host.",
                     fg="red", bold=True, err=True)
     logging.getLogger("alphacut.server").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    app = create_app(lambda: build_remover(settings), server_settings)
+    # the page's private-mode model comes from the same cache (--home) as the server's own
+    app = create_app(lambda: build_remover(settings), server_settings,
+                     model_file=lambda model_id: default_model_file(model_id, settings))
     click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                f"({workers} workers, {threads} threads each)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="warning")

@@ -54,14 +54,6 @@ class Settings:
     def home_path(self) -> Path:
         return Path(self.home.value)
 
-    @property
-    def models_dir(self) -> Path:
-        return self.home_path / "models"
-
-    @property
-    def user_catalog(self) -> Path:
-        return self.home_path / "models.toml"
-
     def as_rows(self) -> list[tuple[str, str, str]]:
         rows = []
         for name in ("home", "offline", "model", "threads", "max_pixels"):

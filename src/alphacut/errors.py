@@ -113,6 +113,10 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "options.bad-config": (OptionsError, 400),
     "options.too-large": (OptionsError, 400),
     "options.unsupported": (OptionsError, 400),
+    "options.fixed-resolution": (OptionsError, 400),  # resolution= on a model that runs at one size only
+    "options.roi-empty": (OptionsError, 400),  # remove.bg's roi: x2 <= x1 or y2 <= y1
+    "options.roi-outside": (OptionsError, 400),  # remove.bg's roi: beyond the image
+    "options.video-geometry": (OptionsError, 400),
     # input: the image or a path to read (exit 3)
     "input.undecodable": (InputError, 415),
     "input.empty": (InputError, 415),
@@ -126,6 +130,14 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.invalid": (InputError, 400),
     "input.exists": (InputError, 400),
     "input.missing": (InputError, 400),
+    "input.bad-type": (InputError, 400),
+    "input.no-face": (InputError, 400),  # id-photo presets: a readable image without a usable face
+    "input.many-faces": (InputError, 400),
+    "input.symlink-loop": (InputError, 400),
+    "input.bad-uri": (InputError, 400),
+    "input.no-video": (InputError, 415),
+    "input.unsupported-codec": (InputError, 415),
+    "input.corrupt": (InputError, 415),
     "eval.not-found": (InputError, 400),
     "eval.size-mismatch": (InputError, 400),
     "eval.empty-set": (InputError, 400),
@@ -142,6 +154,8 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "model.transform-failed": (ModelError, 503),
     "model.unknown-transform": (ModelError, 503),
     "model.not-served": (ModelError, 404),  # GET /model/ID.onnx for a model not cached and verified here
+    "model.unavailable-on-node": (ModelError, 503),
+    "model.not-a-file": (ModelError, 503),
     # backend: inference itself (exit 5)
     "backend.missing": (BackendError, 500),
     "backend.missing-extra": (BackendError, 500),
@@ -149,13 +163,20 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "backend.run-failed": (BackendError, 500),
     "backend.bad-model": (BackendError, 500),
     "backend.bad-input-size": (BackendError, 500),
-    "backend.fixed-resolution": (BackendError, 500),
     "backend.provider-unavailable": (BackendError, 500),
+    "backend.ray-unreachable": (BackendError, 500),
+    "backend.ray-failed": (BackendError, 500),
     # output: writing a result (exit 6)
     "output.exists": (OutputError, 500),
     "output.not-writable": (OutputError, 500),
     "output.is-input": (OutputError, 500),
     "output.collision": (OutputError, 500),
+    "output.is-directory": (OutputError, 500),
+    "output.name-too-long": (OutputError, 500),
+    "output.incomplete": (OutputError, 500),
+    "output.encode-failed": (OutputError, 500),
+    # video: no frame came out (exit 1)
+    "video.empty": (AlphacutError, 500),
     # the server only (never a CLI exit)
     "auth.invalid-key": (ServerError, 403),
     "request.bad-host": (ServerError, 403),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 from enum import Enum
@@ -22,6 +23,7 @@ __all__ = [
     "OutputFormat",
     "Refine",
     "Shape",
+    "check_fits_image",
     "parse_size",
 ]
 
@@ -34,6 +36,14 @@ FAST_RESOLUTION = 768
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
+
+#: Caps on size-like options, so no value can exhaust the machine (each is also bounded by the
+#: image: check_fits_image). erode, dilate, outline and the blur radius are radii in px.
+MAX_RADIUS_PX = 500
+#: a crop margin in px
+MAX_MARGIN_PX = 10_000
+#: the output canvas (--size): 40 MP, e.g. 8000x5000 (its float32 RGBA planes are 640 MB)
+MAX_CANVAS_PIXELS = 40_000_000
 
 _NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),
@@ -292,8 +302,9 @@ class Margin:
         except ValueError:
             raise OptionsError("options.invalid", f"margin={text!r} is not a number of pixels or a percentage.",
                                hint="Use e.g. 20 (pixels) or 5%.") from None
-        if value < 0 or (pct and value > 100):
-            raise OptionsError("options.invalid", f"margin={text!r} is out of range.")
+        if not math.isfinite(value) or value < 0 or (pct and value > 100) or (not pct and value > MAX_MARGIN_PX):
+            raise OptionsError("options.invalid", f"margin={text!r} is out of range.",
+                               hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
         return cls(value, pct)
 
     def to_px(self, box_wh: tuple[int, int]) -> int:
@@ -318,13 +329,14 @@ def parse_size(text: str, *, dpi: int = 300) -> tuple[int, int]:
         nums = []
     if len(nums) == 1:
         nums = nums * 2
-    if len(nums) != 2 or min(nums) <= 0:
+    if len(nums) != 2 or not all(math.isfinite(n) for n in nums) or min(nums) <= 0 or max(nums) > 1e6:
         raise OptionsError("options.invalid", f"size={text!r} is not a size.",
                            hint="Use WxH in pixels (800x600), one number for a square, or 35x45mm / 2x2in.")
     per_inch = _UNITS_PER_INCH[unit]
     w, h = ((round(n) for n in nums) if per_inch is None else (round(n / per_inch * dpi) for n in nums))
-    if not (1 <= w <= 20000 and 1 <= h <= 20000):
-        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000.")
+    if not (1 <= w <= 20000 and 1 <= h <= 20000) or w * h > MAX_CANVAS_PIXELS:
+        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000 and "
+                           f"the canvas at most {MAX_CANVAS_PIXELS / 1e6:g} MP.")
     return (w, h)
 
 
@@ -349,7 +361,10 @@ class Options:
         fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
             canvas and centred (the e-commerce layout).
         anchor: "center", or "bottom" to stand the subject on the canvas's lower margin.
-        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos).
+        head_frame: (top, height) fractions of the canvas for the head of a portrait (ID photos): the
+            face is detected (exactly one is required) and crown to chin spans `height`.
+        id_rule: an ID-photo rule (ops.framing.ID_RULES: "icao", "us") whose ranges for the head
+            height, the space above it and the eye line the head_frame framing must respect.
         shape: RECT, or CIRCLE for round avatars.
         outline_px, outline_color: a sticker outline around the subject.
         preset: the preset these options came from, for reports.
@@ -374,6 +389,7 @@ class Options:
     fill_frac: float | None = None
     anchor: str = "center"
     head_frame: tuple[float, float] | None = None
+    id_rule: str | None = None
     shape: Shape = Shape.RECT
     outline_px: int = 0
     outline_color: Color = Color(255, 255, 255)
@@ -398,12 +414,32 @@ class Options:
         for name in ("erode_px", "dilate_px", "min_area_px", "outline_px"):
             if getattr(self, name) < 0:
                 raise OptionsError("options.invalid", f"{name} must not be negative.")
+        for name in ("erode_px", "dilate_px", "outline_px"):
+            if getattr(self, name) > MAX_RADIUS_PX:
+                raise OptionsError("options.invalid", f"{name}={getattr(self, name)} is over the cap of "
+                                   f"{MAX_RADIUS_PX} px.", hint=f"Use 0..{MAX_RADIUS_PX} (and at most half "
+                                   "the image's shorter side).")
+        if self.min_area_px > DEFAULT_MAX_PIXELS:
+            raise OptionsError("options.invalid", f"min_area_px={self.min_area_px} is over the cap of "
+                               f"{DEFAULT_MAX_PIXELS} px.", hint="Use at most the image's pixel count.")
+        if self.size_wh is not None and (min(self.size_wh) < 1 or max(self.size_wh) > 20000
+                                         or self.size_wh[0] * self.size_wh[1] > MAX_CANVAS_PIXELS):
+            raise OptionsError("options.invalid", f"size_wh={self.size_wh} is out of range.",
+                               hint=f"Sides 1..20000 px, at most {MAX_CANVAS_PIXELS / 1e6:g} MP.")
         if self.subject is not None and self.subject not in ("largest", "center") and not self.subject.isdigit():
             raise OptionsError("options.invalid", f"subject={self.subject!r} is not largest, center or an index.")
         if self.fill_frac is not None and not (0.05 <= self.fill_frac <= 1.0):
             raise OptionsError("options.invalid", f"fill={self.fill_frac} must be between 0.05 and 1.")
         if (self.fill_frac is not None or self.head_frame is not None) and self.size_wh is None:
             raise OptionsError("options.conflict", "Placing the subject on a canvas needs a size (--size WxH).")
+        if self.id_rule is not None:
+            from .ops.framing import ID_RULES
+
+            if self.id_rule not in ID_RULES:
+                raise OptionsError("options.invalid", f"id_rule={self.id_rule!r} is not a known ID-photo rule.",
+                                   hint=suggest(self.id_rule, ID_RULES) or f"Rules: {', '.join(ID_RULES)}.")
+            if self.head_frame is None:
+                raise OptionsError("options.conflict", "id_rule needs head_frame (the preset id-photo sets both).")
         if self.anchor not in ("center", "bottom"):
             raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
         if self.max_pixels < 1:
@@ -465,6 +501,35 @@ class Options:
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
+
+
+def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
+    """Refuse size-like options too large for this image (before any inference runs).
+
+    erode, dilate, outline and the blur radius: at most half the shorter side; a margin in px: at
+    most the longer side; min_area: at most the image's pixel count. The absolute caps
+    (MAX_RADIUS_PX, MAX_MARGIN_PX, MAX_CANVAS_PIXELS) are checked when Options are built.
+
+    Example:
+        >>> check_fits_image(Options(erode_px=30), (40, 40))
+        Traceback (most recent call last):
+        ...
+        alphacut.errors.OptionsError: options.too-large: erode=30 px is more than half this 40x40 image's shorter side (20 px). Use erode <= 20 for this image.
+    """
+    w, h = size_wh
+    half = min(w, h) // 2
+    radii = {"erode": options.erode_px, "dilate": options.dilate_px, "outline": options.outline_px,
+             "blur": options.background.blur_px or 0}
+    for name, value in radii.items():
+        if value > half:
+            raise OptionsError("options.too-large", f"{name}={value:g} px is more than half this {w}x{h} image's "
+                               f"shorter side ({half} px).", hint=f"Use {name} <= {half} for this image.")
+    if not options.margin.percent and options.margin.value > max(w, h):
+        raise OptionsError("options.too-large", f"margin={options.margin.value:g} px is more than this {w}x{h} "
+                           f"image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    if options.min_area_px > w * h:
+        raise OptionsError("options.too-large", f"min_area={options.min_area_px} px is more than this {w}x{h} "
+                           f"image's {w * h} pixels.", hint=f"Use min_area <= {w * h}.")
 
 
 def _parse_background(value: str | Color | Background) -> Background:

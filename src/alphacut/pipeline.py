@@ -1,7 +1,12 @@
-"""decode → preprocess → infer → upsample → composite → encode, top to bottom.
+"""decode → preprocess → infer → refine → clean → decontaminate → layout → composite → encode.
 
-Pure steps over explicit arguments: the Remover in api.py supplies the backend, model spec and
-options. Nothing here reads settings or the environment.
+The order of the steps and which options turn them on live here; the pixel work is in ops/
+(pure numpy), decoding and encoding in io/. The Remover in api.py supplies the backend, model
+spec and options. Nothing here reads settings or the environment.
+
+Mattes are H×W float32 in [0, 1]. The full-resolution photo stays H×W×3 uint8 through
+refinement, decontamination and compose_u8, which turn it into floats a band of rows at a time;
+layout and the other float steps take H×W×3 float32 in [0, 1].
 """
 
 from __future__ import annotations
@@ -16,18 +21,21 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from . import post
-from .errors import BackendError
+from . import portrait
+from .errors import OptionsError
 from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
-from .io.encode import encode_image, float_to_u8, pixels_to_pil, to_pil, u8_to_float
+from .io.encode import encode_image, pixels_to_pil, to_pil
 from .models.catalog import ModelSpec
+from .ops import components, composite, foreground, framing, guided, morphology
 from .ops.components import Subject, split_subjects
+from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
-from .options import BackgroundKind, Fit, Options, OutputFormat, Refine
+from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, Shape, check_fits_image
 from .runtime.base import Backend
 
-__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "Cutout", "CutoutInfo", "Prepared", "compose_cutout", "cut", "encode_cutout", "finish", "infer",
-           "matte_from_raw", "min_decode_size", "postprocess", "predict_matte", "preload", "prepare", "preprocess"]
+__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "clean_matte",
+           "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw", "min_decode_size",
+           "postprocess", "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +85,7 @@ def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tup
     side = options.resolution or spec.input_size
     if fixed is not None:
         if options.resolution is not None and (side, side) != fixed:
-            raise BackendError("backend.fixed-resolution",
+            raise OptionsError("options.fixed-resolution",
                                f"Model '{spec.id}' runs at {fixed[1]}x{fixed[0]} only; "
                                f"resolution={side} was asked for.",
                                hint="Use a dynamic-resolution variant of the model for other resolutions.")
@@ -238,6 +246,7 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
         need = None if full_resolution or options.size_wh is None else partial(
             min_decode_size, model_wh=size_wh, options=options)
         decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
+    check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference
     if decoded.draft_scale > 1:
         log.info("%s: decoded at 1/%d (%dx%d) for a %dx%d output", decoded.name, decoded.draft_scale,
                  *decoded.size_wh, *(options.size_wh or decoded.size_wh))
@@ -254,10 +263,19 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
                     timings_ms=timings)
 
 
+#: From this many pixels on, the model's working memory is returned to the system after inference
+#: (Backend.run_and_release), so the photo's full-resolution steps reuse it: 24 MP PNG cutout peak
+#: RSS 1049-1120 -> 761 MiB; it costs ~0.1 s of CPU to grow back on the next image, so smaller
+#: photos, whose finish needs little, keep it (docs/PERFORMANCE.md, "Memory").
+RELEASE_ARENA_MIN_PIXELS = 16_000_000
+
+
 def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     """Run the model on a prepared input; the only step that holds the CPU for seconds."""
     t = time.perf_counter()
-    raw = backend.run(prepared.batch)
+    w, h = prepared.decoded.size_wh
+    release = getattr(backend, "run_and_release", None) if w * h >= RELEASE_ARENA_MIN_PIXELS else None
+    raw = release(prepared.batch) if release is not None else backend.run(prepared.batch)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
 
@@ -271,10 +289,10 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
     if options.refine is Refine.NONE:
         alpha = resize_matte(low, decoded.size_wh)
     else:
-        alpha = post.refine_matte(low, decoded.rgb, options.refine)
+        alpha = refine_matte(low, decoded.rgb, options.refine)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
-    alpha = post.clean_matte(alpha, options)
+    alpha = clean_matte(alpha, options)
     prepared.timings_ms["matte"] = (time.perf_counter() - t) * 1e3
     return alpha
 
@@ -297,11 +315,13 @@ def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSp
         return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=_info(prepared, spec))
     if not _changes_geometry(options) and options.background.kind in (BackgroundKind.TRANSPARENT, BackgroundKind.COLOR):
         t = time.perf_counter()  # decontamination included
-        result = pixels_to_pil(post.compose_u8(rgb, alpha, options))
+        colour = options.background.color
+        result = pixels_to_pil(composite.compose_u8(rgb, alpha, background=None if colour is None else (
+            colour.r, colour.g, colour.b, colour.a), decontaminate=options.decontaminate))
         prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
         return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
     t = time.perf_counter()
-    fg = u8_to_float(post.decontaminate(rgb, alpha) if options.decontaminate else rgb)
+    fg = u8_to_float(foreground.decontaminate(rgb, alpha) if options.decontaminate else rgb)
     prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
     bg_image = None
@@ -311,9 +331,9 @@ def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSp
         bg_image = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
     elif background.kind is BackgroundKind.BLUR:
         assert background.blur_px is not None
-        bg_image = post.blurred_background(u8_to_float(rgb), alpha, background.blur_px)
-    fg, alpha = post.layout(fg, alpha, options)
-    out_rgb, out_alpha = post.apply_background(fg, alpha, options, bg_image)
+        bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
+    fg, alpha = layout(fg, alpha, options)
+    out_rgb, out_alpha = apply_background(fg, alpha, options, bg_image)
     del fg, bg_image
     result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
     prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
@@ -327,9 +347,114 @@ def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
                       decode_scale=decoded.draft_scale)
 
 
+#: Guided upsampling beats bilinear only when the photo is at least this many times the matte's
+#: size along its shorter side (measured on evaldata: below that, bilinear is as good or better).
+GUIDED_MIN_SCALE = 2.0
+
+
+def refine_matte(low: NDArray[np.float32], image: NDArray[np.uint8] | NDArray[np.float32],
+                 refine: Refine) -> NDArray[np.float32]:
+    """The model's matte (any size) at the image's size, following the image's edges where it helps.
+
+    Refine.MATTING first does what GUIDED does, then re-solves the matte's soft band by closed-form
+    matting (ops/matting.py), on at most matting.MATTING_WORK_PIXELS pixels.
+
+    Args:
+        image: H×W×3 photo, uint8 or float32 in [0, 1].
+    """
+    h, w = image.shape[:2]
+    scale = min(h / low.shape[0], w / low.shape[1])
+    if refine is Refine.NONE or scale < GUIDED_MIN_SCALE:
+        alpha = resize_matte(low, (w, h))
+    else:
+        alpha = guided.guided_upsample(low, image)
+    if refine is Refine.MATTING:
+        from .ops import matting  # scipy.sparse: loaded only when matting is asked for
+
+        alpha = matting.refine_alpha(image, alpha)
+    return alpha
+
+
+def clean_matte(alpha: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
+    """Threshold, erode/dilate, speck removal and subject selection, as options ask."""
+    if options.threshold is not None:
+        alpha = morphology.threshold(alpha, options.threshold)
+    if options.erode_px:
+        alpha = morphology.erode(alpha, options.erode_px)
+    if options.dilate_px:
+        alpha = morphology.dilate(alpha, options.dilate_px)
+    if options.min_area_px:
+        alpha = morphology.remove_small(alpha, options.min_area_px)
+    if options.subject is not None:
+        subjects = components.split_subjects(alpha)
+        if not subjects:
+            return np.zeros_like(alpha)
+        which: int | str = int(options.subject) if options.subject.isdigit() else options.subject
+        try:
+            alpha = components.select_subject(subjects, which).full_alpha()  # type: ignore[arg-type]
+        except IndexError:
+            raise OptionsError("options.invalid",
+                               f"subject={options.subject}: this image has {len(subjects)} subject(s).",
+                               hint=f"Use an index from 0 to {len(subjects) - 1}, largest or center.") from None
+    return alpha
+
+
+def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
+           options: Options) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Crop, place on a canvas, fit/fill, frame a head, outline, round: as options ask.
+
+    The scale each path applies is what min_decode_size bounds (see its table).
+    """
+    if options.crop:
+        box = framing.subject_bbox(alpha)
+        if box is not None:
+            margin = options.margin.to_px((box[2] - box[0], box[3] - box[1]))
+            fg, alpha, _ = framing.crop_to_subject(fg, alpha, margin)
+    if options.size_wh is not None:
+        size = options.size_wh
+        if options.head_frame is not None:
+            fg, alpha = portrait.frame_portrait(fg, alpha, options)  # ID photos: portrait.py
+        elif options.fill_frac is not None:
+            anchor = "bottom" if options.anchor == "bottom" else "center"
+            # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.
+            fg, alpha = framing.place_on_canvas(fg, alpha, size, fill_frac=options.fill_frac, anchor=anchor,
+                                                level=0.5)
+        elif options.fit is Fit.FILL:
+            fg, alpha = framing.fill(fg, alpha, size)
+        else:
+            fg, alpha = framing.fit(fg, alpha, size)
+    if options.outline_px:
+        c = options.outline_color
+        fg, alpha = composite.add_outline(fg, alpha, options.outline_px, (c.r / 255.0, c.g / 255.0, c.b / 255.0))
+    if options.shape is Shape.CIRCLE:
+        alpha = alpha * composite.circle_alpha(alpha.shape)
+    return fg, alpha
+
+
+def apply_background(fg: NDArray[np.float32], alpha: NDArray[np.float32], options: Options,
+                     bg_image: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """(rgb, alpha) over bg_image (scaled to cover) or options.background's colour; alpha None when opaque."""
+    if bg_image is not None:
+        h, w = alpha.shape
+        if bg_image.shape[:2] != (h, w):
+            bg_image = composite.cover_resize(bg_image, (w, h))
+        return composite.composite_over_image(fg, alpha, bg_image), None
+    c = options.background.color
+    return composite.composite_over_rgba(fg, alpha, None if c is None else (c.r, c.g, c.b, c.a))
+
+
 def preload(options: Options) -> None:
-    """Import what finish() will need for these options (see post.preload); call from an idle thread."""
-    post.preload(options, mask_only=options.format is OutputFormat.MASK and not _changes_geometry(options))
+    """Import now what finish() will surely need for `options` (scipy.ndimage, ~0.3 s).
+
+    Only an import, for an otherwise idle thread while the model loads: a process's first image
+    then does not pay it after inference.
+    """
+    mask_only = options.format is OutputFormat.MASK and not _changes_geometry(options)
+    needs_ndimage = bool(options.erode_px or options.dilate_px or options.min_area_px
+                         or options.subject is not None or options.head_frame is not None
+                         or (options.decontaminate and not mask_only))
+    if needs_ndimage:
+        import scipy.ndimage  # noqa: F401
 
 
 def _changes_geometry(options: Options) -> bool:
@@ -352,5 +477,8 @@ def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options
 def encode_cutout(cutout: Cutout, options: Options) -> bytes:
     """Encode a cutout in options.format (the matte alone for OutputFormat.MASK)."""
     if options.format is OutputFormat.MASK:
-        return encode_image(Image.fromarray(float_to_u8(cutout.alpha), "L"), options.format)
+        # finish() made the mask-only output's image from this very alpha: no second conversion.
+        mask = cutout.image if cutout.image.mode == "L" and cutout.image.size == cutout.alpha.shape[::-1] \
+            else Image.fromarray(float_to_u8(cutout.alpha), "L")
+        return encode_image(mask, options.format)
     return encode_image(cutout.image, options.format, quality=options.jpeg_quality)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import OptionsError, suggest
+from .ops.framing import ID_RULES
 from .options import Background, Color, Margin, Options, Shape
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
@@ -28,18 +29,27 @@ def _p(name: str, description: str, **values: Any) -> Preset:
     return Preset(name, description, MappingProxyType(values))
 
 
+def _id_photo(rule_name: str) -> dict[str, Any]:
+    """An ID-photo preset's options from its rule (ops.framing.ID_RULES: sizes and ranges, with sources)."""
+    rule = ID_RULES[rule_name]
+    return {"background": Background.solid(WHITE), "size_wh": rule.size_wh, "head_frame": (rule.top, rule.head),
+            "id_rule": rule.name, "subject": "largest"}
+
+
 WHITE = Color(255, 255, 255)
 
 PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
     _p("ecommerce", "Product shot: white background, subject centred, its box filling 85% of a "
        "2000x2000 canvas (change with --size).",
        background=Background.solid(WHITE), size_wh=(2000, 2000), fill_frac=0.85),
-    _p("id-photo", "ID / passport photo 35x45 mm at 300 dpi (413x531 px), white background "
-       "(--bg lightblue for blue), one person, head from crown to chin 74% of the height, 9% above it.",
-       background=Background.solid(WHITE), size_wh=(413, 531), head_frame=(0.09, 0.74), subject="largest"),
-    _p("id-photo-us", "US passport / visa photo 2x2 in at 300 dpi (600x600 px), white background, "
-       "head 60% of the height, 12% above it.",
-       background=Background.solid(WHITE), size_wh=(600, 600), head_frame=(0.12, 0.60), subject="largest"),
+    _p("id-photo", "ID / passport photo by ICAO 9303: 35x45 mm at 300 dpi (413x531 px), white "
+       "background (--bg lightblue for blue), exactly one face (detected; eyes levelled), crown to chin "
+       "34 mm (76%; rule 32-36 mm), 4.5 mm above the crown, head centred.",
+       **_id_photo("icao")),
+    _p("id-photo-us", "US passport / visa photo 2x2 in at 300 dpi (600x600 px), white background, exactly "
+       "one face (detected; eyes levelled), head 1 3/16 in (59%; rule 1-1 3/8 in), eyes 1 1/8-1 3/8 in "
+       "above the bottom.",
+       **_id_photo("us")),
     _p("avatar", "Square 512x512 profile picture, transparent, subject centred filling 90%.",
        size_wh=(512, 512), fill_frac=0.9, subject="largest"),
     _p("avatar-circle", "Round 512x512 profile picture: like avatar, transparent outside the circle.",

@@ -6,13 +6,15 @@
 // wantMatte (private mode): report.matte = the last image's matte, the model's matte, the RGBA cutout
 // (base64 float32 / uint8) and its timings (ms, inferenceMs, refineMs, decontaminateMs, guided).
 // measureGaps: report.gaps = the longest main-thread gap (a 10 ms timer's lateness) while the batch ran,
-// the longest long task, and the progress bars' values sampled every 200 ms.
+// the longest long task, and the progress bars' values sampled every 200 ms; with idleGapsMs, report.idleGaps
+// = the same measured for that long with the page idle first (the machine's own load).
 // Without steps: download the first done card and the ZIP. With steps, each one of
 //   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
-//   {do: "drop", images} {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
+//   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
 //   {do: "edit", card, actions: [{stroke: [[x, y], ...] (image px), tool?, size?, edge?, touch?},
 //     {press: "Control+z"}, {click: selector}, {wheel: [x, y, deltaY]}, {pinch: [x, y, factor]},
-//     {screenshot: path}, {eval: expr, as}], finish: "done"|"cancel"}
+//     {spaceDrag: [x0, y0, x1, y1]},
+//     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -80,7 +82,21 @@ async function edit(page, cdp, step) {
       await page.mouse.move(a.wheel[0], a.wheel[1]);
       await page.mouse.wheel(0, a.wheel[2]);
     } else if (a.pinch) await pinch(cdp, ...a.pinch);
+    else if (a.spaceDrag) { // hold space and drag: pans, never paints
+      const [x0, y0, x1, y1] = a.spaceDrag;
+      await page.keyboard.down(" ");
+      await page.mouse.move(x0, y0);
+      await page.mouse.down();
+      await page.mouse.move(x1, y1, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up(" ");
+    }
     else if (a.screenshot) await page.screenshot({ path: a.screenshot });
+    else if (a.viewport) {
+      await page.setViewportSize({ width: a.viewport[0], height: a.viewport[1] });
+      await page.waitForTimeout(200);
+      await page.keyboard.press("0"); // fit the new view
+    }
     else if (a.eval) report.values[a.as] = await page.evaluate(a.eval);
     await page.waitForTimeout(50);
   }
@@ -112,11 +128,18 @@ try {
     await page.evaluate(() => {
       const g = { max: 0, last: performance.now(), longTask: 0, samples: [], on: true };
       window.__gaps = g;
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) g.longTask = Math.max(g.longTask, e.duration); })
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          g.longTask = Math.max(g.longTask, e.duration);
+          (g.tasks ||= []).push([Math.round(e.startTime), Math.round(e.duration)]);
+        }
+      })
         .observe({ type: "longtask" });
       const tick = () => {
         const now = performance.now();
         if (g.on) g.max = Math.max(g.max, now - g.last);
+        if (g.on && now - g.last > 100) (g.big ||= []).push([Math.round(g.last), Math.round(now - g.last),
+          [...document.querySelectorAll("[data-testid=status]")].map((e) => e.textContent).join(" | ")]);
         g.last = now;
         if (g.on) setTimeout(tick, 10);
       };
@@ -128,10 +151,18 @@ try {
       }, 200);
     });
   }
+  if (job.measureGaps && job.idleGapsMs) { // the same timer with the page idle: what the machine's load alone does
+    await page.waitForTimeout(job.idleGapsMs);
+    report.idleGaps = await page.evaluate(() => {
+      const g = window.__gaps, out = { max: g.max, longTask: g.longTask };
+      g.max = 0; g.longTask = 0; g.big = []; g.tasks = []; g.samples = [];
+      return out;
+    });
+  }
   await page.setInputFiles("[data-testid=files]", job.images);
   await doneCount(page, job.images.length, job.timeoutMs || 120000);
   if (job.measureGaps) {
-    report.gaps = await page.evaluate(() => { window.__gaps.on = false; const { max, longTask, samples } = window.__gaps; return { max, longTask, samples }; });
+    report.gaps = await page.evaluate(() => { window.__gaps.on = false; const { max, longTask, samples, big, tasks } = window.__gaps; return { max, longTask, samples, big, tasks }; });
   }
   report.note = await page.textContent("#private-status");
   report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
@@ -150,8 +181,10 @@ try {
       else if (step.do === "pick") await page.locator("[data-testid=card]").nth(step.card).locator("[data-testid=pick]").check();
       else if (step.do === "drop") {
         const before = await page.locator("[data-testid=card]").count();
+        const t0 = await page.evaluate(() => performance.now());
         await page.setInputFiles("[data-testid=files]", step.images);
         await doneCount(page, before + step.images.length, job.timeoutMs || 120000);
+        (report.values.dropMs ||= []).push(await page.evaluate(() => performance.now()) - t0);
       } else if (step.do === "wait") {
         await page.waitForTimeout(300);
         await doneCount(page, await page.locator("[data-testid=card]").count(), job.timeoutMs || 120000);

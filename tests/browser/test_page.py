@@ -248,9 +248,10 @@ def test_server_mode_screenshots_with_real_model(browser_tools: None, live_serve
 def test_private_mode_cutout_matches_library_above_2x(browser_tools: None, live_server: Any, tmp_path: Path) -> None:
     """A photo over 2x the model's matte: the page refines it by guided upsampling and decontaminates the
     edge colours as the library does by default, so its cutout is the library's default cutout."""
-    from alphacut import post
+    from alphacut import pipeline
     from alphacut.io.encode import pixels_to_pil
-    from alphacut.options import Options, Refine
+    from alphacut.ops.composite import compose_u8
+    from alphacut.options import Refine
 
     remover = _real_remover()
     base = live_server(remover)
@@ -269,8 +270,8 @@ def test_private_mode_cutout_matches_library_above_2x(browser_tools: None, live_
     rgb = np.asarray(Image.open(image).convert("RGB"))
 
     # 1. the page's steps after inference are the library's: its refinement and composition of the page's matte
-    py_alpha = post.refine_matte(low, rgb, Refine.GUIDED)
-    py_rgba = np.asarray(pixels_to_pil(post.compose_u8(rgb, py_alpha, Options()))).astype(int)
+    py_alpha = pipeline.refine_matte(low, rgb, Refine.GUIDED)
+    py_rgba = np.asarray(pixels_to_pil(compose_u8(rgb, py_alpha, background=None, decontaminate=True))).astype(int)
     port_alpha = np.abs(page_alpha - py_alpha)
     assert port_alpha.max() <= 1 / 255
     # a pixel a float32 rounding away from a limit of the soft band (0.002, 0.998) may fall on either side

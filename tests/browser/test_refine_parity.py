@@ -1,5 +1,5 @@
 """The page's edge refinement (web/src/refine.js, run by Node) against the Python functions it ports:
-post.refine_matte (guided upsampling from 2x) and post.decontaminate (blur fusion), on synthetic photos
+pipeline.refine_matte (guided upsampling from 2x) and ops.foreground.decontaminate (blur fusion), on synthetic photos
 with a soft-edged subject made here with numpy."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def photo_bytes(photo: NDArray[np.uint8], stride: int) -> bytes:
 @pytest.mark.parametrize("case", [(1202, 802, 300, 200, 3), (1200, 900, 300, 200, 4), (640, 420, 320, 200, 3),
                                   (1000, 2000, 256, 512, 3), (450, 300, 300, 200, 4)])
 def test_js_refine_matte_matches_python(case: tuple[int, int, int, int, int], tmp_path: Path) -> None:
-    from alphacut import post
+    from alphacut import pipeline
     from alphacut.ops.resize import resize_matte
     from alphacut.options import Refine
 
@@ -83,8 +83,8 @@ def test_js_refine_matte_matches_python(case: tuple[int, int, int, int, int], tm
     (tmp_path / "low.f32").write_bytes(low.tobytes())
     note = run_js({"op": "refine", "W": w, "H": h, "lw": lw, "lh": lh, "stride": stride}, tmp_path)
     js = np.fromfile(tmp_path / "out.f32", np.float32).reshape(h, w)
-    py = post.refine_matte(low, photo, Refine.GUIDED)
-    guided = min(w / lw, h / lh) >= post.GUIDED_MIN_SCALE
+    py = pipeline.refine_matte(low, photo, Refine.GUIDED)
+    guided = min(w / lw, h / lh) >= pipeline.GUIDED_MIN_SCALE
     assert note["guided"] is guided
     diff = np.abs(js - py)
     print(f"{case}: guided={guided} max|JS-Python|={diff.max():.2e} mean={diff.mean():.2e} ({note['ms']:.0f} ms)")
@@ -97,7 +97,7 @@ def test_js_refine_matte_matches_python(case: tuple[int, int, int, int, int], tm
 # 97x61: windows (radius 90) wider than the photo; 0.48 MP: estimated at full size; 2.16 MP: at 2 MP, enlarged
 @pytest.mark.parametrize("size", [(97, 61), (800, 600), (1800, 1200)])
 def test_js_decontaminate_matches_python(size: tuple[int, int], tmp_path: Path) -> None:
-    from alphacut import post
+    from alphacut.ops import foreground
 
     w, h = size
     photo, alpha = synthetic_photo(w, h, seed=w)
@@ -105,7 +105,7 @@ def test_js_decontaminate_matches_python(size: tuple[int, int], tmp_path: Path) 
     (tmp_path / "alpha.f32").write_bytes(alpha.tobytes())
     note = run_js({"op": "decontaminate", "W": w, "H": h, "stride": 4}, tmp_path)
     js = np.fromfile(tmp_path / "out.u8", np.uint8).reshape(h, w, 4)
-    py = post.decontaminate(photo, alpha)
+    py = foreground.decontaminate(photo, alpha)
     soft = (alpha > 0.002) & (alpha < 0.998)
     assert note["written"] == int(soft.sum())
     assert (js[:, :, 3] == 255).all()

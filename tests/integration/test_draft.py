@@ -24,7 +24,14 @@ def test_preset_from_a_draft_decode_matches_the_full_decode(real_remover, tmp_pa
     from alphacut.io.decode import decode_image
     from alphacut.presets import get_preset
 
-    src = _photo(tmp_path / "big.jpg", *size_wh, seed=7)
+    if preset == "id-photo":  # a face to frame (tests/unit/portraits.py), drawn at half size and enlarged
+        from ..unit.portraits import draw_portrait
+
+        src = tmp_path / "big.jpg"
+        half = draw_portrait(size_wh[0] // 2, size_wh[1] // 2, face_w=size_wh[0] / 12).rgb
+        Image.fromarray(half).resize(size_wh, Image.BILINEAR).save(src, quality=90)
+    else:
+        src = _photo(tmp_path / "big.jpg", *size_wh, seed=7)
     options = get_preset(preset).apply()
     out = real_remover.cutout(src, options)
     ref = real_remover.cutout(decode_image(src), options)  # a Decoded input is never reduced
@@ -32,4 +39,6 @@ def test_preset_from_a_draft_decode_matches_the_full_decode(real_remover, tmp_pa
     assert out.image.size == ref.image.size == options.size_wh
     diff = np.abs(_visible(out.image) - _visible(ref.image)).reshape(-1, 4).mean(axis=0)
     print(f"{preset}: mean abs diff (premultiplied RGB, alpha) x255 = {np.round(diff * 255, 3)}")
-    assert diff.max() < 2 / 255, diff * 255
+    # id-photo: the framing follows the face detector's box, which moves by a few % between two
+    # resamplings of one photo (measured here: 6.4/255 with the real model; 9.9/255 in tests/unit)
+    assert diff.max() < (12 if preset == "id-photo" else 2) / 255, diff * 255

@@ -193,3 +193,17 @@ def test_spawn_measured_reports_the_childs_own_peak_not_its_parents() -> None:
     assert spawn_measured([sys.executable, "-c", grow]).peak_rss_mb > 200
     missing = spawn_measured(["/nonexistent/alphacut-cmd"])
     assert missing.returncode != 0 and "nonexistent" in missing.stderr
+
+
+def test_ensure_bench_set_reuses_its_own_set_and_refuses_others(tmp_path: Path) -> None:
+    from alphacut.eval.benchset import ensure_bench_set
+
+    ev = _evaldata(tmp_path / "ev")
+    first = ensure_bench_set(ev, tmp_path / "set", mix=MIX)
+    before = (tmp_path / "set" / "manifest.json").stat().st_mtime_ns
+    assert ensure_bench_set(ev, tmp_path / "set", mix=MIX) == first
+    assert (tmp_path / "set" / "manifest.json").stat().st_mtime_ns == before  # not rebuilt
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("mine")
+    with pytest.raises(InputError):
+        ensure_bench_set(ev, tmp_path / "other", mix=MIX)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphacut import Options, Remover, post
-from alphacut.io import encode
-from alphacut.io.encode import float_to_u8, pixels_to_pil, to_pil, u8_to_float
+from alphacut import Options, Remover, pipeline
+from alphacut.io.encode import pixels_to_pil, to_pil
+from alphacut.ops import composite, foreground, pixels
 from alphacut.ops.foreground import estimate_foreground
+from alphacut.ops.pixels import float_to_u8, u8_to_float
 from alphacut.ops.resize import resize_image, resize_matte
 from alphacut.options import Background, Color
 from alphacut.runtime.fake import FakeBackend
@@ -32,13 +33,13 @@ def photo_and_matte(h: int = 96, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
 
 
 def float_decontaminate(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """post.decontaminate as it was on float32 images (the reference)."""
+    """foreground.decontaminate as it was on float32 images (the reference)."""
     soft = (alpha > 0.002) & (alpha < 0.998)
     h, w = alpha.shape
-    if h * w <= post.FOREGROUND_WORK_PIXELS:
+    if h * w <= foreground.FOREGROUND_WORK_PIXELS:
         fg = estimate_foreground(image, alpha)
     else:
-        k = (post.FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
+        k = (foreground.FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
         size = (max(8, round(w * k)), max(8, round(h * k)))
         small = estimate_foreground(resize_image(image, size), resize_matte(alpha, size),
                                     radii=(max(8, round(90 * k)), max(2, round(6 * k))))
@@ -50,7 +51,7 @@ def reference(rgb: np.ndarray, alpha: np.ndarray, options: Options) -> np.ndarra
     """The float32 chain finish() ran before: photo to float, decontaminate, apply_background, to uint8."""
     image = u8_to_float(rgb)
     fg = float_decontaminate(image, alpha) if options.decontaminate else image
-    out, out_a = post.apply_background(fg, alpha, options, None)
+    out, out_a = pipeline.apply_background(fg, alpha, options, None)
     return np.asarray(to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a)))
 
 
@@ -58,9 +59,9 @@ def reference(rgb: np.ndarray, alpha: np.ndarray, options: Options) -> np.ndarra
 def size_path(request, monkeypatch):
     """'big' makes the photo count as big (estimate at reduced size) and the bands a few rows high."""
     if request.param == "big":
-        monkeypatch.setattr(post, "FOREGROUND_WORK_PIXELS", 4000)
-        monkeypatch.setattr(post, "BAND_PIXELS", 7 * 160)
-        monkeypatch.setattr(encode, "_BAND_VALUES", 500)
+        monkeypatch.setattr(foreground, "FOREGROUND_WORK_PIXELS", 4000)
+        monkeypatch.setattr(foreground, "BAND_PIXELS", 7 * 160)
+        monkeypatch.setattr(pixels, "BAND_VALUES", 500)
     return request.param
 
 
@@ -71,7 +72,9 @@ def test_compose_u8_matches_the_float_reference(size_path, background, decontami
     rgb, alpha = photo_and_matte()
     options = Options(background=Background() if background is None else Background.solid(background),
                       decontaminate=decontaminate)
-    ours = np.asarray(pixels_to_pil(post.compose_u8(rgb, alpha, options)))
+    c = options.background.color
+    ours = np.asarray(pixels_to_pil(composite.compose_u8(
+        rgb, alpha, background=None if c is None else (c.r, c.g, c.b, c.a), decontaminate=decontaminate)))
     ref = reference(rgb, alpha, options)
     assert ours.shape == ref.shape == (96, 160, 3 if background and background.a == 255 else 4)
     assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
@@ -81,23 +84,23 @@ def test_compose_u8_matches_the_float_reference(size_path, background, decontami
 
 def test_decontaminate_changes_only_the_soft_band_and_can_work_in_place(size_path):
     rgb, alpha = photo_and_matte()
-    out = post.decontaminate(rgb, alpha)
+    out = foreground.decontaminate(rgb, alpha)
     soft = (alpha > 0.002) & (alpha < 0.998)
     assert out.dtype == np.uint8 and out is not rgb
     assert np.array_equal(out[~soft], rgb[~soft]) and not np.array_equal(out[soft], rgb[soft])
     ref = float_to_u8(float_decontaminate(u8_to_float(rgb), alpha))
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
     rgba = np.zeros(rgb.shape[:2] + (4,), np.uint8)
-    post.decontaminate(rgb, alpha, out=rgba[:, :, :3])  # a strided view, as compose_u8 passes
+    foreground.decontaminate(rgb, alpha, out=rgba[:, :, :3])  # a strided view, as compose_u8 passes
     assert np.array_equal(rgba[:, :, :3], out)
     copy = rgb.copy()
-    assert post.decontaminate(copy, alpha, out=copy) is copy and np.array_equal(copy, out)
+    assert foreground.decontaminate(copy, alpha, out=copy) is copy and np.array_equal(copy, out)
 
 
 def test_float_to_u8_in_bands_equals_one_pass(monkeypatch):
     x = np.random.default_rng(2).uniform(-0.2, 1.2, (37, 23, 3)).astype(np.float32)
     one_pass = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
-    monkeypatch.setattr(encode, "_BAND_VALUES", 100)
+    monkeypatch.setattr(pixels, "BAND_VALUES", 100)
     assert np.array_equal(float_to_u8(x), one_pass)
     assert np.array_equal(float_to_u8(x[:, :, 0]), one_pass[:, :, 0])
 

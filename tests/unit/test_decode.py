@@ -317,3 +317,21 @@ def test_too_large_message_shows_why_it_is_over():
     with pytest.raises(InputError) as err:
         decode_image(bytes(data), max_pixels=100_000_000)
     assert "100,010,000" in err.value.message and "100,000,000" in err.value.message
+
+
+def test_read_matte_is_the_one_matte_reader(tmp_path):
+    from alphacut.io.decode import read_matte
+
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    Image.fromarray(grey, "L").save(tmp_path / "l.png")
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = grey
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    for name in ("l.png", "rgba.png"):
+        m = read_matte(tmp_path / name)
+        assert m.dtype == np.float32 and np.array_equal(np.rint(m * 255).astype(np.uint8), grey)
+    (tmp_path / "bad.png").write_bytes(b"DDS |" + bytes(100))
+    with pytest.raises(InputError) as err:
+        read_matte(tmp_path / "bad.png")
+    assert err.value.code == "input.undecodable"

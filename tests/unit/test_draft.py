@@ -13,8 +13,7 @@ from alphacut import Options, Remover
 from alphacut.io.decode import decode_image
 from alphacut.ops import framing
 from alphacut.options import Background, Fit, Margin
-from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, min_decode_size
-from alphacut.post import layout
+from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, layout, min_decode_size
 from alphacut.presets import get_preset
 
 F = DRAFT_MIN_SUBJECT_FRAC
@@ -51,6 +50,19 @@ def big_jpeg() -> bytes:
 
 
 @pytest.fixture(scope="module")
+def big_rotated_portrait_jpeg() -> bytes:
+    """Like big_rotated_jpeg, with a face the id-photo presets can detect (tests/unit/portraits.py)."""
+    from .portraits import draw_portrait
+
+    img = Image.fromarray(draw_portrait(1500, 2000, face_w=250).rgb).resize((3000, 4000), Image.BILINEAR)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    img.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
 def big_rotated_jpeg() -> bytes:
     """Stored 4000x3000 landscape, EXIF 6: upright it is a 3000x4000 portrait."""
     return _person_jpeg(3000, 4000, orientation=6, seed=2)
@@ -71,7 +83,7 @@ def _visible(img: Image.Image) -> np.ndarray:
 @pytest.mark.parametrize(("source", "options", "scale"), [
     ("big_jpeg", get_preset("avatar").apply(), 2),
     ("big_rotated_jpeg", Options(size_wh=(512, 512)), 4),
-    ("big_rotated_jpeg", get_preset("id-photo").apply(), 2),
+    ("big_rotated_portrait_jpeg", get_preset("id-photo").apply(), 2),
 ])
 def test_sized_output_decodes_small_and_matches_the_full_decode(request, remover, source, options, scale):
     data = request.getfixturevalue(source)
@@ -85,9 +97,11 @@ def test_sized_output_decodes_small_and_matches_the_full_decode(request, remover
     if out.image.mode == "RGBA":  # a subject, cut out and framed
         assert 0.1 < b[:, :, 3].mean() < 0.9, b[:, :, 3].mean()
     diff = np.abs(a - b).reshape(-1, 4).mean(axis=0)
-    # measured: 0.6/255 (512x512), 2.2/255 (id-photo: its head box comes from the 64 px test model's
-    # matte, so a one-pixel shift of that matte reframes the whole photo)
-    assert diff.max() < 2.5 / 255, diff * 255
+    # measured: 0.6/255 (512x512); id-photo 9.9/255: the face detector's box is 975 px on the full
+    # decode and 2x502 on the half one (Haar boxes move by a few % between resamplings), and the
+    # framing follows the box, so the drawn face's sharp edges shift by a few pixels
+    limit = 12 / 255 if options.head_frame is not None else 2.5 / 255
+    assert diff.max() < limit, diff * 255
 
 
 def test_no_draft_without_a_size_or_for_a_matte(remover):
@@ -164,19 +178,20 @@ def test_the_layout_never_upsamples_a_subject_of_the_minimum_fraction(name, sour
 def test_head_framing_never_upsamples_a_head_of_the_minimum_fraction(preset, source_wh):
     options = get_preset(preset).apply()
     w, h = min_decode_size(source_wh, (1024, 1024), options)
-    # A head (crown to chin) F of the frame's height: frame_head must then map >= ch source rows to
-    # the canvas's ch rows.
+    # A head (crown to chin) F of the frame's height: the framing must then map >= ch source rows to
+    # the canvas's ch rows. The face box is placed so the calibrated chin is the head's bottom.
     head_h = math.ceil(F * h)
-    yy, xx = np.mgrid[0:h, 0:w]
-    r = head_h / 2
-    cx = w / 2
-    alpha = ((xx - cx) ** 2 + (yy - 0.1 * h - r) ** 2 < r**2)
-    alpha |= (yy > 0.1 * h + 2 * r - 0.1 * r) & (np.abs(xx - cx) < 0.3 * r)
-    alpha |= (yy > 0.1 * h + 2.3 * r) & (np.abs(xx - cx) < 2.5 * r)
-    frame = framing.frame_head(alpha.astype(np.float32), options.size_wh, head_top_frac=options.head_frame[0],
-                               head_height_frac=options.head_frame[1])
-    assert frame is not None and frame.shoulders_found
-    measured = frame.head_bbox[3] - frame.head_bbox[1]
+    crown = 0.1 * h
+    bh = head_h / 1.5
+    by = crown + head_h - framing.CHIN_BELOW_FACE_TOP * bh
+    alpha = np.zeros((h, w), np.float32)
+    alpha[int(crown):, int(w / 2 - 0.4 * bh):int(w / 2 + 0.4 * bh)] = 1
+    rule = framing.ID_RULES[options.id_rule]
+    frame = framing.frame_portrait(alpha, (w / 2 - bh / 2, by, bh, bh), options.size_wh,
+                                   head_frac=options.head_frame[1], top_frac=options.head_frame[0],
+                                   eyes_range=rule.eyes_range, top_range=rule.top_range, head_range=rule.head_range)
+    measured = frame.chin_y - frame.crown_y
+    assert measured == pytest.approx(head_h, abs=1.0)
     rect_h = frame.rect_xyxy[3] - frame.rect_xyxy[1]
     assert rect_h >= options.size_wh[1] * measured / head_h - 1e-6  # scale <= 1 whenever head >= F of h
     if (w, h) != source_wh:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +123,10 @@ def test_real_evaldata_layout():
     if not root.is_dir():
         pytest.skip(f"{root} is absent (a user's clone has no ../shared)")
     sets = discover_sets(root)
-    assert len(sets) == 7 and sum(len(s.pairs) for s in sets) == 260
+    with open(root / "MANIFEST.csv", newline="") as f:  # the data set's own list of pairs
+        manifest = [row["set"] for row in csv.DictReader(f)]
+    assert sorted(s.name for s in sets) == sorted(set(manifest))
+    assert {s.name: len(s.pairs) for s in sets} == {name: manifest.count(name) for name in set(manifest)}
     kinds = {s.name: (s.soft, s.has_unknown) for s in sets}
     assert kinds["adobe_crops"] == (True, False) and kinds["grabcut"] == (False, True)
     assert kinds["davis_people"] == (False, False)

@@ -1,4 +1,4 @@
-"""framing: bbox, crops, 85 % placement centred, fit/fill sizes, head framing."""
+"""framing: bbox, crops, 85 % placement centred, fit/fill sizes (ID-photo framing: test_id_photo.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from alphacut.ops.framing import (
     crop_to_subject,
     fill,
     fit,
-    frame_head,
     place_on_canvas,
     render_rect,
     subject_bbox,
@@ -84,31 +83,3 @@ def test_render_rect_outside_is_transparent() -> None:
     img, a = blob(10, 10, (0, 0, 10, 10))
     _, oa = render_rect(img, a, (-10, 0, 10, 10), (20, 10))
     assert oa[:, :9].max() < 1e-6 and oa[:, 11:].min() > 0.99
-
-
-def person(shoulder_y: int = 120) -> np.ndarray:
-    yy, xx = np.mgrid[:300, :200]
-    head = ((xx - 100) ** 2 + (yy - 60) ** 2) < 40**2
-    neck = (yy > 95) & (abs(xx - 100) < 15)
-    body = (yy > shoulder_y) & (abs(xx - 100) < 90)
-    return (head | neck | body).astype(np.float32)
-
-
-def test_frame_head_finds_head_and_places_it() -> None:
-    a = person()
-    frame = frame_head(a, (400, 500), head_top_frac=0.1, head_height_frac=0.5)
-    assert frame is not None and frame.shoulders_found
-    x0, y0, x1, y1 = frame.head_bbox
-    assert y0 == 21 and abs(y1 - 100) <= 5 and abs(x0 - 61) <= 2 and abs(x1 - 140) <= 2
-    img = np.ones((300, 200, 3), np.float32)
-    _, out = render_rect(img, a, frame.rect_xyxy, (400, 500))
-    top = subject_bbox(out, 0.5)[1]  # type: ignore[index]
-    assert abs(top - 50) <= 2  # head top at 10 % of 500 px
-
-
-def test_frame_head_without_shoulders_falls_back() -> None:
-    yy, xx = np.mgrid[:200, :200]
-    a = (((xx - 100) ** 2 + (yy - 100) ** 2) < 60**2).astype(np.float32)
-    frame = frame_head(a, (100, 100))
-    assert frame is not None and not frame.shoulders_found
-    assert frame_head(np.zeros((10, 10), np.float32), (10, 10)) is None

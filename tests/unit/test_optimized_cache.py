@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ def _input() -> np.ndarray:
 
 
 def _cached(folder) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return sorted(p.name for p in folder.iterdir() if p.suffix == ".onnx") if folder.exists() else []
 
 
 def test_first_load_writes_the_graph_and_the_next_reads_it(tmp_path, tiny_onnx):
@@ -107,3 +108,42 @@ def test_a_remover_caches_its_optimized_graph_in_the_store(tmp_path, tiny_onnx):
     (name,) = _cached(store.optimized_dir)
     again = Remover("tiny-net", store=store, threads=1).wait_ready()
     assert again.backend.wait().loaded_from == store.optimized_dir / name  # type: ignore[attr-defined]
+
+
+K = struct.pack("<f", -20.0)  # the tiny model's gain; -10.0 in its place still loads, with other output
+
+
+def _rot_in_place(path, old: bytes = K, new: bytes = struct.pack("<f", -10.0)) -> None:
+    """Change bytes in place keeping the size, mtime and inode (bit rot, or a tool that edits in place)."""
+    st = path.stat()
+    data = path.read_bytes()
+    at = data.find(old)
+    assert at >= 0, "the weight's bytes are in the file"
+    with open(path, "r+b") as fh:
+        fh.seek(at)
+        fh.write(new)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def test_a_cached_graph_changed_in_place_is_never_run(tmp_path, tiny_onnx):
+    folder = tmp_path / "optimized"
+    first = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash=HASH)
+    (name,) = _cached(folder)
+    assert (folder / (name + ".sha256")).read_text().startswith("sha256:")  # recorded when written
+    _rot_in_place(folder / name)
+    second = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash=HASH)
+    assert second.loaded_from == tiny_onnx  # rebuilt from the model
+    assert np.allclose(first.run(_input()), second.run(_input()), atol=1e-6)
+    third = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash=HASH)
+    assert third.loaded_from == folder / name  # the rebuilt graph, with a fresh record
+
+
+def test_a_cached_graph_without_a_record_is_rebuilt(tmp_path, tiny_onnx):
+    folder = tmp_path / "optimized"
+    OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash=HASH)
+    (name,) = _cached(folder)
+    (folder / (name + ".sha256")).unlink()
+    again = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash=HASH)
+    assert again.loaded_from == tiny_onnx and (folder / (name + ".sha256")).is_file()

@@ -55,7 +55,6 @@ def test_settings_precedence(tmp_path: Path):
     assert s.model.value == "from-config"
     s = load_settings({}, env={"ALPHACUT_HOME": str(tmp_path / "h")}, config_file=tmp_path / "none.toml")
     assert s.home_path == tmp_path / "h" and s.home.source is ValueSource.ENV
-    assert s.models_dir == tmp_path / "h" / "models"
     assert s.threads.value is None and s.threads.source is ValueSource.DEFAULT
 
 

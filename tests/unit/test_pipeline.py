@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from alphacut import Background, Color, Options, OutputFormat, Remover
-from alphacut.errors import BackendError, OptionsError
+from alphacut.errors import OptionsError
 from alphacut.runtime.onnx import OnnxBackend
 
 from .conftest import square_image
@@ -83,9 +83,10 @@ def test_unknown_option_suggests(remover):
 
 
 def test_resolution_on_a_fixed_size_model_is_refused(remover):
-    with pytest.raises(BackendError) as err:
+    # the user's option can't be honoured: a usage error (exit 2, HTTP 400), not a backend failure
+    with pytest.raises(OptionsError) as err:
         remover.cutout(square_image(), resolution=512)
-    assert err.value.code == "backend.fixed-resolution"
+    assert err.value.code == "options.fixed-resolution" and err.value.http_status == 400
 
 
 def test_concurrent_calls_share_one_session(tiny_onnx, tiny_spec):
@@ -141,3 +142,14 @@ def test_resize_for_model_is_bicubic_only_when_enlarging(src_wh, dst_wh, bicubic
     other = Image.Resampling.BILINEAR if bicubic else Image.Resampling.BICUBIC
     assert np.array_equal(out, np.asarray(img.resize(dst_wh, want)))
     assert not np.array_equal(out, np.asarray(img.resize(dst_wh, other)))
+
+
+def test_decoder_warnings_reach_cutout_info_not_stderr(remover, monkeypatch, capfd):
+    from PIL import Image as PILImage
+
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 5000)  # 120x80 = 9600 px: a DecompressionBombWarning
+    buf = io.BytesIO()
+    square_image().save(buf, "PNG")
+    info = remover.cutout(buf.getvalue()).info
+    assert any("DecompressionBombWarning" in w for w in info.warnings)
+    assert "PIL/" not in capfd.readouterr().err

@@ -78,3 +78,17 @@ def test_model_file_only_when_cached_and_hash_matches(monkeypatch: pytest.Monkey
     assert app_module.default_model_file("m-test") is None  # hash mismatch: never served
     path.write_bytes(good)
     assert app_module.default_model_file("m-test") == path
+
+
+def test_serve_home_flag_is_where_the_private_mode_model_comes_from(
+        captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    good = b"pretend onnx bytes"
+    monkeypatch.setattr("alphacut.models.store.load_catalog", lambda *a, **k: _catalog_with(good))
+    flag_home, env_home = tmp_path / "flag", tmp_path / "env"
+    (flag_home / "models").mkdir(parents=True)
+    (flag_home / "models" / "m-test.onnx").write_bytes(good)
+    monkeypatch.setenv("ALPHACUT_HOME", str(env_home))  # the wrong cache: --home must win
+    result = CliRunner().invoke(main, ["--home", str(flag_home), "serve"])
+    assert result.exit_code == 0, result.output
+    assert captured["app"].state.model_file("m-test") == flag_home / "models" / "m-test.onnx"
+    assert not env_home.exists() or not any(env_home.rglob("*.onnx"))

@@ -28,13 +28,17 @@ PNG = encoded(square_image(), "PNG")
 
 
 class CountingRemover(Remover):
-    """A Remover with a fake backend that counts cut-outs (decode + inference) and model runs."""
+    """A Remover with a fake backend that counts cut-outs (/v1/remove) and decodes (removebg's stages)."""
 
     calls = 0
 
     def cutout(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         return super().cutout(*args, **kwargs)
+
+    def prepare(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return super().prepare(*args, **kwargs)
 
 
 def make(tiny_spec: Any, **settings: Any) -> tuple[TestClient, CountingRemover, FakeBackend]:
@@ -149,6 +153,16 @@ def test_cross_origin_simple_requests_are_refused_before_any_work(served: Any, k
     assert remover.calls == 0 and backend.calls == 0
 
 
+def test_cross_site_post_without_origin_is_refused(served: Any) -> None:
+    client, remover, _ = served
+    for site in ("cross-site", "same-site"):
+        r = client.post("/v1/remove", content=PNG, headers={"sec-fetch-site": site})
+        assert_refused(r, "request.bad-origin")
+    assert client.post("/v1/remove", content=PNG, headers={"sec-fetch-site": "same-origin"}).status_code == 200
+    assert client.get("/healthz", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # a link is fine
+    assert remover.calls == 1
+
+
 def test_removebg_refusal_in_its_own_shape(served: Any) -> None:
     client, remover, _ = served
     r = client.post("/v1.0/removebg", files={"image_file": ("a.png", PNG)}, headers={"origin": "http://evil.example"})
@@ -199,6 +213,12 @@ def test_allow_origin_gets_cors_and_nothing_else_does(tiny_spec: Any) -> None:
 def test_allow_origin_takes_only_plain_origins(origin: str) -> None:
     with pytest.raises(OptionsError):
         ServerSettings(allow_origins=(origin,))
+
+
+@pytest.mark.parametrize("host", ["*", "*.local", "a b", "x:99999", "[nope]"])
+def test_allow_host_takes_only_plain_names(host: str) -> None:
+    with pytest.raises(OptionsError):
+        ServerSettings(allow_hosts=(host,))
 
 
 def test_serve_flags_and_help(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

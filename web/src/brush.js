@@ -59,7 +59,7 @@ export function growBox(box, m, w, h) {
  * lambda·coverage inside (value: the stroke's target). Returns Float32Array of the box's size.
  *   base: RGBA of the cutout before the stroke; photo: RGBA of the photo in the same frame.
  */
-export function edgeAwareTarget(base, photo, mask, w, box, target, radius, { eps = 2e-3, lambda = 0.25 } = {}) {
+export function edgeAwareTarget(base, photo, mask, w, box, target, radius, { eps = 1e-2, lambda = 0.02 } = {}) {
   const [x0, y0, x1, y1] = box;
   const bw = x1 - x0, bh = y1 - y0, n = bw * bh;
   const r = Math.max(2, Math.round(radius));

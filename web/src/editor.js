@@ -207,7 +207,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     if (e.target.matches?.("input[type=number], input[type=text]")) return;
     const k = e.key.toLowerCase();
     if (e.type === "keyup") {
-      if (k === " ") { ed.space = false; view.classList.remove("panning"); }
+      if (k === " ") { e.preventDefault(); ed.space = false; view.classList.remove("panning"); }
       return;
     }
     if ((e.ctrlKey || e.metaKey) && k === "z") { e.preventDefault(); return e.shiftKey ? redo() : undo(); }
@@ -262,6 +262,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     return [r.left + ed.panX + ix * ed.zoom, r.top + ed.panY + iy * ed.zoom];
   };
   setSize(ed.size);
+  view.focus({ preventScroll: true }); // keys go to the editor, not to the card's button behind it
   requestAnimationFrame(fit);
   fit();
   return ed;

@@ -32,7 +32,7 @@ function currentSettings() {
   else if (v === "image") bg = { kind: "image", image: state.bgImage, label: "image" };
   else {
     const color = v === "color" ? $("#bg-color").value : v;
-    bg = { kind: "color", color, label: color };
+    bg = { kind: "color", color, label: { "#ffffff": "white", "#000000": "black" }[color] || color };
   }
   return { preset: mode() === "private" ? "" : $("#preset").value, bg,
     fmt: document.querySelector("input[name=fmt]:checked").value };

@@ -51,8 +51,10 @@ export function loadSession(model, headers, onProgress) {
       const bytes = await fetchModel(model.url, headers, (f) => onProgress("model", f));
       onProgress("compile", 1);
       const providers = gpu ? ["webgpu", "wasm"] : ["wasm"];
+      // intra-op threads that sleep instead of spinning between kernels: spinning ones took the page's
+      // main thread's core on a 2-core machine (300 ms gaps while a batch ran; tests/browser/test_private_worker.py)
       const session = await ort.InferenceSession.create(bytes, { executionProviders: providers,
-        graphOptimizationLevel: "all" });
+        graphOptimizationLevel: "all", extra: { session: { intra_op: { allow_spinning: "0" } } } });
       return { ort, session, gpu, model, threads: gpu ? 0 : ort.env.wasm.numThreads };
     })();
     sessionPromise.catch(() => { sessionPromise = null; });

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..config import load_settings
+from ..config import Settings, load_settings
 from ..errors import AlphacutError
 from ..models.catalog import Catalog, ModelSpec
 from ..options import Options, OutputFormat
@@ -95,19 +95,30 @@ def _types() -> dict[str, Any]:
 _MASK = Options(format=OutputFormat.MASK)
 
 
-def driver_model(model: str | None) -> tuple[Catalog, ModelSpec]:
-    """The driver's catalog (with the user's own models) and the model to run: sent to every node."""
+def driver_model(model: str | None, settings: Settings | None = None) -> tuple[Catalog, ModelSpec]:
+    """The model to run, from the driver's catalog (with the user's own models), and the part of
+    that catalog it needs (itself and the models it is derived from): sent to every node."""
+    from ..models.catalog import SourceKind
     from ..models.store import ModelStore
 
-    settings = load_settings({"model": model})
+    settings = settings or load_settings()
     store = ModelStore(settings.home_path, offline=bool(settings.offline.value))
-    spec = store.catalog.get(settings.model.value or store.catalog.default)
-    return store.catalog, spec
+    spec = store.catalog.get(model or settings.model.value or store.catalog.default)
+    needed: dict[str, ModelSpec] = {}
+    todo = [spec]
+    while todo:
+        item = todo.pop()
+        if item.id in needed:
+            continue
+        needed[item.id] = item
+        todo += [store.catalog.get(s.base) for s in item.sources if s.kind is SourceKind.DERIVE and s.base]
+    return Catalog(default=spec.id, models=needed), spec
 
 
 def remove_dataset(ds: Any, options: Options | None = None, *, model: str | None = None,
                    cpus_per_actor: int = 1, actors: int | tuple[int, int] | None = None, batch_size: int = 4,
-                   layers: bool = False, with_matte: bool = False, check_nodes: bool = True) -> Any:
+                   layers: bool = False, with_matte: bool = False, check_nodes: bool = True,
+                   settings: Settings | None = None) -> Any:
     """Cut out every image of a Ray Data dataset with a `bytes` column; returns the lazy dataset.
 
     Adds the COLUMNS (cutout bytes in options.format; matte as 8-bit PNG with with_matte; one PNG
@@ -117,7 +128,9 @@ def remove_dataset(ds: Any, options: Options | None = None, *, model: str | None
 
     Args:
         cpus_per_actor: CPUs each actor reserves; its onnxruntime runs that many threads.
-        actors: pool size, or (min, max) to autoscale; default (1, cluster CPUs // cpus_per_actor).
+        actors: pool size, or (min, max) to autoscale; default (cluster CPUs - 1) // cpus_per_actor: one
+            CPU stays free for the tasks that read the input (they take one CPU each).
+        settings: the driver's settings, whose catalog names the model (default: load_settings()).
 
     Example:
         >>> ds = ray.data.read_binary_files("s3://shop/photos/", include_paths=True)
@@ -128,14 +141,17 @@ def remove_dataset(ds: Any, options: Options | None = None, *, model: str | None
     options = options or Options()
     if not ray.is_initialized():
         ray.init()
-    catalog, spec = driver_model(model)
+    catalog, spec = driver_model(model, settings)
     if check_nodes:
         ensure_model_on_nodes(ray, catalog, spec)
     if actors is None:
-        total = int(ray.cluster_resources().get("CPU", 1))
-        actors = (1, max(1, total // max(1, cpus_per_actor)))
+        # The cluster's CPUs as they are now, less one for the tasks that feed the actors: Ray Data's
+        # read tasks take a CPU each, and with every CPU held by an actor they could never run.
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        actors = max(1, (cpus - 1) // max(1, cpus_per_actor))
+    low, high = actors if isinstance(actors, tuple) else (actors, actors)
     return ds.map_batches(Cutter, batch_format="pyarrow", batch_size=batch_size, num_cpus=cpus_per_actor,
-                          concurrency=actors, zero_copy_batch=True,
+                          compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high), zero_copy_batch=True,
                           fn_constructor_kwargs={"catalog": catalog, "spec": spec, "options": options,
                                                  "threads": max(1, int(cpus_per_actor)), "layers": layers,
                                                  "with_matte": with_matte})

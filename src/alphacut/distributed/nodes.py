@@ -28,7 +28,7 @@ def import_ray() -> Any:
     """The ray module with Ray Data, or BackendError backend.missing-extra saying how to get it."""
     try:
         import ray
-        import ray.data  # noqa: F401 - Ray Data is what alphacut uses; its own deps (pyarrow) come with it
+        import ray.data
     except ImportError as exc:
         raise BackendError("backend.missing-extra",
                            f"Running on Ray needs the 'ray' extra: {exc.name or 'ray'} is not installed.",
@@ -63,7 +63,10 @@ def node_store(catalog: Catalog, spec: ModelSpec) -> tuple[Any, ModelSpec, Any]:
     from ..models.store import ModelStore
 
     settings = load_settings()
-    store = ModelStore(settings.home_path, offline=bool(settings.offline.value), catalog=catalog)
+    store = ModelStore(settings.home_path, offline=bool(settings.offline.value))
+    # The node's own catalog (built-in + its user models) first, then what only the driver knows.
+    merged = {**catalog.models, **store.catalog.models}
+    store.catalog = Catalog(default=store.catalog.default, models=merged)
     local = store.catalog.get(spec.id)
     if local.checksum != spec.checksum:
         raise ModelError("model.hash-mismatch",
@@ -75,10 +78,9 @@ def node_store(catalog: Catalog, spec: ModelSpec) -> tuple[Any, ModelSpec, Any]:
 
 def _ensure_here(catalog: Catalog, spec: ModelSpec) -> NodeModel:
     node_id, node_ip = here()
-    home = "?"
     try:
-        settings, spec, store = node_store(catalog, spec)
-        home = str(settings.home_path)
+        home = str(load_settings().home_path)
+        _, spec, store = node_store(catalog, spec)
         return NodeModel(node_id, node_ip, home, path=str(store.ensure(spec.id)))
     except AlphacutError as exc:
         return NodeModel(node_id, node_ip, home, error=str(exc))

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ModelError, OptionsError
 from ..models.catalog import Catalog, SourceKind
 from ..options import FAST_MODEL, FAST_RESOLUTION
 from .benchset import BENCH_SUFFIXES, mae_per_image
@@ -216,7 +216,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
             sizes.append(im.size)
     unknown_peers = [p for p in peers if p not in PEERS]
     if unknown_peers:
-        raise InputError("options.invalid", f"Unknown peer(s) {', '.join(unknown_peers)}; use {', '.join(PEERS)}.")
+        raise OptionsError("options.invalid", f"Unknown peer(s) {', '.join(unknown_peers)}; use {', '.join(PEERS)}.")
     settings = load_settings({"home": home} if home else {})
     peers_dir = peers_dir if peers_dir is not None else settings.home_path / "peers"
     store = ModelStore(settings.home_path, offline=True)
@@ -228,7 +228,7 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
     if peers:
         ensure_peers(peers, peers_dir)
     if (fast or resolution) and FAST_MODEL not in store.catalog.models:
-        raise InputError("model.unknown", f"--fast needs the {FAST_MODEL} model, which this catalog lacks.",
+        raise ModelError("model.unknown", f"--fast needs the {FAST_MODEL} model, which this catalog lacks.",
                          hint=f"Update alphacut, or `alphacut models add {FAST_MODEL} FILE ...` into --home.")
     configs = [ToolConfig("alphacut", "alphacut", model=model)]
     if weights_id != default_id:

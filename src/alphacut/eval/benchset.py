@@ -14,12 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from ..io.files import IMAGE_SUFFIXES
 
 __all__ = ["BENCH_SUFFIXES", "DEFAULT_BENCH_MIX", "BenchItem", "mae_per_image", "make_bench_set"]
 
 #: The image files a bench folder may hold: those every peer script reads (peer_scripts/), so all
 #: tools see the same files.
-BENCH_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+BENCH_SUFFIXES = IMAGE_SUFFIXES  # the one list (io.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +126,25 @@ def make_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DEFA
     return manifest
 
 
+def ensure_bench_set(evaldata: Path, out: Path, *, mix: Sequence[BenchItem] = DEFAULT_BENCH_MIX) -> dict[str, Any]:
+    """make_bench_set, unless out already holds the set it would make (same evaldata, same images):
+    then its manifest. Reruns of one bench command reuse the set; anything else in out is refused."""
+    manifest_path = out / "manifest.json"
+    if manifest_path.is_file():
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        names = [e.get("name") for e in manifest.get("images", [])]
+        files_there = all((out / "images" / str(e.get("file"))).is_file() and (out / "gt" / f"{e.get('name')}.png").is_file()
+                          for e in manifest.get("images", []))
+        if manifest.get("evaldata") == str(evaldata) and len(names) == len(mix) and files_there:
+            return manifest
+    return make_bench_set(evaldata, out, mix=mix)
+
+
 # ------------------------------------------------------------------------------------------ quality
 def _read_alpha(path: Path) -> NDArray[np.float32]:
-    from PIL import Image
+    from ..io.decode import read_matte
 
-    with Image.open(path) as im:
-        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-            a = np.asarray(im.convert("RGBA"))[:, :, 3]
-        else:
-            a = np.asarray(im.convert("L"))
-    return a.astype(np.float32) / 255.0
+    return read_matte(path)
 
 
 def _unknown_flags(gt_dir: Path) -> dict[str, bool]:

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, OptionsError
 
 __all__ = ["PEERS", "SCRIPTS", "ensure_peers", "missing_peers", "peer_command"]
 
@@ -44,7 +44,7 @@ def ensure_peers(peers: Sequence[str], peers_dir: Path) -> None:
     """Install missing peers into peers_dir with setup_peers.sh; InputError with the reason if that fails."""
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
-        raise InputError("options.invalid", f"Unknown peer(s) {', '.join(unknown)}; use {', '.join(PEERS)}.")
+        raise OptionsError("options.invalid", f"Unknown peer(s) {', '.join(unknown)}; use {', '.join(PEERS)}.")
     missing = missing_peers(peers, peers_dir)
     if not missing:
         return
@@ -71,4 +71,4 @@ def peer_command(kind: str, peers_dir: Path, model_file: Path, images: Path, out
     if kind == "imgly":
         node = shutil.which("node") or "node"
         return [node, str(SCRIPTS / "peer_imgly.mjs"), *common, "--env", str(peers_dir / "imgly"), *extra]
-    raise InputError("options.invalid", f"Unknown peer {kind!r}; use {', '.join(PEERS)}.")
+    raise OptionsError("options.invalid", f"Unknown peer {kind!r}; use {', '.join(PEERS)}.")

@@ -14,6 +14,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..errors import InputError
+from ..io.decode import read_matte
+from ..io.files import IMAGE_SUFFIXES
 from .metrics import SetAccumulator, SetScores
 
 __all__ = ["EvalPair", "EvalReport", "EvalSet", "compare_markdown", "discover_sets", "evaluate",
@@ -21,7 +23,6 @@ __all__ = ["EvalPair", "EvalReport", "EvalSet", "compare_markdown", "discover_se
 
 log = logging.getLogger(__name__)
 
-_IMAGE_EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class EvalSet:
         """Pair images/<stem>.* with gt/<stem>.png; what doesn't pair is logged and left out."""
         if not images.is_dir() or not gt.is_dir():
             raise InputError("eval.not-found", f"{images} and {gt} must both be folders.")
-        imgs = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in _IMAGE_EXT}
+        imgs = {p.stem: p for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
         gts = {p.stem: p for p in sorted(gt.iterdir()) if p.suffix.lower() == ".png"}
         for stem in sorted(set(imgs) ^ set(gts)):
             log.warning("%s: %s has no partner; left out", name or images.parent.name, stem)
@@ -91,9 +92,9 @@ def discover_sets(root: Path) -> list[EvalSet]:
 
 
 def load_gt(path: Path, *, has_unknown: bool) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None]:
-    g = np.asarray(Image.open(path).convert("L"))
-    valid = (g != 128) if has_unknown else None
-    return g.astype(np.float32) / 255.0, valid
+    g = read_matte(path)
+    valid = (np.rint(g * 255) != 128) if has_unknown else None  # grey 128 marks 'unknown'
+    return g, valid
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +155,7 @@ def evaluate_dir(sets: Sequence[EvalSet], pred_dir: Path, *, limit: int | None =
         path = pred_dir / s.name / f"{p.stem}.png"
         if not path.exists():
             raise InputError("eval.missing-prediction", f"No prediction {path}.")
-        img = Image.open(path)
-        a = np.asarray(img.getchannel("A") if img.mode in ("RGBA", "LA") else img.convert("L"))
-        return a.astype(np.float32) / 255.0
+        return read_matte(path)
 
     return _run(sets, get, limit, on_progress)
 

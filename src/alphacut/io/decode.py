@@ -36,9 +36,10 @@ from numpy.typing import NDArray
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
+from ..ops.pixels import u8_to_float
 from ..options import DEFAULT_MAX_PIXELS
 
-__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image"]
+__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image", "read_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -363,3 +364,28 @@ def resize_for_model(rgb: NDArray[np.uint8], size_wh: tuple[int, int]) -> NDArra
     enlarging = w >= rgb.shape[1] and h >= rgb.shape[0]
     resample = Image.Resampling.BICUBIC if enlarging else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(rgb, "RGB").resize((w, h), resample))
+
+
+def read_matte(path: str | os.PathLike[str]) -> NDArray[np.float32]:
+    """A saved matte as H×W float32 in [0, 1]: the alpha channel of an image that has one (RGBA,
+    LA, a palette with transparency), else its grey levels. The one reader of mattes (ground
+    truth, predictions, masks).
+
+    Example:
+        >>> read_matte("photo.mask.png").shape
+        (3000, 4000)
+    """
+    name = str(path)
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                a = np.asarray(im.convert("RGBA"))[:, :, 3]
+            else:
+                a = np.asarray(im.convert("L"))
+    except FileNotFoundError as exc:
+        raise InputError("input.not-found", f"{name} does not exist.", hint="Check the path.") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # any decoder failure is the file's fault
+        raise InputError("input.undecodable", f"{name} can't be read as a matte: {_describe(exc)}.") from exc
+    return u8_to_float(a)

@@ -9,9 +9,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..errors import OptionsError
+from ..ops import pixels
 from ..options import OutputFormat
 
-__all__ = ["CONTENT_TYPES", "encode_image", "float_to_u8", "pixels_to_pil", "to_pil", "u8_to_float"]
+__all__ = ["CONTENT_TYPES", "encode_image", "pixels_to_pil", "to_pil"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",
@@ -19,33 +20,6 @@ CONTENT_TYPES = {
     OutputFormat.JPEG: "image/jpeg",
     OutputFormat.MASK: "image/png",
 }
-
-
-#: Large conversions run a band of about this many values at a time, so they hold no
-#: full-size float temporaries (a 24 MP plane would need several of 96 MB each).
-_BAND_VALUES = 1 << 18
-
-
-def float_to_u8(x: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """[0, 1] floats to 0..255, rounded."""
-    if x.ndim == 0 or x.size <= _BAND_VALUES:
-        return _float_to_u8(x)
-    out = np.empty(x.shape, dtype=np.uint8)
-    rows = max(1, _BAND_VALUES // (x.size // x.shape[0]))
-    for y0 in range(0, x.shape[0], rows):
-        out[y0:y0 + rows] = _float_to_u8(x[y0:y0 + rows])
-    return out
-
-
-def _float_to_u8(x: NDArray[np.float32]) -> NDArray[np.uint8]:
-    y = x * 255.0
-    np.rint(y, out=y)
-    return np.clip(y, 0, 255, out=y).astype(np.uint8)
-
-
-def u8_to_float(x: NDArray[np.uint8]) -> NDArray[np.float32]:
-    """0..255 to float32 [0, 1]."""
-    return x.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def to_pil(rgb_u8: NDArray[np.uint8], alpha_u8: NDArray[np.uint8] | None) -> Image.Image:
@@ -70,7 +44,7 @@ def pixels_to_pil(pixels_u8: NDArray[np.uint8]) -> Image.Image:
     if pixels_u8.shape[2] == 3:
         return Image.fromarray(np.ascontiguousarray(pixels_u8), "RGB")
     rgba = np.ascontiguousarray(pixels_u8)
-    rows = max(1, _BAND_VALUES // (4 * rgba.shape[1]))
+    rows = max(1, pixels.BAND_VALUES // (4 * rgba.shape[1]))
     for y0 in range(0, rgba.shape[0], rows):
         band = rgba[y0:y0 + rows]
         band[band[:, :, 3] == 0, :3] = 0

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..errors import AlphacutError, InputError, OutputError
 
-__all__ = ["IMAGE_SUFFIXES", "Job", "collect_jobs", "new_temp", "write_atomic"]
+__all__ = ["IMAGE_SUFFIXES", "Job", "collect_jobs", "hash_record_path", "new_temp", "record_sha256",
+           "recorded_sha256", "sha256_file", "write_atomic"]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif",
                             ".jfif", ".ppm", ".pgm", ".tga"})
@@ -180,3 +181,41 @@ def _hint_for(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "Choose another output folder with -o."
     return "Check free space and permissions, or choose another output folder with -o."
+
+
+# --- hash records: a file's sha256 written beside it, checked on every use ---------------------------
+
+#: Bytes read per block when hashing.
+_HASH_BLOCK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """'sha256:<hex>' of the file's bytes."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            hasher.update(block)
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def hash_record_path(path: Path) -> Path:
+    """Where the recorded hash of `path` lives: `<path>.sha256`."""
+    return path.with_name(path.name + ".sha256")
+
+
+def record_sha256(path: Path, digest: str | None = None) -> str:
+    """Hash `path` (unless its digest is given) and write the record beside it; returns the digest."""
+    digest = digest or sha256_file(path)
+    write_atomic(hash_record_path(path), f"{digest}\n".encode())
+    return digest
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The digest recorded for `path`, or None when there is no readable record."""
+    try:
+        text = hash_record_path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.startswith("sha256:") and len(text) == 71 else None

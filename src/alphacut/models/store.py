@@ -6,7 +6,11 @@ full hash check (size, mtime, inode, checksum), ``<id>.onnx.lock`` its lock file
 
 Every file is written to a temporary name in the same folder and moved into place with
 ``os.replace`` while holding the model's file lock, so concurrent fetches (threads or processes)
-never see half a file and only the first one downloads. Hash checks cannot be turned off.
+never see half a file and only the first one downloads. Hash checks cannot be turned off: the
+stamp lets ``ensure`` skip hashing before it returns a path, but a Remover still hashes the file
+in its loading thread before the session is made (``check``), so a file changed in place with its
+size, mtime and inode kept is refused before any image is run. ``verify`` also checks the optimized graphs under
+``optimized/`` against the hashes recorded when they were written (runtime/onnx.py).
 
 npm data packages hold several models (``@imgly/background-removal-data`` has the fp16 and the
 int8 ISNet): fetching one installs the others that are missing and not being fetched elsewhere,
@@ -19,7 +23,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -30,6 +33,7 @@ from typing import Any
 import filelock
 
 from ..errors import ModelError
+from ..io.files import hash_record_path, new_temp, recorded_sha256, sha256_file, write_atomic
 from . import sources
 from .catalog import Catalog, ModelSpec, Source, SourceKind, load_catalog
 from .sources import ChecksumMismatch, NpmTarget, SourceFailed
@@ -55,10 +59,25 @@ class VerifyResult:
 
     model_id: str
     path: Path
-    ok: bool
+    ok: bool  # the model file and every optimized graph of it matched
     expected: str
     actual: str
     size_bytes: int
+    #: optimized graphs of this model whose bytes did not match their record (or had none): deleted
+    bad_optimized: tuple[Path, ...] = ()
+
+    @property
+    def detail(self) -> str:
+        """What did not match, for `models verify`; empty when all is well."""
+        parts = []
+        if self.actual != self.expected:
+            parts.append(f"{self.path} hashes to {self.actual}, expected {self.expected}; run "
+                         f"`alphacut models fetch {self.model_id} --force`")
+        if self.bad_optimized:
+            names = ", ".join(p.name for p in self.bad_optimized)
+            parts.append(f"optimized graph(s) {names} did not match their recorded hash and were deleted "
+                         "(rebuilt on the next load)")
+        return "; ".join(parts)
 
 
 class ModelStore:
@@ -101,9 +120,13 @@ class ModelStore:
     # --- ensure / fetch / verify -------------------------------------------------------------------
 
     def ensure(self, model_id: str) -> Path:
-        """Return the path of a verified copy of the model, fetching it if missing (unless offline)."""
+        """Return the path of a verified copy of the model, fetching it if missing (unless offline).
+
+        A matching stamp skips the hash here; whoever loads the file runs `check` beside the load.
+        """
         spec = self.catalog.get(model_id)
         path = self.path(model_id)
+        self._refuse_non_file(path)
         if path.is_file() and self._stamp_matches(spec, path):
             return path
         with self._lock(model_id):
@@ -111,10 +134,21 @@ class ModelStore:
                 return self._check_cached(spec, discard=True)
             return self._download(spec)
 
+    def check(self, model_id: str) -> Path:
+        """Hash the cached file in full whatever its stamp says; a mismatch drops the stamp and raises.
+
+        For loaders (api.Remover, in its loading thread): the stamp skips no check. The file
+        itself stays (another process may be reading it); the next `ensure` deletes it.
+        """
+        spec, _ = self._cached(model_id)
+        with self._lock(model_id):
+            return self._check_cached(spec, discard=False, trust_stamp=False)
+
     def fetch(self, model_id: str, *, force: bool = False) -> Path:
         """Fetch the model unless a verified copy is cached; `force` fetches it again regardless."""
         spec = self.catalog.get(model_id)
         path = self.path(model_id)
+        self._refuse_non_file(path)
         with self._lock(model_id):
             if path.is_file() and not force:
                 try:
@@ -125,11 +159,9 @@ class ModelStore:
 
     def verify(self, model_id: str) -> VerifyResult:
         """Re-hash the cached file fully; a bad file loses its stamp but stays for inspection."""
-        spec = self.catalog.get(model_id)
-        path = self.path(model_id)
-        if not path.is_file():
-            raise self._not_cached(spec, f"'{model_id}' is not in {self.models_dir}.")
+        spec, path = self._cached(model_id)
         with self._lock(model_id):
+            bad_optimized = self._check_optimized(model_id)
             stat = path.stat()
             actual = sources.hash_file(path, spec.checksum, self.on_progress)
             ok = actual == spec.checksum
@@ -139,7 +171,30 @@ class ModelStore:
             else:
                 self._stamp_path(path).unlink(missing_ok=True)
                 log.warning("%s at %s has %s, expected %s", spec.id, path, actual, spec.checksum)
-        return VerifyResult(spec.id, path, ok, spec.checksum, actual, stat.st_size)
+        return VerifyResult(spec.id, path, ok and not bad_optimized, spec.checksum, actual, stat.st_size,
+                            bad_optimized)
+
+    def _optimized_files(self, model_id: str) -> list[Path]:
+        return sorted(p for p in self.optimized_dir.glob(f"{model_id}.*.onnx")
+                      if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.onnx", p.name))
+
+    def _check_optimized(self, model_id: str) -> tuple[Path, ...]:
+        """Optimized graphs whose bytes don't match their recorded hash, deleted. Graphs without a
+        record (written before records existed) can't be checked: deleted too, not counted as bad;
+        the next load rebuilds either."""
+        bad = []
+        for p in self._optimized_files(model_id):
+            expected = recorded_sha256(p)
+            damaged = expected is not None and sha256_file(p) != expected
+            if expected is None or damaged:
+                p.unlink(missing_ok=True)
+                hash_record_path(p).unlink(missing_ok=True)
+            if damaged:
+                log.warning("optimized graph %s does not match its recorded hash %s; deleted", p, expected)
+                bad.append(p)
+            elif expected is None:
+                log.info("optimized graph %s has no hash record; deleted (rebuilt on the next load)", p)
+        return tuple(bad)
 
     # --- user models -------------------------------------------------------------------------------
 
@@ -194,8 +249,9 @@ class ModelStore:
         with self._lock(model_id):
             for p in (path, self._stamp_path(path), path.with_name(path.name + ".part")):
                 p.unlink(missing_ok=True)
-            for p in self.optimized_dir.glob(f"{model_id}.*.onnx"):
+            for p in self._optimized_files(model_id):
                 p.unlink(missing_ok=True)
+                hash_record_path(p).unlink(missing_ok=True)
             if spec.user:
                 self._write_user_catalog([s for s in self._user_specs() if s.id != model_id])
         log.info("Removed %s from %s", model_id, self.models_dir)
@@ -203,20 +259,36 @@ class ModelStore:
 
     # --- internals: checking -----------------------------------------------------------------------
 
-    def _check_cached(self, spec: ModelSpec, *, discard: bool) -> Path:
-        """With the lock held: trust the stamp or re-hash; a bad file is deleted and refused."""
+    def _cached(self, model_id: str) -> tuple[ModelSpec, Path]:
+        """The spec and the path of a model that must be cached already (ModelError if not)."""
+        spec = self.catalog.get(model_id)
+        path = self.path(model_id)
+        self._refuse_non_file(path)
+        if not path.is_file():
+            raise self._not_cached(spec, f"'{model_id}' is not in {self.models_dir}.")
+        return spec, path
+
+    def _refuse_non_file(self, path: Path) -> None:
+        """A folder (or other non-file) where the model file should be: say so, touch nothing."""
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise ModelError("model.not-a-file", f"{path} is {what}; the model file should be there.",
+                             hint="Move or delete it, then run `alphacut models fetch`.")
+
+    def _check_cached(self, spec: ModelSpec, *, discard: bool, trust_stamp: bool = True) -> Path:
+        """With the lock held: trust the stamp (if asked) or re-hash; a bad file is deleted and refused."""
         path = self.path(spec.id)
-        if self._stamp_matches(spec, path):
+        if trust_stamp and self._stamp_matches(spec, path):
             return path
         stat = path.stat()
         actual = sources.hash_file(path, spec.checksum, self.on_progress)
         if actual != spec.checksum:
+            self._stamp_path(path).unlink(missing_ok=True)
             if discard:
                 path.unlink(missing_ok=True)
-                self._stamp_path(path).unlink(missing_ok=True)
             raise ModelError("model.hash-mismatch",
-                             f"The cached {path} is damaged: expected {spec.checksum}, got {actual}. "
-                             "It was deleted.",
+                             f"The cached {path} is damaged: expected {spec.checksum}, got {actual}."
+                             + (" It was deleted." if discard else ""),
                              hint=f"Run `alphacut models fetch {spec.id} --force`.")
         self._write_stamp(spec, path, stat)
         log.info("Verified %s %s at %s", spec.id, actual, path)
@@ -236,9 +308,7 @@ class ModelStore:
 
     def _write_stamp(self, spec: ModelSpec, path: Path, stat: os.stat_result | None = None) -> None:
         stamp = _stamp_of(spec, stat or path.stat())
-        tmp = self._temp_path(spec.id)
-        tmp.write_text(json.dumps(stamp), encoding="utf-8")
-        os.replace(tmp, self._stamp_path(path))
+        write_atomic(self._stamp_path(path), json.dumps(stamp).encode())
 
     # --- internals: fetching -----------------------------------------------------------------------
 
@@ -249,7 +319,7 @@ class ModelStore:
             yield
 
     def _temp_path(self, model_id: str) -> Path:
-        return _new_temp(self.models_dir, f".{model_id}.")
+        return new_temp(self.models_dir, model_id, ".tmp")
 
     def _not_cached(self, spec: ModelSpec, message: str) -> ModelError:
         return ModelError("model.not-cached", message,
@@ -380,14 +450,7 @@ class ModelStore:
         return Catalog(default=self._builtin.default, models=models)
 
     def _write_user_catalog(self, specs: list[ModelSpec]) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        text = dump_catalog_toml([s.to_dict() for s in specs])
-        tmp = _new_temp(self.home, ".models.")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.user_catalog_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(self.user_catalog_path, dump_catalog_toml([s.to_dict() for s in specs]).encode())
 
 
 def _try_lock(stack: ExitStack, path: str) -> bool:
@@ -397,17 +460,6 @@ def _try_lock(stack: ExitStack, path: str) -> bool:
     except filelock.Timeout:
         return False
     return True
-
-
-def _new_temp(folder: Path, prefix: str) -> Path:
-    """Create an empty, uniquely named file in folder (mode from the umask, unlike mkstemp's 0600)."""
-    while True:
-        path = folder / f"{prefix}{secrets.token_hex(6)}.tmp"
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        except FileExistsError:
-            continue
-        return path
 
 
 def _stamp_of(spec: ModelSpec, stat: os.stat_result) -> dict[str, Any]:

@@ -22,8 +22,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import BackendError, ModelError, suggest
+from ..io.files import write_atomic
 
 if TYPE_CHECKING:
     import onnx
@@ -96,17 +95,7 @@ def _save(model: onnx.ModelProto, dst: Path, applied: Iterable[str]) -> None:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise ModelError("model.transform-failed", f"The transformed graph is not valid ONNX: {exc}.") from exc
-    data = model.SerializeToString(deterministic=True)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a model file is ordinary readable data
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(dst, model.SerializeToString(deterministic=True))
 
 
 def fp16_to_fp32(src: Path, dst: Path) -> None:

@@ -14,10 +14,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .guided import box_filter
+from .pixels import float_to_u8, u8_to_float
+from .resize import resize_matte, resize_u8, sample_enlarged
 
-__all__ = ["estimate_foreground"]
+__all__ = ["BAND_PIXELS", "FOREGROUND_WORK_PIXELS", "decontaminate", "estimate_foreground",
+           "estimate_foreground_u8", "paste_soft_band", "row_bands"]
+
+#: Decontamination runs on at most this many pixels; larger photos are estimated at reduced size.
+FOREGROUND_WORK_PIXELS = 2_000_000
+#: Full-resolution colour becomes float32 this many pixels at a time (1.5 MB of RGB).
+BAND_PIXELS = 1 << 17
 
 F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
 _TINY = np.float32(1e-5)
 
 
@@ -98,3 +107,61 @@ def estimate_foreground(
         del fg  # the previous pass's F is not needed once its means are taken
         fg = _correct(img, a, mean_f, bg)
     return fg
+
+
+def decontaminate(image: U8, alpha: F32, *, out: U8 | None = None) -> U8:
+    """Edge colours without the old background (blur fusion), at most ~2 MP of work for any photo.
+
+    Only the matte's soft band (0.002 < alpha < 0.998) changes; other pixels keep their colour
+    exactly. Larger photos are estimated at reduced size and read back a band of rows at a time,
+    so no full-size float colour plane is made.
+
+    Args:
+        image: H×W×3 uint8 photo.
+        alpha: H×W matte in [0, 1].
+        out: H×W×3 uint8 array for the result (image itself is allowed); a new array by default.
+    """
+    estimate = estimate_foreground_u8(image, alpha)
+    if out is None:
+        out = image.copy()
+    elif out is not image:
+        np.copyto(out, image)
+    if estimate is not None:
+        paste_soft_band(out, alpha, estimate)
+    return out
+
+
+def estimate_foreground_u8(image: U8, alpha: F32) -> F32 | None:
+    """The foreground colours at full size, or at ~FOREGROUND_WORK_PIXELS; None if no pixel is soft."""
+    h, w = alpha.shape
+    if not any(_soft(alpha[y0:y1]).any() for y0, y1 in row_bands(h, w)):
+        return None
+    if h * w <= FOREGROUND_WORK_PIXELS:
+        return estimate_foreground(u8_to_float(image), alpha)
+    k = (FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
+    size = (max(8, round(w * k)), max(8, round(h * k)))
+    return estimate_foreground(resize_u8(image, size), resize_matte(alpha, size),
+                                          radii=(max(8, round(90 * k)), max(2, round(6 * k))))
+
+
+def paste_soft_band(out: U8, alpha: F32, estimate: F32) -> None:
+    """Write the estimate (upsampled a band at a time if smaller) into out where alpha is soft."""
+    h, w = alpha.shape
+    if estimate.shape[:2] == (h, w):
+        soft = _soft(alpha)
+        out[soft] = float_to_u8(estimate[soft])
+        return
+    for y0, y1 in row_bands(h, w):
+        ys, xs = np.nonzero(_soft(alpha[y0:y1]))
+        if ys.size:  # the estimate enlarged at the soft pixels only (a few % of a photo)
+            out[y0 + ys, xs] = float_to_u8(sample_enlarged(estimate, (w, h), y0 + ys, xs))
+
+
+def _soft(alpha: F32) -> NDArray[np.bool_]:
+    return (alpha > 0.002) & (alpha < 0.998)
+
+
+def row_bands(h: int, w: int) -> list[tuple[int, int]]:
+    """(y0, y1) row ranges of about BAND_PIXELS pixels each, covering h rows of width w."""
+    rows = max(1, BAND_PIXELS // max(1, w))
+    return [(y0, min(h, y0 + rows)) for y0 in range(0, h, rows)]

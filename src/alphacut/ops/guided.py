@@ -12,7 +12,8 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from .resize import resize_image, resize_matte, resize_u8, u8_as_float
+from .pixels import u8_to_float
+from .resize import _resize_axis0, _taps, resize_image, resize_matte, resize_u8
 
 __all__ = ["box_filter", "guided_filter", "guided_upsample"]
 
@@ -157,7 +158,7 @@ def guided_upsample(
     radius: int | None = None,
     eps: float = 1e-4,
     subsample: int | None = None,
-    band_pixels: int = 1 << 17,
+    band_pixels: int = 1 << 18,
 ) -> F32:
     """Bring a matte to the guide's size with the fast guided filter (He & Sun 2015).
 
@@ -208,17 +209,51 @@ def guided_upsample(
     a, b = _coefficients(g_lr, p_lr, r_lr, eps)
     if work_wh == (big_w, big_h):
         return _apply(a, b, g_lr)
-    # Upsample (a, b) and apply them band by band: four full-resolution coefficient planes
-    # would cost 16 bytes per pixel (384 MB at 24 MP) for nothing.
+    return _apply_upsampled(a, b, g, work_wh, band_pixels)
+
+
+def _apply_upsampled(a: list[F32], b: F32, guide: F32 | U8, work_wh: tuple[int, int], band_pixels: int) -> F32:
+    """q = up(a) . I + up(b) at the guide's size, clipped to [0, 1]; up = bilinear (no antialias).
+
+    Band by band (four full-size coefficient planes would cost 16 bytes per pixel, 384 MB at 24 MP),
+    and in the cheap order: each band's few working-grid rows are first enlarged along x (rows of
+    the working grid, s times fewer than the band's), then along y by whole-row gathers, which
+    need no transposed copies at full size. A uint8 guide's 1/255 is folded into a.
+    Measured (24 MP photo, 768 px matte, one thread, CPU time): 0.47 s → 0.34 s for this step.
+    """
+    big_h, big_w = guide.shape[:2]
+    u8 = guide.dtype == np.uint8
+    scale = np.float32(1.0 / 255.0)
+    planes = [*(ak * scale for ak in a), b] if u8 else [*a, b]
+    # Transposed (x first): _resize_axis0 then enlarges each working-grid row along its first axis.
+    planes_t = [np.ascontiguousarray(p.T) for p in planes]
+    yi, yw = _taps(work_wh[1], big_h, False)
     out = np.empty((big_h, big_w), dtype=np.float32)
-    band = max(1, band_pixels // big_w)
-    scale_y = work_wh[1] / big_h
-    for y0 in range(0, big_h, band):
-        y1 = min(big_h, y0 + band)
-        box = (0.0, y0 * scale_y, float(work_wh[0]), y1 * scale_y)
-        a_band = [resize_image(ak, (big_w, y1 - y0), antialias=False, box_xyxy=box) for ak in a]
-        b_band = resize_image(b, (big_w, y1 - y0), antialias=False, box_xyxy=box)
-        out[y0:y1] = _apply(a_band, b_band, _float_rows(g, y0, y1))
+    rows = max(1, band_pixels // big_w)
+    for y0 in range(0, big_h, rows):
+        y1 = min(big_h, y0 + rows)
+        r0, r1 = int(yi[y0:y1].min()), int(yi[y0:y1].max()) + 1
+        taps, weights = yi[y0:y1] - r0, yw[y0:y1]
+        q = out[y0:y1]
+        band = guide[y0:y1]
+        for k, plane_t in enumerate(planes_t):
+            wide = np.ascontiguousarray(_resize_axis0(np.ascontiguousarray(plane_t[:, r0:r1]), big_w, False).T)
+            up = np.take(wide, taps[:, 0], axis=0)
+            up *= weights[:, 0, None]
+            for t in range(1, taps.shape[1]):
+                tmp = np.take(wide, taps[:, t], axis=0)
+                tmp *= weights[:, t, None]
+                up += tmp
+            if k == len(a):  # b
+                q += up
+                continue
+            channel = band[:, :, k] if band.ndim == 3 else band
+            if k == 0:
+                np.multiply(up, channel, out=q)
+            else:
+                up *= channel
+                q += up
+        np.clip(q, 0.0, 1.0, out=q)
     return out
 
 
@@ -226,5 +261,5 @@ def _float_rows(guide: F32 | U8, y0: int, y1: int) -> F32:
     """Rows y0:y1 of the guide as float32 in [0, 1] (uint8 is read as value / 255)."""
     rows = guide[y0:y1]
     if rows.dtype == np.uint8:
-        return u8_as_float(cast(U8, rows))
+        return u8_to_float(cast(U8, rows))
     return np.asarray(rows, dtype=np.float32)

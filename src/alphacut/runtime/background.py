@@ -56,3 +56,9 @@ class BackgroundBackend:
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         return self.wait().run(batch)
+
+    def run_and_release(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The built backend's run_and_release if it has one (see Backend), else its run."""
+        backend = self.wait()
+        release = getattr(backend, "run_and_release", None)
+        return release(batch) if release is not None else backend.run(batch)

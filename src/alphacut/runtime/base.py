@@ -24,7 +24,12 @@ class BackendInfo:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Runs the model: NCHW float32 batch in, N×1×H×W float32 matte out (before activation)."""
+    """Runs the model: NCHW float32 batch in, N×1×H×W float32 matte out (before activation).
+
+    A backend may also offer `run_and_release(batch)`: run, then return its cached working memory
+    to the system (OnnxBackend does); the pipeline uses it, when present, before a large photo's
+    full-resolution steps.
+    """
 
     @property
     def info(self) -> BackendInfo: ...

@@ -89,8 +89,7 @@ class InferencePool:
             if self._busy >= self.capacity:
                 raise ServerError("server.overloaded",
                                   f"All {self.workers} workers are busy and {self.capacity - self.workers} "
-                                  "requests already wait.", http_status=503,
-                                  hint=f"Retry in {self.retry_after_s} s.",
+                                  "requests already wait.", hint=f"Retry in {self.retry_after_s} s.",
                                   headers={"Retry-After": str(self.retry_after_s)})
             self._busy += 1
             self._peak = max(self._peak, self._busy)
@@ -109,7 +108,7 @@ class InferencePool:
         except asyncio.TimeoutError:
             future.cancel()
             raise ServerError("server.timeout", f"The image took longer than {self.timeout_s:g} s.",
-                              http_status=504, hint="Send a smaller image or raise --timeout.") from None
+                              hint="Send a smaller image or raise --timeout.") from None
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -172,8 +171,7 @@ class _AccessAndGuard:
 
         try:
             if self.api_key and path.startswith(PROTECTED_PREFIXES) and not self._key_ok(scope):
-                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", http_status=403,
-                                  hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
+                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
                 body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
                 await JSONResponse(body, status_code=403)(scope, counting_receive, guarded_send)
             else:
@@ -273,7 +271,7 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        err = AlphacutError("server.internal", f"Unexpected {type(exc).__name__}.",
+        err = ServerError("server.internal", f"Unexpected {type(exc).__name__}.",
                             hint="See the server log; this is a bug worth reporting.")
         body = removebg_error_body(err) if is_removebg(request.url.path) else error_body(err)
         return JSONResponse(body, status_code=500)
@@ -302,7 +300,7 @@ async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
         app.state.load_error = exc
         log.error("the model could not be loaded: %s", exc)
     except Exception as exc:  # noqa: BLE001 - any failure must reach clients as JSON, not a hung request
-        app.state.load_error = AlphacutError("server.load-failed", f"Loading the model failed: {exc!r}.",
+        app.state.load_error = ServerError("server.load-failed", f"Loading the model failed: {exc!r}.",
                                              hint="See the server log.")
         log.error("the model could not be loaded: %r", exc)
     finally:

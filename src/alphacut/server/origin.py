@@ -14,7 +14,8 @@ can even read the answers. Two checks stop both, before any body is read or any 
   request and on same-origin POSTs) must come from the server's own page, i.e. an origin whose
   host is the request's Host, or from an origin given with ``--allow-origin``. ``Origin: null``
   (sandboxed frames, file: pages) is refused. Requests without Origin (the CLI, curl, remove.bg
-  client libraries) pass.
+  client libraries) pass, unless a browser marks a POST as coming from another site
+  (``Sec-Fetch-Site: cross-site`` or ``same-site``).
 
 A refusal is 403 with the usual JSON error (``request.bad-host`` / ``request.bad-origin``).
 Origins given with ``--allow-origin`` also get CORS answers (preflight and
@@ -34,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AlphacutError, ServerError
 
-__all__ = ["LOOPBACK_NAMES", "OriginGuard", "OriginPolicy", "check_origin"]
+__all__ = ["LOOPBACK_NAMES", "OriginGuard", "OriginPolicy", "check_host", "check_origin"]
 
 #: names every browser and OS resolves to this machine only
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -82,6 +83,13 @@ def check_origin(origin: str) -> str | None:
     if origin.strip() == "*" or parts.scheme not in _DEFAULT_PORTS or not parts.netloc or parts.path \
             or parts.query or parts.fragment or "*" in origin:
         return f"--allow-origin {origin!r}: give one origin as scheme://host[:port] (no wildcard, no path)."
+    return None
+
+
+def check_host(host: str) -> str | None:
+    """Why an --allow-host value is unusable (None when it is fine): NAME or NAME:PORT, no wildcard."""
+    if "*" in host or _split_host(host) is None:
+        return f"--allow-host {host!r}: give one host name or address, optionally with :PORT (no wildcard)."
     return None
 
 
@@ -178,6 +186,11 @@ class OriginGuard:
             refusal = ServerError("request.bad-host", f"This server does not answer to the host {host!r}.",
                                   hint="Open it as http://127.0.0.1:PORT/ or http://localhost:PORT/, or start "
                                        "`alphacut serve --allow-host NAME` for a name of your own.")
+        elif origin is None and scope["method"] not in ("GET", "HEAD") \
+                and headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+            # a browser that sent no Origin but says the request comes from another site
+            refusal = ServerError("request.bad-origin", "Requests from another site's page are refused.",
+                                  hint="Only the server's own page may call it from a browser.")
         elif not self.policy.origin_ok(origin, host):
             refusal = ServerError("request.bad-origin", f"Requests from the page at {origin!r} are refused.",
                                   hint="Only the server's own page may call it from a browser; start "

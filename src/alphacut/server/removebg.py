@@ -36,15 +36,16 @@ from fastapi.responses import JSONResponse, Response
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..errors import AlphacutError
-from ..io.encode import encode_image, float_to_u8, to_pil, u8_to_float
+from ..api import Remover
+from ..errors import AlphacutError, InputError, ServerError
+from ..io.encode import encode_image
+from ..ops.pixels import float_to_u8
 from ..options import Background, Color, Options, OutputFormat
 from ..pipeline import Cutout
-from ..post import apply_background
 from .routes import admit, check_model, run_job
-from .schemas import ServerError, decode_b64, parse_bool, request_body_doc
+from .schemas import decode_b64, parse_bool, request_body_doc
 
-__all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "router"]
+__all__ = ["RemoveBgRequest", "cut", "error_entry", "parse_removebg", "removebg_options", "router"]
 
 router = APIRouter()
 
@@ -67,23 +68,33 @@ FIELDS_DOC = {
     "shadow_method": "accepted, ignored",
 }
 
-#: alphacut codes → remove.bg's documented codes (others pass through with '_' for '.' and '-')
+#: The one place alphacut's codes (errors.CODES) become remove.bg's snake_case wire codes, which
+#: remove.bg clients match on: its documented ones where it has one, else '_' for '.' and '-'.
 _CODES = {"input.file-too-large": "file_too_large", "input.too-large": "resolution_too_high",
-          "input.undecodable": "failed_to_read_image", "input.missing": "missing_source",
-          "auth.invalid-key": "auth_failed", "server.overloaded": "rate_limit_exceeded"}
+          "input.undecodable": "invalid_file_type", "input.empty": "invalid_file_type",
+          "input.missing": "missing_source", "auth.invalid-key": "auth_failed",
+          "server.overloaded": "rate_limit_exceeded", "request.unknown-field": "unknown_parameter",
+          "request.url-not-fetched": "url_fetch_disabled", "request.multiple-sources": "multiple_sources",
+          "options.roi-empty": "roi_region_empty", "options.roi-outside": "roi_exceeds_bounds"}
+#: per field: options.unsupported → "<field>_unsupported" (bg_image_file → bg_image_unsupported)
+_UNSUPPORTED = {"bg_image_file": "bg_image_unsupported"}
 
 
 def error_entry(exc: AlphacutError) -> dict[str, str]:
     """One remove.bg error: {"title", "code", "detail"}."""
-    code = _CODES.get(exc.code) or exc.code.replace(".", "_").replace("-", "_")
-    if exc.code == "input.undecodable" and exc.http_status == 415:
-        code = "invalid_file_type"
+    field = getattr(exc, "field_name", None)
+    if exc.code == "options.invalid" and field:
+        code = f"invalid_{field}"
+    elif exc.code == "options.unsupported" and field:
+        code = _UNSUPPORTED.get(field, f"{field}_unsupported")
+    else:
+        code = _CODES.get(exc.code) or exc.code.replace(".", "_").replace("-", "_")
     detail = exc.message + (f" {exc.hint}" if exc.hint else "")
     return {"title": exc.message, "code": code, "detail": detail}
 
 
 def _bad(field: str, message: str, hint: str | None = None) -> ServerError:
-    return ServerError(f"invalid_{field}", message, http_status=400, hint=hint, field_name=field)
+    return ServerError("options.invalid", message, hint=hint, field_name=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +112,9 @@ class RemoveBgRequest:
     x_type: str | None
 
 
+#: remove.bg's foreground types (no classifier runs here: the value is only echoed in X-Type)
+TYPES = ("auto", "person", "product", "car", "animal", "graphic", "transportation")
+
 _LENGTH = re.compile(r"^\d+(\.\d+)?(px|%)?$")
 
 
@@ -108,25 +122,25 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
     """Check and parse the remove.bg fields; a 400 names the first bad one."""
     unknown = sorted((set(fields) | set(files)) - KNOWN)
     if unknown:
-        raise ServerError("unknown_parameter", f"Unknown parameter '{unknown[0]}'.", http_status=400,
-                          field_name=unknown[0])
+        raise ServerError("request.unknown-field", f"Unknown parameter '{unknown[0]}'.", field_name=unknown[0])
     if fields.get("image_url"):
-        raise ServerError("url_fetch_disabled", "image_url is disabled: this server never fetches URLs.",
-                          http_status=400, field_name="image_url",
+        raise ServerError("request.url-not-fetched", "image_url is disabled: this server never fetches URLs.",
+                          field_name="image_url",
                           hint="Fetching images server-side would leak what you process; send image_file or "
                                "image_file_b64 instead.")
-    sources = [s for s in ("image_file", "image_file_b64") if files.get(s) or fields.get(s)]
+    sources = [s for s in ("image_file", "image_file_b64") if s in files or fields.get(s)]
     if len(sources) > 1:
-        raise ServerError("multiple_sources", "Give either image_file or image_file_b64, not both.",
-                          http_status=400)
+        raise ServerError("request.multiple-sources", "Give either image_file or image_file_b64, not both.")
     if not sources:
-        raise ServerError("input.missing", "No image given.", http_status=400, field_name="image_file",
+        raise ServerError("input.missing", "No image given.", field_name="image_file",
                           hint="Provide the source image in image_file or image_file_b64.")
-    image = files.get("image_file") or decode_b64(fields.get("image_file_b64") or "", "image_file_b64")
+    image = files["image_file"] if "image_file" in files else decode_b64(fields["image_file_b64"], "image_file_b64")
+    if not image:
+        raise InputError("input.empty", "The image is empty (0 bytes).", hint="Send the image's bytes.")
     if "image_file" in fields and not files.get("image_file"):
         raise _bad("image_file", "image_file must be a file part of a multipart/form-data request.")
     if files.get("bg_image_file") or fields.get("bg_image_file") or fields.get("bg_image_url"):
-        raise ServerError("bg_image_unsupported", "Background images are not supported yet.", http_status=400,
+        raise ServerError("options.unsupported", "Background images are not supported yet.",
                           field_name="bg_image_file", hint="Use bg_color, or composite the PNG result yourself.")
     size = fields.get("size", "auto").lower() or "auto"
     if size not in SIZE_LIMITS_PX:
@@ -154,6 +168,13 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
             parse_bool(fields.get(name), name)
         except AlphacutError:
             raise _bad(name, f"Invalid {name} parameter given: {fields[name]!r}.") from None
+    kind = (fields.get("type") or "auto").lower()
+    if kind not in TYPES:
+        raise _bad("type", f"Invalid type parameter given: {fields['type']!r}.", hint=f"Use {', '.join(TYPES)}.")
+    level = (fields.get("type_level") or "1").lower()
+    if level not in ("none", "1", "2", "latest"):
+        raise _bad("type_level", f"Invalid type_level parameter given: {fields['type_level']!r}.",
+                   hint="Use none, 1, 2 or latest.")
     x_type = None if fields.get("type_level") == "none" else (
         fields.get("type", "auto") if fields.get("type", "auto") not in ("", "auto") else "other")
     return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
@@ -193,9 +214,8 @@ def apply_roi(alpha: NDArray[np.float32], roi: tuple[str, str, str, str]) -> NDA
     h, w = alpha.shape
     x1, y1, x2, y2 = _px(roi[0], w), _px(roi[1], h), _px(roi[2], w), _px(roi[3], h)
     if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h):
-        code = "roi_region_empty" if x2 <= x1 or y2 <= y1 else "roi_exceeds_bounds"
-        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.",
-                          http_status=400, field_name="roi")
+        code = "options.roi-empty" if x2 <= x1 or y2 <= y1 else "options.roi-outside"
+        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.", field_name="roi")
     out = np.zeros_like(alpha)
     out[y1:y2, x1:x2] = alpha[y1:y2, x1:x2]
     return out
@@ -214,21 +234,40 @@ def crop_box(alpha: NDArray[np.float32], margin: tuple[str, str, str, str]) -> t
     return (max(0, left - ml), max(0, top - mt), min(w, right + mr), min(h, bottom + mb))
 
 
+def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
+    """The one place remove.bg's fields become Options: background, output kind, pixel limit.
+
+    jpg gets the pipeline's white fill (Options' JPEG rule) unless bg_color is set; channels=alpha
+    is the matte (MASK). crop, crop_margin, roi and size have no Options equivalent (per-side
+    margins, a region of interest, a pixel-count cap) and are applied by render() to the cutout.
+    """
+    if req.alpha_only:
+        fmt = OutputFormat.MASK
+    elif req.fmt == "jpg":
+        fmt = OutputFormat.JPEG
+    else:
+        fmt = OutputFormat.PNG
+    background = Background.solid(req.background) if req.background is not None else Background()
+    return Options(max_pixels=max_pixels, background=background, format=fmt)
+
+
+def cut(remover: Remover, req: RemoveBgRequest, options: Options) -> Cutout:
+    """The library's own stages (Remover.prepare → infer → matte_from → compose), with the roi
+    applied to the matte before it is composed."""
+    prepared = remover.prepare(req.image, options)
+    alpha = remover.matte_from(prepared, remover.infer(prepared), options)
+    if req.roi is not None:
+        alpha = apply_roi(alpha, req.roi)
+    return remover.compose(prepared, alpha, options)
+
+
 def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:
     """The result bytes, content type, (w, h) and foreground box (left, top, width, height)."""
-    alpha = cutout.alpha if req.roi is None else apply_roi(cutout.alpha, req.roi)
+    alpha = cutout.alpha
     box = crop_box(alpha, req.crop_margin) if req.crop else (0, 0, alpha.shape[1], alpha.shape[0])
     fg = crop_box(alpha, ("0", "0", "0", "0"))
-    alpha_u8 = float_to_u8(alpha)
-    # the pipeline ran without a background: its RGB planes are the (decontaminated) subject colours
-    rgb = np.ascontiguousarray(np.asarray(cutout.image.convert("RGBA"))[:, :, :3])
-    if req.background is None:
-        image = Image.fromarray(np.dstack([rgb, alpha_u8]), "RGBA")
-    else:
-        out, out_a = apply_background(u8_to_float(rgb), alpha, Options(background=Background.solid(req.background)), None)
-        image = to_pil(float_to_u8(out), None if out_a is None else float_to_u8(out_a))
-    image = image.crop(box)
-    matte = Image.fromarray(alpha_u8, "L").crop(box)
+    matte = Image.fromarray(float_to_u8(alpha), "L").crop(box)
+    image = matte if req.alpha_only else cutout.image.crop(box)
     fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
     if req.max_output_px and image.width * image.height > req.max_output_px:
         scale = (req.max_output_px / (image.width * image.height)) ** 0.5
@@ -238,17 +277,14 @@ def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int,
         fg_box = (round(fg_box[0] * scale), round(fg_box[1] * scale), round(fg_box[2] * scale),
                   round(fg_box[3] * scale))
     size_wh = image.size
-    if req.alpha_only:
-        image = matte
     transparent = image.mode == "RGBA" and int(np.asarray(image.getchannel("A")).min()) < 255
     fmt = req.fmt if req.fmt != "auto" else ("png" if transparent else "jpg")
     if fmt == "zip":
         return _zip(image, matte), "application/zip", size_wh, fg_box
-    if fmt == "jpg" and image.mode == "RGBA":
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, image).convert("RGB")
+    # jpg: the pipeline already filled with white or bg_color (removebg_options); an "auto" jpg is opaque
     out_fmt = OutputFormat.PNG if fmt == "png" else OutputFormat.JPEG
-    return encode_image(image, out_fmt), "image/png" if fmt == "png" else "image/jpeg", size_wh, fg_box
+    return encode_image(image if fmt == "png" else image.convert("RGB"), out_fmt), \
+        "image/png" if fmt == "png" else "image/jpeg", size_wh, fg_box
 
 
 def _zip(image: Image.Image, matte: Image.Image) -> bytes:
@@ -270,15 +306,15 @@ async def removebg(request: Request) -> Response:
     slot, data, remover = await admit(request)
     try:
         if data.raw:
-            raise ServerError("missing_source", "Send multipart/form-data, urlencoded or JSON fields.",
-                              http_status=400, hint="Put the image in image_file or image_file_b64.")
+            raise ServerError("input.missing", "Send multipart/form-data, urlencoded or JSON fields.",
+                              hint="Put the image in image_file or image_file_b64.")
         check_model(remover, data.fields)
         req = parse_removebg(data.fields, data.files)
-        options = Options(max_pixels=request.app.state.settings.max_pixels)
+        options = removebg_options(req, request.app.state.settings.max_pixels)
     except BaseException:
         slot.release()
         raise
-    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
+    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(cut(remover, req, options), req))
     headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
                "Cache-Control": "no-store",
                "Server-Timing": f"total;dur={(time.perf_counter() - t0) * 1e3:.1f}"}

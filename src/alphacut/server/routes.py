@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ..api import Remover
-from ..errors import AlphacutError, ServerError, error_for
+from ..errors import AlphacutError, InputError, ServerError, error_for
 from ..io.encode import CONTENT_TYPES
 from ..pipeline import Cutout, encode_cutout
 from .schemas import (
@@ -37,8 +37,7 @@ async def ready_remover(app: Any, timeout_s: float) -> Remover:
         try:
             await asyncio.wait_for(app.state.loaded.wait(), timeout_s)
         except asyncio.TimeoutError:
-            raise ServerError("server.loading", "The model is still loading.", http_status=503,
-                              hint="Retry shortly.", headers={"Retry-After": "5"}) from None
+            raise ServerError("server.loading", "The model is still loading.", hint="Retry shortly.", headers={"Retry-After": "5"}) from None
     if app.state.load_error is not None:
         err: AlphacutError = app.state.load_error
         raise error_for(err.code, err.message, hint=err.hint)
@@ -61,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _too_large(limit: int) -> ServerError:
     return ServerError("input.file-too-large", f"The upload exceeds the limit of {limit / 1024 / 1024:g} MB.",
-                       http_status=413, hint="Send a smaller file or raise `alphacut serve --max-upload-mb`.")
+                       hint="Send a smaller file or raise `alphacut serve --max-upload-mb`.")
 
 
 async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
@@ -75,7 +74,7 @@ async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
             body = await asyncio.wait_for(read_body(request, settings.max_upload_bytes), settings.timeout_s)
         except asyncio.TimeoutError:
             raise ServerError("request.upload-timeout", f"The upload took longer than {settings.timeout_s:g} s.",
-                              http_status=408, hint="Check the connection, or raise --timeout.") from None
+                              hint="Check the connection, or raise --timeout.") from None
         data = parse_body(body, request.headers.get("content-type"))
         data.merge_query(request.query_params)
     except BaseException:
@@ -84,12 +83,36 @@ async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
     return slot, data, remover
 
 
+def pick_image(data: RequestData, content_type: str | None) -> bytes:
+    """The uploaded image: the `file` (or `image`, or only) part, else the raw body.
+
+    No image at all is 400 input.missing; an image that is there but 0 bytes long is 415
+    input.empty (as the library says of an empty file); image_url is refused (never fetched).
+    """
+    if data.fields.get("image_url"):
+        raise ServerError("request.url-not-fetched", "image_url is refused: this server never fetches URLs.",
+                          field_name="image_url", hint="Fetching images server-side would leak what you "
+                          "process; send the image itself (multipart `file` or the body).")
+    for name in ("file", "image", *data.files):
+        if name in data.files:
+            if not data.files[name]:
+                raise InputError("input.empty", f"The uploaded file `{name}` is empty (0 bytes).",
+                                 hint="Send the image's bytes.")
+            return data.files[name]
+    if data.raw:
+        return data.raw
+    if data.raw is not None and content_type:  # a body declared as an image, with nothing in it
+        raise InputError("input.empty", "The request body is empty (0 bytes).", hint="Send the image's bytes.")
+    raise ServerError("input.missing", "No image in the request.", field_name="file",
+                      hint="Send multipart/form-data with a `file` part, or the image as the body.")
+
+
 def check_model(remover: Remover, fields: dict[str, str]) -> None:
     wanted = fields.get("model")
     served = remover.model_id
     if wanted and wanted != served:
         raise ServerError("options.invalid", f"model: this server runs '{served}', not '{wanted}'.",
-                          http_status=400, field_name="model",
+                          field_name="model",
                           hint="Leave model out, or start `alphacut serve --model ...` with that model.")
 
 
@@ -124,12 +147,7 @@ async def remove(request: Request) -> Response:
     t0 = time.perf_counter()
     slot, data, remover = await admit(request)
     try:
-        image = data.files.get("file") or data.files.get("image") or data.raw
-        if not image and data.files:
-            image = next(iter(data.files.values()))
-        if not image:
-            raise ServerError("input.missing", "No image in the request.", http_status=400, field_name="file",
-                              hint="Send multipart/form-data with a `file` part, or the image as the body.")
+        image = pick_image(data, request.headers.get("content-type"))
         check_model(remover, data.fields)
         options = options_from_fields(data.fields, max_pixels=request.app.state.settings.max_pixels)
     except BaseException:

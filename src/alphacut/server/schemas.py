@@ -21,7 +21,6 @@ from ..options import parse_bool as _parse_bool
 __all__ = [
     "OPTION_FIELDS",
     "RequestData",
-    "ServerError",
     "ServerSettings",
     "error_body",
     "options_from_fields",
@@ -54,12 +53,16 @@ class ServerSettings:
             raise OptionsError("options.invalid", "--workers must be >= 1 and --queue >= 0.")
         if self.max_upload_bytes < 1 or self.timeout_s <= 0:
             raise OptionsError("options.invalid", "--max-upload-mb and --timeout must be positive.")
-        from .origin import check_origin
+        from .origin import check_host, check_origin
 
         for origin in self.allow_origins:
             problem = check_origin(origin)
             if problem:
                 raise OptionsError("options.invalid", problem, hint="e.g. --allow-origin http://localhost:5173")
+        for host in self.allow_hosts:
+            problem = check_host(host)
+            if problem:
+                raise OptionsError("options.invalid", problem, hint="e.g. --allow-host mybox.local")
 
     @property
     def is_loopback(self) -> bool:
@@ -125,7 +128,7 @@ OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 }
 
 #: fields the routes read themselves (not Options)
-CONTROL_FIELDS = frozenset({"file", "model", "image", "api_key"})
+CONTROL_FIELDS = frozenset({"file", "model", "image", "api_key", "image_url"})
 
 
 def request_body_doc(fields: Mapping[str, str], file_fields: tuple[str, ...], *, raw: bool) -> dict[str, Any]:
@@ -179,8 +182,7 @@ def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
         if name not in table:
             from ..errors import suggest
 
-            raise ServerError("request.unknown-field", f"Unknown field '{name}'.", http_status=400,
-                              hint=suggest(name, table) or f"Known fields: {', '.join(sorted(table))}.",
+            raise ServerError("request.unknown-field", f"Unknown field '{name}'.", hint=suggest(name, table) or f"Known fields: {', '.join(sorted(table))}.",
                               field_name=name)
         option, parse = table[name]
         try:
@@ -198,7 +200,7 @@ def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
 
 def _named(exc: OptionsError, name: str | None) -> ServerError:
     message = exc.message if name is None or name in exc.message else f"{name}: {exc.message}"
-    return ServerError(exc.code, message, hint=exc.hint, http_status=400, field_name=name)
+    return ServerError(exc.code, message, hint=exc.hint, field_name=name)
 
 
 def decode_b64(text: str, name: str) -> bytes:
@@ -210,8 +212,7 @@ def decode_b64(text: str, name: str) -> bytes:
         return base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4),
                                 validate=True)
     except (binascii.Error, ValueError):
-        raise ServerError("request.bad-base64", f"{name} is not valid base64.", http_status=400,
-                          field_name=name) from None
+        raise ServerError("request.bad-base64", f"{name} is not valid base64.", field_name=name) from None
 
 
 def parse_body(body: bytes, content_type: str | None) -> RequestData:
@@ -224,8 +225,7 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
     if ctype == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary:
-            raise ServerError("request.bad-multipart", "multipart/form-data without a boundary.",
-                              http_status=400)
+            raise ServerError("request.bad-multipart", "multipart/form-data without a boundary.")
         return _parse_multipart(body, boundary)
     if ctype == b"application/x-www-form-urlencoded":
         from urllib.parse import parse_qsl
@@ -237,15 +237,16 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
         try:
             data = json.loads(body or b"{}")
         except ValueError:
-            raise ServerError("request.bad-json", "The JSON body can't be parsed.", http_status=400) from None
+            raise ServerError("request.bad-json", "The JSON body can't be parsed.") from None
         if not isinstance(data, dict):
-            raise ServerError("request.bad-json", "The JSON body must be an object.", http_status=400)
-        return RequestData(fields={str(k): _text(v) for k, v in data.items() if v is not None},
+            raise ServerError("request.bad-json", "The JSON body must be an object.")
+        return RequestData(fields={str(k): _json_text(v) for k, v in data.items() if v is not None},
                            json_body=True)
     return RequestData(raw=body)
 
 
-def _text(value: Any) -> str:
+def _json_text(value: Any) -> str:
+    """A JSON field's value as the text a form field would carry (true/false for booleans)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -289,6 +290,5 @@ def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
         parser.write(body)
         parser.finalize()
     except Exception as exc:  # python-multipart raises its own error types; map them at this seam
-        raise ServerError("request.bad-multipart", f"The multipart body can't be parsed: {exc}.",
-                          http_status=400) from exc
+        raise ServerError("request.bad-multipart", f"The multipart body can't be parsed: {exc}.") from exc
     return out

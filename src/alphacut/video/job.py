@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import AlphacutError, OptionsError
-from ..options import Color, Options, OutputFormat
+from ..options import Background, BackgroundKind, Color, Options, OutputFormat
 from .container import Frame, VideoInfo, probe, read_frames
 from .steady import MatteStabilizer, SteadyOptions
 from .writers import FolderSink, FrameSink, OutputKind, VideoSink, output_kind
@@ -202,9 +202,9 @@ def _sink(output: Path, kind: OutputKind, info: VideoInfo, vopts: VideoOptions) 
 def video_frame_options(options: Options, kind: OutputKind) -> Options:
     """Options for one frame of this output: MP4 has no alpha, so white unless a background is given."""
     check_video_options(options)
-    if kind is OutputKind.MP4 and options.format is not OutputFormat.MASK and options.background is None \
-            and options.background_image is None and options.background_blur is None:
-        return options.with_(background=Color(255, 255, 255))
+    if kind is OutputKind.MP4 and options.format is not OutputFormat.MASK \
+            and options.background.kind is BackgroundKind.TRANSPARENT:
+        return options.with_(background=Background.solid(Color(255, 255, 255)))
     return options
 
 

@@ -45,6 +45,7 @@ class SteadyOptions:
     fb_tol_px: float = 1.0
     photo_tol: float = 0.08
     cut_frac: float = 0.5
+    agree_tol: float | None = 0.2  # None: blend regardless of how much the new and carried mattes differ
     keyframe_interval: int = 1  # the network runs every Nth frame (and on cuts); flow carries the rest
 
     def __post_init__(self) -> None:
@@ -130,7 +131,10 @@ class MatteStabilizer:
         h, w = matte.shape
         weight = cv2.resize(reliable.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         weight *= np.float32(self.options.keep)
-        out = matte + weight * (warped - matte)
+        diff = warped - matte
+        if self.options.agree_tol is not None:  # a big difference is motion the flow missed: the new matte
+            weight *= np.exp(-np.square(diff / np.float32(self.options.agree_tol)))
+        out = matte + weight * diff
         return self._keep(small, np.clip(out, 0.0, 1.0, out=out)), StepInfo(reset=False, reliable_frac=frac)
 
     def _keep(self, small: NDArray[np.uint8], out: F32) -> F32:

@@ -101,26 +101,38 @@ def _read_rgb(path: Path) -> NDArray[np.float32]:
 
 
 def _read_alpha(path: Path) -> NDArray[np.float32]:
-    cv2 = require_cv2()
-    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if gray is None:
-        raise InputError("input.undecodable", f"Can't read {path} as a matte.")
-    return gray.astype(np.float32) / np.float32(255)
+    from ..io.decode import read_matte  # the one matte reader
+
+    return read_matte(path)
 
 
 def load_still(evaldata: Path, set_name: str, stem: str, *, as_scene: bool = False) -> Still:
-    """One evaldata pair; a scene ignores its truth (alpha = 1 everywhere)."""
+    """One evaldata pair; as a scene, its own subject inpainted away and alpha = 1 everywhere."""
     images = evaldata / set_name / "images"
     found = sorted(images.glob(stem + ".*"))
     if not found:
         raise InputError("input.not-found", f"No image {stem}.* in {images}.")
     rgb = _read_rgb(found[0])
-    if as_scene:
-        return Still(f"{set_name}/{stem}", rgb, np.ones(rgb.shape[:2], np.float32))
     alpha = _read_alpha(evaldata / set_name / "gt" / f"{stem}.png")
+    if as_scene:
+        return Still(f"{set_name}/{stem}", _without_subject(rgb, alpha), np.ones(rgb.shape[:2], np.float32))
     if set_name == "grabcut":  # 128 marks 'unknown': call it foreground for compositing
         alpha = np.where(np.abs(alpha - 128 / 255) < 1e-3, np.float32(1), alpha)
     return Still(f"{set_name}/{stem}", rgb, alpha)
+
+
+def _without_subject(rgb: NDArray[np.float32], alpha: NDArray[np.float32]) -> NDArray[np.float32]:
+    """A scene with its own subject inpainted away (OpenCV Telea): the clip's truth says only the
+    pasted subject is foreground, so no other salient object may remain for a model to keep."""
+    cv2 = require_cv2()
+    mask = (alpha > 0.02).astype(np.uint8)
+    if not mask.any():
+        return rgb
+    grow = max(3, round(0.02 * max(mask.shape)))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    u8 = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    filled = cv2.inpaint(u8, mask * 255, 7, cv2.INPAINT_TELEA)
+    return filled.astype(np.float32) / np.float32(255)
 
 
 def _stems(evaldata: Path, set_name: str) -> list[str]:
@@ -152,10 +164,16 @@ def pick_still(evaldata: Path, set_name: str, seed: int, *, framing: str = "cent
     order = list(np.random.default_rng(seed).permutation(len(stems)))
     fresh = [i for i in order if f"{set_name}/{stems[i]}" not in avoid]
     for i in fresh + [i for i in order if i not in fresh]:  # reuse a pair only when no other suits
-        still = load_still(evaldata, set_name, stems[i], as_scene=as_scene)
-        if as_scene or _subject_ok(still.alpha, framing):
+        if as_scene:  # a scene whose own subject is small enough to inpaint away convincingly
+            gt = _read_alpha(evaldata / set_name / "gt" / f"{stems[i]}.png")
+            if float((gt > 0.5).mean()) <= 0.2:
+                return load_still(evaldata, set_name, stems[i], as_scene=True)
+            continue
+        still = load_still(evaldata, set_name, stems[i])
+        if _subject_ok(still.alpha, framing):
             return still
-    raise InputError("input.not-found", f"No pair in {set_name} suits a {framing} subject.")
+    role = "scene (subject at most 20% of it)" if as_scene else f"{framing} subject"
+    raise InputError("input.not-found", f"No pair in {set_name} suits a {role}.")
 
 
 def _resolve(evaldata: Path, pair: tuple[str, str], seed: int, *, framing: str, as_scene: bool,
@@ -173,12 +191,23 @@ def _bbox(alpha: NDArray[np.float32]) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
+#: Motion runs through one cycle in this many seconds (then back), whatever the clip's length, so
+#: the motion per frame is that of the default 48-frame clip at 24 fps.
+CYCLE_S = 2.0
+
+
+def _cycle(spec: ClipSpec, t: int) -> float:
+    """Where frame t is in the motion: 0 → 1 over CYCLE_S seconds, then back to 0 (a triangle wave)."""
+    x = (t / spec.fps / CYCLE_S) % 2.0
+    return x if x <= 1.0 else 2.0 - x
+
+
 def _subject_affine(spec: ClipSpec, subject: Still, t: int) -> NDArray[np.float64]:
     """2×3 matrix mapping subject-image pixels to frame pixels at frame t."""
     w, h = spec.size_wh
     x0, y0, x1, y1 = _bbox(subject.alpha)
     bw, bh = x1 - x0, y1 - y0
-    u = t / max(1, spec.frames - 1)
+    u = _cycle(spec, t)
     rng = np.random.default_rng(spec.seed)
     phase = float(rng.uniform(0, 2 * math.pi))
     base = spec.subject_height * h / bh
@@ -210,7 +239,7 @@ def _scene_affine(spec: ClipSpec, scene: Still, t: int) -> NDArray[np.float64]:
     """2×3 matrix mapping scene pixels to frame pixels: a slow pan and zoom."""
     w, h = spec.size_wh
     sh, sw = scene.rgb.shape[:2]
-    u = t / max(1, spec.frames - 1)
+    u = _cycle(spec, t)
     cover = max(w / sw, h / sh) * 1.25  # 25% slack to pan in
     zoom = cover * (1 + 0.10 * u)
     rng = np.random.default_rng(spec.seed + 1000)

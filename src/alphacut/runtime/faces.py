@@ -1,0 +1,155 @@
+"""Face and eye detection for ID-photo framing: OpenCV's Haar cascades (the only cv2 importer).
+
+The cascades are the XML files that the ``opencv-python-headless`` wheel ships in
+``cv2.data.haarcascades``. Faces: ``haarcascade_frontalface_alt.xml``, chosen over ``_default`` and
+``_alt2`` on evaldata's 225 people/general photos and samples/astronaut.jpg (docs/ID_PHOTOS.md): it
+found 26 of the 36 faces any of them found, with 4 false boxes, against 27 with 11 (alt2) and 32
+with 46 (default); a false face makes a good photo fail as input.many-faces, or frames a non-face.
+Eyes: ``haarcascade_eye.xml`` with ``haarcascade_eye_tree_eyeglasses.xml`` (both eyes found on 9 of
+15 evaldata faces, either alone on 7), each eye then placed on its darkest blurred spot (the pupil).
+They find upright, frontal faces (roll up to about 15 degrees, little yaw), which is what an ID photo
+shows. cv2 is imported on first use, and each call loads its own classifiers (a few ms; no shared state).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import BackendError
+
+__all__ = ["FACE_CASCADE", "Face", "detect_faces"]
+
+log = logging.getLogger(__name__)
+
+FACE_CASCADE = "haarcascade_frontalface_alt.xml"
+EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
+#: Faces are searched on a copy whose longer side is at most this (a face in a portrait is large).
+DETECT_MAX_SIDE = 800
+#: Faces narrower than this fraction of the image's shorter side are not looked for.
+MIN_FACE_FRAC = 0.08
+
+BoxXYWH = tuple[float, float, float, float]
+PointXY = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """A detected face: its box in image pixels and, when both were found, the eye centres."""
+
+    box_xywh: BoxXYWH
+    eyes_xy: tuple[PointXY, PointXY] | None = None  # (left in the image, right in the image)
+
+    @property
+    def roll_deg(self) -> float:
+        """Angle of the eye line from the horizontal, degrees (positive: the right eye is lower); 0 without eyes."""
+        if self.eyes_xy is None:
+            return 0.0
+        (x0, y0), (x1, y1) = self.eyes_xy
+        return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ImportError as exc:  # a core dependency: only a broken install gets here
+        raise BackendError("backend.missing-extra", f"OpenCV could not be imported ({exc}).",
+                           hint="Reinstall alphacut: pip install --force-reinstall opencv-python-headless") from exc
+    return cv2
+
+
+def _classifier(cv2: Any, name: str) -> Any:
+    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    if clf.empty():
+        raise BackendError("backend.missing-extra", f"OpenCV's cascade file {name} could not be loaded.",
+                           hint="Reinstall opencv-python-headless (its wheel ships cv2.data.haarcascades).")
+    return clf
+
+
+def _gray_u8(image: NDArray[Any]) -> NDArray[np.uint8]:
+    """Luma (BT.601) as uint8, a channel at a time: no full-size float RGB copy of a large photo."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        grey = arr.astype(np.float32)
+    else:
+        grey = arr[:, :, 0] * np.float32(0.299)
+        grey += arr[:, :, 1] * np.float32(0.587)
+        grey += arr[:, :, 2] * np.float32(0.114)
+    if arr.dtype != np.uint8:
+        grey *= np.float32(255.0)
+    grey += np.float32(0.5)
+    return np.ascontiguousarray(np.clip(grey, 0, 255).astype(np.uint8))
+
+
+def detect_faces(image: NDArray[Any], *, min_face_frac: float = MIN_FACE_FRAC) -> list[Face]:
+    """Frontal faces in an image, largest first, each with its eyes when both are found.
+
+    Args:
+        image: H x W x 3 RGB (uint8, or float in [0, 1]) or H x W greyscale.
+        min_face_frac: ignore faces narrower than this fraction of the shorter side.
+
+    Example:
+        >>> detect_faces(np.full((200, 200, 3), 0.8, np.float32))
+        []
+    """
+    cv2 = _cv2()
+    gray = _gray_u8(image)
+    h, w = gray.shape
+    k = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA) \
+        if k < 1.0 else gray
+    small = cv2.equalizeHist(small)
+    min_px = max(20, round(min_face_frac * min(small.shape)))
+    boxes = _classifier(cv2, FACE_CASCADE).detectMultiScale(small, scaleFactor=1.1, minNeighbors=5,
+                                                           minSize=(min_px, min_px))
+    eye_clfs = [_classifier(cv2, name) for name in EYE_CASCADES]
+    faces = []
+    for bx, by, bw, bh in (boxes if len(boxes) else []):
+        box = (bx / k, by / k, bw / k, bh / k)
+        faces.append(Face(box, _find_eyes(cv2, eye_clfs, gray, box)))
+    faces.sort(key=lambda f: -f.box_xywh[2] * f.box_xywh[3])
+    log.debug("faces: %s", [f.box_xywh for f in faces])
+    return faces
+
+
+def _find_eyes(cv2: Any, clfs: list[Any], gray: NDArray[np.uint8],
+               box: BoxXYWH) -> tuple[PointXY, PointXY] | None:
+    """The two eye centres inside a face box: the largest eye found in each half of its upper part."""
+    bx, by, bw, bh = box
+    y0, y1 = max(0, round(by + 0.10 * bh)), min(gray.shape[0], round(by + 0.65 * bh))
+    x0, x1 = max(0, round(bx)), min(gray.shape[1], round(bx + bw))
+    if y1 - y0 < 8 or x1 - x0 < 16:
+        return None
+    k = 200.0 / (x1 - x0)  # eyes are looked for on a face 200 px wide
+    crop = cv2.resize(gray[y0:y1, x0:x1], (200, max(8, round((y1 - y0) * k))), interpolation=cv2.INTER_AREA)
+    halves: list[list[tuple[float, float, float]]] = [[], []]
+    for clf in clfs:
+        found = clf.detectMultiScale(crop, scaleFactor=1.1, minNeighbors=3, minSize=(22, 22))
+        for ex, ey, ew, eh in (found if len(found) else []):
+            if ew > 90:  # wider than half the face: not one eye
+                continue
+            cx, cy = _pupil(cv2, crop, (ex, ey, ew, eh))
+            halves[0 if cx < 100 else 1].append((float(ew * eh), cx, cy))
+    if not halves[0] or not halves[1]:
+        return None
+    (_, lx, ly), (_, rx, ry) = max(halves[0]), max(halves[1])
+    if rx - lx < 50 or abs(ry - ly) > 0.36 * (rx - lx):  # too close, or steeper than 20 degrees
+        return None
+    return ((x0 + lx / k, y0 + ly / k), (x0 + rx / k, y0 + ry / k))
+
+
+def _pupil(cv2: Any, crop: NDArray[np.uint8], eye: tuple[int, int, int, int]) -> PointXY:
+    """The darkest spot (blurred) of an eye box's lower 3/4, inset by 1/6 at the sides: the pupil."""
+    ex, ey, ew, eh = (int(v) for v in eye)
+    x0, x1, y0, y1 = ex + ew // 6, ex + ew - ew // 6, ey + eh // 4, ey + eh
+    patch = crop[y0:y1, x0:x1]
+    if patch.size == 0:
+        return ex + ew / 2.0, ey + eh / 2.0
+    blurred = cv2.GaussianBlur(patch, (0, 0), max(1.0, ew / 12.0))
+    iy, ix = np.unravel_index(int(np.argmin(blurred)), blurred.shape)
+    return x0 + ix + 0.5, y0 + iy + 0.5

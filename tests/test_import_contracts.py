@@ -1,0 +1,34 @@
+"""The import contracts in pyproject.toml ([tool.importlinter]) hold: imports go one way."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _lint_imports() -> str:
+    exe = Path(sys.executable).with_name("lint-imports")
+    found = str(exe) if exe.is_file() else shutil.which("lint-imports")
+    assert found, "lint-imports is missing: it comes with the dev extra (pip install -e '.[dev]')"
+    return found
+
+
+def test_the_import_contracts_are_kept() -> None:
+    res = subprocess.run([_lint_imports(), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "0 broken" in res.stdout and "4 kept" in res.stdout
+
+
+def test_an_upward_import_breaks_them(tmp_path: Path) -> None:
+    """The contract can fail: a copy of the package where ops imports the pipeline is refused."""
+    pkg = tmp_path / "src" / "alphacut"
+    shutil.copytree(ROOT / "src" / "alphacut", pkg, ignore=shutil.ignore_patterns("web", "__pycache__"))
+    (pkg / "ops" / "upward.py").write_text("from .. import pipeline  # noqa: F401\n")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    res = subprocess.run([_lint_imports(), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                         check=False, env={"PYTHONPATH": str(tmp_path / "src"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode != 0 and "alphacut.ops.upward -> alphacut.pipeline" in res.stdout, res.stdout + res.stderr
