@@ -72,3 +72,20 @@ def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+@pytest.fixture
+def run(monkeypatch, tiny_spec, tmp_path):
+    """The CLI, in-process, on the fake backend with an empty home and no config: run("remove", ...)."""
+    from click.testing import CliRunner
+
+    from alphacut import Remover, cli
+
+    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
+
+    def invoke(*args: str, input: bytes | None = None):
+        return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
+
+    return invoke

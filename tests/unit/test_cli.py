@@ -8,22 +8,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from alphacut import Remover, cli
-from alphacut.runtime.fake import FakeBackend
+from alphacut import cli
 
 from .conftest import square_image
-
-
-@pytest.fixture
-def run(monkeypatch, tiny_spec, tmp_path):
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
-    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
-
-    def invoke(*args: str, input: bytes | None = None):
-        return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

@@ -10,26 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from alphacut import Remover, cli
 from alphacut.io.files import collect_jobs, write_atomic
-from alphacut.runtime.fake import FakeBackend
 
 from .conftest import square_image
-
-
-@pytest.fixture
-def run(monkeypatch, tiny_spec, tmp_path):
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
-    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
-
-    def invoke(*args: str, input: bytes | None = None):
-        return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 def test_symlink_loops_under_a_folder_are_reported_and_the_rest_runs(run, tmp_path):
