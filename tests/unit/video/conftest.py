@@ -11,6 +11,7 @@ import pytest
 from alphacut.api import Remover
 from alphacut.models.catalog import ModelSpec
 from alphacut.runtime.fake import FakeBackend
+from alphacut.video.synth import _mux_tone
 
 av = pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -52,18 +53,7 @@ def make_clip(path: Path, *, frames: int = 6, w: int = 96, h: int = 64, pts: lis
         for packet in stream.encode():
             out.mux(packet)
         if a is not None:
-            seconds = (pts[-1] * time_base) + Fraction(1, rate)
-            n = int(48000 * seconds)
-            for start in range(0, n, 1024):
-                k = min(1024, n - start)
-                tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(start, start + k) / 48000)).astype(np.float32)
-                f = av.AudioFrame.from_ndarray(tone[None], format="fltp", layout="mono")
-                f.sample_rate = 48000
-                f.pts = start
-                for packet in a.encode(f):
-                    out.mux(packet)
-            for packet in a.encode():
-                out.mux(packet)
+            _mux_tone(out, a, seconds=float(pts[-1] * time_base + Fraction(1, rate)))  # 440 Hz, as synth's clips
     return path
 
 
