@@ -44,6 +44,7 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
         yield f"{dist:<13} {_version(dist)}"
     yield f"cpu           {model}, {os.cpu_count()} cores"
     yield f"cpu features  {', '.join(feats) or 'none of AVX2/AVX-512/VNNI/AMX'}"
+    yield from _hidden_lines()
     yield from _kernel_lines()
     yield f"providers     {', '.join(available_providers())}"
     yield f"offline       {settings.offline.value} ({settings.offline.source.value})"
@@ -58,6 +59,16 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
             yield f"  {spec.id:<28} {size:8.1f} MB{'  (default)' if spec.id == store.catalog.default else ''}"
     if not any(cached for _, cached in store.entries()):
         yield "  (no model cached; run `alphacut models fetch`)"
+
+
+def _hidden_lines() -> Iterator[str]:
+    """A line naming the features /proc/cpuinfo lists but cpuid hides from this process (a CPU-feature
+    mask such as bench/avx2only, or a hypervisor's): onnxruntime then runs without them."""
+    from .runtime.kernels import read_cpu_info
+
+    hidden = read_cpu_info().hidden_features
+    if hidden:
+        yield f"  hidden by cpuid from this process (listed in /proc/cpuinfo): {', '.join(hidden)}"
 
 
 def _kernel_lines() -> Iterator[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from alphacut.runtime.kernels import CpuInfo, onnx_kernels, read_cpu_info
+from alphacut.runtime.kernels import FLAG_NAMES, CpuInfo, onnx_kernels, read_cpu_info, read_cpuid_flags
 
 _BASE = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx f16c"
 CPUS = {  # model name -> flags, as /proc/cpuinfo shows them
@@ -86,4 +87,27 @@ def test_this_machine_is_not_guessed() -> None:
     if cpu.flags is None:
         assert all("unknown" in k.kernel for k in onnx_kernels(cpu))
     else:
-        assert isinstance(cpu, CpuInfo) and cpu.source == "/proc/cpuinfo"
+        assert isinstance(cpu, CpuInfo) and cpu.source in ("/proc/cpuinfo", "cpuid (what onnxruntime reads)")
+
+
+def test_cpuid_agrees_with_proc_cpuinfo_when_nothing_is_masked() -> None:
+    seen = read_cpuid_flags()
+    listed = read_cpu_info(Path("/proc/cpuinfo")).flags
+    if seen is None or listed is None:
+        pytest.skip("cpuid cannot be run from Python here (not Linux x86-64) or /proc/cpuinfo has no flags")
+    if "avx2only" in os.environ.get("LD_PRELOAD", ""):
+        pytest.skip("running under the bench/avx2only feature mask")
+    assert seen & FLAG_NAMES.keys() == listed & FLAG_NAMES.keys()
+
+
+def test_the_optimized_graph_is_keyed_by_what_cpuid_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph optimized with AVX-512's 16-wide NCHWc blocks fails to run where onnxruntime picks 8-wide
+    ones (an AVX2-only CPU, or the same CPU under a feature mask): their cache keys must differ."""
+    from alphacut.runtime import kernels, onnx
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"x")
+    monkeypatch.setattr(kernels, "read_cpuid_flags", lambda: frozenset({"avx", "avx2", "fma", "avx512f"}))
+    wide = onnx.optimized_cache_key("h", model, {"threads": 2})
+    monkeypatch.setattr(kernels, "read_cpuid_flags", lambda: frozenset({"avx", "avx2", "fma"}))
+    assert onnx.optimized_cache_key("h", model, {"threads": 2}) != wide

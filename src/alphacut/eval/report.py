@@ -64,6 +64,8 @@ def machine_description() -> str:
 
     cpu = read_cpu_info()
     feats = ", ".join(cpu.features) if cpu.flags is not None else "CPU features unknown"
+    if cpu.hidden:
+        feats += f"; cpuid hides {', '.join(cpu.hidden_features)} from the run (a feature mask, e.g. bench/avx2only)"
     int8 = onnx_kernels(cpu, amx=amx_granted() if cpu.flags is not None else None)[1]
     try:
         ort = metadata.version("onnxruntime")

@@ -6,18 +6,21 @@ AVX > SSE2; for the u8×s8 integer GEMMs of an int8 model AMX-INT8 (when the OS 
 state) > AVX-512 VNNI > AVX-512BW > AVX-VNNI > AVX2 > SSE. No session option or environment
 variable overrides that choice, so a CPU is measured on the kernels it has.
 
-The flags come from /proc/cpuinfo (Linux x86-64). Anywhere else the report says "unknown".
+The flags come from the cpuid instruction itself (Linux x86-64: what MLAS reads, so a feature mask
+such as bench/avx2only shows), with /proc/cpuinfo for the model name and as the fallback. Anywhere
+else the report says "unknown".
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "onnx_kernels", "read_cpu_info"]
+__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "onnx_kernels", "read_cpu_info", "read_cpuid_flags"]
 
 #: The /proc/cpuinfo flags that decide ONNX Runtime's x86 kernels, with a readable name.
 FLAG_NAMES: dict[str, str] = {
@@ -34,6 +37,13 @@ class CpuInfo:
     model: str
     flags: frozenset[str] | None
     source: str  # where the flags came from, or why there are none
+    #: flags /proc/cpuinfo lists but cpuid does not report to this process (a feature mask)
+    hidden: frozenset[str] = frozenset()
+
+    @property
+    def hidden_features(self) -> list[str]:
+        """The readable names of the FLAG_NAMES flags that cpuid hides from this process."""
+        return [name for flag, name in FLAG_NAMES.items() if flag in self.hidden]
 
     @property
     def features(self) -> list[str]:
@@ -50,13 +60,29 @@ class KernelChoice:
     note: str = ""
 
 
-def read_cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuInfo:
-    """The first processor's model name and flags from /proc/cpuinfo; flags None if not readable.
+def read_cpu_info(cpuinfo: Path | None = None) -> CpuInfo:
+    """This CPU's model name and flags as ONNX Runtime sees them, or those of a cpuinfo file.
+
+    With no argument: the flags come from the cpuid instruction (read_cpuid_flags(), what MLAS reads)
+    and the model name from /proc/cpuinfo; the flags /proc/cpuinfo lists that cpuid hides are in
+    `hidden`. Where cpuid cannot be run, /proc/cpuinfo's flags are used. With a path: that file only.
 
     Example:
         >>> read_cpu_info(Path("/nonexistent")).flags is None
         True
     """
+    if cpuinfo is not None:
+        return _read_cpuinfo_file(cpuinfo)
+    listed = _read_cpuinfo_file(Path("/proc/cpuinfo"))
+    seen = read_cpuid_flags()
+    if seen is None:
+        return listed
+    hidden = (listed.flags or frozenset()) & FLAG_NAMES.keys() - seen
+    return CpuInfo(listed.model, seen, "cpuid (what onnxruntime reads)", frozenset(hidden))
+
+
+def _read_cpuinfo_file(cpuinfo: Path) -> CpuInfo:
+    """The first processor's model name and flags from a /proc/cpuinfo-style file."""
     model = ""
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
@@ -75,6 +101,72 @@ def read_cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuInfo:
     if flags is None:
         return CpuInfo(model or platform.processor() or "unknown", None, f"{cpuinfo} has no x86 'flags' line")
     return CpuInfo(model or "unknown", flags, str(cpuinfo))
+
+
+#: x86-64 System V machine code: cpuid4(leaf, subleaf, uint32 out[4]) at 0 and xgetbv(index) at
+#: XGETBV_OFFSET (gcc -c of a 20-line .s file; objdump -d shows these bytes).
+_CPUID_CODE = bytes.fromhex(
+    "53" "89f8" "89f1" "4989d0" "0fa2"                      # push rbx; eax=leaf; ecx=sub; r8=out; cpuid
+    "418900" "41895804" "41894808" "4189500c" "5b" "c3"      # out[0..3] = eax, ebx, ecx, edx; pop rbx; ret
+    "89f9" "0f01d0" "48c1e220" "4809d0" "c3"                 # ecx=index; xgetbv; rax |= rdx << 32; ret
+)
+_XGETBV_OFFSET = 0x1B
+
+#: (leaf, sub-leaf, register index EAX=0..EDX=3, bit) of each FLAG_NAMES flag, as MLAS tests them.
+_CPUID_BITS: dict[str, tuple[int, int, int, int]] = {
+    "avx": (1, 0, 2, 28), "fma": (1, 0, 2, 12), "avx2": (7, 0, 1, 5),
+    "avx512f": (7, 0, 1, 16), "avx512dq": (7, 0, 1, 17), "avx512bw": (7, 0, 1, 30), "avx512vl": (7, 0, 1, 31),
+    "avx512_vnni": (7, 0, 2, 11), "amx_tile": (7, 0, 3, 24), "amx_int8": (7, 0, 3, 25),
+    "avx_vnni": (7, 1, 0, 4), "avx512_bf16": (7, 1, 0, 5),
+}
+
+
+def read_cpuid_flags() -> frozenset[str] | None:
+    """The FLAG_NAMES flags the cpuid instruction reports to this process, each only if XCR0 says the
+    OS saves its registers (as MLAS and the kernel's /proc/cpuinfo require); None where cpuid cannot
+    be run from Python (not Linux x86-64, no libc, no executable page allowed)."""
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    except (OSError, AttributeError):
+        return None
+    page = mmap.PAGESIZE
+    addr = libc.mmap(None, page, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        return None
+    try:
+        ctypes.memmove(addr, _CPUID_CODE, len(_CPUID_CODE))
+        if libc.mprotect(addr, page, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+            return None  # W^X policy: no executable page for us
+        regs_t = ctypes.c_uint32 * 4
+        cpuid = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(regs_t))(addr)
+        xgetbv = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint32)(addr + _XGETBV_OFFSET)
+        regs: dict[tuple[int, int], tuple[int, ...]] = {}
+        out = regs_t()
+        cpuid(0, 0, ctypes.byref(out))
+        max_leaf = out[0]
+        for leaf, sub in ((1, 0), (7, 0), (7, 1)):
+            if leaf <= max_leaf and (sub == 0 or regs[(7, 0)][0] >= sub):
+                cpuid(leaf, sub, ctypes.byref(out))
+                regs[(leaf, sub)] = tuple(out)
+            else:
+                regs[(leaf, sub)] = (0, 0, 0, 0)
+        osxsave = bool(regs[(1, 0)][2] >> 27 & 1)
+        xcr0 = int(xgetbv(0)) if osxsave else 0
+    finally:
+        libc.munmap(addr, page)
+    has = {flag for flag, (leaf, sub, reg, bit) in _CPUID_BITS.items() if regs[(leaf, sub)][reg] >> bit & 1}
+    ymm, zmm, tiles = xcr0 & 0x6 == 0x6, xcr0 & 0xE0 == 0xE0, xcr0 & 0x60000 == 0x60000
+    return frozenset(f for f in has if (ymm if not f.startswith(("avx512", "amx")) else
+                                        zmm if f.startswith("avx512") else tiles))
 
 
 def amx_granted() -> bool | None:

@@ -53,8 +53,16 @@ def available_providers() -> list[str]:
 
 
 def _cpu_fingerprint() -> str:
-    """What the optimized graph may depend on: ORT_ENABLE_ALL picks NCHWc block sizes per CPU."""
-    parts = [platform.machine(), platform.processor()]
+    """What the optimized graph may depend on: ORT_ENABLE_ALL picks NCHWc block sizes per CPU.
+
+    The features cpuid reports to this process are part of it, not only /proc/cpuinfo's: under a
+    feature mask (bench/avx2only, some hypervisors) onnxruntime picks 8-wide blocks where the file
+    lists AVX-512, and a graph saved with 16-wide blocks fails at its first run there.
+    """
+    from .kernels import read_cpuid_flags
+
+    seen = read_cpuid_flags()
+    parts = [platform.machine(), platform.processor(), f"cpuid: {','.join(sorted(seen)) if seen is not None else '?'}"]
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
