@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alphacut")
 
-from .options import FAST_MODEL, FAST_RESOLUTION
+from .options import FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
 
 def _fail(exc: AlphacutError) -> NoReturn:
@@ -101,7 +101,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
 @click.option("--fast", is_flag=True, help=f"Fast mode: the model at {FAST_RESOLUTION} px instead of 1024 "
-              "(about 1.6x faster, a little less accurate on small and thin subjects; see docs/PERFORMANCE.md).")
+              f"({FAST_RESOLUTION_NO_DOT_PRODUCT} px on CPUs without VNNI/AMX, e.g. AVX2-only: `alphacut doctor` "
+              "says which); about 1.6x faster, a little less accurate on small and thin subjects (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
@@ -124,8 +125,10 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     if skip_existing and overwrite:
         raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
     if fast:
+        from .runtime.kernels import fast_resolution
+
         model = model or FAST_MODEL
-        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
+        fields["resolution"] = fields.get("resolution") or fast_resolution()
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
@@ -339,7 +342,8 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
-@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px, "
+@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px "
+              f"({FAST_RESOLUTION_NO_DOT_PRODUCT} without VNNI/AMX), "
               "optical flow carries the matte between (see docs/VIDEO.md for what it costs).")
 @click.option("--keyframes", type=click.IntRange(1, 30), default=None,
               help="Run the network on every Nth frame only (and on cuts); flow carries the matte between.")
@@ -382,7 +386,9 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
     from .video.steady import SteadyOptions
 
     if fast:
-        fields["resolution"] = fields.get("resolution") or FAST_RESOLUTION
+        from .runtime.kernels import fast_resolution
+
+        fields["resolution"] = fields.get("resolution") or fast_resolution()
         keyframes = keyframes or 2
     if str(fields.get("bg") or "").strip().lower() == "green":
         fields["bg"] = CHROMA_GREEN.hex()
@@ -657,7 +663,8 @@ def _progress_callback(label: str) -> Any:
 @click.option("--gt", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Ground-truth mattes <stem>.png (default FOLDER/gt; FOLDER/images holds the images).")
 @click.option("--compare", default="", help="Peers to run on the same weights and images: rembg,imgly.")
-@click.option("--fast", is_flag=True, help=f"Also measure fast mode (the model at --resolution, default {FAST_RESOLUTION}).")
+@click.option("--fast", is_flag=True, help=f"Also measure fast mode (the model at --resolution, default {FAST_RESOLUTION}, "
+              f"{FAST_RESOLUTION_NO_DOT_PRODUCT} on CPUs without VNNI/AMX).")
 @click.option("--resolution", type=int, default=None, help="Resolution of the fast-mode row (implies --fast).")
 @click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")

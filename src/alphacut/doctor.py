@@ -73,9 +73,13 @@ def _hidden_lines() -> Iterator[str]:
 
 def _kernel_lines() -> Iterator[str]:
     """Which kernels ONNX Runtime's CPU provider will use here, and what that means for the models."""
-    from .runtime.kernels import amx_granted, onnx_kernels, read_cpu_info
+    from .runtime.kernels import amx_granted, fast_resolution, int8_dot_products, onnx_kernels, read_cpu_info
 
     cpu = read_cpu_info()
     yield "onnxruntime kernels (CPU provider, chosen from cpuid; no option overrides them):"
     for k in onnx_kernels(cpu, amx=amx_granted() if cpu.flags is not None else None):
         yield f"  {k.work:<15} {k.kernel}" + (f"  ({k.note})" if k.note else "")
+    side = fast_resolution(cpu)
+    why = {True: "int8 dot products here", False: "no int8 dot products (VNNI/AMX) here",
+           None: "CPU features unknown"}[int8_dot_products(cpu)]
+    yield f"  --fast runs the model at {side} px ({why})"

@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "FAST_MODEL",
     "FAST_RESOLUTION",
+    "FAST_RESOLUTION_NO_DOT_PRODUCT",
     "Background",
     "BackgroundKind",
     "Color",
@@ -32,6 +33,12 @@ __all__ = [
 #: docs/PERFORMANCE.md: 768 px already runs 3.8x rembg's batch throughput, so 768 it is.
 FAST_MODEL = "isnet-general-use-int8-static"
 FAST_RESOLUTION = 768
+#: --fast's side on x86 CPUs whose int8 kernels have no dot-product instruction (no AVX-512 VNNI,
+#: AVX-VNNI or AMX: AMD Zen 1/2/3, Intel before Cascade Lake / Alder Lake), where int8 gains only
+#: ~1.7x over fp16 instead of ~2.7-3.4x. docs/PERFORMANCE.md "Speed by CPU kind": under the AVX2-only
+#: emulation (bench/avx2only) 768 px is 2.6x rembg's whole-process work on the bench set, 640 px 3.4x
+#: (target 3x); what 640 costs in MAE per evaldata set is in the same section.
+FAST_RESOLUTION_NO_DOT_PRODUCT = 640
 
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.

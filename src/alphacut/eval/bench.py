@@ -37,7 +37,8 @@ import numpy as np
 
 from ..errors import InputError, ModelError, OptionsError
 from ..models.catalog import Catalog, SourceKind
-from ..options import FAST_MODEL, FAST_RESOLUTION
+from ..options import FAST_MODEL
+from ..runtime.kernels import fast_resolution
 from .benchset import BENCH_SUFFIXES, mae_per_image
 from .measure import Measured, alphacut_command, child_env, spawn_measured
 from .peers import PEERS, ensure_peers, peer_command
@@ -236,8 +237,8 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
     if cutout:
         configs.append(ToolConfig("alphacut (PNG cutout)", "alphacut", model=model, fmt="png", warm_and_cold=False))
     if fast or resolution:
-        configs.append(ToolConfig(f"alphacut --fast ({resolution or FAST_RESOLUTION} px)", "alphacut",
-                                  model=FAST_MODEL, resolution=resolution or FAST_RESOLUTION))
+        fast_side = resolution or fast_resolution()
+        configs.append(ToolConfig(f"alphacut --fast ({fast_side} px)", "alphacut", model=FAST_MODEL, resolution=fast_side))
     configs += [ToolConfig(p, p) for p in peers]
 
     load_before = _loadavg()

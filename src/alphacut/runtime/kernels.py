@@ -20,7 +20,10 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "onnx_kernels", "read_cpu_info", "read_cpuid_flags"]
+from ..options import FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
+
+__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "fast_resolution", "int8_dot_products", "onnx_kernels",
+           "read_cpu_info", "read_cpuid_flags"]
 
 #: The /proc/cpuinfo flags that decide ONNX Runtime's x86 kernels, with a readable name.
 FLAG_NAMES: dict[str, str] = {
@@ -230,3 +233,31 @@ def onnx_kernels(cpu: CpuInfo, *, amx: bool | None = None) -> list[KernelChoice]
         else:
             int8 = KernelChoice(int8.work, int8.kernel, "the CPU has AMX-INT8 but the OS does not grant tile state")
     return [fp32, int8]
+
+
+def int8_dot_products(cpu: CpuInfo) -> bool | None:
+    """Whether onnxruntime's int8 GEMMs on `cpu` get a u8×s8 dot-product instruction (AVX-512 VNNI,
+    AVX-VNNI or AMX-INT8); None when the flags are unknown (not x86 Linux).
+
+    Example:
+        >>> int8_dot_products(CpuInfo("Zen 1", frozenset({"avx", "avx2", "fma"}), "test"))
+        False
+    """
+    if cpu.flags is None:
+        return None
+    f = cpu.flags
+    core512 = {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= f
+    return {"avx2", "fma"} <= f and ((core512 and "avx512_vnni" in f) or "avx_vnni" in f or {"amx_tile", "amx_int8"} <= f)
+
+
+def fast_resolution(cpu: CpuInfo | None = None) -> int:
+    """The side --fast runs the model at on `cpu` (default: this one, as cpuid shows it):
+    FAST_RESOLUTION_NO_DOT_PRODUCT on x86 CPUs without int8 dot products, else FAST_RESOLUTION
+    (also when the flags are unknown: no measurement says otherwise there).
+
+    Example:
+        >>> fast_resolution(CpuInfo("Zen 1", frozenset({"avx", "avx2", "fma"}), "test"))
+        640
+    """
+    dot = int8_dot_products(cpu if cpu is not None else read_cpu_info())
+    return FAST_RESOLUTION_NO_DOT_PRODUCT if dot is False else FAST_RESOLUTION
