@@ -16,6 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,9 @@ from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
 from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, Shape, check_fits_image
 from .runtime.base import Backend
+
+if TYPE_CHECKING:
+    from .runtime.faces import FaceLandmarker
 
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "clean_matte",
            "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw", "min_decode_size",
@@ -297,18 +301,21 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
     return alpha
 
 
-def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options, *,
+           landmarker: FaceLandmarker | None = None) -> Cutout:
     """Everything after inference: matte, decontamination, layout and background at full resolution.
 
     The photo stays uint8 at full size. The common outputs (transparent, over a colour, the mask)
     are composed straight to uint8; layout and background images work on float32 copies.
     """
-    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
+    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options,
+                          landmarker=landmarker)
 
 
-def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options, *,
+                   landmarker: FaceLandmarker | None = None) -> Cutout:
     """finish() after the matte: a given full-resolution matte composed as options say (video
-    steadies the matte between matte_from_raw and this)."""
+    steadies the matte between matte_from_raw and this). landmarker: for head framing (portrait.py)."""
     rgb = prepared.decoded.rgb
     if options.format is OutputFormat.MASK and not _changes_geometry(options):
         # Only the matte is written: no colours to decontaminate, nothing to compose.
@@ -332,7 +339,7 @@ def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSp
     elif background.kind is BackgroundKind.BLUR:
         assert background.blur_px is not None
         bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
-    fg, alpha = layout(fg, alpha, options)
+    fg, alpha = layout(fg, alpha, options, landmarker=landmarker)
     out_rgb, out_alpha = apply_background(fg, alpha, options, bg_image)
     del fg, bg_image
     result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
@@ -399,8 +406,8 @@ def clean_matte(alpha: NDArray[np.float32], options: Options) -> NDArray[np.floa
     return alpha
 
 
-def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
-           options: Options) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32], options: Options, *,
+           landmarker: FaceLandmarker | None = None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Crop, place on a canvas, fit/fill, frame a head, outline, round: as options ask.
 
     The scale each path applies is what min_decode_size bounds (see its table).
@@ -413,7 +420,7 @@ def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
     if options.size_wh is not None:
         size = options.size_wh
         if options.head_frame is not None:
-            fg, alpha = portrait.frame_portrait(fg, alpha, options)  # ID photos: portrait.py
+            fg, alpha = portrait.frame_portrait(fg, alpha, options, landmarker)  # ID photos: portrait.py
         elif options.fill_frac is not None:
             anchor = "bottom" if options.anchor == "bottom" else "center"
             # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.
@@ -468,10 +475,11 @@ def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpe
     return matte_from_raw(prepared, infer(prepared, backend), spec, options)
 
 
-def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Cutout:
-    """One image, start to finish."""
+def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
+        landmarker: FaceLandmarker | None = None) -> Cutout:
+    """One image, start to finish (landmarker: the face landmark model for head framing, portrait.py)."""
     prepared = prepare(source, backend, spec, options)
-    return finish(prepared, infer(prepared, backend), spec, options)
+    return finish(prepared, infer(prepared, backend), spec, options, landmarker=landmarker)
 
 
 def encode_cutout(cutout: Cutout, options: Options) -> bytes:
