@@ -25,7 +25,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from id_photo_detectors import FACES, IGNORE  # noqa: E402
+from id_photo_detectors import FACES, IGNORE
 
 # (image, crown_y, chin_y, eye_y) in source pixels; chins marked at 7x zoom against a pixel ruler
 # (the lower edge of the chin where it meets the neck or its shadow), crowns and eye lines as before.
@@ -49,7 +49,7 @@ def _path(evaldata: Path, name: str) -> Path:
 def _estimate(face) -> float:  # type: ignore[no-untyped-def]
     from alphacut.ops import framing
 
-    bx, by, bw, bh = face.box_xywh
+    _, by, _, bh = face.box_xywh
     if face.eyes_xy is None:
         return by + framing.CHIN_BELOW_FACE_TOP * bh
     (lx, ly), (rx, ry) = face.eyes_xy

@@ -49,7 +49,7 @@ Progress = Callable[[int, int], None]
 BLOCK = 1 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_RESOURCES_JSON = 16 << 20
-_LOAD_PACKAGE = re.compile(r"loadPackage\(")
+_LOAD_PACKAGE = re.compile(r"loadPackage\(\s*(?=\{)")
 
 
 class SourceFailed(Exception):

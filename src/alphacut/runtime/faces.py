@@ -243,6 +243,7 @@ def _crop(cv2: Any, image: NDArray[Any], centre: PointXY, side: float, angle: fl
     """
     arr = np.asarray(image)
     h, w = arr.shape[:2]
+    side = max(float(side), 2.0)  # degenerate landmarks (all in one spot) must not divide by zero
     half = side * 0.75  # covers the turned square (side / sqrt(2) * 1.06)
     x0, y0 = max(0, int(centre[0] - half)), max(0, int(centre[1] - half))
     x1, y1 = min(w, math.ceil(centre[0] + half) + 1), min(h, math.ceil(centre[1] + half) + 1)
