@@ -72,7 +72,7 @@ def test_bundled_astronaut_meets_the_rule(real_remover, landmarker, preset):
     name, crown, chin, eyes = ASTRONAUT
     m = _measure(real_remover, REPO / name, crown, chin, eyes, preset, landmarker)
     print(preset, {k: round(v, 3) for k, v in m.items()})
-    # measured (docs/ID_PHOTOS.md): icao head 0.754 top 0.092; us head 0.593 top 0.104.
+    # measured (docs/ID_PHOTOS.md): icao head 0.754 top 0.072 eyes 0.528; us head 0.593 top 0.092 eyes 0.593.
     assert _within(m, rule), m
     assert rule.eyes_range[0] <= m["eyes"] <= rule.eyes_range[1], m
     from alphacut.options import Options
@@ -95,9 +95,9 @@ def test_evaldata_people_meet_the_rule(real_remover, landmarker, evaldata):
                         f" {'ok' if good else 'OUT'}")
     print("\n".join(rows))
     # measured (docs/ID_PHOTOS.md): US 6 of 6 within the rule; ICAO 5 of 6, and 65074 0.2 points under
-    # 71.1% (her crown-to-eyes is 63% of the head: at an ICAO head size the eye line and the space
-    # above cannot both hold, so the head is made as small as the range allows). Without the landmark
-    # model (the old chin estimate) ICAO was 4 of 6 against the same marks, 181079 at 64.7%.
+    # 71.1% (her crown-to-eyes is 63% of the head: at ICAO's target head size the eye line and the
+    # space above cannot both hold, so the head is made smaller). Without the landmark model (the old
+    # chin estimate) ICAO was 4 of 6 against the same marks, 181079 at 64.7%.
     assert ok["id-photo-us"] == len(EVALDATA_FACES), ok
     assert ok["id-photo"] >= len(EVALDATA_FACES) - 1 and near["id-photo"] == len(EVALDATA_FACES), (ok, near)
 
