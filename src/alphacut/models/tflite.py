@@ -145,18 +145,17 @@ def tflite_to_onnx(data: bytes, *, graph_name: str = "tflite") -> onnx.ModelProt
         inits[name] = numpy_helper.from_array(np.ascontiguousarray(arr), name)
         return name
 
-    def activation(kind: int, out: str) -> str:
+    def activation(kind: int, out: str) -> tuple[str, list[onnx.NodeProto]]:
+        """The name the operator should write, and the nodes (after it) that apply its fused activation."""
         if kind == _ACT_NONE:
-            return out
+            return out, []
         pre = out + "_pre"
         if kind == _ACT_RELU:
-            nodes.append(helper.make_node("Relu", [pre], [out]))
-        elif kind == _ACT_RELU6:
-            nodes.append(helper.make_node("Clip", [pre, init(out + "_lo", np.float32(0)),
-                                                  init(out + "_hi", np.float32(6))], [out]))
-        else:
-            raise _bad(f"fused activation {kind} is not supported")
-        return pre
+            return pre, [helper.make_node("Relu", [pre], [out])]
+        if kind == _ACT_RELU6:
+            return pre, [helper.make_node("Clip", [pre, init(out + "_lo", np.float32(0)),
+                                                   init(out + "_hi", np.float32(6))], [out])]
+        raise _bad(f"fused activation {kind} is not supported")
 
     def same_pads(i: int, k_hw: tuple[int, int], s_hw: tuple[int, int], d_hw: tuple[int, int],
                   padding: int) -> list[int]:
@@ -188,14 +187,16 @@ def tflite_to_onnx(data: bytes, *, graph_name: str = "tflite") -> onnx.ModelProt
             args = [names[ins[0]], init(f"w{n}", weight)]
             if len(ins) > 2 and ins[2] >= 0:
                 args.append(init(f"b{n}", const(ins[2]).astype(np.float32)))
-            nodes.append(helper.make_node("Conv", args, [activation(act, out)], kernel_shape=list(k_hw),
+            target, post = activation(act, out)
+            nodes.append(helper.make_node("Conv", args, [target], kernel_shape=list(k_hw),
                                           strides=list(s_hw), dilations=list(d_hw), pads=pads,
                                           group=channels if depthwise else 1))
+            nodes.extend(post)
         elif code == _ADD:
-            act = opt.scalar(0, "b") if opt is not None else _ACT_NONE
+            target, post = activation(opt.scalar(0, "b") if opt is not None else _ACT_NONE, out)
             nodes.append(helper.make_node("Add", [_operand(ins[0], names, consts, init, n, 0),
-                                                  _operand(ins[1], names, consts, init, n, 1)],
-                                          [activation(act, out)]))
+                                                  _operand(ins[1], names, consts, init, n, 1)], [target]))
+            nodes.extend(post)
         elif code == _PRELU:
             slope = const(ins[1]).astype(np.float32).reshape(-1)
             nodes.append(helper.make_node("PRelu", [names[ins[0]], init(f"a{n}", slope.reshape(-1, 1, 1))], [out]))
@@ -206,8 +207,10 @@ def tflite_to_onnx(data: bytes, *, graph_name: str = "tflite") -> onnx.ModelProt
             k_hw = (opt.scalar(4, "i"), opt.scalar(3, "i"))
             s_hw = (opt.scalar(2, "i", 1), opt.scalar(1, "i", 1))
             pads = same_pads(ins[0], k_hw, s_hw, (1, 1), opt.scalar(0, "b"))
-            nodes.append(helper.make_node("MaxPool", [names[ins[0]]], [activation(opt.scalar(5, "b"), out)],
+            target, post = activation(opt.scalar(5, "b"), out)
+            nodes.append(helper.make_node("MaxPool", [names[ins[0]]], [target],
                                           kernel_shape=list(k_hw), strides=list(s_hw), pads=pads))
+            nodes.extend(post)
         elif code == _PAD:
             p = const(ins[1]).astype(np.int64).reshape(4, 2)[[0, 3, 1, 2]]  # NHWC -> NCHW
             nodes.append(helper.make_node("Pad", [names[ins[0]], init(f"p{n}", np.concatenate([p[:, 0], p[:, 1]]))],
