@@ -121,6 +121,8 @@ class Remover:
 
                     self._store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
                 self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL))
+                log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
+                         self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
             return self._landmarker
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:

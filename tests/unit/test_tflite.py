@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from alphacut.errors import ModelError
-from alphacut.models.tflite import convert_file, tflite_to_onnx
+from alphacut.models.tflite import tflite_to_onnx
+from alphacut.models.transforms import apply_transform
 from alphacut.runtime.onnx import OnnxBackend
 
 F32, F16, I32 = 0, 1, 2  # TensorType
@@ -169,12 +170,16 @@ def test_the_converted_graph_computes_what_tflite_defines(tmp_path: Path) -> Non
     data, inp, expected = _tiny_model()
     src, dst = tmp_path / "tiny.tflite", tmp_path / "tiny.onnx"
     src.write_bytes(data)
-    convert_file(src, dst)
+    apply_transform("tflite-to-onnx", src, dst)
     got = OnnxBackend(dst, threads=1).run(inp.transpose(0, 3, 1, 2).copy())
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-    convert_file(src, tmp_path / "again.onnx")  # deterministic: the catalog pins the converted file's sha256
+    apply_transform("tflite-to-onnx", src, tmp_path / "again.onnx")  # the catalog pins the result's sha256
     assert (tmp_path / "again.onnx").read_bytes() == dst.read_bytes()
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(dst)).metadata_props}
+    assert meta["alphacut.transforms"] == "tflite-to-onnx" and dst.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("data", [b"", b"not a flatbuffer at all", b"\x10\x00\x00\x00TFL3" + b"\x00" * 8])

@@ -8,27 +8,27 @@ DEPTHWISE_CONV_2D, PRELU, ADD, MAX_POOL_2D, PAD) plus RELU; anything else raises
 graph's outputs are flattened and concatenated into one output (``outputs``), in the TFLite order.
 The result is deterministic for a given input file and ``onnx`` version, so its sha256 can be pinned.
 
+The catalog's ``tflite-to-onnx`` transform (models/transforms.py) writes the result.
+
 Example:
-    >>> tflite_to_onnx(Path("face_landmark.tflite").read_bytes())  # doctest: +SKIP
+    >>> model = tflite_to_onnx(Path("face_landmark.tflite").read_bytes())  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ModelError
-from ..io.files import write_atomic
 
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["convert_file", "tflite_to_onnx"]
+__all__ = ["tflite_to_onnx"]
 
 # TFLite schema enums (tensorflow/lite/schema/schema.fbs)
 _ADD, _CONV_2D, _DEPTHWISE_CONV_2D, _DEQUANTIZE, _MAX_POOL_2D, _RELU, _PAD, _PRELU = 0, 3, 4, 6, 17, 19, 34, 54
@@ -247,12 +247,3 @@ def _operand(i: int, names: list[str], consts: dict[int, NDArray[Any]], init: An
     elif arr.ndim >= 1:
         arr = arr.reshape(-1, 1, 1)
     return str(init(f"c{n}_{k}", arr))
-
-
-def convert_file(src: Path, dst: Path) -> None:
-    """Convert the TFLite file src to the ONNX file dst (written whole, then moved into place)."""
-    import onnx
-
-    model = tflite_to_onnx(src.read_bytes(), graph_name="face_landmark")
-    onnx.checker.check_model(model)
-    write_atomic(dst, model.SerializeToString())

@@ -141,11 +141,15 @@ def fp16_to_int8_dynamic_resolution(src: Path, dst: Path) -> None:
 
 
 def tflite_to_onnx(src: Path, dst: Path) -> None:
-    """The TFLite file src converted to ONNX (models/tflite.py), NCHW input, one flat output."""
-    from .tflite import convert_file
+    """Write the TFLite file src as ONNX (models/tflite.py: NCHW input, one flat output)."""
+    from .tflite import tflite_to_onnx as convert
 
     _require_onnx()
-    convert_file(src, dst)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise ModelError("model.transform-failed", f"The model to convert, {src}, can't be read: {exc}.") from exc
+    _save(convert(data, graph_name="face_landmark"), dst, ["tflite-to-onnx"])
 
 
 TRANSFORMS: dict[str, Callable[[Path, Path], None]] = {
