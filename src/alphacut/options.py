@@ -18,10 +18,13 @@ __all__ = [
     "BackgroundKind",
     "Color",
     "Fit",
+    "Length",
     "Margin",
+    "MarginBasis",
     "Options",
     "OutputFormat",
     "Refine",
+    "Roi",
     "Shape",
     "check_fits_image",
     "parse_size",
@@ -42,6 +45,8 @@ DEFAULT_MAX_PIXELS = 100_000_000
 MAX_RADIUS_PX = 500
 #: a crop margin in px
 MAX_MARGIN_PX = 10_000
+#: a roi coordinate in px (each is also bounded by the image: Roi.box_xyxy)
+MAX_ROI_PX = 1_000_000
 #: the output canvas (--size): 40 MP, e.g. 8000x5000 (its float32 RGBA planes are 640 MB)
 MAX_CANVAS_PIXELS = 40_000_000
 
@@ -286,29 +291,191 @@ def _parse_enum(cls: Any, text: str, name: str) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class Margin:
-    """Space around a cropped subject: pixels, or a percentage of the subject box's larger side."""
+class Length:
+    """A distance: pixels, or a percentage of a reference length that its user names.
+
+    Example:
+        >>> Length.parse("10%").to_px(250), Length.parse("30px").to_px(250)
+        (25, 30)
+    """
 
     value: float = 0.0
     percent: bool = False
 
+    def __post_init__(self) -> None:
+        v = self.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise OptionsError("options.invalid", f"length {v!r} must be a number >= 0.",
+                               hint="Use e.g. 20 (pixels) or Length(5, percent=True).")
+        object.__setattr__(self, "value", float(v))
+
     @classmethod
-    def parse(cls, text: str | float) -> Margin:
-        s = str(text).strip()
+    def parse(cls, text: str | float, name: str = "length") -> Length:
+        """'30', '30px' (pixels) or '10%'."""
+        s = str(text).strip().lower()
         pct = s.endswith("%")
         num = s[:-1] if pct else s.removesuffix("px")
         try:
             value = float(num)
         except ValueError:
-            raise OptionsError("options.invalid", f"margin={text!r} is not a number of pixels or a percentage.",
-                               hint="Use e.g. 20 (pixels) or 5%.") from None
-        if not math.isfinite(value) or value < 0 or (pct and value > 100) or (not pct and value > MAX_MARGIN_PX):
-            raise OptionsError("options.invalid", f"margin={text!r} is out of range.",
-                               hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise OptionsError("options.invalid", f"{name}={text!r} is not a number of pixels or a percentage.",
+                               hint="Use e.g. 20 (pixels), 20px or 5%.")
         return cls(value, pct)
 
-    def to_px(self, box_wh: tuple[int, int]) -> int:
-        return round(self.value * max(box_wh) / 100.0) if self.percent else round(self.value)
+    def to_px(self, whole: float) -> int:
+        """The length in pixels; a percentage is of `whole`."""
+        return round(self.value * whole / 100.0) if self.percent else round(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.value:g}{'%' if self.percent else 'px'}"
+
+
+class MarginBasis(str, Enum):
+    """What a margin's percentage is of."""
+
+    LONGER = "longer"  # the subject box's longer side, for every side (--margin 5%)
+    AXIS = "axis"  # top/bottom: the box's height, left/right: its width (remove.bg's crop_margin)
+
+
+@dataclass(frozen=True, slots=True)
+class Margin:
+    """Space around a cropped subject, per side (CSS order: top, right, bottom, left).
+
+    Each side is pixels or a percentage of the subject's box (see MarginBasis). max_frac and
+    max_px clamp each side to that fraction of the box's extent along the side's axis and to that
+    many pixels (remove.bg: 50 % and 500 px); None leaves it unclamped.
+
+    Example:
+        >>> Margin.parse("10px 5%", basis=MarginBasis.AXIS).to_px((200, 100))
+        (10, 10, 10, 10)
+        >>> Margin.all(5, percent=True).to_px((200, 100))
+        (10, 10, 10, 10)
+    """
+
+    top: Length = Length()
+    right: Length = Length()
+    bottom: Length = Length()
+    left: Length = Length()
+    basis: MarginBasis = MarginBasis.LONGER
+    max_frac: float | None = None
+    max_px: int | None = None
+
+    def __post_init__(self) -> None:
+        for side in self.sides:
+            if not isinstance(side, Length):
+                raise OptionsError("options.invalid", f"margin side {side!r} is not a Length.",
+                                   hint="Use Margin.all(20), Margin.all(5, percent=True) or Margin.parse('10px 5%').")
+            if (side.percent and side.value > 100) or (not side.percent and side.value > MAX_MARGIN_PX):
+                raise OptionsError("options.invalid", f"margin {side} is out of range.",
+                                   hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
+        if not isinstance(self.basis, MarginBasis):
+            raise OptionsError("options.invalid", f"margin basis {self.basis!r} is not a MarginBasis.")
+        if self.max_frac is not None and not (0 <= self.max_frac <= 1):
+            raise OptionsError("options.invalid", f"margin max_frac={self.max_frac} must be in 0..1.")
+        if self.max_px is not None and not (0 <= self.max_px <= MAX_MARGIN_PX):
+            raise OptionsError("options.invalid", f"margin max_px={self.max_px} must be in 0..{MAX_MARGIN_PX}.")
+
+    @classmethod
+    def all(cls, value: float, percent: bool = False) -> Margin:
+        """The same margin on every side."""
+        side = Length(value, percent)
+        return cls(side, side, side, side)
+
+    @classmethod
+    def parse(cls, text: str | float, *, basis: MarginBasis = MarginBasis.LONGER, max_frac: float | None = None,
+              max_px: int | None = None) -> Margin:
+        """1, 2 or 4 lengths as in CSS ('20', '5%', '10px 20px', '1 2 3 4'), spaces or commas between."""
+        parts = str(text).replace(",", " ").split()
+        if len(parts) not in (1, 2, 4):
+            raise OptionsError("options.invalid", f"margin={text!r} needs 1, 2 or 4 values.",
+                               hint="Use e.g. 20, 5%, '10px 20px' (top/bottom left/right) or 'T R B L'.")
+        sides = [Length.parse(p, "margin") for p in parts]
+        if len(sides) == 1:
+            sides *= 4
+        elif len(sides) == 2:
+            sides = [sides[0], sides[1], sides[0], sides[1]]
+        return cls(*sides, basis=basis, max_frac=max_frac, max_px=max_px)
+
+    @property
+    def sides(self) -> tuple[Length, Length, Length, Length]:
+        return (self.top, self.right, self.bottom, self.left)
+
+    @property
+    def max_side_px(self) -> float:
+        """The largest side given in pixels (0 when none is)."""
+        return max((s.value for s in self.sides if not s.percent), default=0.0)
+
+    def to_px(self, box_wh: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(top, right, bottom, left) in pixels around a subject box of box_wh."""
+        bw, bh = box_wh
+        out = []
+        for side, axis in zip(self.sides, (bh, bw, bh, bw)):
+            px = side.to_px(max(bw, bh) if self.basis is MarginBasis.LONGER else axis)
+            if self.max_frac is not None:
+                px = min(px, int(self.max_frac * axis))
+            if self.max_px is not None:
+                px = min(px, self.max_px)
+            out.append(px)
+        return (out[0], out[1], out[2], out[3])
+
+    def __str__(self) -> str:
+        return " ".join(str(s) for s in self.sides)
+
+
+@dataclass(frozen=True, slots=True)
+class Roi:
+    """A region of interest x1 y1 x2 y2 (px, or % of the image's width / height): only what is
+    inside can be foreground; everything outside becomes background (remove.bg's roi).
+
+    Example:
+        >>> Roi.parse("0% 0% 50% 100%").box_xyxy((120, 80))
+        (0, 0, 60, 80)
+    """
+
+    x1: Length
+    y1: Length
+    x2: Length
+    y2: Length
+
+    def __post_init__(self) -> None:
+        for c in (self.x1, self.y1, self.x2, self.y2):
+            if not isinstance(c, Length):
+                raise OptionsError("options.invalid", f"roi coordinate {c!r} is not a Length.",
+                                   hint="Use Roi.parse('x1 y1 x2 y2'), e.g. '0% 0% 50% 100%'.")
+            if (c.percent and c.value > 100) or (not c.percent and c.value > MAX_ROI_PX):
+                raise OptionsError("options.roi-outside", f"roi coordinate {c} is out of range.",
+                                   hint=f"Use 0..100% or 0..{MAX_ROI_PX} px.")
+
+    @classmethod
+    def parse(cls, text: str) -> Roi:
+        parts = str(text).replace(",", " ").split()
+        if len(parts) != 4:
+            raise OptionsError("options.invalid", f"roi={text!r} needs 4 values x1 y1 x2 y2.",
+                               hint="Use e.g. '0% 0% 50% 100%' or '10px 10px 400px 300px'.")
+        x1, y1, x2, y2 = (Length.parse(p, "roi") for p in parts)
+        return cls(x1, y1, x2, y2)
+
+    def box_xyxy(self, size_wh: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(x1, y1, x2, y2) in pixels of an image of size_wh; refuses an empty box or one outside it."""
+        w, h = size_wh
+        x1, y1, x2, y2 = self.x1.to_px(w), self.y1.to_px(h), self.x2.to_px(w), self.y2.to_px(h)
+        if x2 <= x1 or y2 <= y1:
+            raise OptionsError("options.roi-empty", f"The roi {self} is empty on this {w}x{h} image.",
+                               hint="Give x1 < x2 and y1 < y2.")
+        if x2 > w or y2 > h:
+            raise OptionsError("options.roi-outside", f"The roi {self} reaches outside this {w}x{h} image.",
+                               hint=f"Keep x2 <= {w} and y2 <= {h} px, or use percentages.")
+        return (x1, y1, x2, y2)
+
+    @property
+    def in_px(self) -> bool:
+        """True when a coordinate is in pixels (so it depends on the decoded size)."""
+        return any(not c.percent for c in (self.x1, self.y1, self.x2, self.y2))
+
+    def __str__(self) -> str:
+        return " ".join(str(c) for c in (self.x1, self.y1, self.x2, self.y2))
 
 
 _UNITS_PER_INCH = {"px": None, "in": 1.0, "mm": 25.4, "cm": 2.54}
@@ -356,7 +523,10 @@ class Options:
         erode_px, dilate_px: shrink / grow the matte by this many pixels.
         min_area_px: drop separate specks smaller than this.
         subject: keep one subject only: "largest", "center" or its index (0 = largest).
-        crop: crop to the subject's box plus `margin`.
+        crop: crop to the subject's box plus `margin` (see Margin: per side, px or %).
+        roi: only this region can be foreground (see Roi); applied to the matte before cleaning.
+        max_output_pixels: scale the result down (aspect kept) to at most this many pixels, as the
+            last layout step (remove.bg's size); None keeps the layout's size.
         size_wh, fit: final canvas size and how the cutout is fitted into it.
         fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
             canvas and centred (the e-commerce layout).
@@ -384,6 +554,8 @@ class Options:
     subject: str | None = None
     crop: bool = False
     margin: Margin = Margin()
+    roi: Roi | None = None
+    max_output_pixels: int | None = None
     size_wh: tuple[int, int] | None = None
     fit: Fit = Fit.FIT
     fill_frac: float | None = None
@@ -442,6 +614,17 @@ class Options:
                 raise OptionsError("options.conflict", "id_rule needs head_frame (the preset id-photo sets both).")
         if self.anchor not in ("center", "bottom"):
             raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
+        if not isinstance(self.margin, Margin):
+            raise OptionsError("options.invalid", f"margin={self.margin!r} is not a Margin.",
+                               hint="Use Margin.all(20), Margin.parse('10px 5%') or text via Options.from_kwargs.")
+        if self.roi is not None and not isinstance(self.roi, Roi):
+            raise OptionsError("options.invalid", f"roi={self.roi!r} is not a Roi.",
+                               hint="Use Roi.parse('x1 y1 x2 y2') or text via Options.from_kwargs.")
+        if self.max_output_pixels is not None and (isinstance(self.max_output_pixels, bool)
+                                                   or not isinstance(self.max_output_pixels, int)
+                                                   or self.max_output_pixels < 1):
+            raise OptionsError("options.invalid", f"max_output_pixels={self.max_output_pixels!r} must be a "
+                               "positive whole number.", hint="Use e.g. 250000 for a 0.25 MP result.")
         if self.max_pixels < 1:
             raise OptionsError("options.invalid", "max_pixels must be positive.")
         if not (1 <= self.jpeg_quality <= 100):
@@ -507,7 +690,8 @@ def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
     """Refuse size-like options too large for this image (before any inference runs).
 
     erode, dilate, outline and the blur radius: at most half the shorter side; a margin in px: at
-    most the longer side; min_area: at most the image's pixel count. The absolute caps
+    most the longer side; min_area: at most the image's pixel count; a roi: inside the image and
+    not empty. The absolute caps
     (MAX_RADIUS_PX, MAX_MARGIN_PX, MAX_CANVAS_PIXELS) are checked when Options are built.
 
     Example:
@@ -524,9 +708,11 @@ def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
         if value > half:
             raise OptionsError("options.too-large", f"{name}={value:g} px is more than half this {w}x{h} image's "
                                f"shorter side ({half} px).", hint=f"Use {name} <= {half} for this image.")
-    if not options.margin.percent and options.margin.value > max(w, h):
-        raise OptionsError("options.too-large", f"margin={options.margin.value:g} px is more than this {w}x{h} "
-                           f"image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    if options.margin.max_side_px > max(w, h):
+        raise OptionsError("options.too-large", f"margin={options.margin.max_side_px:g} px is more than this "
+                           f"{w}x{h} image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    if options.roi is not None:
+        options.roi.box_xyxy(size_wh)  # options.roi-empty / options.roi-outside
     if options.min_area_px > w * h:
         raise OptionsError("options.too-large", f"min_area={options.min_area_px} px is more than this {w}x{h} "
                            f"image's {w * h} pixels.", hint=f"Use min_area <= {w * h}.")
@@ -575,6 +761,8 @@ _PARSERS: dict[str, Any] = {
     "fit": Fit.parse,
     "shape": Shape.parse,
     "margin": Margin.parse,
+    "roi": Roi.parse,
+    "max_output_pixels": _parse_number(int),
     "size_wh": parse_size,
     "outline_color": Color.parse,
     "decontaminate": lambda v: parse_bool(v, "decontaminate"),
