@@ -708,7 +708,8 @@ def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
         if value > half:
             raise OptionsError("options.too-large", f"{name}={value:g} px is more than half this {w}x{h} image's "
                                f"shorter side ({half} px).", hint=f"Use {name} <= {half} for this image.")
-    if options.margin.max_side_px > max(w, h):
+    # a margin clamped to a fraction of the subject (max_frac, remove.bg's) can't outgrow the image
+    if options.margin.max_frac is None and options.margin.max_side_px > max(w, h):
         raise OptionsError("options.too-large", f"margin={options.margin.max_side_px:g} px is more than this "
                            f"{w}x{h} image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
     if options.roi is not None:

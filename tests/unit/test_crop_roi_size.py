@@ -131,6 +131,8 @@ def test_library_max_output_pixels_scales_last(remover: Remover) -> None:
     ({"crop": "true", "crop_margin": "200%"},  # remove.bg clamps to 50 %
      {"crop": True, "margin": Margin.parse("50%", **REMOVEBG_MARGIN)}, False),
     ({"roi": "0% 0% 50% 100%"}, {"roi": Roi.parse("0% 0% 50% 100%")}, False),
+    ({"crop": "true", "crop_margin": "450px"},  # more than the 400 px image: clamped to 50 % of the subject
+     {"crop": True, "margin": Margin.parse("450px", **REMOVEBG_MARGIN)}, False),
     ({"roi": "150px 100px 400px 300px", "crop": "true", "crop_margin": "4px"},
      {"roi": Roi.parse("150px 100px 400px 300px"), "crop": True, "margin": Margin.parse("4px", **REMOVEBG_MARGIN)},
      False),
