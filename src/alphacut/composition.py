@@ -87,7 +87,8 @@ def changes_geometry(options: Options, size_wh: tuple[int, int] | None = None) -
     cap = options.max_output_pixels
     over_cap = cap is not None and (size_wh is None or size_wh[0] * size_wh[1] > cap)
     return (options.crop or options.size_wh is not None or options.outline_px > 0
-            or options.shape is not Shape.RECT or over_cap)
+            or options.shape is not Shape.RECT or over_cap
+            or options.subject_scale is not None or options.subject_position is not None)
 
 
 def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
@@ -129,8 +130,8 @@ def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
 
 
 def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
-    """Crop (per-side margin), place on a canvas, fit/fill, frame a head, outline, round, and
-    scale down to max_output_pixels: as options ask, in that order.
+    """Crop (per-side margin), place on a canvas (fit/fill/fill_frac/head) or in the frame (scale,
+    position), outline, round, and scale down to max_output_pixels: as options ask, in that order.
 
     The scale each canvas path applies is what pipeline.min_decode_size bounds (see its table).
     """
@@ -152,6 +153,9 @@ def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
             fg, alpha = framing.fill(fg, alpha, size)
         else:
             fg, alpha = framing.fit(fg, alpha, size)
+    elif options.subject_scale is not None or options.subject_position is not None:
+        fg, alpha = framing.place_in_frame(fg, alpha, scale=options.subject_scale,
+                                           position_xy=options.subject_position)
     if options.outline_px:
         c = options.outline_color
         fg, alpha = composite.add_outline(fg, alpha, options.outline_px, (c.r / 255.0, c.g / 255.0, c.b / 255.0))

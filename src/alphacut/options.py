@@ -27,6 +27,8 @@ __all__ = [
     "Roi",
     "Shape",
     "check_fits_image",
+    "parse_position",
+    "parse_scale",
     "parse_size",
 ]
 
@@ -47,6 +49,8 @@ MAX_RADIUS_PX = 500
 MAX_MARGIN_PX = 10_000
 #: a roi coordinate in px (each is also bounded by the image: Roi.box_xyxy)
 MAX_ROI_PX = 1_000_000
+#: the smallest subject_scale (remove.bg's scale: 10%..100%)
+MIN_SUBJECT_SCALE = 0.1
 #: the output canvas (--size): 40 MP, e.g. 8000x5000 (its float32 RGBA planes are 640 MB)
 MAX_CANVAS_PIXELS = 40_000_000
 
@@ -525,6 +529,10 @@ class Options:
         subject: keep one subject only: "largest", "center" or its index (0 = largest).
         crop: crop to the subject's box plus `margin` (see Margin: per side, px or %).
         roi: only this region can be foreground (see Roi); applied to the matte before cleaning.
+        subject_scale, subject_position: without size_wh, scale the subject so its box spans this
+            fraction (0.1..1) of the frame, and/or move it to (x, y) of the frame's free space (0..1
+            each: 0 left/top, 0.5 centred, 1 right/bottom); the frame keeps its size (remove.bg's
+            scale and position; scaling alone centres).
         max_output_pixels: scale the result down (aspect kept) to at most this many pixels, as the
             last layout step (remove.bg's size); None keeps the layout's size.
         size_wh, fit: final canvas size and how the cutout is fitted into it.
@@ -555,6 +563,8 @@ class Options:
     crop: bool = False
     margin: Margin = Margin()
     roi: Roi | None = None
+    subject_scale: float | None = None
+    subject_position: tuple[float, float] | None = None
     max_output_pixels: int | None = None
     size_wh: tuple[int, int] | None = None
     fit: Fit = Fit.FIT
@@ -620,6 +630,16 @@ class Options:
         if self.roi is not None and not isinstance(self.roi, Roi):
             raise OptionsError("options.invalid", f"roi={self.roi!r} is not a Roi.",
                                hint="Use Roi.parse('x1 y1 x2 y2') or text via Options.from_kwargs.")
+        if self.subject_scale is not None and not (MIN_SUBJECT_SCALE <= self.subject_scale <= 1.0):
+            raise OptionsError("options.invalid", f"scale={self.subject_scale:g} must be between "
+                               f"{MIN_SUBJECT_SCALE:g} and 1 (10% and 100%).")
+        if self.subject_position is not None and (len(self.subject_position) != 2
+                                                  or not all(0.0 <= v <= 1.0 for v in self.subject_position)):
+            raise OptionsError("options.invalid", f"position={self.subject_position} must be two fractions "
+                               "in 0..1 (0% to 100%).", hint="Use center, 30% or '0% 100%' (x y).")
+        if (self.subject_scale is not None or self.subject_position is not None) and self.size_wh is not None:
+            raise OptionsError("options.conflict", "scale and position place the subject in its own frame; "
+                               "with a size, use fill (and anchor) instead.")
         if self.max_output_pixels is not None and (isinstance(self.max_output_pixels, bool)
                                                    or not isinstance(self.max_output_pixels, int)
                                                    or self.max_output_pixels < 1):
@@ -684,6 +704,39 @@ class Options:
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
+
+
+def parse_scale(text: str | float) -> float | None:
+    """remove.bg's scale: 'original' (None), '80%' or 0.8 → a fraction of the frame."""
+    s = str(text).strip().lower()
+    if s in ("", "original"):
+        return None
+    try:
+        value = float(s[:-1]) / 100.0 if s.endswith("%") else float(s)
+    except ValueError:
+        raise OptionsError("options.invalid", f"scale={text!r} is not a percentage.",
+                           hint="Use original or 10%..100%.") from None
+    if not math.isfinite(value):
+        raise OptionsError("options.invalid", f"scale={text!r} is not a percentage.", hint="Use 10%..100%.")
+    return value
+
+
+def parse_position(text: str) -> tuple[float, float] | None:
+    """remove.bg's position: 'original' (None), 'center', 'X%' (both axes) or 'X% Y%' → fractions."""
+    s = str(text).strip().lower()
+    if s in ("", "original"):
+        return None
+    if s == "center":
+        return (0.5, 0.5)
+    parts = s.replace(",", " ").split()
+    try:
+        values = [float(p[:-1]) / 100.0 if p.endswith("%") else float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(math.isfinite(v) for v in values):
+        raise OptionsError("options.invalid", f"position={text!r} is not a position.",
+                           hint="Use original, center, 30% (both axes) or '0% 100%' (x y).")
+    return (values[0], values[-1])
 
 
 def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
@@ -763,6 +816,8 @@ _PARSERS: dict[str, Any] = {
     "shape": Shape.parse,
     "margin": Margin.parse,
     "roi": Roi.parse,
+    "subject_scale": parse_scale,
+    "subject_position": parse_position,
     "max_output_pixels": _parse_number(int),
     "size_wh": parse_size,
     "outline_color": Color.parse,
@@ -783,4 +838,5 @@ _PARSERS: dict[str, Any] = {
 _USER_NAMES = {
     "size": "size_wh", "fill": "fill_frac", "erode": "erode_px",
     "dilate": "dilate_px", "min_area": "min_area_px", "outline": "outline_px", "outline_colour": "outline_color",
+    "scale": "subject_scale", "position": "subject_position",
 }

@@ -137,6 +137,11 @@ def test_library_max_output_pixels_scales_last(remover: Remover) -> None:
      {"roi": Roi.parse("150px 100px 400px 300px"), "crop": True, "margin": Margin.parse("4px", **REMOVEBG_MARGIN)},
      False),
     ({"size": "preview"}, {"max_output_pixels": 250_000}, True),
+    ({"scale": "50%"}, {"subject_scale": 0.5}, False),
+    ({"position": "0% 100%"}, {"subject_position": (0.0, 1.0)}, False),
+    ({"scale": "80%", "position": "100%", "crop": "true", "crop_margin": "30px"},
+     {"subject_scale": 0.8, "subject_position": (1.0, 1.0), "crop": True,
+      "margin": Margin.parse("30px", **REMOVEBG_MARGIN)}, False),
     ({"size": "preview", "crop": "true", "bg_color": "00ff00", "format": "png"},
      {"max_output_pixels": 250_000, "crop": True, "background": "#00ff00"}, True),
 ])
@@ -225,3 +230,38 @@ def test_cli_bad_geometry_is_a_clear_error(run: Any, tmp_path: Path, args: tuple
 def test_margin_str_round_trips() -> None:
     m = Margin.parse("10px 5%")
     assert Margin.parse(str(m)) == m and m.sides[1] == Length(5, True)
+
+
+# --------------------------------------------------------------------------- scale and position
+def test_scale_centres_and_position_moves_within_the_frame(remover: Remover) -> None:
+    src = small_subject()  # a 40x40 square at (180, 130) in 400x300
+    scaled = remover.cutout(src, subject_scale=0.5)
+    box = scaled.subject_box()  # the box scale measures: alpha > 0.05
+    assert scaled.alpha.shape == (300, 400) and box is not None
+    assert abs((box[3] - box[1]) - 150) <= 3 and abs((box[0] + box[2]) / 2 - 200) <= 2  # half the height, centred
+    before = remover.cutout(src).subject_box()
+    corner = remover.cutout(src, subject_position=(1.0, 0.0)).subject_box()
+    assert before is not None and corner is not None
+    assert corner[2] >= 399 and corner[1] <= 1  # top right
+    assert abs((corner[2] - corner[0]) - (before[2] - before[0])) <= 2  # same size
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"scale": "5%"}, "options.invalid"), ({"scale": "101%"}, "options.invalid"),
+    ({"position": "left"}, "options.invalid"), ({"position": "0% 150%"}, "options.invalid"),
+    ({"scale": "50%", "size": "100x100"}, "options.conflict"),
+])
+def test_scale_and_position_bounds(kwargs: dict[str, str], code: str) -> None:
+    with pytest.raises(OptionsError) as err:
+        Options.from_user(**kwargs)
+    assert err.value.code == code
+
+
+def test_cli_scale_and_position(run: Any, remover: Remover, tmp_path: Path) -> None:
+    src = tmp_path / "in.png"
+    src.write_bytes(small_subject())
+    out = tmp_path / "out.png"
+    res = run("remove", str(src), "-o", str(out), "--scale", "60%", "--position", "0% 50%")
+    assert res.exit_code == 0, res.output
+    library = remover.remove_bytes(src.read_bytes(), Options(subject_scale=0.6, subject_position=(0.0, 0.5)))
+    assert np.array_equal(pixels(out.read_bytes()), pixels(library))

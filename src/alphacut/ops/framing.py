@@ -22,6 +22,7 @@ __all__ = [
     "fit",
     "frame_portrait",
     "keep_inside",
+    "place_in_frame",
     "place_on_canvas",
     "render_rect",
     "rotate_about",
@@ -207,6 +208,47 @@ def place_on_canvas(
     else:
         raise ValueError(f"unknown anchor {anchor!r}; use 'center' or 'bottom'")
     return render_rect(image, alpha, (rx0, ry0, rx0 + src_w, ry0 + src_h), (cw, ch))
+
+
+def place_in_frame(
+    image: F32,
+    alpha: F32,
+    *,
+    scale: float | None = None,
+    position_xy: tuple[float, float] | None = None,
+    level: float = 0.05,
+) -> tuple[F32, F32]:
+    """Scale and move the subject inside the image's own frame (the frame keeps its size).
+
+    Args:
+        scale: the subject box's limiting side spans this fraction of the frame (0, 1]; None keeps
+            its size.
+        position_xy: where the box sits in the frame's free space on each axis: 0 = left / top,
+            0.5 = centred, 1 = right / bottom. None is centred when scaling, else where it was.
+
+    Example:
+        >>> a = np.zeros((100, 200), np.float32); a[10:30, 10:50] = 1
+        >>> _, out = place_in_frame(np.ones((100, 200, 3), np.float32), a, scale=0.5)
+        >>> subject_bbox(out, 0.5)
+        (50, 25, 150, 75)
+        >>> subject_bbox(place_in_frame(np.ones((100, 200, 3), np.float32), a, position_xy=(1.0, 1.0))[1], 0.5)
+        (160, 80, 200, 100)
+    """
+    if scale is None and position_xy is None:
+        return image, alpha
+    if scale is not None and not 0.0 < scale <= 1.0:
+        raise ValueError(f"scale must be in (0, 1], got {scale}")
+    h, w = alpha.shape
+    box = subject_bbox(alpha, level)
+    if box is None:
+        return image, alpha
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    k = 1.0 if scale is None else scale * min(w / bw, h / bh)
+    px, py = position_xy if position_xy is not None else (0.5, 0.5)
+    ox, oy = px * (w - bw * k), py * (h - bh * k)  # where the box's top left lands in the frame
+    x0, y0 = bx0 - ox / k, by0 - oy / k  # the frame's top left, in the source
+    return render_rect(image, alpha, (x0, y0, x0 + w / k, y0 + h / k), (w, h))
 
 
 def fit(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:

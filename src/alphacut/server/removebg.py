@@ -14,7 +14,9 @@ What each remove.bg field does here (also in the OpenAPI description):
   ``bg_image_unsupported`` until the pipeline composites images.
 - crop, crop_margin ("30px", "10%", 1, 2 or 4 values, at most 50 % of the subject or 500 px per side).
 - roi ("x1 y1 x2 y2" in px or %): everything outside is background.
-- position: "original" only; scale: "original" only (others: 400).
+- scale ("10%".."100%": the subject's box spans that much of the frame, centred unless position
+  is given) and position ("original", "center", "30%" or "0% 100%": x y in the frame's free space);
+  the frame keeps its size (the crop's, with crop=true).
 - channels: rgba, or alpha (the matte as a greyscale image).
 - semitransparency, add_shadow, shadow_method: accepted and ignored (remove.bg applies them to cars only).
 - Accept: application/json → {"data": {"result_b64", "foreground_top", "foreground_left",
@@ -38,7 +40,19 @@ from PIL import Image
 from ..errors import AlphacutError, InputError, ServerError
 from ..io.encode import encode_image
 from ..ops.pixels import float_to_u8
-from ..options import Background, Color, Length, Margin, MarginBasis, Options, OutputFormat, Roi
+from ..options import (
+    MIN_SUBJECT_SCALE,
+    Background,
+    Color,
+    Length,
+    Margin,
+    MarginBasis,
+    Options,
+    OutputFormat,
+    Roi,
+    parse_position,
+    parse_scale,
+)
 from ..pipeline import Cutout
 from .routes import admit, check_model, run_job
 from .schemas import decode_b64, parse_bool, request_body_doc
@@ -61,7 +75,7 @@ FIELDS_DOC = {
     "type": "auto|person|product|car: echoed in X-Type, no classifier runs", "type_level": "none hides X-Type",
     "format": "auto|png|jpg|zip", "bg_color": "hex (81d4fa, fff, 81d4fa77) or a colour name",
     "crop": "true|false", "crop_margin": "30px, 10%, 1/2/4 values (max 50% of the subject or 500 px)",
-    "roi": "x1 y1 x2 y2 in px or %", "position": "original only", "scale": "original only",
+    "roi": "x1 y1 x2 y2 in px or %", "position": "original|center|X%|'X% Y%'", "scale": "original|10%..100%",
     "channels": "rgba|alpha", "semitransparency": "accepted, ignored", "add_shadow": "accepted, ignored",
     "shadow_method": "accepted, ignored",
 }
@@ -107,6 +121,8 @@ class RemoveBgRequest:
     crop: bool
     crop_margin: Margin  # per side, % of the subject's own axis, clamped to 50 % and 500 px
     roi: Roi | None
+    scale: float | None  # the subject's share of the frame; None: original
+    position: tuple[float, float] | None  # (x, y) in the frame's free space; None: original (centred if scaled)
     x_type: str | None
 
 
@@ -158,9 +174,20 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
         except AlphacutError:
             raise _bad("bg_color", f"Invalid bg_color parameter given: {fields['bg_color']!r}.",
                        hint="Use a hex code (81d4fa, fff, 81d4fa77) or a colour name.") from None
-    for name in ("position", "scale"):
-        if fields.get(name, "original").lower() not in ("original", ""):
-            raise _bad(name, f"{name}={fields[name]!r} is not supported; only 'original' is.")
+    try:
+        scale = parse_scale(fields.get("scale", "original"))
+        if scale is not None and not (MIN_SUBJECT_SCALE <= scale <= 1.0):
+            raise ValueError
+    except (AlphacutError, ValueError):
+        raise _bad("scale", f"Invalid scale parameter given: {fields['scale']!r}.",
+                   hint="Use original or a value from 10% to 100%.") from None
+    try:
+        position = parse_position(fields.get("position", "original"))
+        if position is not None and not all(0.0 <= v <= 1.0 for v in position):
+            raise ValueError
+    except (AlphacutError, ValueError):
+        raise _bad("position", f"Invalid position parameter given: {fields['position']!r}.",
+                   hint="Use original, center, a value from 0% to 100%, or two ('0% 100%': x y).") from None
     for name in ("semitransparency", "add_shadow", "crop"):
         try:
             parse_bool(fields.get(name), name)
@@ -178,7 +205,7 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
     return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
                            alpha_only=channels == "alpha", crop=parse_bool(fields.get("crop"), "crop"),
                            crop_margin=_margin(fields.get("crop_margin", "0") or "0"),
-                           roi=_roi(fields.get("roi")), x_type=x_type)
+                           roi=_roi(fields.get("roi")), scale=scale, position=position, x_type=x_type)
 
 
 #: remove.bg's cap on each side of crop_margin: 50 % of the subject's extent and 500 px
@@ -213,7 +240,7 @@ def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
     """The one place remove.bg's fields become Options; the route then calls Remover.cutout with them.
 
     crop, crop_margin → crop, margin (per side, Margin's AXIS basis and remove.bg's clamps); roi →
-    roi; size → max_output_pixels; bg_color → a solid background; format jpg → JPEG (white unless
+    roi; scale, position → subject_scale, subject_position; size → max_output_pixels; bg_color → a solid background; format jpg → JPEG (white unless
     bg_color is set: Options' JPEG rule); channels=alpha → MASK (the matte).
     """
     if req.alpha_only:
@@ -224,7 +251,8 @@ def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
         fmt = OutputFormat.PNG
     background = Background.solid(req.background) if req.background is not None else Background()
     return Options(max_pixels=max_pixels, background=background, format=fmt, crop=req.crop,
-                   margin=req.crop_margin, roi=req.roi, max_output_pixels=req.max_output_px)
+                   margin=req.crop_margin, roi=req.roi, subject_scale=req.scale, subject_position=req.position,
+                   max_output_pixels=req.max_output_px)
 
 
 def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:

@@ -124,6 +124,7 @@ OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "largest": ("largest", _flag), "subject": ("subject", _text),
     "crop": ("crop", _flag), "margin": ("margin", _text),
     "roi": ("roi", _text), "max_output_pixels": ("max_output_pixels", _int),
+    "scale": ("scale", _text), "position": ("position", _text),
     "size": ("size", _text), "fit": ("fit", _text), "fill": ("fill", _text),
     "shape": ("shape", _text), "outline": ("outline", _int),
 }
@@ -160,6 +161,8 @@ REMOVE_FIELDS_DOC = {
     "margin": "crop margin: pixels or percent of the subject's longer side (5%); 1, 2 or 4 values (top right bottom left)",
     "roi": "x1 y1 x2 y2 in px or % of the image: only this region can be foreground",
     "max_output_pixels": "scale the result down to at most this many pixels (aspect kept)",
+    "scale": "without size: the subject spans this much of the frame (10%..100%), centred",
+    "position": "without size: center, X% or 'X% Y%' (0% left/top, 100% right/bottom)",
     "shape": "rect or circle", "outline": "sticker outline in px",
     "refine": "guided (default), none, or matting (closed-form matting of the soft edge, for hair and fur; slower)", "decontaminate": "true (default) or false",
     "threshold": "hard mask at this level (0..1)", "erode": "px", "dilate": "px", "min_area": "px",
