@@ -128,13 +128,16 @@ def _counts_source_pixels(options: Options) -> bool:
 
 def _decode_is_enough(wh: tuple[int, int], model_wh: tuple[int, int], options: Options) -> bool:
     """Whether a photo decoded at wh feeds the model and the options' layout without upsampling."""
-    assert options.size_wh is not None
     w, h = wh
-    cw, ch = options.size_wh
     f = DRAFT_MIN_SUBJECT_FRAC
     content_w, content_h = content_size(wh, model_wh)
     if w < content_w or h < content_h:  # the model input must be a reduction along both sides
         return False
+    if options.size_wh is None:  # only max_output_pixels bounds the output: the frame (or crop) shrunk to it
+        assert options.max_output_pixels is not None
+        k = f if options.crop else 1.0
+        return (k * w) * (k * h) >= options.max_output_pixels
+    cw, ch = options.size_wh
     if options.head_frame is not None:  # scale = head_frac * ch / head_h, head_h >= f * h
         return f * h >= options.head_frame[1] * ch
     if options.fill_frac is not None:  # scale = fill * min(cw / bw, ch / bh), bw >= f * w, bh >= f * h
@@ -150,8 +153,9 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
     """The smallest upright (w, h) a photo of source_wh may be decoded at for these options.
 
     A full-resolution cutout needs the full decode, so a reduced one (JPEG draft mode: 1/2, 1/4,
-    1/8 per side) is allowed only when options.size_wh bounds the output and no option is counted
-    in the photo's pixels (erode, dilate, min_area, a margin or roi in px, background blur); otherwise
+    1/8 per side) is allowed only when options.size_wh or options.max_output_pixels bounds the
+    output and no option is counted in the photo's pixels (erode, dilate, min_area, a margin or roi
+    in px, background blur) nor moves the subject in its frame (scale, position); otherwise
     this returns source_wh. The reduction chosen is the largest for which
       1. the model input is still a reduction along both sides: (w, h) >= content_size, and
       2. the layout scales the decoded photo by at most 1 (every output pixel backed by at least
@@ -161,7 +165,9 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
            fill_frac p:          p·min(cw / box_w, ch / box_h)  → f·w >= p·cw or f·h >= p·ch
            Fit.FIT:              min(cw / w, ch / h)            → w >= cw or h >= ch
            Fit.FILL:             max(cw / w, ch / h)            → w >= cw and h >= ch
-         (with crop, Fit.FIT / Fit.FILL scale the crop, so w and h become f·w and f·h).
+           max_output_pixels N only (no size_wh): min(1, sqrt(N / (w·h)))  → w·h >= N
+         (with crop, Fit.FIT / Fit.FILL / N scale the crop, so w and h become f·w and f·h; the last
+         path never enlarges, and the rule keeps the result as large as the full decode gives).
     So the matte is upscaled once (model → decoded size) and then only reduced by the layout.
     A subject smaller than f of the frame is upscaled by the layout at most draft_scale× more
     than it would be from the full decode.
@@ -170,7 +176,8 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
         >>> min_decode_size((6000, 4000), (1024, 1024), Options(size_wh=(512, 512), fill_frac=0.9))
         (3000, 2000)
     """
-    if options.size_wh is None or _counts_source_pixels(options):
+    if (options.size_wh is None and options.max_output_pixels is None) or _counts_source_pixels(options) \
+            or options.subject_scale is not None or options.subject_position is not None:
         return source_wh
     sw, sh = source_wh
     for s in DRAFT_SCALES:
@@ -204,7 +211,8 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     if isinstance(source, Decoded):
         decoded = source
     else:
-        need = None if full_resolution or options.size_wh is None else partial(
+        bounded = options.size_wh is not None or options.max_output_pixels is not None
+        need = None if full_resolution or not bounded else partial(
             min_decode_size, model_wh=size_wh, options=options)
         decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
     check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference

@@ -265,3 +265,34 @@ def test_cli_scale_and_position(run: Any, remover: Remover, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     library = remover.remove_bytes(src.read_bytes(), Options(subject_scale=0.6, subject_position=(0.0, 0.5)))
     assert np.array_equal(pixels(out.read_bytes()), pixels(library))
+
+
+# ----------------------------------------------------- a reduced JPEG decode for a capped output
+@pytest.mark.parametrize(("options", "model_wh", "expected"), [
+    (Options(max_output_pixels=250_000), (1024, 1024), (2000, 1500)),  # 1/4 would enlarge the model input
+    (Options(max_output_pixels=250_000), (64, 64), (1000, 750)),  # 1/8 (500x375) has fewer pixels than the cap
+    (Options(max_output_pixels=100_000), (64, 64), (500, 375)),
+    (Options(max_output_pixels=250_000, crop=True), (64, 64), (4000, 3000)),  # a crop of 1/4 per side: 4 MP needed
+    (Options(max_output_pixels=40_000, crop=True), (64, 64), (1000, 750)),  # 1/16 of 750k = 46.9k
+    (Options(max_output_pixels=50_000, crop=True), (64, 64), (2000, 1500)),
+    (Options(max_output_pixels=100_000, erode_px=2), (64, 64), (4000, 3000)),  # counted in the photo's pixels
+    (Options(max_output_pixels=100_000, roi=Roi.parse("0 0 100 100")), (64, 64), (4000, 3000)),
+    (Options(max_output_pixels=100_000, subject_scale=0.5), (64, 64), (4000, 3000)),  # may enlarge the subject
+])
+def test_min_decode_size_for_an_output_pixel_cap(options: Options, model_wh: tuple[int, int],
+                                                 expected: tuple[int, int]) -> None:
+    from alphacut.pipeline import min_decode_size
+
+    assert min_decode_size((4000, 3000), model_wh, options) == expected
+
+
+def test_a_capped_output_from_a_reduced_decode_matches_the_full_one(remover: Remover) -> None:
+    img = square_image(2000, 1500)
+    capped = remover.cutout(encoded(img, "JPEG", quality=95), max_output_pixels=40_000)
+    full = remover.cutout(encoded(img, "PNG"), max_output_pixels=40_000)  # PNG: always decoded in full
+    assert capped.info.decode_scale == 8 and full.info.decode_scale == 1
+    (cw, ch), (fw, fh) = capped.image.size, full.image.size
+    assert cw * ch <= 40_000 and abs(cw - fw) <= 1 and abs(ch - fh) <= 1
+    w, h = min(cw, fw), min(ch, fh)
+    a, b = capped.alpha[:h, :w], full.alpha[:h, :w]
+    assert float(np.abs(a - b).mean()) < 0.02  # the same cutout, within JPEG and resampling noise
