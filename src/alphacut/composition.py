@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from . import portrait
 from .io.decode import decode_image
@@ -22,6 +22,9 @@ from .ops import composite, foreground, framing
 from .ops.components import Subject, split_subjects
 from .ops.pixels import float_to_u8, u8_to_float
 from .options import BackgroundKind, Fit, Options, OutputFormat, Shape
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["Cutout", "CutoutInfo", "apply_background", "changes_geometry", "compose", "encode_cutout", "layout"]
 
@@ -67,7 +70,7 @@ class Cutout:
             x0, y0, x1, y1 = subject.bbox
             crop = rgba[y0:y1, x0:x1].copy()
             crop[:, :, 3] = np.minimum(crop[:, :, 3], float_to_u8(subject.alpha))
-            out.append((subject, Image.fromarray(crop, "RGBA")))
+            out.append((subject, pixels_to_pil(crop)))
         return out
 
 
