@@ -6,7 +6,8 @@ What each remove.bg field does here (also in the OpenAPI description):
   ``url_fetch_disabled``): the server never fetches URLs, for privacy.
 - size: a cap on the output's pixel count, as remove.bg defines it: preview/small/regular 0.25 MP,
   medium 1.5 MP, hd 4 MP, full/4k/auto the original size. The default is **auto** (remove.bg's is
-  preview), since nothing is charged here. Inference is the same for all sizes.
+  preview), since nothing is charged here. It is Options.max_output_pixels: the model runs the same
+  for all sizes, but a big JPEG is decoded at 1/2..1/8 when the cap allows (pipeline.min_decode_size).
 - type, type_level: accepted; no classifier runs, X-Type is the requested type or "other"
   (type_level=none leaves it out).
 - format: auto (PNG if any pixel is transparent, else JPG), png, jpg, zip (color.jpg + alpha.png).
