@@ -424,11 +424,15 @@ class Options:
         if self.roi is not None and not isinstance(self.roi, Roi):
             raise OptionsError("options.invalid", f"roi={self.roi!r} is not a Roi.",
                                hint="Use Roi.parse('x1 y1 x2 y2') or text via Options.from_kwargs.")
-        if self.subject_scale is not None and not (MIN_SUBJECT_SCALE <= self.subject_scale <= 1.0):
-            raise OptionsError("options.invalid", f"scale={self.subject_scale:g} must be between "
+        scale = self.subject_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                                  or not (MIN_SUBJECT_SCALE <= scale <= 1.0)):
+            raise OptionsError("options.invalid", f"scale={scale!r} must be between "
                                f"{MIN_SUBJECT_SCALE:g} and 1 (10% and 100%).")
-        if self.subject_position is not None and (len(self.subject_position) != 2
-                                                  or not all(0.0 <= v <= 1.0 for v in self.subject_position)):
+        position = self.subject_position
+        if position is not None and (not isinstance(position, (tuple, list)) or len(position) != 2
+                                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                and 0.0 <= v <= 1.0 for v in position)):
             raise OptionsError("options.invalid", f"position={self.subject_position} must be two fractions "
                                "in 0..1 (0% to 100%).", hint="Use center, 30% or '0% 100%' (x y).")
         if (self.subject_scale is not None or self.subject_position is not None) and self.size_wh is not None:

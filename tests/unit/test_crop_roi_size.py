@@ -257,6 +257,13 @@ def test_scale_and_position_bounds(kwargs: dict[str, str], code: str) -> None:
     assert err.value.code == code
 
 
+@pytest.mark.parametrize("kwargs", [{"subject_scale": "x"}, {"subject_scale": True}, {"subject_position": 0.5},
+                                    {"subject_position": (0.5, "a")}, {"subject_position": (0.1, 0.2, 0.3)}])
+def test_scale_and_position_of_the_wrong_type_are_options_errors(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(OptionsError):
+        Options(**kwargs)
+
+
 def test_cli_scale_and_position(run: Any, remover: Remover, tmp_path: Path) -> None:
     src = tmp_path / "in.png"
     src.write_bytes(small_subject())
