@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 SERVER = Path(__file__).resolve().parents[2] / "src" / "alphacut" / "server"
-FORBIDDEN = ("alphacut.post", "alphacut.ops", "alphacut.io.decode", "alphacut.runtime")
+FORBIDDEN = ("alphacut.post", "alphacut.ops", "alphacut.io.decode", "alphacut.runtime", "alphacut.pipeline",
+             "alphacut.composition")
 
 
 def imports(path: Path) -> set[str]:

@@ -32,6 +32,7 @@ import re
 import time
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -54,9 +55,11 @@ from ..options import (
     parse_position,
     parse_scale,
 )
-from ..pipeline import Cutout
 from .routes import admit, check_model, run_job
 from .schemas import decode_b64, parse_bool, request_body_doc
+
+if TYPE_CHECKING:
+    from .. import Cutout
 
 __all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "removebg_options", "render", "router"]
 
