@@ -49,16 +49,18 @@ def photo_jpeg(mp: float) -> bytes:
     return buf.getvalue()
 
 
-def images_per_s(fn: object, data: bytes, threads: int, per_thread: int) -> float:
+def images_per_s(fn: object, data: bytes, threads: int, per_thread: int) -> tuple[float, float]:
+    """(images per second, CPU seconds per wall second: how many cores the decodes kept busy)."""
     def work() -> None:
         for _ in range(per_thread):
             fn(data)  # type: ignore[operator]
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(threads) as ex:
         for f in [ex.submit(work) for _ in range(threads)]:
             f.result()
-    return threads * per_thread / (time.perf_counter() - t)
+    wall = time.perf_counter() - t
+    return threads * per_thread / wall, (time.process_time() - c) / wall
 
 
 def main() -> None:
@@ -74,11 +76,16 @@ def main() -> None:
           f"{args.rounds} interleaved rounds; median images/s")
     for threads in (int(t) for t in args.threads.split(",")):
         rates: dict[str, list[float]] = {"serialized": [], "lock-free": []}
+        cores: dict[str, list[float]] = {"serialized": [], "lock-free": []}
         for _ in range(args.rounds):
-            rates["serialized"].append(images_per_s(serialized, data, threads, args.per_thread))
-            rates["lock-free"].append(images_per_s(lock_free, data, threads, args.per_thread))
+            for name, fn in (("serialized", serialized), ("lock-free", lock_free)):
+                rate, busy = images_per_s(fn, data, threads, args.per_thread)
+                rates[name].append(rate)
+                cores[name].append(busy)
         s, f = statistics.median(rates["serialized"]), statistics.median(rates["lock-free"])
-        print(f"threads={threads}: serialized {s:.2f}/s, lock-free {f:.2f}/s, lock-free/serialized {f / s:.2f}x")
+        print(f"threads={threads}: serialized {s:.2f}/s ({statistics.median(cores['serialized']):.2f} cores busy), "
+              f"lock-free {f:.2f}/s ({statistics.median(cores['lock-free']):.2f} cores busy), "
+              f"lock-free/serialized {f / s:.2f}x")
 
 
 if __name__ == "__main__":
