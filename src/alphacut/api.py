@@ -183,7 +183,7 @@ class Remover:
         from .pipeline import cut, encode_cutout
 
         opts = self._opts(options, overrides)
-        return encode_cutout(cut(image, self.backend, self.spec, opts), opts)
+        return encode_cutout(cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts)), opts)
 
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,

@@ -1,6 +1,6 @@
 """ID-photo framing: find the one face, level the eyes, place the head by the rule (ops/framing.py).
 
-Called by pipeline.layout when Options.head_frame is set (the id-photo presets). The face detector is
+Called by composition.layout when Options.head_frame is set (the id-photo presets). The face detector is
 runtime/faces.py (OpenCV's cascades), the chin and eyes come from its FaceLandmarker (MediaPipe's face
 mesh model) when one is given, else they are estimated from the face box and eye cascades (about 5% of
 the head off); the geometry and the rules' numbers are ops/framing.py.

@@ -154,6 +154,8 @@ def test_a_remover_loads_the_landmark_model_only_for_head_framing(tmp_path, tiny
     with pytest.raises(ModelError) as err:  # offline and not cached: says how to fetch it
         remover.cutout(portrait, Options.from_kwargs(preset="id-photo"))
     assert err.value.code == "model.not-cached" and "alphacut models fetch mediapipe-face-landmark" in (err.value.hint or "")
+    with pytest.raises(ModelError):  # every entry point asks for it: remove_bytes (the server's) too
+        remover.remove_bytes(portrait, Options.from_kwargs(preset="id-photo-us"))
 
 
 def test_the_landmark_model_is_not_a_background_remover(tmp_path):
