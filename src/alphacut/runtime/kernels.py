@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import mmap
 import platform
 from dataclasses import dataclass
@@ -124,17 +125,16 @@ _CPUID_BITS: dict[str, tuple[int, int, int, int]] = {
 }
 
 
+@functools.cache
 def read_cpuid_flags() -> frozenset[str] | None:
     """The FLAG_NAMES flags the cpuid instruction reports to this process, each only if XCR0 says the
     OS saves its registers (as MLAS and the kernel's /proc/cpuinfo require); None where cpuid cannot
-    be run from Python (not Linux x86-64, no libc, no executable page allowed)."""
+    be run from Python (not Linux x86-64, no libc, no executable page allowed). Asked once per process
+    (~0.1 ms): the features do not change while it runs."""
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         return None
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc is linked into Python
         libc.mmap.restype = ctypes.c_void_p
         libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
         libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
