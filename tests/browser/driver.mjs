@@ -8,6 +8,8 @@
 // measureGaps: report.gaps = the longest main-thread gap (a 10 ms timer's lateness) while the batch ran,
 // the longest long task, and the progress bars' values sampled every 200 ms; with idleGapsMs, report.idleGaps
 // = the same measured for that long with the page idle first (the machine's own load).
+// trace: a Chromium trace while the batch runs; report.trace = the page's main-thread tasks longer than
+// traceMinMs (50) with wall and CPU time and what they spent it on (longtasks.mjs); tracePath keeps the raw trace.
 // Without steps: download the first done card and the ZIP. With steps, each one of
 //   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
@@ -16,8 +18,9 @@
 //     {spaceDrag: [x0, y0, x1, y1]},
 //     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mainThreadTasks, TRACE_CATEGORIES } from "./longtasks.mjs";
 
 const job = JSON.parse(readFileSync(0, "utf8"));
 const require = createRequire(join(job.webDir, "package.json"));
@@ -159,8 +162,14 @@ try {
       return out;
     });
   }
+  if (job.trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
   await page.setInputFiles("[data-testid=files]", job.images);
   await doneCount(page, job.images.length, job.timeoutMs || 120000);
+  if (job.trace) {
+    const raw = await browser.stopTracing();
+    if (job.tracePath) writeFileSync(job.tracePath, raw);
+    report.trace = mainThreadTasks(JSON.parse(raw.toString("utf8")), { minMs: job.traceMinMs ?? 50 });
+  }
   if (job.measureGaps) {
     report.gaps = await page.evaluate(() => { window.__gaps.on = false; const { max, longTask, samples, big, tasks } = window.__gaps; return { max, longTask, samples, big, tasks }; });
   }
