@@ -9,19 +9,22 @@ const $ = (sel) => document.querySelector(sel);
 let current = null; // one editor at a time
 window.alphacutEditor = () => current; // read by the browser tests
 
-/** Open the editor on {name, cut: {rgba, width, height}, frame: {canvas}, bg, onDone(rgba)}. */
-export function openEditor({ name, cut, frame, bg, onDone }) {
+/**
+ * Open the editor on {name, cut: {rgba, width, height}, photo: {bitmap, rgba}, bg, onDone(rgba)}; photo is
+ * the original in the cutout's frame at its size (drawn by the image worker).
+ */
+export function openEditor({ name, cut, photo: original, bg, onDone }) {
   if (current) current.close(false);
   const w = cut.width, h = cut.height;
   const rgba = new Uint8ClampedArray(cut.rgba);
-  const photo = frame.canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, w, h).data;
+  const photo = original.rgba;
   const work = document.createElement("canvas");
   work.width = w;
   work.height = h;
   const wctx = work.getContext("2d");
   wctx.putImageData(new ImageData(rgba, w, h), 0, 0);
   const backdrop = document.createElement("canvas"); // the card's background, drawn once
-  drawComposite(backdrop, new OffscreenCanvas(w, h), frame.canvas, bg);
+  drawComposite(backdrop, new OffscreenCanvas(w, h), original.bitmap, bg);
 
   const root = $("#editor"), view = $("#ed-view"), canvas = $("#ed-canvas");
   const ctx = canvas.getContext("2d");
@@ -55,7 +58,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     ctx.save();
     ctx.translate(ed.panX, ed.panY);
     ctx.scale(ed.zoom, ed.zoom);
-    if (ed.before) ctx.drawImage(frame.canvas, 0, 0);
+    if (ed.before) ctx.drawImage(original.bitmap, 0, 0);
     else {
       ctx.drawImage(backdrop, 0, 0);
       ctx.drawImage(work, 0, 0);

@@ -1,4 +1,4 @@
-// The original photo framed like a cutout, so that before/after compares like with like and the
+// How the original photo maps onto a cutout's frame (pictures.js draws it), so that before/after compares like with like and the
 // editor's restore brush brings back the photo's own pixels where the output has them.
 // Without a preset the output has the photo's frame. With one (crop, canvas, head framing) the
 // server says only the result, so the frame is recovered from the two mattes it returned: the
@@ -116,26 +116,4 @@ export function fitFrame(cut, photoMatte) {
     start = best;
   }
   return refineFit(start, out, matte);
-}
-
-/**
- * A canvas of the cutout's size with the original drawn in the output's frame, and a note saying how
- * it was framed. photoMatte is null when the output has the photo's own frame.
- */
-export async function frameOriginal(original, cut, photoMatte) {
-  const canvas = document.createElement("canvas");
-  canvas.width = cut.width;
-  canvas.height = cut.height;
-  const ctx = canvas.getContext("2d");
-  if (!photoMatte) {
-    ctx.drawImage(original, 0, 0, cut.width, cut.height);
-    return { canvas, note: "before: the original photo", transform: { s: cut.width / original.width, dx: 0, dy: 0 } };
-  }
-  const t = fitFrame(cut, photoMatte);
-  ctx.imageSmoothingQuality = "high";
-  ctx.setTransform(t.s, 0, 0, t.s, t.dx, t.dy);
-  ctx.drawImage(original, 0, 0, photoMatte.width, photoMatte.height);
-  const exact = t.err < 8;
-  return { canvas, transform: t,
-    note: `before: the original framed like the output (matched on the mattes, mean difference ${(t.err / 2.55).toFixed(1)}%${exact ? "" : ", approximate"})` };
 }

@@ -5,9 +5,12 @@
 //   in:  {type: "cut", id, file: Blob, model, headers}
 //   out: {type: "progress", id, stage: "model"|"compile"|"decode"|"infer"|"refine", fraction?, expectMs?}
 //        {type: "ready", id, backend: "webgpu"|"wasm", threads, isolated, loadMs}
-//        {type: "done", id, rgba, matte, low, lw, lh, width, height, ms: {...}, guided, softPixels, backend}
+//        {type: "done", id, rgba, matte, low, lw, lh, width, height, frame, cutPreview, beforePreview (ImageBitmaps
+//         at card size), ms: {decode, preprocess, run, postprocess, refine, decontaminate, previews, ...}, guided,
+//         softPixels, backend}
 //        {type: "error", id, error}
 import { decodePixels, loadSession, lowMatteInBrowser } from "./private.js";
+import { frameOf, pixelsCanvas, previews } from "./pictures.js";
 import { cutoutRGBA } from "./refine.js";
 
 let lastInferMs = null;
@@ -23,6 +26,7 @@ async function cut({ id, file, model, headers }) {
       isolated: self.crossOriginIsolated, loadMs: performance.now() - tLoad });
   }
   progress("decode");
+  const tDecode = performance.now();
   const pixels = await decodePixels(file);
   const { width, height } = pixels;
   progress("infer", { expectMs: lastInferMs });
@@ -33,11 +37,18 @@ async function cut({ id, file, model, headers }) {
   progress("refine");
   const lowCopy = low.low.slice();
   const r = cutoutRGBA(low.low, low.lw, low.lh, pixels.rgba, width, height);
-  const ms = { inference: t1 - t0, refine: r.ms.refine, decontaminate: r.ms.decontaminate,
-    total: performance.now() - t0 };
+  const t2 = performance.now();
+  // the card's previews are drawn here too: full-size canvas work would stall the page's main thread
+  const frame = frameOf({ width, height }, pixels.bitmap, null);
+  const p = previews(pixelsCanvas(r.rgba, width, height), pixels.bitmap, frame);
+  pixels.bitmap.close();
+  const t3 = performance.now();
+  const ms = { decode: t0 - tDecode, ...low.ms, inference: t1 - t0, refine: r.ms.refine,
+    decontaminate: r.ms.decontaminate, previews: t3 - t2, total: t3 - t0 };
   self.postMessage({ type: "done", id, rgba: r.rgba, matte: r.matte, low: lowCopy, lw: low.lw, lh: low.lh, width,
-    height, ms, guided: r.guided, softPixels: r.softPixels, backend: session.gpu ? "webgpu" : "wasm" },
-  [r.rgba.buffer, r.matte.buffer, lowCopy.buffer]);
+    height, frame, cutPreview: p.cut, beforePreview: p.before, ms, guided: r.guided, softPixels: r.softPixels,
+    backend: session.gpu ? "webgpu" : "wasm" },
+  [r.rgba.buffer, r.matte.buffer, lowCopy.buffer, p.cut, p.before]);
 }
 
 // One image at a time: the session is not re-entrant and the CPU is shared anyway.

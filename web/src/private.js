@@ -62,7 +62,8 @@ export function loadSession(model, headers, onProgress) {
   return sessionPromise;
 }
 
-/** Decode a File/Blob to RGBA pixels (EXIF orientation applied, as alphacut's decoder does). */
+/** Decode a File/Blob to RGBA pixels (EXIF orientation applied, as alphacut's decoder does); the
+ * bitmap is kept for the card's previews (the caller closes it). */
 export async function decodePixels(blob) {
   const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image", premultiplyAlpha: "none",
     colorSpaceConversion: "default" });
@@ -70,17 +71,17 @@ export async function decodePixels(blob) {
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   ctx.drawImage(bitmap, 0, 0);
   const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
-  bitmap.close();
-  return { rgba: data, width: canvas.width, height: canvas.height };
+  return { rgba: data, width: canvas.width, height: canvas.height, bitmap };
 }
 
 /**
- * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh}, a Float32Array lh×lw in
+ * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh, ms}, a Float32Array lh×lw in
  * [0, 1] over the image's own part of the model input (contentSize: half-stretched, longer side = input).
  */
 export async function lowMatteInBrowser(state, pixels) {
   const { ort, session, model } = state;
   const side = model.input_size;
+  const t0 = performance.now();
   const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
   // Half-stretched (alphacut.pipeline.content_size); the rest of the square mirrors the image at
   // its bottom and right edges (alphacut.pipeline.preprocess).
@@ -89,10 +90,13 @@ export async function lowMatteInBrowser(state, pixels) {
   const content = normalize(small, cw, ch, model.mean, model.std);
   const input = new ort.Tensor("float32", padMirror(content, cw, ch, side, side), [1, 3, side, side]);
   const feeds = { [session.inputNames[0]]: input };
+  const t1 = performance.now();
   const outputs = await session.run(feeds);
+  const t2 = performance.now();
   const raw = outputs[session.outputNames[model.output_index || 0]];
   const cropped = new Float32Array(cw * ch);
   for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
   for (const t of Object.values(outputs)) t.dispose?.();
-  return { low: postprocess(cropped, model.activation), lw: cw, lh: ch };
+  const low = postprocess(cropped, model.activation);
+  return { low, lw: cw, lh: ch, ms: { preprocess: t1 - t0, run: t2 - t1, postprocess: performance.now() - t2 } };
 }
