@@ -2,7 +2,7 @@
 // WebGPU or multi-threaded WASM) and edge refinement all run in this module worker, so the page stays
 // responsive while a batch runs. Built as its own bundle; the page knows its hashed name as
 // INFER_WORKER_URL (scripts/build.mjs).
-//   in:  {type: "cut", id, file: Blob, model, headers}
+//   in:  {type: "cut", id, file: Blob, model, headers, tuning}
 //   out: {type: "progress", id, stage: "model"|"compile"|"decode"|"infer"|"refine", fraction?, expectMs?}
 //        {type: "ready", id, backend: "webgpu"|"wasm", threads, isolated, loadMs}
 //        {type: "done", id, rgba, matte, low, lw, lh, width, height, frame, cutPreview, beforePreview (ImageBitmaps
@@ -16,10 +16,10 @@ import { cutoutRGBA } from "./refine.js";
 let lastInferMs = null;
 let announced = false;
 
-async function cut({ id, file, model, headers }) {
+async function cut({ id, file, model, headers, tuning }) {
   const progress = (stage, extra = {}) => self.postMessage({ type: "progress", id, stage, ...extra });
   const tLoad = performance.now();
-  const session = await loadSession(model, headers, (stage, fraction) => progress(stage, { fraction }));
+  const session = await loadSession(model, headers, (stage, fraction) => progress(stage, { fraction }), tuning);
   if (!announced) {
     announced = true;
     self.postMessage({ type: "ready", id, backend: session.gpu ? "webgpu" : "wasm", threads: session.threads,

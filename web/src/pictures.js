@@ -2,7 +2,7 @@
 // card-sized previews, the original framed like the output, the downloadable composite and its
 // encoding. Used by the workers (image-worker.js, infer-worker.js); OffscreenCanvas only, no DOM.
 import { drawComposite } from "./compose.js";
-import { fitFrame } from "./framing.js";
+import { canvasMatrix, fitFrame } from "./framing.js";
 
 /** Cards show previews at most this many pixels on their longer side (a card is ~300 CSS px wide). */
 export const PREVIEW_PX = 720;
@@ -42,16 +42,17 @@ export function shrink(drawable, w, h, maxPx = PREVIEW_PX) {
 }
 
 /**
- * The original drawn in the output's frame at size (w, h): frame = {s, dx, dy, photoW, photoH, outW}
- * maps the photo (photoW×photoH) to output pixels (output = s·photo + (dx, dy)); the canvas may be a
- * scaled copy of the output (w / outW).
+ * The original drawn in the output's frame at size (w, h): frame = {s, a, dx, dy, photoW, photoH, outW}
+ * maps the photo (photoW×photoH) to output pixels (framing.js: output = s·R(a)·photo + (dx, dy)); the
+ * canvas may be a scaled copy of the output (w / outW).
  */
 export function framedOriginal(original, frame, w, h) {
   const canvas = new OffscreenCanvas(w, h);
   const ctx = canvas.getContext("2d");
   const k = w / frame.outW;
   ctx.imageSmoothingQuality = "high";
-  ctx.setTransform(k * frame.s, 0, 0, k * frame.s, k * frame.dx, k * frame.dy);
+  ctx.scale(k, k);
+  ctx.transform(...canvasMatrix(frame));
   ctx.drawImage(original, 0, 0, frame.photoW, frame.photoH);
   return canvas;
 }
@@ -59,14 +60,16 @@ export function framedOriginal(original, frame, w, h) {
 /** How the original maps onto the output: identity-like without a preset, fitted on the mattes with one. */
 export function frameOf(cut, photo, photoMatte) {
   if (!photoMatte) {
-    return { s: cut.width / photo.width, dx: 0, dy: 0, err: 0, photoW: photo.width, photoH: photo.height,
+    return { s: cut.width / photo.width, a: 0, dx: 0, dy: 0, err: 0, photoW: photo.width, photoH: photo.height,
       outW: cut.width, outH: cut.height, note: "before: the original photo" };
   }
   const t = fitFrame(cut, photoMatte);
   const exact = t.err < 8;
-  return { s: t.s, dx: t.dx, dy: t.dy, err: t.err, photoW: photoMatte.width, photoH: photoMatte.height,
+  const deg = (t.a * 180) / Math.PI;
+  const turned = Math.abs(deg) >= 0.5 ? `, turned ${Math.abs(deg).toFixed(1)}° ${deg > 0 ? "clockwise" : "anticlockwise"}` : "";
+  return { s: t.s, a: t.a, dx: t.dx, dy: t.dy, err: t.err, photoW: photoMatte.width, photoH: photoMatte.height,
     outW: cut.width, outH: cut.height,
-    note: `before: the original framed like the output (matched on the mattes, mean difference ${(t.err / 2.55).toFixed(1)}%${exact ? "" : ", approximate"})` };
+    note: `before: the original framed like the output${turned} (matched on the mattes, mean difference ${(t.err / 2.55).toFixed(1)}%${exact ? "" : ", approximate"})` };
 }
 
 /** The card's two previews: the cutout and the original framed like it, both at preview size. */

@@ -15,13 +15,14 @@ async function hasWebGPU() {
   }
 }
 
-async function loadRuntime() {
+async function loadRuntime(tuning) {
   const gpu = await hasWebGPU();
   // the WebGPU build also runs the WASM CPU kernels; the plain WASM build is half the download
   const file = gpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
   const ort = await import(/* @vite-ignore */ ORT_BASE + file);
   ort.env.wasm.wasmPaths = ORT_BASE;
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = self.crossOriginIsolated
+    ? Number(tuning.threads) || Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   return { ort, gpu };
 }
 
@@ -43,18 +44,21 @@ async function fetchModel(url, headers, onProgress) {
   return out;
 }
 
-/** Load (once) the runtime and the model described by /config.json's private_model. */
-export function loadSession(model, headers, onProgress) {
+/**
+ * Load (once) the runtime and the model described by /config.json's private_model. tuning: the page's
+ * bench knobs from its URL (?threads=N&graphopt=disabled|basic|extended|all), empty normally.
+ */
+export function loadSession(model, headers, onProgress, tuning = {}) {
   if (!sessionPromise) {
     sessionPromise = (async () => {
-      const { ort, gpu } = await loadRuntime();
+      const { ort, gpu } = await loadRuntime(tuning);
       const bytes = await fetchModel(model.url, headers, (f) => onProgress("model", f));
       onProgress("compile", 1);
       const providers = gpu ? ["webgpu", "wasm"] : ["wasm"];
       // intra-op threads that sleep instead of spinning between kernels: spinning ones took the page's
       // main thread's core on a 2-core machine (300 ms gaps while a batch ran; tests/browser/test_private_worker.py)
       const session = await ort.InferenceSession.create(bytes, { executionProviders: providers,
-        graphOptimizationLevel: "all", extra: { session: { intra_op: { allow_spinning: "0" } } } });
+        graphOptimizationLevel: tuning.graphopt || "all", extra: { session: { intra_op: { allow_spinning: "0" } } } });
       return { ort, session, gpu, model, threads: gpu ? 0 : ort.env.wasm.numThreads };
     })();
     sessionPromise.catch(() => { sessionPromise = null; });
