@@ -9,7 +9,8 @@
 // the longest long task, and the progress bars' values sampled every 200 ms; with idleGapsMs, report.idleGaps
 // = the same measured for that long with the page idle first (the machine's own load).
 // trace: a Chromium trace while the batch runs; report.trace = the page's main-thread tasks longer than
-// traceMinMs (50) with wall and CPU time and what they spent it on (longtasks.mjs); tracePath keeps the raw trace.
+// traceMinMs (50) with wall and CPU time and what they spent it on (longtasks.mjs); tracePath keeps the raw trace;
+// traceSteps: the same for the steps after the batch (report.stepsTrace).
 // Without steps: download the first done card and the ZIP. With steps, each one of
 //   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
@@ -182,6 +183,7 @@ try {
     visible: e.offsetParent !== null, disabled: e.disabled })));
 
   if (job.steps) {
+    if (job.traceSteps) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
     for (const step of job.steps) {
       if (step.do === "download") await download(page, `[data-testid=card] >> nth=${step.card || 0} >> [data-testid=download]`, step.as);
       else if (step.do === "zip") await download(page, "[data-testid=zip]", step.as);
@@ -201,6 +203,10 @@ try {
       else if (step.do === "screenshot") await page.screenshot({ path: step.path, fullPage: Boolean(step.fullPage) });
       else if (step.do === "edit") await edit(page, cdp, step);
       else throw new Error(`unknown step ${step.do}`);
+    }
+    if (job.traceSteps) {
+      report.stepsTrace = mainThreadTasks(JSON.parse((await browser.stopTracing()).toString("utf8")),
+        { minMs: job.traceMinMs ?? 50 });
     }
     report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
     report.settings = await page.$$eval("[data-testid=settings]", (els) => els.map((e) => e.textContent));
