@@ -215,15 +215,16 @@ try {
     await download(page, "[data-testid=zip]", "zip");
   }
   if (job.wantMatte) {
-    report.matte = await page.evaluate(() => {
+    report.matte = await page.evaluate(async () => {
       const b64 = (arr) => {
         const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
         let s = "";
         for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
         return btoa(s);
       };
-      const { lastLow: low, lastMatte: m, lastCutout: cut } = window.alphacutDebug;
+      const { lastLow: low, lastMatte: m, lastCutoutKey: key } = window.alphacutDebug;
       if (!m) return null;
+      const cut = { data: (await window.alphacutDebug.cutout(key)).rgba };
       const { matte, ...info } = m;
       return { ...info, b64: b64(matte), low: { width: low.width, height: low.height, b64: b64(low.matte) },
         cutout_b64: b64(cut.data) };

@@ -10,13 +10,14 @@ let current = null; // one editor at a time
 window.alphacutEditor = () => current; // read by the browser tests
 
 /**
- * Open the editor on {name, cut: {rgba, width, height}, photo: {bitmap, rgba}, bg, onDone(rgba)}; photo is
- * the original in the cutout's frame at its size (drawn by the image worker).
+ * Open the editor on {name, cut: {rgba, width, height}, photo: {bitmap, rgba}, bg, onDone(rgba)}; cut is
+ * the editor's own copy (it is edited in place and handed to onDone), photo the original in the
+ * cutout's frame at its size (both made by the image worker).
  */
 export function openEditor({ name, cut, photo: original, bg, onDone }) {
   if (current) current.close(false);
   const w = cut.width, h = cut.height;
-  const rgba = new Uint8ClampedArray(cut.rgba);
+  const rgba = cut.rgba;
   const photo = original.rgba;
   const work = document.createElement("canvas");
   work.width = w;

@@ -1,28 +1,45 @@
 // The page's full-size picture work, off its main thread (pictures.js does the drawing): a server
 // result decoded to pixels with its card previews and the original's frame, previews of an edited
 // cutout, the original framed at full size for the editor, and the downloads (PNG/WebP, ZIP).
+// The cards' full-size cutouts live here, by card key: the page's main thread never copies them
+// (a structured clone of a 12 MP cutout cost it 130-160 ms of CPU per download); the editor gets a copy.
 // Built as its own bundle; the page knows its hashed name as IMAGE_WORKER_URL (scripts/build.mjs).
-//   in:  {id, type: "server"|"preview"|"frame"|"export"|"zip", ...}   out: {id, result} or {id, error}
+//   in:  {id, type: "server"|"store"|"cutout"|"frame"|"export"|"zip", ...}   out: {id, result} or {id, error}
 import { zipSync } from "fflate";
 import { decodePixels, exportBlob, frameOf, framedOriginal, pixelsCanvas, previews, shrink } from "./pictures.js";
 
 const original = (file) => createImageBitmap(file, { imageOrientation: "from-image" });
+const cutouts = new Map(); // card key -> {rgba, width, height}, the card's current full-size cutout
+
+function stored(key) {
+  const cut = cutouts.get(key);
+  if (!cut) throw new Error("this card's cutout is not in the image worker (reload the page and try again)");
+  return cut;
+}
 
 const tasks = {
-  /** {cutBlob, matteBlob?, file} -> {rgba, width, height, frame, cutPreview, beforePreview} */
-  async server({ cutBlob, matteBlob, file }) {
+  /** {key, cutBlob, matteBlob?, file} -> {width, height, frame, cutPreview, beforePreview}; keeps the cutout */
+  async server({ key, cutBlob, matteBlob, file }) {
     const [cut, matte, photo] = await Promise.all([decodePixels(cutBlob),
       matteBlob ? decodePixels(matteBlob) : null, original(file)]);
     const frame = frameOf(cut, photo, matte);
     const p = previews(pixelsCanvas(cut.rgba, cut.width, cut.height), photo, frame);
     photo.close();
-    const result = { rgba: cut.rgba, width: cut.width, height: cut.height, frame, cutPreview: p.cut, beforePreview: p.before };
-    return [result, [cut.rgba.buffer, p.cut, p.before]];
+    cutouts.set(key, cut);
+    return [{ width: cut.width, height: cut.height, frame, cutPreview: p.cut, beforePreview: p.before }, [p.cut, p.before]];
   },
-  /** {rgba, width, height} -> the card's preview of an (edited) cutout */
-  async preview({ rgba, width, height }) {
+  /** {key, rgba, width, height, preview?} -> keeps the cutout (a private-mode result, an edit); its card preview if asked */
+  async store({ key, rgba, width, height, preview }) {
+    cutouts.set(key, { rgba, width, height });
+    if (!preview) return [null, []];
     const bitmap = shrink(pixelsCanvas(rgba, width, height), width, height);
     return [bitmap, [bitmap]];
+  },
+  /** {key} -> {rgba, width, height}: a copy of the card's cutout (for the editor, and the tests) */
+  async cutout({ key }) {
+    const cut = stored(key);
+    const rgba = cut.rgba.slice();
+    return [{ rgba, width: cut.width, height: cut.height }, [rgba.buffer]];
   },
   /** {file, frame} -> {bitmap, rgba}: the original in the output's frame at full size (for the editor) */
   async frame({ file, frame }) {
@@ -33,10 +50,11 @@ const tasks = {
     const bitmap = canvas.transferToImageBitmap();
     return [{ bitmap, rgba }, [bitmap, rgba.buffer]];
   },
-  /** {rgba, width, height, file, frame, bg, fmt} -> Blob */
+  /** {key, file, frame, bg, fmt} -> Blob */
   async export(job) {
+    const cut = stored(job.key);
     const photo = job.bg.kind === "blur" ? await original(job.file) : null;
-    const blob = await exportBlob({ ...job, original: photo });
+    const blob = await exportBlob({ ...job, ...cut, original: photo });
     photo?.close();
     return [blob, []];
   },

@@ -14,7 +14,8 @@ import { cutPrivately } from "./private-client.js";
 const $ = (sel) => document.querySelector(sel);
 const state = { config: null, items: [], running: 0, queue: [], bgImage: null, runtime: null };
 // read by the browser tests (parity with Python, responsiveness)
-window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutout: null, items: state.items };
+window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutoutKey: null, items: state.items,
+  cutout: (key) => imageTask("cutout", { key }) }; // a copy of a card's full-size cutout, from the image worker
 
 const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
 const PRESET_BG = { ecommerce: "#ffffff", "id-photo": "#ffffff", "id-photo-us": "#ffffff" };
@@ -256,10 +257,11 @@ async function process(item) {
   item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" }); // decoded off-thread
   const t0 = performance.now();
   const settings = item.settings;
-  // {rgba, width, height, frame, cutPreview, beforePreview}: full-size cutout, how the original maps onto
-  // it, and the card's two previews (ImageBitmaps at card size), all made in a worker
+  // {width, height, frame, cutPreview, beforePreview}: the cutout's size, how the original maps onto it,
+  // and the card's two previews (ImageBitmaps at card size), all made in a worker; the full-size cutout
+  // itself stays in the image worker under the card's key (item.id)
   const result = item.mode === "private" ? await cutOutHere(item) : await cutOutOnServer(item, settings);
-  item.cut = { rgba: result.rgba, width: result.width, height: result.height }; // the current (possibly touched-up) cutout
+  item.cut = { width: result.width, height: result.height };
   item.frame = result.frame;
   item.preview?.cut.close();
   item.preview?.before.close();
@@ -293,7 +295,7 @@ async function cutOutOnServer(item, settings) {
     setStatus(item, "matching the original to the preset's framing…", null);
     matteBlob = await postImage(item, "format=mask", 70, 100);
   }
-  return imageTask("server", { cutBlob, matteBlob, file: item.file });
+  return imageTask("server", { key: item.id, cutBlob, matteBlob, file: item.file });
 }
 
 function postImage(item, query, from, to, attempt = 0) {
@@ -368,10 +370,10 @@ async function cutOutHere(item) {
       webgpu: r.backend === "webgpu", ms: r.ms.total, inferenceMs: r.ms.inference, refineMs: r.ms.refine,
       decontaminateMs: r.ms.decontaminate, stagesMs: r.ms, guided: r.guided, softPixels: r.softPixels };
     (window.alphacutDebug.stages ||= []).push({ name: item.name, width: r.width, height: r.height, ...r.ms });
-    // the cutout is never changed in place (an edit makes a new array), so no copy is needed here
-    window.alphacutDebug.lastCutout = { data: r.rgba, width: r.width, height: r.height };
-    return { rgba: r.rgba, width: r.width, height: r.height, frame: r.frame, cutPreview: r.cutPreview,
-      beforePreview: r.beforePreview };
+    // the full-size cutout moves on to the image worker (transferred: no copy on this thread)
+    await imageTask("store", { key: item.id, rgba: r.rgba, width: r.width, height: r.height }, [r.rgba.buffer]);
+    window.alphacutDebug.lastCutoutKey = item.id;
+    return { width: r.width, height: r.height, frame: r.frame, cutPreview: r.cutPreview, beforePreview: r.beforePreview };
   } finally {
     stop();
   }
@@ -384,21 +386,23 @@ function redraw(item) {
 
 /** The editor changed the cutout: the card, its download and the ZIP use the edited one. */
 async function edited(item, rgba) {
-  item.cut.rgba = rgba;
   item.edited = true;
   showSettings(item);
   const old = item.preview.cut;
-  item.preview.cut = await imageTask("preview", { rgba, width: item.cut.width, height: item.cut.height });
+  // the edited cutout replaces the card's in the image worker (transferred), which draws its preview
+  item.preview.cut = await imageTask("store", { key: item.id, rgba, width: item.cut.width, height: item.cut.height,
+    preview: true }, [rgba.buffer]);
   old.close();
   redraw(item);
 }
 
-/** The editor needs the original in the output's frame at full size: drawn in the image worker. */
+/** The editor works on a copy of the full-size cutout and the original in the output's frame, both
+ * made in the image worker. */
 async function edit(item) {
   if (item.status !== "done") return;
-  const photo = await imageTask("frame", { file: item.file, frame: item.frame });
-  openEditor({ name: item.name, cut: item.cut, photo, bg: item.settings.bg,
-    onDone: (rgba) => edited(item, rgba) });
+  const [cut, photo] = await Promise.all([imageTask("cutout", { key: item.id }),
+    imageTask("frame", { file: item.file, frame: item.frame })]);
+  openEditor({ name: item.name, cut, photo, bg: item.settings.bg, onDone: (rgba) => edited(item, rgba) });
 }
 
 function outName(item) {
@@ -408,8 +412,7 @@ function outName(item) {
 
 /** The download: the full-size cutout over the card's background, composed and encoded in the image worker. */
 function encode(item) {
-  const { rgba, width, height } = item.cut;
-  return imageTask("export", { rgba, width, height, file: item.file, frame: item.frame, bg: item.settings.bg,
+  return imageTask("export", { key: item.id, file: item.file, frame: item.frame, bg: item.settings.bg,
     fmt: item.settings.fmt });
 }
 
