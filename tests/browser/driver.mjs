@@ -80,6 +80,8 @@ async function edit(page, cdp, step) {
         for (const p of pts.slice(1)) await page.mouse.move(p[0], p[1], { steps: 4 });
         await page.mouse.up();
       }
+      // an edge-aware stroke is finished in the image worker: wait for it (as a user sees it land)
+      await page.waitForFunction(() => !window.alphacutEditor()?.pending, null, { timeout: 60000, polling: 20 });
     } else if (a.press) await page.keyboard.press(a.press);
     else if (a.click) await page.click(a.click);
     else if (a.wheel) {

@@ -213,6 +213,31 @@ def test_brush_stroke_changes_alpha_only_under_it_and_undo_restores_exactly(fake
     assert "touched up" in report["settings"][0]
 
 
+def test_edge_aware_stroke_in_the_worker_equals_the_main_thread(fake_base: str, tmp_path: Path) -> None:
+    """The edge-aware target is computed in the image worker on the stroke's box: the same alpha as
+    computing it on the page's main thread over the whole picture, and only under the stroke."""
+    photo = disc_photo(tmp_path / "e.png")  # disc: x 144..336, y 72..288
+    erase = [(150.0, 180.0), (240.0, 120.0), (330.0, 180.0)]  # across the disc and its edge
+    size = 14
+    stroke = {"stroke": erase, "tool": "erase", "size": size, "edge": True}
+    report = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
+                    "steps": [
+                        {"do": "download", "card": 0, "as": "orig"},
+                        {"do": "edit", "card": 0, "finish": "done", "actions": [stroke]},
+                        {"do": "download", "card": 0, "as": "worker"}]})
+    # a fresh page for the main-thread path
+    here = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
+                  "steps": [{"do": "edit", "card": 0, "finish": "done", "actions": [
+                      {"eval": "window.alphacutEditor().edgeInWorker = false", "as": "off"}, stroke]},
+                      {"do": "download", "card": 0, "as": "main"}]})
+    assert not [c for c in report["console"] + here["console"] if c.startswith(("error", "pageerror"))]
+    orig, worker = alpha_of(report["downloads"]["orig"]), alpha_of(report["downloads"]["worker"])
+    main = alpha_of(here["downloads"]["main"])
+    changed = orig != worker
+    assert changed.sum() > 500 and not (changed & ~stroke_band(orig.shape, erase, size + 1)).any()
+    assert np.array_equal(worker, main)
+
+
 def test_restore_brings_back_the_photos_own_pixels(fake_base: str, tmp_path: Path) -> None:
     photo = disc_photo(tmp_path / "r.png")
     restore = [(20.0, 60.0), (120.0, 60.0)]

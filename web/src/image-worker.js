@@ -4,8 +4,10 @@
 // The cards' full-size cutouts live here, by card key: the page's main thread never copies them
 // (a structured clone of a 12 MP cutout cost it 130-160 ms of CPU per download); the editor gets a copy.
 // Built as its own bundle; the page knows its hashed name as IMAGE_WORKER_URL (scripts/build.mjs).
-//   in:  {id, type: "server"|"store"|"cutout"|"frame"|"export"|"zip", ...}   out: {id, result} or {id, error}
+// It also computes the editor's edge-aware brush targets (brush.js) on a stroke's box.
+//   in:  {id, type: "server"|"store"|"cutout"|"frame"|"export"|"edge"|"zip", ...}   out: {id, result} or {id, error}
 import { zipSync } from "fflate";
+import { edgeAwareTarget } from "./brush.js";
 import { decodePixels, exportBlob, frameOf, framedOriginal, pixelsCanvas, previews, shrink } from "./pictures.js";
 
 const original = (file) => createImageBitmap(file, { imageOrientation: "from-image" });
@@ -57,6 +59,11 @@ const tasks = {
     const blob = await exportBlob({ ...job, ...cut, original: photo });
     photo?.close();
     return [blob, []];
+  },
+  /** {base, photo, mask, bw, bh, target, radius}: an editor stroke's box -> its edge-aware targets (brush.js) */
+  async edge({ base, photo, mask, bw, bh, target, radius }) {
+    const out = edgeAwareTarget(base, photo, mask, bw, [0, 0, bw, bh], target, radius);
+    return [out, [out.buffer]];
   },
   /** {files: {name: Blob}} -> Blob (a ZIP, stored) */
   async zip({ files }) {
