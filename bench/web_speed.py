@@ -8,7 +8,8 @@ mode runs up to 2 uploads at once, as the page does; private mode one image at a
 The runs alternate private/server per model so that load on a shared machine hits both alike.
 Private mode also reports where its time goes per image (the worker's stages: decode, preprocess,
 session.run, postprocess, refine, decontaminate, previews; medians over the batch). --query adds the page's
-bench knobs to its URL, e.g. `threads=1` or `graphopt=basic` (onnxruntime-web's settings), as extra variants.
+bench knobs to its URL, e.g. `threads=1` or `graphopt=basic` (onnxruntime-web's settings) or `overlap=1`
+(two private cards at once: one refined while the next one's inference runs), as extra variants.
 
     PYTHONPATH=src .venv/bin/python bench/web_speed.py
     PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static,isnet-general-use-fp16 \\

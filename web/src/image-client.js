@@ -23,7 +23,7 @@ function imageWorker() {
   return worker;
 }
 
-/** Run one of image-worker.js's tasks ("server", "store", "cutout", "frame", "export", "edge", "zip"). */
+/** Run one of image-worker.js's tasks ("server", "refine", "store", "cutout", "frame", "export", "edge", "zip"). */
 export function imageTask(type, payload, transfer = []) {
   return new Promise((resolve, reject) => {
     const id = nextId++;

@@ -4,11 +4,14 @@
 // The cards' full-size cutouts live here, by card key: the page's main thread never copies them
 // (a structured clone of a 12 MP cutout cost it 130-160 ms of CPU per download); the editor gets a copy.
 // Built as its own bundle; the page knows its hashed name as IMAGE_WORKER_URL (scripts/build.mjs).
-// It also computes the editor's edge-aware brush targets (brush.js) on a stroke's box.
-//   in:  {id, type: "server"|"store"|"cutout"|"frame"|"export"|"edge"|"zip", ...}   out: {id, result} or {id, error}
+// It also refines private mode's cutouts (refine.js) and computes the editor's edge-aware brush targets
+// (brush.js) on a stroke's box.
+//   in:  {id, type: "server"|"refine"|"store"|"cutout"|"frame"|"export"|"edge"|"zip", ...}
+//   out: {id, result} or {id, error}
 import { zipSync } from "fflate";
 import { edgeAwareTarget } from "./brush.js";
 import { decodePixels, exportBlob, frameOf, framedOriginal, pixelsCanvas, previews, shrink } from "./pictures.js";
+import { cutoutRGBA } from "./refine.js";
 
 const original = (file) => createImageBitmap(file, { imageOrientation: "from-image" });
 const cutouts = new Map(); // card key -> {rgba, width, height}, the card's current full-size cutout
@@ -29,6 +32,22 @@ const tasks = {
     photo.close();
     cutouts.set(key, cut);
     return [{ width: cut.width, height: cut.height, frame, cutPreview: p.cut, beforePreview: p.before }, [p.cut, p.before]];
+  },
+  /**
+   * Private mode's second half: {key, low, lw, lh, rgba, width, height, bitmap} (the model's matte, the
+   * photo's pixels and bitmap from infer-worker.js) -> the refined cutout (kept here), the full-size matte,
+   * the card's previews and timings (refine.js cutoutRGBA: guided upsampling and decontamination).
+   */
+  async refine({ key, low, lw, lh, rgba, width, height, bitmap }) {
+    const r = cutoutRGBA(low, lw, lh, rgba, width, height);
+    const t0 = performance.now();
+    const frame = frameOf({ width, height }, bitmap, null);
+    const p = previews(pixelsCanvas(r.rgba, width, height), bitmap, frame);
+    bitmap.close();
+    cutouts.set(key, { rgba: r.rgba, width, height });
+    const ms = { refine: r.ms.refine, decontaminate: r.ms.decontaminate, previews: performance.now() - t0 };
+    return [{ matte: r.matte, width, height, frame, cutPreview: p.cut, beforePreview: p.before, guided: r.guided,
+      softPixels: r.softPixels, ms }, [r.matte.buffer, p.cut, p.before]];
   },
   /** {key, rgba, width, height, preview?} -> keeps the cutout (a private-mode result, an edit); its card preview if asked */
   async store({ key, rgba, width, height, preview }) {

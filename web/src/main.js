@@ -236,7 +236,12 @@ function requeue(item) {
 }
 
 function pump() {
-  const limit = state.queue[0]?.mode === "private" ? 1 : 2;
+  // private mode: one card at a time (its inference keeps both cores of a small machine busy); the
+  // bench knob ?overlap=1 (bench/web_speed.py --query) runs two, so that one is refined (image worker)
+  // while the next one's inference runs (infer worker): no clear gain measured here (docs/WEB.md).
+  // Server mode: two uploads at once.
+  const overlap = new URLSearchParams(location.search).get("overlap") === "1";
+  const limit = state.queue[0]?.mode === "private" && !overlap ? 1 : 2;
   while (state.running < limit && state.queue.length) {
     const item = state.queue.shift();
     state.running++;
@@ -332,8 +337,9 @@ function postImage(item, query, from, to, attempt = 0) {
 
 const STAGES = { decode: "reading the image", infer: "cutting out in this browser", refine: "refining the edges" };
 
-/** Private mode: everything runs in the worker; the card's bar moves with the worker's stages (the
- * inference share is estimated from the previous image's inference time). */
+/** Private mode: decoding and inference run in the infer worker, refinement and previews in the image
+ * worker; the card's bar moves with the stages (the inference share is estimated from the previous
+ * image's inference time). */
 async function cutOutHere(item) {
   let ticker = null;
   const stop = () => clearInterval(ticker);
@@ -365,15 +371,22 @@ async function cutOutHere(item) {
         return setStatus(item, STAGES[stage] || stage, stage === "refine" ? 90 : 32);
       },
     });
-    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: r.low };
-    window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: r.matte,
-      webgpu: r.backend === "webgpu", ms: r.ms.total, inferenceMs: r.ms.inference, refineMs: r.ms.refine,
-      decontaminateMs: r.ms.decontaminate, stagesMs: r.ms, guided: r.guided, softPixels: r.softPixels };
-    (window.alphacutDebug.stages ||= []).push({ name: item.name, width: r.width, height: r.height, ...r.ms });
-    // the full-size cutout moves on to the image worker (transferred: no copy on this thread)
-    await imageTask("store", { key: item.id, rgba: r.rgba, width: r.width, height: r.height }, [r.rgba.buffer]);
+    stop();
+    setStatus(item, STAGES.refine, 90);
+    const low = r.low.slice(); // the model's matte, kept for the tests (the original moves on)
+    // the photo's pixels, bitmap and the model's matte move on to the image worker (transferred: no copy
+    // on this thread), which refines the cutout, keeps it and draws the card's previews
+    const c = await imageTask("refine", { key: item.id, low: r.low, lw: r.lw, lh: r.lh, rgba: r.rgba, width: r.width,
+      height: r.height, bitmap: r.bitmap }, [r.low.buffer, r.rgba.buffer, r.bitmap]);
+    const ms = { ...r.ms, ...c.ms };
+    ms.total = ms.inference + ms.refine + ms.decontaminate + ms.previews;
+    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: low };
+    window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: c.matte,
+      webgpu: r.backend === "webgpu", ms: ms.total, inferenceMs: ms.inference, refineMs: ms.refine,
+      decontaminateMs: ms.decontaminate, stagesMs: ms, guided: c.guided, softPixels: c.softPixels };
+    (window.alphacutDebug.stages ||= []).push({ name: item.name, width: r.width, height: r.height, ...ms });
     window.alphacutDebug.lastCutoutKey = item.id;
-    return { width: r.width, height: r.height, frame: r.frame, cutPreview: r.cutPreview, beforePreview: r.beforePreview };
+    return { width: r.width, height: r.height, frame: c.frame, cutPreview: c.cutPreview, beforePreview: c.beforePreview };
   } finally {
     stop();
   }
