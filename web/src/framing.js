@@ -1,5 +1,6 @@
-// How the original photo maps onto a cutout's frame (pictures.js draws it), so that before/after compares like with like and the
-// editor's restore brush brings back the photo's own pixels where the output has them.
+// How the original photo maps onto a cutout's frame (pictures.js draws it), so that before/after
+// compares like with like and the editor's restore brush brings back the photo's own pixels where the
+// output has them.
 // Without a preset the output has the photo's frame. With one (crop, canvas, head framing) the
 // server says only the result, so the frame is recovered from the two mattes it returned: the
 // photo-framed matte and the output's alpha are matched by a similarity (a uniform scale, a shift, and
