@@ -6,10 +6,16 @@ For each model: an alphacut server with that model on 127.0.0.1, the page in hea
 the batch; ms/image = the batch's wall time (drop to last card done, in the page) / its size. Server
 mode runs up to 2 uploads at once, as the page does; private mode one image at a time in its worker.
 The runs alternate private/server per model so that load on a shared machine hits both alike.
+Private mode also reports where its time goes per image (the worker's stages: decode, preprocess,
+session.run, postprocess, refine, decontaminate, previews; medians over the batch). --query adds the page's
+bench knobs to its URL, e.g. `threads=1` or `graphopt=basic` (onnxruntime-web's settings) or `overlap=1`
+(two private cards at once: one refined while the next one's inference runs), as extra variants.
 
     PYTHONPATH=src .venv/bin/python bench/web_speed.py
     PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static,isnet-general-use-fp16 \\
         --images samples/coffee.jpg,samples/chelsea.jpg --rounds 2
+    PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static \\
+        --modes private,server --query ",threads=1,graphopt=basic"
 
 Needs `make web browser-deps` and the models cached (`alphacut models fetch <id>`).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,22 +69,30 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def run_mode(remover: object, mode: str, warmup: str, images: list[str]) -> dict[str, object]:
+STAGES = ("decode", "preprocess", "run", "postprocess", "refine", "decontaminate", "previews")
+
+
+def run_mode(remover: object, mode: str, warmup: str, images: list[str], query: str = "") -> dict[str, object]:
     from tests.browser.conftest import drive
 
     server = LiveServer(remover)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            report = drive({"url": server.url, "mode": mode, "images": [warmup], "downloadDir": tmp,
-                            "timeoutMs": 900000, "steps": [{"do": "drop", "images": images}]}, timeout_s=1800)
+            report = drive({"url": server.url + (f"?{query}" if query else ""), "mode": mode, "images": [warmup],
+                            "downloadDir": tmp, "timeoutMs": 900000, "steps": [
+                                {"do": "drop", "images": images},
+                                {"do": "eval", "expr": "window.alphacutDebug.stages || []", "as": "stages"}]},
+                           timeout_s=1800)
     finally:
         server.stop()
     statuses = report["statuses"]
     if not all(s.startswith("done") for s in statuses):
         raise SystemExit(f"{mode}: not all done: {statuses}")
     batch_ms = report["values"]["dropMs"][0]
-    return {"mode": mode, "ms_per_image": batch_ms / len(images), "note": report.get("note"),
-            "isolated": report.get("isolated"), "statuses": statuses}
+    batch = report["values"]["stages"][1:]  # the first is the warm-up image
+    stages = {k: statistics.median(s[k] for s in batch) for k in STAGES if batch and k in batch[0]}
+    return {"mode": mode, "query": query, "ms_per_image": batch_ms / len(images), "stages_ms": stages,
+            "note": report.get("note"), "isolated": report.get("isolated"), "statuses": statuses}
 
 
 def main() -> int:
@@ -86,6 +101,8 @@ def main() -> int:
     parser.add_argument("--images", default=DEFAULT_IMAGES)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--modes", default="private,server")
+    parser.add_argument("--query", default="", help="comma-separated page URL queries for private mode "
+                        "(each one more variant; an empty item = the page's defaults)")
     args = parser.parse_args()
     from tests.browser.conftest import missing_tools
 
@@ -106,16 +123,20 @@ def main() -> int:
         remover = build_remover(load_settings())
         for _ in range(args.rounds):
             for mode in args.modes.split(","):
-                r = run_mode(remover, mode, warmup, images)
-                r["model"] = model
-                rows.append(r)
-                print(json.dumps(r), file=sys.stderr)
+                for query in args.query.split(",") if mode == "private" else [""]:
+                    r = run_mode(remover, mode, warmup, images, query)
+                    r["model"] = model
+                    rows.append(r)
+                    print(json.dumps(r), file=sys.stderr)
         del remover
     print(f"{cpu}; {len(images)} images: {', '.join(Path(i).name for i in images)}")
-    print("| model | mode | ms/image |")
-    print("|---|---|---|")
+    print("| model | mode | ms/image | " + " | ".join(STAGES) + " |")
+    print("|---|---|---|" + "---|" * len(STAGES))
     for r in rows:
-        print(f"| {r['model']} | {r['mode']} | {r['ms_per_image']:.0f} |")
+        st = r["stages_ms"]
+        mode = r["mode"] + (f" ({r['query']})" if r["query"] else "")
+        print(f"| {r['model']} | {mode} | {r['ms_per_image']:.0f} | "
+              + " | ".join(f"{st[k]:.0f}" if k in st else "" for k in STAGES) + " |")
     return 0
 
 

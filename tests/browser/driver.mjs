@@ -8,6 +8,9 @@
 // measureGaps: report.gaps = the longest main-thread gap (a 10 ms timer's lateness) while the batch ran,
 // the longest long task, and the progress bars' values sampled every 200 ms; with idleGapsMs, report.idleGaps
 // = the same measured for that long with the page idle first (the machine's own load).
+// trace: a Chromium trace while the batch runs; report.trace = the page's main-thread tasks longer than
+// traceMinMs (50) with wall and CPU time and what they spent it on (longtasks.mjs); tracePath keeps the raw trace;
+// traceSteps: the same for the steps after the batch (report.stepsTrace).
 // Without steps: download the first done card and the ZIP. With steps, each one of
 //   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
@@ -16,8 +19,9 @@
 //     {spaceDrag: [x0, y0, x1, y1]},
 //     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mainThreadTasks, TRACE_CATEGORIES } from "./longtasks.mjs";
 
 const job = JSON.parse(readFileSync(0, "utf8"));
 const require = createRequire(join(job.webDir, "package.json"));
@@ -76,6 +80,8 @@ async function edit(page, cdp, step) {
         for (const p of pts.slice(1)) await page.mouse.move(p[0], p[1], { steps: 4 });
         await page.mouse.up();
       }
+      // an edge-aware stroke is finished in the image worker: wait for it (as a user sees it land)
+      await page.waitForFunction(() => !window.alphacutEditor()?.pending, null, { timeout: 60000, polling: 20 });
     } else if (a.press) await page.keyboard.press(a.press);
     else if (a.click) await page.click(a.click);
     else if (a.wheel) {
@@ -159,8 +165,14 @@ try {
       return out;
     });
   }
+  if (job.trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
   await page.setInputFiles("[data-testid=files]", job.images);
   await doneCount(page, job.images.length, job.timeoutMs || 120000);
+  if (job.trace) {
+    const raw = await browser.stopTracing();
+    if (job.tracePath) writeFileSync(job.tracePath, raw);
+    report.trace = mainThreadTasks(JSON.parse(raw.toString("utf8")), { minMs: job.traceMinMs ?? 50 });
+  }
   if (job.measureGaps) {
     report.gaps = await page.evaluate(() => { window.__gaps.on = false; const { max, longTask, samples, big, tasks } = window.__gaps; return { max, longTask, samples, big, tasks }; });
   }
@@ -173,6 +185,7 @@ try {
     visible: e.offsetParent !== null, disabled: e.disabled })));
 
   if (job.steps) {
+    if (job.traceSteps) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
     for (const step of job.steps) {
       if (step.do === "download") await download(page, `[data-testid=card] >> nth=${step.card || 0} >> [data-testid=download]`, step.as);
       else if (step.do === "zip") await download(page, "[data-testid=zip]", step.as);
@@ -193,6 +206,10 @@ try {
       else if (step.do === "edit") await edit(page, cdp, step);
       else throw new Error(`unknown step ${step.do}`);
     }
+    if (job.traceSteps) {
+      report.stepsTrace = mainThreadTasks(JSON.parse((await browser.stopTracing()).toString("utf8")),
+        { minMs: job.traceMinMs ?? 50 });
+    }
     report.statuses = await page.$$eval("[data-testid=status]", (els) => els.map((e) => e.textContent));
     report.settings = await page.$$eval("[data-testid=settings]", (els) => els.map((e) => e.textContent));
   } else if (await page.locator(".card.done").count()) {
@@ -200,15 +217,16 @@ try {
     await download(page, "[data-testid=zip]", "zip");
   }
   if (job.wantMatte) {
-    report.matte = await page.evaluate(() => {
+    report.matte = await page.evaluate(async () => {
       const b64 = (arr) => {
         const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
         let s = "";
         for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
         return btoa(s);
       };
-      const { lastLow: low, lastMatte: m, lastCutout: cut } = window.alphacutDebug;
+      const { lastLow: low, lastMatte: m, lastCutoutKey: key } = window.alphacutDebug;
       if (!m) return null;
+      const cut = { data: (await window.alphacutDebug.cutout(key)).rgba };
       const { matte, ...info } = m;
       return { ...info, b64: b64(matte), low: { width: low.width, height: low.height, b64: b64(low.matte) },
         cutout_b64: b64(cut.data) };

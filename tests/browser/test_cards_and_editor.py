@@ -76,29 +76,31 @@ def test_cards_keep_their_settings_and_changes_apply_to_selected(fake_base: str,
     assert sorted(zipfile.ZipFile(report["downloads"]["zip2"]).namelist()) == ["a.ecommerce.png", "b.sticker.png"]
 
 
+# In the page: mean |after - before| (RGB, 0..255) where the output shows the photo itself (opaque;
+# for the sticker, not its white outline), and the same for the original merely stretched to the output
+BEFORE_AFTER = """(() => {
+  const c = document.querySelector('[data-testid=card]');
+  const px = (k) => k.getContext('2d').getImageData(0, 0, k.width, k.height).data;
+  const a = c.querySelector('[data-testid=after]'), b = c.querySelector('[data-testid=before]');
+  const stretched = document.createElement('canvas');
+  stretched.width = a.width; stretched.height = a.height;
+  stretched.getContext('2d').drawImage(window.alphacutDebug.items[0].original, 0, 0, a.width, a.height);
+  const A = px(a), B = px(b), S = px(stretched);
+  let n = 0, d = 0, ds = 0;
+  for (let i = 0; i < A.length; i += 4) {
+    if (A[i + 3] !== 255 || A[i] + A[i + 1] + A[i + 2] >= 600) continue;
+    n++;
+    for (let k = 0; k < 3; k++) { d += Math.abs(A[i + k] - B[i + k]); ds += Math.abs(A[i + k] - S[i + k]); }
+  }
+  return {w: a.width, h: a.height, n, framed: d / (3 * n), stretched: ds / (3 * n), note: c.querySelector('.before').title};
+})()"""
+
+
 @pytest.mark.parametrize("preset", ["", "ecommerce", "avatar", "sticker"])
 def test_before_after_compares_like_with_like(fake_base: str, tmp_path: Path, preset: str) -> None:
     photo = disc_photo(tmp_path / "p.png")
-    # in the page: mean |after - before| (RGB, 0..255) where the output shows the photo itself (opaque;
-    # for the sticker, not its white outline), and the same for the original merely stretched to the output
-    expr = """(() => {
-      const c = document.querySelector('[data-testid=card]');
-      const px = (k) => k.getContext('2d').getImageData(0, 0, k.width, k.height).data;
-      const a = c.querySelector('[data-testid=after]'), b = c.querySelector('[data-testid=before]');
-      const stretched = document.createElement('canvas');
-      stretched.width = a.width; stretched.height = a.height;
-      stretched.getContext('2d').drawImage(window.alphacutDebug.items[0].original, 0, 0, a.width, a.height);
-      const A = px(a), B = px(b), S = px(stretched);
-      let n = 0, d = 0, ds = 0;
-      for (let i = 0; i < A.length; i += 4) {
-        if (A[i + 3] !== 255 || A[i] + A[i + 1] + A[i + 2] >= 600) continue;
-        n++;
-        for (let k = 0; k < 3; k++) { d += Math.abs(A[i + k] - B[i + k]); ds += Math.abs(A[i + k] - S[i + k]); }
-      }
-      return {w: a.width, h: a.height, n, framed: d / (3 * n), stretched: ds / (3 * n), note: c.querySelector('.before').title};
-    })()"""
     report = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "preset": preset,
-                    "downloadDir": str(tmp_path), "steps": [{"do": "eval", "expr": expr, "as": "px"}]})
+                    "downloadDir": str(tmp_path), "steps": [{"do": "eval", "expr": BEFORE_AFTER, "as": "px"}]})
     px = report["values"]["px"]
     print(f"\n{preset or 'none'}: {px['w']}x{px['h']}, mean |after - before| on {px['n']} subject pixels: framed "
           f"{px['framed']:.2f}/255, stretched original {px['stretched']:.2f}/255; {px['note']}")
@@ -106,6 +108,29 @@ def test_before_after_compares_like_with_like(fake_base: str, tmp_path: Path, pr
     assert px["framed"] < 4, px
     if preset:
         assert px["stretched"] > 3 * px["framed"] + 5, px  # a plain overlay would not compare like with like
+
+
+@pytest.mark.parametrize("angle", [0.0, 8.0, -12.0])
+def test_id_photo_before_after_matches_a_rotated_portrait(live_server: Any, browser_tools: None, tiny_spec: Any,
+                                                          tmp_path: Path, angle: float) -> None:
+    """An ID photo's head is levelled (the photo turned about the eyes): the before side is turned alike."""
+    from alphacut.api import Remover
+    from alphacut.runtime.fake import FakeBackend
+    from tests.unit.portraits import draw_portrait, rotate
+
+    base = live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(256, 256), softness=0.02)),
+                       model_file=lambda _i: None)
+    photo = tmp_path / "tilted.png"
+    Image.fromarray(rotate(draw_portrait(), angle)).save(photo)
+    report = drive({"url": base, "mode": "server", "images": [str(photo)], "preset": "id-photo",
+                    "downloadDir": str(tmp_path), "steps": [{"do": "eval", "expr": BEFORE_AFTER, "as": "px"}]})
+    assert report["statuses"][0].startswith("done"), report["statuses"]
+    px = report["values"]["px"]
+    print(f"\nid-photo, head tilted {angle}: {px['w']}x{px['h']}, mean |after - before| on {px['n']} subject "
+          f"pixels: framed {px['framed']:.2f}/255, stretched original {px['stretched']:.2f}/255; {px['note']}")
+    assert px["n"] > 500
+    assert px["framed"] < 4, px
+    assert px["stretched"] > 3 * px["framed"] + 5, px
 
 
 def test_api_key_is_asked_before_the_first_drop(fake_base: str, live_server: Any, tiny_spec: Any,
@@ -186,6 +211,31 @@ def test_brush_stroke_changes_alpha_only_under_it_and_undo_restores_exactly(fake
     zipped = zipfile.ZipFile(report["downloads"]["zip"]).read("d.cutout.png")
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(zipped)).getchannel("A")).astype(int), erased)
     assert "touched up" in report["settings"][0]
+
+
+def test_edge_aware_stroke_in_the_worker_equals_the_main_thread(fake_base: str, tmp_path: Path) -> None:
+    """The edge-aware target is computed in the image worker on the stroke's box: the same alpha as
+    computing it on the page's main thread over the whole picture, and only under the stroke."""
+    photo = disc_photo(tmp_path / "e.png")  # disc: x 144..336, y 72..288
+    erase = [(150.0, 180.0), (240.0, 120.0), (330.0, 180.0)]  # across the disc and its edge
+    size = 14
+    stroke = {"stroke": erase, "tool": "erase", "size": size, "edge": True}
+    report = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
+                    "steps": [
+                        {"do": "download", "card": 0, "as": "orig"},
+                        {"do": "edit", "card": 0, "finish": "done", "actions": [stroke]},
+                        {"do": "download", "card": 0, "as": "worker"}]})
+    # a fresh page for the main-thread path
+    here = drive({"url": fake_base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
+                  "steps": [{"do": "edit", "card": 0, "finish": "done", "actions": [
+                      {"eval": "window.alphacutEditor().edgeInWorker = false", "as": "off"}, stroke]},
+                      {"do": "download", "card": 0, "as": "main"}]})
+    assert not [c for c in report["console"] + here["console"] if c.startswith(("error", "pageerror"))]
+    orig, worker = alpha_of(report["downloads"]["orig"]), alpha_of(report["downloads"]["worker"])
+    main = alpha_of(here["downloads"]["main"])
+    changed = orig != worker
+    assert changed.sum() > 500 and not (changed & ~stroke_band(orig.shape, erase, size + 1)).any()
+    assert np.array_equal(worker, main)
 
 
 def test_restore_brings_back_the_photos_own_pixels(fake_base: str, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 // Backgrounds behind a cutout, drawn in the page for both modes: transparent, a colour,
-// a blurred copy of the original, or an image of the user's (scaled to cover, centred).
+// a blurred copy of the original, or an image of the user's (scaled to cover, centred). Works on
+// canvases and OffscreenCanvases alike (the image worker composes the downloads).
 
 /** Draw `cutout` (a canvas/bitmap, RGBA) over the chosen background into `canvas`. */
 export function drawComposite(canvas, cutout, original, bg) {
@@ -41,12 +42,4 @@ function drawBlurred(ctx, original, w, h) {
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(cur, 0, 0, w, h);
-}
-
-/** Encode a canvas as PNG or WebP bytes. */
-export function canvasBytes(canvas, fmt) {
-  const type = fmt === "webp" ? "image/webp" : "image/png";
-  return new Promise((resolve, reject) => {
-    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("encoding failed"))), type, 0.95);
-  });
 }

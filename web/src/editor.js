@@ -4,24 +4,29 @@
 // all go through pointer events. The edit works on a copy; Done hands the edited RGBA back.
 import { drawComposite } from "./compose.js";
 import { applyStroke, copyBox, edgeAwareTarget, growBox, pasteBox, stampSegment, unionBox } from "./brush.js";
+import { imageTask } from "./image-client.js";
 
 const $ = (sel) => document.querySelector(sel);
 let current = null; // one editor at a time
 window.alphacutEditor = () => current; // read by the browser tests
 
-/** Open the editor on {name, cut: {rgba, width, height}, frame: {canvas}, bg, onDone(rgba)}. */
-export function openEditor({ name, cut, frame, bg, onDone }) {
+/**
+ * Open the editor on {name, cut: {rgba, width, height}, photo: {bitmap, rgba}, bg, onDone(rgba)}; cut is
+ * the editor's own copy (it is edited in place and handed to onDone), photo the original in the
+ * cutout's frame at its size (both made by the image worker).
+ */
+export function openEditor({ name, cut, photo: original, bg, onDone }) {
   if (current) current.close(false);
   const w = cut.width, h = cut.height;
-  const rgba = new Uint8ClampedArray(cut.rgba);
-  const photo = frame.canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, w, h).data;
+  const rgba = cut.rgba;
+  const photo = original.rgba;
   const work = document.createElement("canvas");
   work.width = w;
   work.height = h;
   const wctx = work.getContext("2d");
   wctx.putImageData(new ImageData(rgba, w, h), 0, 0);
   const backdrop = document.createElement("canvas"); // the card's background, drawn once
-  drawComposite(backdrop, new OffscreenCanvas(w, h), frame.canvas, bg);
+  drawComposite(backdrop, new OffscreenCanvas(w, h), original.bitmap, bg);
 
   const root = $("#editor"), view = $("#ed-view"), canvas = $("#ed-canvas");
   const ctx = canvas.getContext("2d");
@@ -31,7 +36,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
 
   const ed = { w, h, rgba, tool: "erase", size: Number($("#ed-size").value), soft: Number($("#ed-soft").value) / 100,
     edge: $("#ed-edge").checked, zoom: 1, panX: 0, panY: 0, before: false, undo: [], redo: [], cursor: null,
-    stroke: null, pointers: new Map(), space: false, pan: null, pinch: null };
+    stroke: null, pointers: new Map(), space: false, pan: null, pinch: null, pending: null, edgeInWorker: true };
   const mask = new Uint8Array(w * h);
   current = ed;
 
@@ -55,7 +60,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     ctx.save();
     ctx.translate(ed.panX, ed.panY);
     ctx.scale(ed.zoom, ed.zoom);
-    if (ed.before) ctx.drawImage(frame.canvas, 0, 0);
+    if (ed.before) ctx.drawImage(original.bitmap, 0, 0);
     else {
       ctx.drawImage(backdrop, 0, 0);
       ctx.drawImage(work, 0, 0);
@@ -88,6 +93,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
 
   // ---------------------------------------------------------------- strokes
   function beginStroke(sx, sy) {
+    settle();
     ed.stroke = { base: new Uint8ClampedArray(rgba), last: toImage(sx, sy), box: null, erase: ed.tool === "erase" };
     extendStroke(sx, sy);
   }
@@ -106,13 +112,45 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     if (!s || !s.box) return;
     if (!keep) {
       pasteBox(rgba, w, s.box, copyBox(s.base, w, s.box));
-    } else {
-      let targets = null, box = s.box;
-      if (ed.edge) {
-        box = growBox(s.box, 0, w, h);
-        targets = edgeAwareTarget(s.base, photo, mask, w, box, s.erase ? 0 : 1, ed.size);
-      }
-      applyStroke(rgba, s.base, photo, mask, w, box, s.erase, targets);
+      finishStroke(s);
+      return;
+    }
+    if (!ed.edge) {
+      applyStroke(rgba, s.base, photo, mask, w, s.box, s.erase);
+      finishStroke(s, s.box);
+      return;
+    }
+    // The edge-aware target is computed in the image worker (it reads nothing outside the stroke's box,
+    // so the box's crops give the same result), off this thread: a long stroke on a 12 MP photo took
+    // 200+ ms here. The flat stroke stays on screen meanwhile; anything that needs the result first
+    // (a new stroke, undo, redo, Done) settles it here instead (settle()).
+    const box = growBox(s.box, 0, w, h), bw = box[2] - box[0], bh = box[3] - box[1];
+    const job = { s, box, target: s.erase ? 0 : 1, radius: ed.size };
+    ed.pending = job;
+    if (!ed.edgeInWorker) { // the tests compare both paths
+      settle();
+      return;
+    }
+    const maskBox = new Uint8Array(bw * bh);
+    for (let y = 0; y < bh; y++) maskBox.set(mask.subarray((y + box[1]) * w + box[0], (y + box[1]) * w + box[2]), y * bw);
+    const crops = { base: copyBox(s.base, w, box), photo: copyBox(photo, w, box), mask: maskBox };
+    imageTask("edge", { ...crops, bw, bh, target: job.target, radius: job.radius },
+      [crops.base.buffer, crops.photo.buffer, crops.mask.buffer])
+      .then((targets) => { if (ed.pending === job) applyEdge(job, targets); }, () => settle());
+  }
+  function applyEdge(job, targets) {
+    ed.pending = null;
+    applyStroke(rgba, job.s.base, photo, mask, w, job.box, job.s.erase, targets);
+    finishStroke(job.s, job.box);
+  }
+  /** An edge-aware stroke still in the worker: finish it now, on this thread (its later result is dropped). */
+  function settle() {
+    const job = ed.pending;
+    if (job) applyEdge(job, edgeAwareTarget(job.s.base, photo, mask, w, job.box, job.target, job.radius));
+  }
+  /** A stroke applied in `box` (null: cancelled) becomes one undo step; its mask is cleared. */
+  function finishStroke(s, box = null) {
+    if (box) {
       ed.undo.push({ box, before: copyBox(s.base, w, box), after: copyBox(rgba, w, box) });
       ed.changed = true;
       ed.redo.length = 0;
@@ -122,6 +160,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     refresh(s.box);
   }
   function undo() {
+    settle();
     const step = ed.undo.pop();
     if (!step) return;
     pasteBox(rgba, w, step.box, step.before);
@@ -129,6 +168,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
     refresh(step.box);
   }
   function redo() {
+    settle();
     const step = ed.redo.pop();
     if (!step) return;
     pasteBox(rgba, w, step.box, step.after);
@@ -248,6 +288,7 @@ export function openEditor({ name, cut, frame, bg, onDone }) {
 
   function close(keep) {
     if (ed.stroke) endStroke(true);
+    settle();
     for (const [el, ev, fn, opt] of controls) el.removeEventListener(ev, fn, opt);
     root.hidden = true;
     document.body.classList.remove("editing");

@@ -1,10 +1,14 @@
-// The original photo framed like a cutout, so that before/after compares like with like and the
-// editor's restore brush brings back the photo's own pixels where the output has them.
+// How the original photo maps onto a cutout's frame (pictures.js draws it), so that before/after
+// compares like with like and the editor's restore brush brings back the photo's own pixels where the
+// output has them.
 // Without a preset the output has the photo's frame. With one (crop, canvas, head framing) the
 // server says only the result, so the frame is recovered from the two mattes it returned: the
-// photo-framed matte and the output's alpha are matched by a scale and an offset (the layouts are
-// all a uniform scale plus a shift): first from the sides of their subject boxes that the canvas does
-// not cut, then refined by a pattern search on the mattes' mean difference.
+// photo-framed matte and the output's alpha are matched by a similarity (a uniform scale, a shift, and
+// a rotation: the ID-photo presets turn the photo to level the eyes, up to 20 degrees): first from the
+// sides of their subject boxes that the canvas does not cut, then refined by a pattern search on the
+// mattes' mean difference, from several starting angles.
+// A transform t = {s, a, dx, dy} maps a photo point p to s·R(a)·p + (dx, dy) in the output (R: the
+// canvas's rotation, clockwise on screen for a > 0): ctx.setTransform(...canvasMatrix(t)).
 
 const LEVEL = 128; // the subject is where alpha >= 0.5, as the layout's own boxes
 
@@ -42,17 +46,36 @@ function fromBoxes(b0, b1, w, h) {
   return { s, dx: dx ?? (w - s * (b0[0] + b0[2])) / 2, dy: dy ?? (h - s * (b0[1] + b0[3])) / 2 };
 }
 
+/** The photo point that t places at output point (x, y). */
+function toPhoto(t, x, y) {
+  const c = Math.cos(t.a || 0), sn = Math.sin(t.a || 0), u = x - t.dx, v = y - t.dy;
+  return [(c * u + sn * v) / t.s, (-sn * u + c * v) / t.s];
+}
+
+/** t as the arguments of a canvas's setTransform(a, b, c, d, e, f). */
+export function canvasMatrix(t) {
+  const c = Math.cos(t.a || 0) * t.s, sn = Math.sin(t.a || 0) * t.s;
+  return [c, sn, -sn, c, t.dx, t.dy];
+}
+
+/** t changed to scale s and angle a, keeping the photo point at output point (cx, cy) in place. */
+function about(t, s, a, cx, cy) {
+  const [px, py] = toPhoto(t, cx, cy), c = Math.cos(a) * s, sn = Math.sin(a) * s;
+  return { s, a, dx: cx - (c * px - sn * py), dy: cy - (sn * px + c * py) };
+}
+
 /**
- * Mean |output alpha - photo matte placed by (s, dx, dy)| over a grid of at most ~100×100 output points,
+ * Mean |output alpha - photo matte placed by t = {s, a, dx, dy}| over a grid of at most ~100×100 output points,
  * both in 0..255. matte: {values, stride, offset, w, h}.
  */
 export function misfit(t, out, matte, grid = 100) {
   const step = Math.max(1, Math.ceil(Math.max(out.w, out.h) / grid));
   let sum = 0, n = 0;
+  const c = Math.cos(t.a || 0) / t.s, sn = Math.sin(t.a || 0) / t.s;
   for (let y = step / 2; y < out.h; y += step) {
-    const sy = Math.floor((y - t.dy) / t.s);
     for (let x = step / 2; x < out.w; x += step) {
-      const sx = Math.floor((x - t.dx) / t.s);
+      const u = x - t.dx, v = y - t.dy;
+      const sx = Math.floor(c * u + sn * v), sy = Math.floor(-sn * u + c * v);
       const a = out.values[(Math.floor(y) * out.w + Math.floor(x)) * out.stride + out.offset];
       const b = sx >= 0 && sy >= 0 && sx < matte.w && sy < matte.h ? matte.values[(sy * matte.w + sx) * matte.stride + matte.offset] : 0;
       sum += Math.abs(a - b);
@@ -62,21 +85,18 @@ export function misfit(t, out, matte, grid = 100) {
   return sum / n;
 }
 
-/** Pattern search around t: scale by ×(1±k), shifts by ±d px, halving until sub-pixel. */
-export function refineFit(t, out, matte) {
-  let best = { ...t, err: misfit(t, out, matte) };
-  let k = 0.08, d = Math.max(out.w, out.h) * 0.05;
-  while (d > 0.25 || k > 0.002) {
+/** Pattern search around t: scale by ×(1±k), angle by ±r (if turn), shifts by ±d px, halving until sub-pixel. */
+export function refineFit(t, out, matte, turn = true) {
+  let best = { a: 0, ...t, err: 0 };
+  best.err = misfit(best, out, matte);
+  let k = 0.08, r = 0.05, d = Math.max(out.w, out.h) * 0.05;
+  const cx = out.w / 2, cy = out.h / 2; // scale and angle turn about the output's centre
+  while (d > 0.25 || k > 0.002 || (turn && r > 0.0005)) {
     let moved = false;
-    for (const c of [{ s: best.s * (1 + k) }, { s: best.s / (1 + k) }, { dx: best.dx + d }, { dx: best.dx - d },
-      { dy: best.dy + d }, { dy: best.dy - d }]) {
-      // keep the subject's centre fixed when only the scale changes
-      const cand = { ...best, ...c };
-      if (c.s) {
-        const cx = out.w / 2, cy = out.h / 2;
-        cand.dx = cx - ((cx - best.dx) * c.s) / best.s;
-        cand.dy = cy - ((cy - best.dy) * c.s) / best.s;
-      }
+    const turns = turn ? [about(best, best.s, best.a + r, cx, cy), about(best, best.s, best.a - r, cx, cy)] : [];
+    for (const cand of [about(best, best.s * (1 + k), best.a, cx, cy), about(best, best.s / (1 + k), best.a, cx, cy),
+      ...turns,
+      { ...best, dx: best.dx + d }, { ...best, dx: best.dx - d }, { ...best, dy: best.dy + d }, { ...best, dy: best.dy - d }]) {
       const err = misfit(cand, out, matte);
       if (err < best.err) {
         best = { ...cand, err };
@@ -85,6 +105,7 @@ export function refineFit(t, out, matte) {
     }
     if (!moved) {
       k /= 2;
+      r /= 2;
       d /= 2;
     }
   }
@@ -92,7 +113,7 @@ export function refineFit(t, out, matte) {
 }
 
 /**
- * The transform placing the photo in the output: {s, dx, dy, err} with output = s·photo + (dx, dy);
+ * The transform placing the photo in the output: {s, a, dx, dy, err} (see the top of this file);
  * err is the remaining mean alpha difference (0..255). cut: {rgba, width, height}; photoMatte: the
  * server's mask (RGBA pixels of a greyscale PNG) at the photo's size.
  */
@@ -115,27 +136,16 @@ export function fitFrame(cut, photoMatte) {
     }
     start = best;
   }
-  return refineFit(start, out, matte);
-}
-
-/**
- * A canvas of the cutout's size with the original drawn in the output's frame, and a note saying how
- * it was framed. photoMatte is null when the output has the photo's own frame.
- */
-export async function frameOriginal(original, cut, photoMatte) {
-  const canvas = document.createElement("canvas");
-  canvas.width = cut.width;
-  canvas.height = cut.height;
-  const ctx = canvas.getContext("2d");
-  if (!photoMatte) {
-    ctx.drawImage(original, 0, 0, cut.width, cut.height);
-    return { canvas, note: "before: the original photo", transform: { s: cut.width / original.width, dx: 0, dy: 0 } };
+  // Unturned first: the usual case, and a round subject says nothing about an angle.
+  const flat = refineFit({ a: 0, ...start }, out, matte, false);
+  if (flat.err < 1) return flat; // as close as the mattes' own rounding
+  // The ID-photo presets may have turned the photo (2 to 20 degrees either way, alphacut.portrait's
+  // LEVEL_MIN_DEG/LEVEL_MAX_DEG): refine from several starting angles about the output's centre; a turn
+  // is kept only when it is one the server makes (over 1 degree) and fits clearly better.
+  let best = flat;
+  for (const deg of [0, -6, 6, -12, 12, -18, 18]) {
+    const t = refineFit(about({ a: 0, ...start }, start.s, (deg * Math.PI) / 180, out.w / 2, out.h / 2), out, matte);
+    if (Math.abs(t.a) > Math.PI / 180 && t.err < best.err) best = t;
   }
-  const t = fitFrame(cut, photoMatte);
-  ctx.imageSmoothingQuality = "high";
-  ctx.setTransform(t.s, 0, 0, t.s, t.dx, t.dy);
-  ctx.drawImage(original, 0, 0, photoMatte.width, photoMatte.height);
-  const exact = t.err < 8;
-  return { canvas, transform: t,
-    note: `before: the original framed like the output (matched on the mattes, mean difference ${(t.err / 2.55).toFixed(1)}%${exact ? "" : ", approximate"})` };
+  return best.err < flat.err - 0.25 ? best : flat;
 }

@@ -1,28 +1,30 @@
-// Private mode off the page's main thread: decoding, preprocessing, inference (onnxruntime-web,
-// WebGPU or multi-threaded WASM) and edge refinement all run in this module worker, so the page stays
-// responsive while a batch runs. Built as its own bundle; the page knows its hashed name as
-// INFER_WORKER_URL (scripts/build.mjs).
-//   in:  {type: "cut", id, file: Blob, model, headers}
-//   out: {type: "progress", id, stage: "model"|"compile"|"decode"|"infer"|"refine", fraction?, expectMs?}
+// Private mode off the page's main thread: decoding, preprocessing and inference (onnxruntime-web,
+// WebGPU or multi-threaded WASM) run in this module worker, so the page stays responsive while a batch
+// runs. The edge refinement runs in the image worker (image-worker.js "refine"), so this worker is free
+// for the next photo as soon as an inference ends (the page's ?overlap=1 uses that). Built as its own bundle;
+// the page knows its hashed name as INFER_WORKER_URL (scripts/build.mjs).
+//   in:  {type: "cut", id, file: Blob, model, headers, tuning}
+//   out: {type: "progress", id, stage: "model"|"compile"|"decode"|"infer", fraction?, expectMs?}
 //        {type: "ready", id, backend: "webgpu"|"wasm", threads, isolated, loadMs}
-//        {type: "done", id, rgba, matte, low, lw, lh, width, height, ms: {...}, guided, softPixels, backend}
+//        {type: "done", id, rgba (the photo's pixels), bitmap (the decoded photo), low, lw, lh, width, height,
+//         ms: {decode, preprocess, run, postprocess, inference}, backend}
 //        {type: "error", id, error}
 import { decodePixels, loadSession, lowMatteInBrowser } from "./private.js";
-import { cutoutRGBA } from "./refine.js";
 
 let lastInferMs = null;
 let announced = false;
 
-async function cut({ id, file, model, headers }) {
+async function cut({ id, file, model, headers, tuning }) {
   const progress = (stage, extra = {}) => self.postMessage({ type: "progress", id, stage, ...extra });
   const tLoad = performance.now();
-  const session = await loadSession(model, headers, (stage, fraction) => progress(stage, { fraction }));
+  const session = await loadSession(model, headers, (stage, fraction) => progress(stage, { fraction }), tuning);
   if (!announced) {
     announced = true;
     self.postMessage({ type: "ready", id, backend: session.gpu ? "webgpu" : "wasm", threads: session.threads,
       isolated: self.crossOriginIsolated, loadMs: performance.now() - tLoad });
   }
   progress("decode");
+  const tDecode = performance.now();
   const pixels = await decodePixels(file);
   const { width, height } = pixels;
   progress("infer", { expectMs: lastInferMs });
@@ -30,14 +32,9 @@ async function cut({ id, file, model, headers }) {
   const low = await lowMatteInBrowser(session, pixels);
   const t1 = performance.now();
   lastInferMs = t1 - t0;
-  progress("refine");
-  const lowCopy = low.low.slice();
-  const r = cutoutRGBA(low.low, low.lw, low.lh, pixels.rgba, width, height);
-  const ms = { inference: t1 - t0, refine: r.ms.refine, decontaminate: r.ms.decontaminate,
-    total: performance.now() - t0 };
-  self.postMessage({ type: "done", id, rgba: r.rgba, matte: r.matte, low: lowCopy, lw: low.lw, lh: low.lh, width,
-    height, ms, guided: r.guided, softPixels: r.softPixels, backend: session.gpu ? "webgpu" : "wasm" },
-  [r.rgba.buffer, r.matte.buffer, lowCopy.buffer]);
+  const ms = { decode: t0 - tDecode, ...low.ms, inference: t1 - t0 };
+  self.postMessage({ type: "done", id, rgba: pixels.rgba, bitmap: pixels.bitmap, low: low.low, lw: low.lw, lh: low.lh,
+    width, height, ms, backend: session.gpu ? "webgpu" : "wasm" }, [pixels.rgba.buffer, pixels.bitmap, low.low.buffer]);
 }
 
 // One image at a time: the session is not re-entrant and the CPU is shared anyway.

@@ -3,16 +3,19 @@
 // Each card keeps the settings it was dropped with (preset, background, format); changing a setting
 // applies it to the selected cards: a background or format change is redrawn here, a preset change
 // asks the server again.
-import { zipSync } from "fflate";
-import { canvasBytes, drawComposite } from "./compose.js";
+// Full-size pixel work (decoding results, previews, framing, encoding, ZIP) runs in workers
+// (image-worker.js, infer-worker.js): the cards show previews at card size, so the main thread only
+// draws small bitmaps and stays responsive while a batch runs (tests/browser/test_private_worker.py).
+import { drawComposite } from "./compose.js";
 import { openEditor } from "./editor.js";
-import { frameOriginal } from "./framing.js";
+import { imageTask } from "./image-client.js";
 import { cutPrivately } from "./private-client.js";
 
 const $ = (sel) => document.querySelector(sel);
 const state = { config: null, items: [], running: 0, queue: [], bgImage: null, runtime: null };
 // read by the browser tests (parity with Python, responsiveness)
-window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutout: null, items: state.items };
+window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutoutKey: null, items: state.items,
+  cutout: (key) => imageTask("cutout", { key }) }; // a copy of a card's full-size cutout, from the image worker
 
 const ACCEPTED = ["image/jpeg", "image/png", "image/webp"];
 const PRESET_BG = { ecommerce: "#ffffff", "id-photo": "#ffffff", "id-photo-us": "#ffffff" };
@@ -233,7 +236,12 @@ function requeue(item) {
 }
 
 function pump() {
-  const limit = state.queue[0]?.mode === "private" ? 1 : 2;
+  // private mode: one card at a time (its inference keeps both cores of a small machine busy); the
+  // bench knob ?overlap=1 (bench/web_speed.py --query) runs two, so that one is refined (image worker)
+  // while the next one's inference runs (infer worker): no clear gain measured here (docs/WEB.md).
+  // Server mode: two uploads at once.
+  const overlap = new URLSearchParams(location.search).get("overlap") === "1";
+  const limit = state.queue[0]?.mode === "private" && !overlap ? 1 : 2;
   while (state.running < limit && state.queue.length) {
     const item = state.queue.shift();
     state.running++;
@@ -251,24 +259,29 @@ function pump() {
 }
 
 async function process(item) {
-  item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" });
+  item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" }); // decoded off-thread
   const t0 = performance.now();
   const settings = item.settings;
+  // {width, height, frame, cutPreview, beforePreview}: the cutout's size, how the original maps onto it,
+  // and the card's two previews (ImageBitmaps at card size), all made in a worker; the full-size cutout
+  // itself stays in the image worker under the card's key (item.id)
   const result = item.mode === "private" ? await cutOutHere(item) : await cutOutOnServer(item, settings);
-  item.cut = result; // {width, height, rgba}: the current (possibly touched-up) cutout
+  item.cut = { width: result.width, height: result.height };
+  item.frame = result.frame;
+  item.preview?.cut.close();
+  item.preview?.before.close();
+  item.preview = { cut: result.cutPreview, before: result.beforePreview };
   item.edited = false;
-  item.frame = await frameOriginal(item.original, result, settings.preset ? result.photoMatte : null);
   item.ms = performance.now() - t0;
-  item.cutCanvas = rgbaCanvas(result.rgba, result.width, result.height);
   item.status = "done";
   item.card.classList.add("done");
   item.card.querySelector(".compare").hidden = false;
   item.card.querySelector(".dl").disabled = false;
   item.card.querySelector(".edit").disabled = false;
   const before = item.card.querySelector(".before canvas");
-  before.width = result.width;
-  before.height = result.height;
-  before.getContext("2d").drawImage(item.frame.canvas, 0, 0);
+  before.width = item.preview.before.width;
+  before.height = item.preview.before.height;
+  before.getContext("2d").drawImage(item.preview.before, 0, 0);
   item.card.querySelector(".before").title = item.frame.note;
   showSettings(item);
   redraw(item);
@@ -277,33 +290,17 @@ async function process(item) {
   $("#zip").disabled = false;
 }
 
-function rgbaCanvas(rgba, width, height) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
-  return canvas;
-}
-
-async function pixelsOf(blob) {
-  const bitmap = await createImageBitmap(blob, { premultiplyAlpha: "none", imageOrientation: "from-image" });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0);
-  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-  return { rgba: data, width: bitmap.width, height: bitmap.height };
-}
-
 /** Server mode: the cutout (transparent: the page draws the background), and for a preset also the
- * photo-framed matte, from which the page frames the original like the output (framing.js). */
+ * photo-framed matte, from which the image worker frames the original like the output (framing.js). */
 async function cutOutOnServer(item, settings) {
   const query = settings.preset ? `preset=${encodeURIComponent(settings.preset)}&bg=%2300000000` : "";
-  const cut = await pixelsOf(await postImage(item, `format=png${query ? "&" + query : ""}`, 0, 70));
+  const cutBlob = await postImage(item, `format=png${query ? "&" + query : ""}`, 0, 70);
+  let matteBlob = null;
   if (settings.preset) {
     setStatus(item, "matching the original to the preset's framing…", null);
-    cut.photoMatte = await pixelsOf(await postImage(item, "format=mask", 70, 100));
+    matteBlob = await postImage(item, "format=mask", 70, 100);
   }
-  return cut;
+  return imageTask("server", { key: item.id, cutBlob, matteBlob, file: item.file });
 }
 
 function postImage(item, query, from, to, attempt = 0) {
@@ -340,8 +337,9 @@ function postImage(item, query, from, to, attempt = 0) {
 
 const STAGES = { decode: "reading the image", infer: "cutting out in this browser", refine: "refining the edges" };
 
-/** Private mode: everything runs in the worker; the card's bar moves with the worker's stages (the
- * inference share is estimated from the previous image's inference time). */
+/** Private mode: decoding and inference run in the infer worker, refinement and previews in the image
+ * worker; the card's bar moves with the stages (the inference share is estimated from the previous
+ * image's inference time). */
 async function cutOutHere(item) {
   let ticker = null;
   const stop = () => clearInterval(ticker);
@@ -373,36 +371,51 @@ async function cutOutHere(item) {
         return setStatus(item, STAGES[stage] || stage, stage === "refine" ? 90 : 32);
       },
     });
-    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: r.low };
-    window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: r.matte,
-      webgpu: r.backend === "webgpu", ms: r.ms.total, inferenceMs: r.ms.inference, refineMs: r.ms.refine,
-      decontaminateMs: r.ms.decontaminate, guided: r.guided, softPixels: r.softPixels };
-    const cut = { rgba: r.rgba, width: r.width, height: r.height };
-    window.alphacutDebug.lastCutout = { data: r.rgba.slice(), width: r.width, height: r.height };
-    return cut;
+    stop();
+    setStatus(item, STAGES.refine, 90);
+    const low = r.low.slice(); // the model's matte, kept for the tests (the original moves on)
+    // the photo's pixels, bitmap and the model's matte move on to the image worker (transferred: no copy
+    // on this thread), which refines the cutout, keeps it and draws the card's previews
+    const c = await imageTask("refine", { key: item.id, low: r.low, lw: r.lw, lh: r.lh, rgba: r.rgba, width: r.width,
+      height: r.height, bitmap: r.bitmap }, [r.low.buffer, r.rgba.buffer, r.bitmap]);
+    const ms = { ...r.ms, ...c.ms };
+    ms.total = ms.inference + ms.refine + ms.decontaminate + ms.previews;
+    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: low };
+    window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: c.matte,
+      webgpu: r.backend === "webgpu", ms: ms.total, inferenceMs: ms.inference, refineMs: ms.refine,
+      decontaminateMs: ms.decontaminate, stagesMs: ms, guided: c.guided, softPixels: c.softPixels };
+    (window.alphacutDebug.stages ||= []).push({ name: item.name, width: r.width, height: r.height, ...ms });
+    window.alphacutDebug.lastCutoutKey = item.id;
+    return { width: r.width, height: r.height, frame: c.frame, cutPreview: c.cutPreview, beforePreview: c.beforePreview };
   } finally {
     stop();
   }
 }
 
+/** The card's "after": its cutout preview over its background, at card size. */
 function redraw(item) {
-  const bg = item.settings.bg;
-  drawComposite(item.card.querySelector(".after canvas"), item.cutCanvas, item.frame.canvas, bg);
+  drawComposite(item.card.querySelector(".after canvas"), item.preview.cut, item.preview.before, item.settings.bg);
 }
 
 /** The editor changed the cutout: the card, its download and the ZIP use the edited one. */
-function edited(item, rgba) {
-  item.cut.rgba = rgba;
-  item.cutCanvas = rgbaCanvas(rgba, item.cut.width, item.cut.height);
+async function edited(item, rgba) {
   item.edited = true;
   showSettings(item);
+  const old = item.preview.cut;
+  // the edited cutout replaces the card's in the image worker (transferred), which draws its preview
+  item.preview.cut = await imageTask("store", { key: item.id, rgba, width: item.cut.width, height: item.cut.height,
+    preview: true }, [rgba.buffer]);
+  old.close();
   redraw(item);
 }
 
-function edit(item) {
+/** The editor works on a copy of the full-size cutout and the original in the output's frame, both
+ * made in the image worker. */
+async function edit(item) {
   if (item.status !== "done") return;
-  openEditor({ name: item.name, cut: item.cut, frame: item.frame, bg: item.settings.bg,
-    onDone: (rgba) => edited(item, rgba) });
+  const [cut, photo] = await Promise.all([imageTask("cutout", { key: item.id }),
+    imageTask("frame", { file: item.file, frame: item.frame })]);
+  openEditor({ name: item.name, cut, photo, bg: item.settings.bg, onDone: (rgba) => edited(item, rgba) });
 }
 
 function outName(item) {
@@ -410,10 +423,10 @@ function outName(item) {
   return `${stem}.${item.settings.preset || "cutout"}.${item.settings.fmt}`;
 }
 
-async function encode(item) {
-  const canvas = document.createElement("canvas");
-  drawComposite(canvas, item.cutCanvas, item.frame.canvas, item.settings.bg);
-  return canvasBytes(canvas, item.settings.fmt);
+/** The download: the full-size cutout over the card's background, composed and encoded in the image worker. */
+function encode(item) {
+  return imageTask("export", { key: item.id, file: item.file, frame: item.frame, bg: item.settings.bg,
+    fmt: item.settings.fmt });
 }
 
 function save(blob, name) {
@@ -436,9 +449,9 @@ async function downloadZip() {
   for (const item of state.items.filter((i) => i.status === "done")) {
     let name = outName(item);
     for (let n = 2; name in files; n++) name = outName(item).replace(/(\.[^.]+)$/, `-${n}$1`);
-    files[name] = [new Uint8Array(await (await encode(item)).arrayBuffer()), { level: 0 }];
+    files[name] = await encode(item);
   }
-  save(new Blob([zipSync(files)], { type: "application/zip" }), "alphacut-cutouts.zip");
+  save(await imageTask("zip", { files }), "alphacut-cutouts.zip");
 }
 
 init();

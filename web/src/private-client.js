@@ -35,9 +35,12 @@ function inferWorker() {
  * onReady({backend, threads, isolated}) the runtime it chose, once.
  */
 export function cutPrivately(file, model, headers, { onProgress = () => {}, onReady = () => {} } = {}) {
+  // bench knobs (bench/web_speed.py --query): onnxruntime-web's thread count and graph optimization level
+  const q = new URLSearchParams(location.search), tuning = {};
+  for (const k of ["threads", "graphopt"]) if (q.get(k)) tuning[k] = q.get(k);
   return new Promise((resolve, reject) => {
     const id = nextId++;
     jobs.set(id, { resolve, reject, onProgress, onReady });
-    inferWorker().postMessage({ type: "cut", id, file, model, headers });
+    inferWorker().postMessage({ type: "cut", id, file, model, headers, tuning });
   });
 }
