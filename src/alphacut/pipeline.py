@@ -306,9 +306,14 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
     return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
 
 
-def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options, *,
+                   background_rgb: NDArray[np.float32] | None = None) -> Cutout:
     """finish() after the matte: a given full-resolution matte composed as options say (video
-    steadies the matte between matte_from_raw and this)."""
+    steadies the matte between matte_from_raw and this).
+
+    background_rgb: options' background picture already decoded (background_picture), so a caller
+    composing many frames over one picture decodes it once; None decodes it here.
+    """
     rgb = prepared.decoded.rgb
     if options.format is OutputFormat.MASK and not _changes_geometry(options):
         # Only the matte is written: no colours to decontaminate, nothing to compose.
@@ -327,8 +332,7 @@ def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSp
     bg_image = None
     background = options.background
     if background.kind is BackgroundKind.IMAGE:
-        assert background.image is not None
-        bg_image = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
+        bg_image = background_rgb if background_rgb is not None else background_picture(options)
     elif background.kind is BackgroundKind.BLUR:
         assert background.blur_px is not None
         bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
@@ -338,6 +342,18 @@ def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSp
     result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
     prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
     return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
+
+
+def background_picture(options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
+    """options' background picture as H×W×3 float32 (scaled to cover size_wh when given), else None."""
+    background = options.background
+    if background.kind is not BackgroundKind.IMAGE:
+        return None
+    assert background.image is not None
+    rgb = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
+    if size_wh is not None and rgb.shape[:2] != (size_wh[1], size_wh[0]):
+        rgb = composite.cover_resize(rgb, size_wh)
+    return rgb
 
 
 def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:

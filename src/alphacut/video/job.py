@@ -94,6 +94,7 @@ class FrameCutter:
         self.options = options or remover.options
         check_video_options(self.options)
         self.stabilizer = MatteStabilizer(steady)
+        self._background: tuple[tuple[int, int], NDArray[np.float32] | None] | None = None  # (size_wh, picture)
         self.frames = 0
         self.inferred = 0
         self.resets = 0
@@ -119,7 +120,14 @@ class FrameCutter:
         alpha, info = self.stabilizer.step(rgb, matte() if raw is not None else matte)
         self.frames += 1
         self.resets += info.reset
-        return self.remover.compose(prepared, alpha, opts)
+        return self.remover.compose(prepared, alpha, opts, background_rgb=self.background_picture(alpha.shape))
+
+    def background_picture(self, shape_hw: tuple[int, ...]) -> NDArray[np.float32] | None:
+        """--bg-image decoded and sized to the frames once, not per frame (None for other backgrounds)."""
+        size_wh = (int(shape_hw[1]), int(shape_hw[0]))
+        if self._background is None or self._background[0] != size_wh:
+            self._background = (size_wh, self.remover.background_picture(self.options, size_wh))
+        return self._background[1]
 
     def cut(self, rgb: NDArray[np.uint8]) -> Cutout:
         """One frame, start to finish (the network runs on every keyframe_interval-th frame)."""
