@@ -107,12 +107,54 @@ def decompose(pred: Sequence[F32], gt: Sequence[F32]) -> dict[str, float]:
     return out
 
 
-def moving_edge_floor(pred: Sequence[F32], gt: Sequence[F32]) -> float:
-    """dtSSD of a prediction whose per-frame error is frozen: e_t replaced by e_0's... not meaningful
-    for moving subjects; instead: dtSSD if each frame's error were as large but perfectly steady
-    in the image (e_t = mean over t of e): the part of dtSSD due to the error changing at all."""
-    e = np.mean([p - g for p, g in zip(pred, gt)], axis=0)
-    return score_clip([g + e for g in gt], list(gt)).dtssd
+def subject_motion(clips: Path, clip: str, evaldata: Path) -> list[NDArray[np.float64]]:
+    """Per frame, the 2×3 affine the synthetic clip moved its subject with (subject image → frame)."""
+    import dataclasses
+
+    from alphacut.video import synth
+
+    entry = next(c for c in json.loads((clips / "manifest.json").read_text())["clips"] if c["name"] == clip)
+    fields = {f.name for f in dataclasses.fields(synth.ClipSpec)}
+    spec = synth.ClipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in fields})
+    stills = [synth.load_still(evaldata, *name.split("/", 1)) for name in entry["subjects"]]
+    return [synth._subject_affine(spec, stills[1 if spec.cut_at is not None and t >= spec.cut_at else 0], t)
+            for t in range(spec.frames)]
+
+
+def _between(a_from: NDArray[np.float64], a_to: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The affine taking frame pixels of one frame to the next's, given both frames' subject affines."""
+    full = lambda a: np.vstack([a, [0, 0, 1]])
+    return (full(a_to) @ np.linalg.inv(full(a_from)))[:2]
+
+
+def motion_split(pred: Sequence[F32], gt: Sequence[F32], affines: Sequence[NDArray[np.float64]]) -> float:
+    """dtSSD ×100 with the previous frame's error first moved along the subject's own motion: what
+    is left is error that changes on the subject itself (temporal noise); what it removes is error
+    that is steady on the subject and only moves with it (a temporal filter cannot remove that).
+    Frames across a cut (the subject changes) are left out; background errors are moved with the
+    subject too (the band dominates where it matters: see the region shares)."""
+    cv2 = require_cv2()
+    h, w = gt[0].shape
+    out = []
+    for t in range(1, len(pred)):
+        m = _between(affines[t - 1], affines[t])
+        e_prev = cv2.warpAffine(pred[t - 1] - gt[t - 1], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out.append(float(np.sqrt(np.mean(np.square((pred[t] - gt[t]) - e_prev)))) * 100)
+    return float(np.mean(out))
+
+
+def oracle_window(mattes: Sequence[F32], affines: Sequence[NDArray[np.float64]], k: int = 2) -> list[F32]:
+    """The mean of t-k..t+k's mattes moved by the subject's true motion: the best an aligned
+    temporal mean could do (an upper bound for flow-based filters, not a method)."""
+    cv2 = require_cv2()
+    h, w = mattes[0].shape
+    out = []
+    for t in range(len(mattes)):
+        acc = [mattes[j] if j == t else cv2.warpAffine(mattes[j], _between(affines[j], affines[t]), (w, h),
+                                                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+               for j in range(max(0, t - k), min(len(mattes), t + k + 1))]
+        out.append(np.mean(acc, axis=0).astype(np.float32))
+    return out
 
 
 # ------------------------------------------------------------------------------ variants
@@ -166,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--rembg", type=Path, default=None, help="folder with <clip>/<frame>.png rembg masks")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--evaldata", type=Path, default=None,
+                        help="the clips' evaldata: adds the motion-compensated split and the oracle window")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--extra", nargs="*", default=None, help="which of the window variants to run (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     clips = sorted(p for p in args.clips.iterdir() if (p / "images").is_dir())
@@ -175,17 +220,22 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, dict[str, float]]] = {}
     for clip in clips:
         frames, gt, low = load_clip(clip, args.cache / clip.name)
-        variants = run_variants(frames, gt, low, EXTRA)
+        variants = run_variants(frames, gt, low, {k: v for k, v in EXTRA.items() if args.extra is None or k in args.extra})
+        affines = None if args.evaldata is None else subject_motion(args.clips, clip.name, args.evaldata)
+        if affines is not None:
+            variants["oracle window k2 (true motion)"] = oracle_window(variants["frame by frame"], affines)
         if args.rembg is not None and (args.rembg / clip.name).is_dir():
             variants["rembg"] = [_read_grey(p) for p in sorted((args.rembg / clip.name).glob("*.png"))]
         for name, pred in variants.items():
             s = score_clip(pred, gt)
-            row = {"mae": s.mae, "dtssd": s.dtssd, "flicker": s.flicker, **decompose(pred, gt),
-                   "steady_error_dtssd": moving_edge_floor(pred, gt)}
+            row = {"mae": s.mae, "dtssd": s.dtssd, "flicker": s.flicker, **decompose(pred, gt)}
+            if affines is not None:
+                row["dtssd_motion_compensated"] = motion_split(pred, gt, affines)
             results.setdefault(name, {})[clip.name] = row
             print(f"{clip.name:18s} {name:22s} MAE {s.mae:.4f} dtSSD {s.dtssd:6.3f} flick {s.flicker:.3f} "
                   f"band {row['band_share']:.2f} int {row['interior_share']:.2f} bg {row['background_share']:.2f} "
-                  f"bandarea {row['band_area']:.3f} pairmax {row['pair_max']:.2f} frozen-err {row['steady_error_dtssd']:.3f}",
+                  f"bandarea {row['band_area']:.3f} pairmax {row['pair_max']:.2f} "
+                  f"compensated {row.get('dtssd_motion_compensated', float('nan')):.3f}",
                   flush=True)
     print("\n| method | MAE | dtSSD ×100 | flicker ×100 | dtSSD vs rembg |")
     print("|---|---|---|---|---|")
@@ -211,12 +261,13 @@ def _grey_small(rgb: NDArray[np.uint8], side: int = 480) -> NDArray[np.uint8]:
 
 
 def window(frames: list[NDArray[np.uint8]], mattes: list[F32], *, k: int = 2, agree: float | None = 0.2,
-           photo_tol: float = 0.08, fb_tol: float = 1.0, median: bool = False) -> list[F32]:
+           photo_tol: float = 0.08, fb_tol: float = 1.0, median: bool = False, side: int = 480,
+           preset: str = "FAST") -> list[F32]:
     """Bidirectional: each frame's matte averaged with its neighbours' (t-k..t+k) warped to it by DIS
     flow, each weighted by its flow's reliability and its agreement with this frame's matte."""
     cv2 = require_cv2()
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    small = [_grey_small(f) for f in frames]
+    dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset}"))
+    small = [_grey_small(f, side) for f in frames]
     n = len(frames)
     out = []
     for t in range(n):
@@ -261,7 +312,21 @@ def window(frames: list[NDArray[np.uint8]], mattes: list[F32], *, k: int = 2, ag
     return out
 
 
+def shipped(frames: list[NDArray[np.uint8]], mattes: list[F32]) -> list[F32]:
+    """alphacut.video.steady.MatteWindow with its defaults: what `alphacut video` runs."""
+    from alphacut.video.steady import MatteWindow
+
+    win: MatteWindow[int] = MatteWindow()
+    out: list[F32] = []
+    for i, (f, m) in enumerate(zip(frames, mattes)):
+        out += [a for _, a in win.push(f, m, i)]
+    return out + [a for _, a in win.flush()]
+
+
 EXTRA: dict[str, Callable[[list[NDArray[np.uint8]], list[F32]], list[F32]]] = {
+    "MatteWindow (shipped)": shipped,
+    "window k2 agree 0.5": lambda f, m: window(f, m, k=2, agree=0.5),
+    "window k2 agree 0.5 DIS medium 640": lambda f, m: window(f, m, k=2, agree=0.5, side=640, preset="MEDIUM"),
     "window k1": lambda f, m: window(f, m, k=1),
     "window k2": lambda f, m: window(f, m, k=2),
     "window k2 no agree": lambda f, m: window(f, m, k=2, agree=None),

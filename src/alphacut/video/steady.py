@@ -49,6 +49,7 @@ class SteadyOptions:
     agree_tol: float | None = 0.2  # None: blend regardless of how much the new and carried mattes differ
     keyframe_interval: int = 1  # the network runs every Nth frame (and on cuts); flow carries the rest
     lookahead: int = 2  # MatteWindow: frames of delay; each output averages frames t-k..t+k (0: recursive only)
+    window_agree_tol: float | None = 0.5  # MatteWindow's agreement test (agree_tol is the recursive one's)
 
     def __post_init__(self) -> None:
         from ..errors import OptionsError
@@ -180,7 +181,7 @@ class MatteWindow(Generic[T]):
     Frame t's output is the weighted mean of the mattes of frames t-k..t+k, each warped to frame t
     by DIS flow computed directly between the two frames; a neighbour's weight is its flow's
     reliability there (forward-backward and photometric checks, as MatteStabilizer) times its
-    agreement with frame t's own matte (exp(-(Δ/agree_tol)²)); frame t's own weight is 1. So a
+    agreement with frame t's own matte (exp(-(Δ/window_agree_tol)²)); frame t's own weight is 1. So a
     pixel the flow can't follow (occlusion, a new part, a cut) keeps this frame's matte: nothing
     ghosts, and no neighbour across a detected cut is used. Unlike the recursive MatteStabilizer,
     the average is centred on t (no lag) and made of raw network mattes (no error fed back).
@@ -280,8 +281,8 @@ class MatteWindow(Generic[T]):
         h, w = cur.matte.shape
         warped = _warp_to(cv2, other.matte, back, (w, h))
         weight = cv2.resize(reliable.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        if opts.agree_tol is not None:
-            weight *= np.exp(-np.square((warped - cur.matte) / np.float32(opts.agree_tol)))
+        if opts.window_agree_tol is not None:
+            weight *= np.exp(-np.square((warped - cur.matte) / np.float32(opts.window_agree_tol)))
         return warped, np.asarray(weight, np.float32), frac
 
 
