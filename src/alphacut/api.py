@@ -142,7 +142,7 @@ class Remover:
 
     def background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
         """options' background picture decoded (H×W×3 float32, covering size_wh when given), or None."""
-        from .pipeline import background_picture
+        from .composition import background_picture
 
         return background_picture(options, size_wh)
 

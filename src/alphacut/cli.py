@@ -78,7 +78,16 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Put this picture behind the subject (scaled to cover).")
 @click.option("--crop", is_flag=True, default=None, help="Crop to the subject's box (plus --margin).")
-@click.option("--margin", default=None, help="Space around a crop: pixels (20) or percent of the subject (5%).")
+@click.option("--margin", default=None, help="Space around a crop: pixels (20) or percent of the subject's longer "
+              "side (5%); 2 or 4 values for top/bottom left/right or top right bottom left ('10 20').")
+@click.option("--roi", default=None, help="Only this region can be foreground: 'X1 Y1 X2 Y2' in px or % of the "
+              "image ('0% 0% 50% 100%').")
+@click.option("--scale", default=None, help="Without --size: scale the subject to span this much of the frame "
+              "(10%..100%), centred unless --position is given.")
+@click.option("--position", default=None, help="Without --size: move the subject in the frame: center, X% (both "
+              "axes) or 'X% Y%' (0% left/top, 100% right/bottom).")
+@click.option("--max-output-pixels", type=int, default=None,
+              help="Scale the result down (aspect kept) to at most this many pixels, after crop and --size.")
 @click.option("--size", default=None, help="Output canvas: WxH, one number for a square, or 35x45mm / 2x2in "
               "at 300 dpi.")
 @click.option("--fit", default=None, help="fit (letterbox, default) or fill (cover and crop) for --size.")

@@ -114,8 +114,8 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "options.too-large": (OptionsError, 400),
     "options.unsupported": (OptionsError, 400),
     "options.fixed-resolution": (OptionsError, 400),  # resolution= on a model that runs at one size only
-    "options.roi-empty": (OptionsError, 400),  # remove.bg's roi: x2 <= x1 or y2 <= y1
-    "options.roi-outside": (OptionsError, 400),  # remove.bg's roi: beyond the image
+    "options.roi-empty": (OptionsError, 400),  # Options.roi (--roi, remove.bg's roi): x2 <= x1 or y2 <= y1
+    "options.roi-outside": (OptionsError, 400),  # Options.roi: beyond the image (or past 100%)
     "options.video-geometry": (OptionsError, 400),
     # input: the image or a path to read (exit 3)
     "input.undecodable": (InputError, 415),

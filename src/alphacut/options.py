@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
 from .errors import OptionsError, suggest
+from .geometry import (
+    MAX_CANVAS_PIXELS,
+    MAX_MARGIN_PX,
+    MAX_ROI_PX,
+    MIN_SUBJECT_SCALE,
+    Length,
+    Margin,
+    MarginBasis,
+    Roi,
+    parse_position,
+    parse_scale,
+    parse_size,
+)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "FAST_MODEL",
     "FAST_RESOLUTION",
+    "MAX_CANVAS_PIXELS",
+    "MAX_MARGIN_PX",
+    "MAX_ROI_PX",
+    "MIN_SUBJECT_SCALE",
     "Background",
     "BackgroundKind",
     "Color",
     "Fit",
+    "Length",
     "Margin",
+    "MarginBasis",
     "Options",
     "OutputFormat",
     "Refine",
+    "Roi",
     "Shape",
     "check_fits_image",
+    "parse_position",
+    "parse_scale",
     "parse_size",
 ]
 
@@ -40,10 +61,6 @@ DEFAULT_MAX_PIXELS = 100_000_000
 #: Caps on size-like options, so no value can exhaust the machine (each is also bounded by the
 #: image: check_fits_image). erode, dilate, outline and the blur radius are radii in px.
 MAX_RADIUS_PX = 500
-#: a crop margin in px
-MAX_MARGIN_PX = 10_000
-#: the output canvas (--size): 40 MP, e.g. 8000x5000 (its float32 RGBA planes are 640 MB)
-MAX_CANVAS_PIXELS = 40_000_000
 
 _NAMED_COLORS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),
@@ -212,6 +229,9 @@ class Background:
         return self.kind.value
 
 
+#: Options.margin's default: none (geometry.Margin)
+NO_MARGIN = Margin()
+
 WHITE_BACKGROUND = Background(BackgroundKind.COLOR, color=Color(255, 255, 255))
 
 
@@ -286,61 +306,6 @@ def _parse_enum(cls: Any, text: str, name: str) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class Margin:
-    """Space around a cropped subject: pixels, or a percentage of the subject box's larger side."""
-
-    value: float = 0.0
-    percent: bool = False
-
-    @classmethod
-    def parse(cls, text: str | float) -> Margin:
-        s = str(text).strip()
-        pct = s.endswith("%")
-        num = s[:-1] if pct else s.removesuffix("px")
-        try:
-            value = float(num)
-        except ValueError:
-            raise OptionsError("options.invalid", f"margin={text!r} is not a number of pixels or a percentage.",
-                               hint="Use e.g. 20 (pixels) or 5%.") from None
-        if not math.isfinite(value) or value < 0 or (pct and value > 100) or (not pct and value > MAX_MARGIN_PX):
-            raise OptionsError("options.invalid", f"margin={text!r} is out of range.",
-                               hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
-        return cls(value, pct)
-
-    def to_px(self, box_wh: tuple[int, int]) -> int:
-        return round(self.value * max(box_wh) / 100.0) if self.percent else round(self.value)
-
-
-_UNITS_PER_INCH = {"px": None, "in": 1.0, "mm": 25.4, "cm": 2.54}
-
-
-def parse_size(text: str, *, dpi: int = 300) -> tuple[int, int]:
-    """'800x600', '2000' (square), '35x45mm', '2x2in' at `dpi` -> (width, height) in pixels."""
-    s = str(text).strip().lower().replace(" ", "")
-    unit = "px"
-    for u in ("mm", "cm", "in", "px"):
-        if s.endswith(u):
-            unit, s = u, s[: -len(u)]
-            break
-    parts = s.split("x")
-    try:
-        nums = [float(p) for p in parts]
-    except ValueError:
-        nums = []
-    if len(nums) == 1:
-        nums = nums * 2
-    if len(nums) != 2 or not all(math.isfinite(n) for n in nums) or min(nums) <= 0 or max(nums) > 1e6:
-        raise OptionsError("options.invalid", f"size={text!r} is not a size.",
-                           hint="Use WxH in pixels (800x600), one number for a square, or 35x45mm / 2x2in.")
-    per_inch = _UNITS_PER_INCH[unit]
-    w, h = ((round(n) for n in nums) if per_inch is None else (round(n / per_inch * dpi) for n in nums))
-    if not (1 <= w <= 20000 and 1 <= h <= 20000) or w * h > MAX_CANVAS_PIXELS:
-        raise OptionsError("options.invalid", f"size={text!r} gives {w}x{h} px; sides must be 1..20000 and "
-                           f"the canvas at most {MAX_CANVAS_PIXELS / 1e6:g} MP.")
-    return (w, h)
-
-
-@dataclass(frozen=True, slots=True)
 class Options:
     """How one image is cut out and written. Every field has a safe default.
 
@@ -356,7 +321,14 @@ class Options:
         erode_px, dilate_px: shrink / grow the matte by this many pixels.
         min_area_px: drop separate specks smaller than this.
         subject: keep one subject only: "largest", "center" or its index (0 = largest).
-        crop: crop to the subject's box plus `margin`.
+        crop: crop to the subject's box plus `margin` (see Margin: per side, px or %).
+        roi: only this region can be foreground (see Roi); applied to the matte before cleaning.
+        subject_scale, subject_position: without size_wh, scale the subject so its box spans this
+            fraction (0.1..1) of the frame, and/or move it to (x, y) of the frame's free space (0..1
+            each: 0 left/top, 0.5 centred, 1 right/bottom); the frame keeps its size (remove.bg's
+            scale and position; scaling alone centres).
+        max_output_pixels: scale the result down (aspect kept) to at most this many pixels, as the
+            last layout step (remove.bg's size); None keeps the layout's size.
         size_wh, fit: final canvas size and how the cutout is fitted into it.
         fill_frac: when set with size_wh, the subject's box is scaled to fill this fraction of the
             canvas and centred (the e-commerce layout).
@@ -383,7 +355,11 @@ class Options:
     min_area_px: int = 0
     subject: str | None = None
     crop: bool = False
-    margin: Margin = Margin()
+    margin: Margin = NO_MARGIN
+    roi: Roi | None = None
+    subject_scale: float | None = None
+    subject_position: tuple[float, float] | None = None
+    max_output_pixels: int | None = None
     size_wh: tuple[int, int] | None = None
     fit: Fit = Fit.FIT
     fill_frac: float | None = None
@@ -442,6 +418,31 @@ class Options:
                 raise OptionsError("options.conflict", "id_rule needs head_frame (the preset id-photo sets both).")
         if self.anchor not in ("center", "bottom"):
             raise OptionsError("options.invalid", f"anchor={self.anchor!r} must be center or bottom.")
+        if not isinstance(self.margin, Margin):
+            raise OptionsError("options.invalid", f"margin={self.margin!r} is not a Margin.",
+                               hint="Use Margin.all(20), Margin.parse('10px 5%') or text via Options.from_kwargs.")
+        if self.roi is not None and not isinstance(self.roi, Roi):
+            raise OptionsError("options.invalid", f"roi={self.roi!r} is not a Roi.",
+                               hint="Use Roi.parse('x1 y1 x2 y2') or text via Options.from_kwargs.")
+        scale = self.subject_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                                  or not (MIN_SUBJECT_SCALE <= scale <= 1.0)):
+            raise OptionsError("options.invalid", f"scale={scale!r} must be between "
+                               f"{MIN_SUBJECT_SCALE:g} and 1 (10% and 100%).")
+        position = self.subject_position
+        if position is not None and (not isinstance(position, (tuple, list)) or len(position) != 2
+                                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                and 0.0 <= v <= 1.0 for v in position)):
+            raise OptionsError("options.invalid", f"position={self.subject_position} must be two fractions "
+                               "in 0..1 (0% to 100%).", hint="Use center, 30% or '0% 100%' (x y).")
+        if (self.subject_scale is not None or self.subject_position is not None) and self.size_wh is not None:
+            raise OptionsError("options.conflict", "scale and position place the subject in its own frame; "
+                               "with a size, use fill (and anchor) instead.")
+        if self.max_output_pixels is not None and (isinstance(self.max_output_pixels, bool)
+                                                   or not isinstance(self.max_output_pixels, int)
+                                                   or self.max_output_pixels < 1):
+            raise OptionsError("options.invalid", f"max_output_pixels={self.max_output_pixels!r} must be a "
+                               "positive whole number.", hint="Use e.g. 250000 for a 0.25 MP result.")
         if self.max_pixels < 1:
             raise OptionsError("options.invalid", "max_pixels must be positive.")
         if not (1 <= self.jpeg_quality <= 100):
@@ -507,7 +508,8 @@ def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
     """Refuse size-like options too large for this image (before any inference runs).
 
     erode, dilate, outline and the blur radius: at most half the shorter side; a margin in px: at
-    most the longer side; min_area: at most the image's pixel count. The absolute caps
+    most the longer side; min_area: at most the image's pixel count; a roi: inside the image and
+    not empty. The absolute caps
     (MAX_RADIUS_PX, MAX_MARGIN_PX, MAX_CANVAS_PIXELS) are checked when Options are built.
 
     Example:
@@ -524,9 +526,12 @@ def check_fits_image(options: Options, size_wh: tuple[int, int]) -> None:
         if value > half:
             raise OptionsError("options.too-large", f"{name}={value:g} px is more than half this {w}x{h} image's "
                                f"shorter side ({half} px).", hint=f"Use {name} <= {half} for this image.")
-    if not options.margin.percent and options.margin.value > max(w, h):
-        raise OptionsError("options.too-large", f"margin={options.margin.value:g} px is more than this {w}x{h} "
-                           f"image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    # a margin clamped to a fraction of the subject (max_frac, remove.bg's) can't outgrow the image
+    if options.margin.max_frac is None and options.margin.max_side_px > max(w, h):
+        raise OptionsError("options.too-large", f"margin={options.margin.max_side_px:g} px is more than this "
+                           f"{w}x{h} image's longer side.", hint=f"Use margin <= {max(w, h)} or a percentage.")
+    if options.roi is not None:
+        options.roi.box_xyxy(size_wh)  # options.roi-empty / options.roi-outside
     if options.min_area_px > w * h:
         raise OptionsError("options.too-large", f"min_area={options.min_area_px} px is more than this {w}x{h} "
                            f"image's {w * h} pixels.", hint=f"Use min_area <= {w * h}.")
@@ -575,6 +580,10 @@ _PARSERS: dict[str, Any] = {
     "fit": Fit.parse,
     "shape": Shape.parse,
     "margin": Margin.parse,
+    "roi": Roi.parse,
+    "subject_scale": parse_scale,
+    "subject_position": parse_position,
+    "max_output_pixels": _parse_number(int),
     "size_wh": parse_size,
     "outline_color": Color.parse,
     "decontaminate": lambda v: parse_bool(v, "decontaminate"),
@@ -594,4 +603,5 @@ _PARSERS: dict[str, Any] = {
 _USER_NAMES = {
     "size": "size_wh", "fill": "fill_frac", "erode": "erode_px",
     "dilate": "dilate_px", "min_area": "min_area_px", "outline": "outline_px", "outline_colour": "outline_color",
+    "scale": "subject_scale", "position": "subject_position",
 }

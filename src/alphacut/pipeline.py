@@ -1,8 +1,9 @@
-"""decode → preprocess → infer → refine → clean → decontaminate → layout → composite → encode.
+"""decode → preprocess → infer → refine → roi → clean → [composition: decontaminate → layout → background] → encode.
 
-The order of the steps and which options turn them on live here; the pixel work is in ops/
-(pure numpy), decoding and encoding in io/. The Remover in api.py supplies the backend, model
-spec and options. Nothing here reads settings or the environment.
+The order of the steps and which options turn them on live here (what follows the matte: in
+composition.py); the pixel work is in ops/ (pure numpy), decoding and encoding in io/. The
+Remover in api.py supplies the backend, model spec and options. Nothing here reads settings or
+the environment.
 
 Mattes are H×W float32 in [0, 1]. The full-resolution photo stays H×W×3 uint8 through
 refinement, decontamination and compose_u8, which turn it into floats a band of rows at a time;
@@ -14,69 +15,29 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
-from . import portrait
+from . import composition
+from .composition import Cutout, CutoutInfo, apply_background, encode_cutout, layout
 from .errors import OptionsError
 from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
-from .io.encode import encode_image, pixels_to_pil, to_pil
 from .models.catalog import ModelSpec
-from .ops import components, composite, foreground, framing, guided, morphology
-from .ops.components import Subject, split_subjects
+from .ops import components, framing, guided, morphology
 from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
-from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, Shape, check_fits_image
+from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, check_fits_image
 from .runtime.base import Backend
 
-__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "clean_matte",
-           "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw", "min_decode_size",
-           "postprocess", "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
+# Cutout, CutoutInfo, encode_cutout, layout and apply_background live in composition.py, re-exported here.
+__all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "apply_background",
+           "clean_matte", "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw",
+           "min_decode_size", "postprocess", "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class CutoutInfo:
-    """How a cutout was made: for logs, the server's headers and reproducibility."""
-
-    model: str
-    size_wh: tuple[int, int]  # the input image's upright size (in the file, however it was decoded)
-    model_input_wh: tuple[int, int]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    decode_scale: int = 1  # 2, 4 or 8: a JPEG decoded at 1/decode_scale per side for a small output
-
-
-@dataclass(frozen=True, slots=True)
-class Cutout:
-    """The result for one image: the composed image, the full-resolution matte and how it was made."""
-
-    image: Image.Image  # RGBA, or RGB when a background colour was applied
-    alpha: NDArray[np.float32]  # H×W in [0, 1]
-    info: CutoutInfo
-
-    def to_bytes(self, options: Options) -> bytes:
-        return encode_cutout(self, options)
-
-    def subjects(self) -> list[Subject]:
-        """The separate subjects of the matte (small nearby parts merged, specks dropped), largest first."""
-        return split_subjects(self.alpha)
-
-    def layers(self) -> list[tuple[Subject, Image.Image]]:
-        """Each subject as its own RGBA image, cropped to its box."""
-        rgba = np.asarray(self.image.convert("RGBA"))
-        out = []
-        for subject in self.subjects():
-            x0, y0, x1, y1 = subject.bbox
-            crop = rgba[y0:y1, x0:x1].copy()
-            crop[:, :, 3] = np.minimum(crop[:, :, 3], float_to_u8(subject.alpha))
-            out.append((subject, Image.fromarray(crop, "RGBA")))
-        return out
 
 
 def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tuple[int, int]:
@@ -162,18 +123,21 @@ DRAFT_MIN_SUBJECT_FRAC = 0.25
 def _counts_source_pixels(options: Options) -> bool:
     """True when an option is measured in the photo's own pixels, so a smaller decode would change it."""
     return bool(options.erode_px or options.dilate_px or options.min_area_px or options.background.kind is BackgroundKind.BLUR
-                or (options.crop and not options.margin.percent and options.margin.value > 0))
+                or (options.crop and options.margin.max_side_px > 0) or (options.roi is not None and options.roi.in_px))
 
 
 def _decode_is_enough(wh: tuple[int, int], model_wh: tuple[int, int], options: Options) -> bool:
     """Whether a photo decoded at wh feeds the model and the options' layout without upsampling."""
-    assert options.size_wh is not None
     w, h = wh
-    cw, ch = options.size_wh
     f = DRAFT_MIN_SUBJECT_FRAC
     content_w, content_h = content_size(wh, model_wh)
     if w < content_w or h < content_h:  # the model input must be a reduction along both sides
         return False
+    if options.size_wh is None:  # only max_output_pixels bounds the output: the frame (or crop) shrunk to it
+        assert options.max_output_pixels is not None
+        k = f if options.crop else 1.0
+        return (k * w) * (k * h) >= options.max_output_pixels
+    cw, ch = options.size_wh
     if options.head_frame is not None:  # scale = head_frac * ch / head_h, head_h >= f * h
         return f * h >= options.head_frame[1] * ch
     if options.fill_frac is not None:  # scale = fill * min(cw / bw, ch / bh), bw >= f * w, bh >= f * h
@@ -189,8 +153,9 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
     """The smallest upright (w, h) a photo of source_wh may be decoded at for these options.
 
     A full-resolution cutout needs the full decode, so a reduced one (JPEG draft mode: 1/2, 1/4,
-    1/8 per side) is allowed only when options.size_wh bounds the output and no option is counted
-    in the photo's pixels (erode, dilate, min_area, a margin in px, background blur); otherwise
+    1/8 per side) is allowed only when options.size_wh or options.max_output_pixels bounds the
+    output and no option is counted in the photo's pixels (erode, dilate, min_area, a margin or roi
+    in px, background blur) nor moves the subject in its frame (scale, position); otherwise
     this returns source_wh. The reduction chosen is the largest for which
       1. the model input is still a reduction along both sides: (w, h) >= content_size, and
       2. the layout scales the decoded photo by at most 1 (every output pixel backed by at least
@@ -200,7 +165,9 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
            fill_frac p:          p·min(cw / box_w, ch / box_h)  → f·w >= p·cw or f·h >= p·ch
            Fit.FIT:              min(cw / w, ch / h)            → w >= cw or h >= ch
            Fit.FILL:             max(cw / w, ch / h)            → w >= cw and h >= ch
-         (with crop, Fit.FIT / Fit.FILL scale the crop, so w and h become f·w and f·h).
+           max_output_pixels N only (no size_wh): min(1, sqrt(N / (w·h)))  → w·h >= N
+         (with crop, Fit.FIT / Fit.FILL / N scale the crop, so w and h become f·w and f·h; the last
+         path never enlarges, and the rule keeps the result as large as the full decode gives).
     So the matte is upscaled once (model → decoded size) and then only reduced by the layout.
     A subject smaller than f of the frame is upscaled by the layout at most draft_scale× more
     than it would be from the full decode.
@@ -209,7 +176,8 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
         >>> min_decode_size((6000, 4000), (1024, 1024), Options(size_wh=(512, 512), fill_frac=0.9))
         (3000, 2000)
     """
-    if options.size_wh is None or _counts_source_pixels(options):
+    if (options.size_wh is None and options.max_output_pixels is None) or _counts_source_pixels(options) \
+            or options.subject_scale is not None or options.subject_position is not None:
         return source_wh
     sw, sh = source_wh
     for s in DRAFT_SCALES:
@@ -243,7 +211,8 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     if isinstance(source, Decoded):
         decoded = source
     else:
-        need = None if full_resolution or options.size_wh is None else partial(
+        bounded = options.size_wh is not None or options.max_output_pixels is not None
+        need = None if full_resolution or not bounded else partial(
             min_decode_size, model_wh=size_wh, options=options)
         decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
     check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference
@@ -292,68 +261,29 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
         alpha = refine_matte(low, decoded.rgb, options.refine)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
+    if options.roi is not None:  # before cleaning: a subject chosen later is one inside the roi
+        alpha = framing.keep_inside(alpha, options.roi.box_xyxy(decoded.size_wh))
     alpha = clean_matte(alpha, options)
     prepared.timings_ms["matte"] = (time.perf_counter() - t) * 1e3
     return alpha
 
 
 def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
-    """Everything after inference: matte, decontamination, layout and background at full resolution.
-
-    The photo stays uint8 at full size. The common outputs (transparent, over a colour, the mask)
-    are composed straight to uint8; layout and background images work on float32 copies.
-    """
+    """Everything after inference: matte, decontamination, layout and background at full resolution."""
     return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
 
 
 def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options, *,
                    background_rgb: NDArray[np.float32] | None = None) -> Cutout:
-    """finish() after the matte: a given full-resolution matte composed as options say (video
-    steadies the matte between matte_from_raw and this).
+    """finish() after the matte: a given full-resolution matte composed as options say
+    (composition.compose; video steadies the matte between matte_from_raw and this).
 
-    background_rgb: options' background picture already decoded (background_picture), so a caller
-    composing many frames over one picture decodes it once; None decodes it here.
+    background_rgb: options' background picture already decoded (composition.background_picture),
+    so a caller composing many frames over one picture decodes it once; None decodes it here.
     """
-    rgb = prepared.decoded.rgb
-    if options.format is OutputFormat.MASK and not _changes_geometry(options):
-        # Only the matte is written: no colours to decontaminate, nothing to compose.
-        return Cutout(image=Image.fromarray(float_to_u8(alpha), "L"), alpha=alpha, info=_info(prepared, spec))
-    if not _changes_geometry(options) and options.background.kind in (BackgroundKind.TRANSPARENT, BackgroundKind.COLOR):
-        t = time.perf_counter()  # decontamination included
-        colour = options.background.color
-        result = pixels_to_pil(composite.compose_u8(rgb, alpha, background=None if colour is None else (
-            colour.r, colour.g, colour.b, colour.a), decontaminate=options.decontaminate))
-        prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
-        return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
-    t = time.perf_counter()
-    fg = u8_to_float(foreground.decontaminate(rgb, alpha) if options.decontaminate else rgb)
-    prepared.timings_ms["decontaminate"] = (time.perf_counter() - t) * 1e3
-    t = time.perf_counter()
-    bg_image = None
-    background = options.background
-    if background.kind is BackgroundKind.IMAGE:
-        bg_image = background_rgb if background_rgb is not None else background_picture(options)
-    elif background.kind is BackgroundKind.BLUR:
-        assert background.blur_px is not None
-        bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
-    fg, alpha = layout(fg, alpha, options)
-    out_rgb, out_alpha = apply_background(fg, alpha, options, bg_image)
-    del fg, bg_image
-    result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
-    prepared.timings_ms["compose"] = (time.perf_counter() - t) * 1e3
-    return Cutout(image=result, alpha=alpha, info=_info(prepared, spec))
-
-
-def background_picture(options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
-    """options' background picture as H×W×3 float32 (scaled to cover size_wh when given), else None."""
-    background = options.background
-    if background.kind is not BackgroundKind.IMAGE:
-        return None
-    assert background.image is not None
-    rgb = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
-    if size_wh is not None and rgb.shape[:2] != (size_wh[1], size_wh[0]):
-        rgb = composite.cover_resize(rgb, size_wh)
-    return rgb
+    image, alpha = composition.compose(prepared.decoded.rgb, alpha, options, prepared.timings_ms,
+                                       background_rgb=background_rgb)
+    return Cutout(image=image, alpha=alpha, info=_info(prepared, spec))
 
 
 def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
@@ -415,66 +345,18 @@ def clean_matte(alpha: NDArray[np.float32], options: Options) -> NDArray[np.floa
     return alpha
 
 
-def layout(fg: NDArray[np.float32], alpha: NDArray[np.float32],
-           options: Options) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Crop, place on a canvas, fit/fill, frame a head, outline, round: as options ask.
-
-    The scale each path applies is what min_decode_size bounds (see its table).
-    """
-    if options.crop:
-        box = framing.subject_bbox(alpha)
-        if box is not None:
-            margin = options.margin.to_px((box[2] - box[0], box[3] - box[1]))
-            fg, alpha, _ = framing.crop_to_subject(fg, alpha, margin)
-    if options.size_wh is not None:
-        size = options.size_wh
-        if options.head_frame is not None:
-            fg, alpha = portrait.frame_portrait(fg, alpha, options)  # ID photos: portrait.py
-        elif options.fill_frac is not None:
-            anchor = "bottom" if options.anchor == "bottom" else "center"
-            # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.
-            fg, alpha = framing.place_on_canvas(fg, alpha, size, fill_frac=options.fill_frac, anchor=anchor,
-                                                level=0.5)
-        elif options.fit is Fit.FILL:
-            fg, alpha = framing.fill(fg, alpha, size)
-        else:
-            fg, alpha = framing.fit(fg, alpha, size)
-    if options.outline_px:
-        c = options.outline_color
-        fg, alpha = composite.add_outline(fg, alpha, options.outline_px, (c.r / 255.0, c.g / 255.0, c.b / 255.0))
-    if options.shape is Shape.CIRCLE:
-        alpha = alpha * composite.circle_alpha(alpha.shape)
-    return fg, alpha
-
-
-def apply_background(fg: NDArray[np.float32], alpha: NDArray[np.float32], options: Options,
-                     bg_image: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
-    """(rgb, alpha) over bg_image (scaled to cover) or options.background's colour; alpha None when opaque."""
-    if bg_image is not None:
-        h, w = alpha.shape
-        if bg_image.shape[:2] != (h, w):
-            bg_image = composite.cover_resize(bg_image, (w, h))
-        return composite.composite_over_image(fg, alpha, bg_image), None
-    c = options.background.color
-    return composite.composite_over_rgba(fg, alpha, None if c is None else (c.r, c.g, c.b, c.a))
-
-
 def preload(options: Options) -> None:
     """Import now what finish() will surely need for `options` (scipy.ndimage, ~0.3 s).
 
     Only an import, for an otherwise idle thread while the model loads: a process's first image
     then does not pay it after inference.
     """
-    mask_only = options.format is OutputFormat.MASK and not _changes_geometry(options)
+    mask_only = options.format is OutputFormat.MASK and not composition.changes_geometry(options)
     needs_ndimage = bool(options.erode_px or options.dilate_px or options.min_area_px
                          or options.subject is not None or options.head_frame is not None
                          or (options.decontaminate and not mask_only))
     if needs_ndimage:
         import scipy.ndimage  # noqa: F401
-
-
-def _changes_geometry(options: Options) -> bool:
-    return options.crop or options.size_wh is not None or options.outline_px > 0 or options.shape.value != "rect"
 
 
 def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,
@@ -488,13 +370,3 @@ def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options
     """One image, start to finish."""
     prepared = prepare(source, backend, spec, options)
     return finish(prepared, infer(prepared, backend), spec, options)
-
-
-def encode_cutout(cutout: Cutout, options: Options) -> bytes:
-    """Encode a cutout in options.format (the matte alone for OutputFormat.MASK)."""
-    if options.format is OutputFormat.MASK:
-        # finish() made the mask-only output's image from this very alpha: no second conversion.
-        mask = cutout.image if cutout.image.mode == "L" and cutout.image.size == cutout.alpha.shape[::-1] \
-            else Image.fromarray(float_to_u8(cutout.alpha), "L")
-        return encode_image(mask, options.format)
-    return encode_image(cutout.image, options.format, quality=options.jpeg_quality)

@@ -1,6 +1,6 @@
 """ID-photo framing: find the one face, level the eyes, place the head by the rule (ops/framing.py).
 
-Called by pipeline.layout when Options.head_frame is set (the id-photo presets). The face detector is
+Called by composition.layout when Options.head_frame is set (the id-photo presets). The face detector is
 runtime/faces.py (OpenCV's cascades); the geometry and the rules' numbers are ops/framing.py.
 """
 

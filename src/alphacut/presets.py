@@ -55,7 +55,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
     _p("avatar-circle", "Round 512x512 profile picture: like avatar, transparent outside the circle.",
        size_wh=(512, 512), fill_frac=0.9, subject="largest", shape=Shape.CIRCLE),
     _p("sticker", "Sticker: transparent, cropped to the subject with a 6% margin, 12 px white outline.",
-       crop=True, margin=Margin(6.0, True), outline_px=12, outline_color=WHITE),
+       crop=True, margin=Margin.all(6.0, percent=True), outline_px=12, outline_color=WHITE),
 )})
 
 

@@ -335,3 +335,57 @@ def test_read_matte_is_the_one_matte_reader(tmp_path):
     with pytest.raises(InputError) as err:
         read_matte(tmp_path / "bad.png")
     assert err.value.code == "input.undecodable"
+
+
+def test_concurrent_decodes_run_together_and_keep_their_own_warnings(monkeypatch):
+    """No global lock around a decode: two threads are inside decode_image at once (a barrier that
+    a serializing lock would break), and each one's Pillow warnings land in its own result only."""
+    import threading
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alphacut.io import decode as decode_mod
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 40x40 = 1600 px warns, 30x30 = 900 does not
+    both_inside = threading.Barrier(2, timeout=10)
+    real = decode_mod._decode
+
+    def meeting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        both_inside.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decode_mod, "_decode", meeting)
+    state = (warnings.showwarning, list(warnings.filters))
+    with ThreadPoolExecutor(2) as ex:
+        warned = ex.submit(decode_image, encoded(square_image(40, 40), "PNG"))
+        quiet = ex.submit(decode_image, encoded(square_image(30, 30), "PNG"))
+        warned_d, quiet_d = warned.result(timeout=30), quiet.result(timeout=30)
+    assert any("DecompressionBombWarning" in w for w in warned_d.warnings)
+    assert quiet_d.warnings == ()
+    assert (warnings.showwarning, list(warnings.filters)) == state  # restored when the last decode ends
+
+
+def test_a_warning_from_another_thread_during_a_decode_is_not_swallowed(monkeypatch):
+    import threading
+    import warnings
+
+    from alphacut.io import decode as decode_mod
+
+    inside, done = threading.Event(), threading.Event()
+    real = decode_mod._decode
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inside.set()
+        assert done.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decode_mod, "_decode", slow)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        t = threading.Thread(target=lambda: decode_image(encoded(square_image(), "PNG")))
+        t.start()
+        assert inside.wait(10)
+        warnings.warn("from the app, not from a decode", UserWarning, stacklevel=1)
+        done.set()
+        t.join(10)
+    assert [str(w.message) for w in seen] == ["from the app, not from a decode"]

@@ -116,7 +116,7 @@ def test_no_draft_without_a_size_or_for_a_matte(remover):
 @pytest.mark.parametrize("options", [
     Options(size_wh=(64, 64), erode_px=2), Options(size_wh=(64, 64), dilate_px=2),
     Options(size_wh=(64, 64), min_area_px=50), Options(size_wh=(64, 64), background=Background.blurred(10)),
-    Options(size_wh=(64, 64), crop=True, margin=Margin(20)),
+    Options(size_wh=(64, 64), crop=True, margin=Margin.all(20)),
 ])
 def test_options_in_photo_pixels_keep_the_full_decode(options):
     assert min_decode_size((4000, 3000), (1024, 1024), options) == (4000, 3000)
@@ -136,7 +136,7 @@ CANVAS = (120, 90)
 LAYOUTS = {
     "fit": Options(size_wh=CANVAS),
     "fill": Options(size_wh=CANVAS, fit=Fit.FILL),
-    "crop-fit": Options(size_wh=CANVAS, crop=True, margin=Margin(5, True)),
+    "crop-fit": Options(size_wh=CANVAS, crop=True, margin=Margin.all(5, percent=True)),
     "crop-fill": Options(size_wh=CANVAS, crop=True, fit=Fit.FILL),
     "fill-frac": Options(size_wh=CANVAS, fill_frac=0.9),
     "fill-frac-bottom": Options(size_wh=(90, 120), fill_frac=0.85, anchor="bottom"),

@@ -64,8 +64,8 @@ def test_size_must_be_finite_and_at_most_the_canvas_cap(text: str) -> None:
     (Options(erode_px=40), True), (Options(erode_px=41), False), (Options(dilate_px=41), False),
     (Options(outline_px=41), False), (Options(background=Background.blurred(40.5)), False),
     (Options(background=Background.blurred(40)), True),
-    (Options(crop=True, margin=Margin(120)), True), (Options(crop=True, margin=Margin(121)), False),
-    (Options(crop=True, margin=Margin(100, True)), True),
+    (Options(crop=True, margin=Margin.all(120)), True), (Options(crop=True, margin=Margin.all(121)), False),
+    (Options(crop=True, margin=Margin.all(100, percent=True)), True),
     (Options(min_area_px=9600), True), (Options(min_area_px=9601), False),
 ])
 def test_bounds_relative_to_the_image(options: Options, ok: bool) -> None:

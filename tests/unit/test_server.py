@@ -265,7 +265,10 @@ def test_removebg_roi_and_zip(client: TestClient) -> None:
     ({"crop_margin": "lots"}, "invalid_crop_margin"),
     ({"roi": "1 2 3"}, "invalid_roi"),
     ({"roi": "50% 0% 10% 100%"}, "roi_region_empty"),
-    ({"position": "center"}, "invalid_position"),
+    ({"position": "middle"}, "invalid_position"),
+    ({"position": "120%"}, "invalid_position"),
+    ({"scale": "5%"}, "invalid_scale"),
+    ({"scale": "big"}, "invalid_scale"),
     ({"bg_image_url": "https://example.com/bg.jpg"}, "bg_image_unsupported"),
     ({"whatever": "1"}, "unknown_parameter"),
 ])

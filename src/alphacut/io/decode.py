@@ -26,7 +26,8 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -48,8 +49,60 @@ ImageInput = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Im
 MIN_SIDE_PX = 8
 #: Float arrays may stray this far outside [0, 1] (float rounding) and are clipped; further is refused.
 FLOAT_SLACK = 1e-3
-#: catch_warnings swaps process-wide state: decodes that record warnings take turns.
-_WARNINGS_LOCK = threading.Lock()
+
+
+class _WarningCapture:
+    """Warnings raised in a thread while it decodes go to that thread's list, not to stderr.
+
+    Python's warning state (filters, showwarning) is process-wide, and catch_warnings around each
+    decode made concurrent decodes take turns (or steal each other's warnings). Instead, the first
+    decode to start installs an "always" filter and a showwarning that routes by thread (a
+    thread-local list), the last one to finish restores what was there; decodes in between run in
+    parallel. A warning from a thread that is not decoding meanwhile goes to the showwarning that
+    was installed before (shown as usual, though under "always" while a decode runs). Nothing
+    changes at import.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held only to count decodes in and out, never during one
+        self._active = 0
+        self._saved: Any = None  # the catch_warnings that restores the state of before the first decode
+        self._previous: Callable[..., object] = warnings.showwarning
+        self._local = threading.local()
+
+    @contextmanager
+    def capture(self) -> Iterator[list[warnings.WarningMessage]]:
+        caught: list[warnings.WarningMessage] = []
+        outer = getattr(self._local, "caught", None)
+        self._local.caught = caught
+        with self._lock:
+            if self._active == 0:
+                self._saved = warnings.catch_warnings()
+                self._saved.__enter__()
+                self._previous = warnings.showwarning
+                warnings.simplefilter("always")  # every occurrence, not the first per code line
+                warnings.showwarning = self._show
+            self._active += 1
+        try:
+            yield caught
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    self._saved.__exit__(None, None, None)
+                    self._saved = None
+            self._local.caught = outer
+
+    def _show(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              file: Any = None, line: str | None = None) -> None:
+        caught = getattr(self._local, "caught", None)
+        if caught is None:
+            self._previous(message, category, filename, lineno, file, line)
+        else:
+            caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+
+_WARNINGS = _WarningCapture()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +322,7 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     if source is None or isinstance(source, (bool, int, float, complex)):
         raise _bad_type(source)
     name = _name_of(source)
-    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _WARNINGS.capture() as caught:
         decoded = _decode(source, name, max_pixels, min_size_wh)
     if not caught:
         return decoded

@@ -12,7 +12,7 @@ from ..errors import OptionsError
 from ..ops import pixels
 from ..options import OutputFormat
 
-__all__ = ["CONTENT_TYPES", "encode_image", "pixels_to_pil", "to_pil"]
+__all__ = ["CONTENT_TYPES", "encode_image", "matte_to_pil", "pixels_to_pil", "to_pil"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",
@@ -20,6 +20,11 @@ CONTENT_TYPES = {
     OutputFormat.JPEG: "image/jpeg",
     OutputFormat.MASK: "image/png",
 }
+
+
+def matte_to_pil(alpha_u8: NDArray[np.uint8]) -> Image.Image:
+    """An 8-bit greyscale ("L") image of a matte."""
+    return Image.fromarray(np.ascontiguousarray(alpha_u8), "L")
 
 
 def to_pil(rgb_u8: NDArray[np.uint8], alpha_u8: NDArray[np.uint8] | None) -> Image.Image:

@@ -21,9 +21,13 @@ __all__ = [
     "find_crown",
     "fit",
     "frame_portrait",
+    "keep_inside",
+    "place_in_frame",
     "place_on_canvas",
     "render_rect",
     "rotate_about",
+    "shrink_to_pixels",
+    "size_within_pixels",
     "subject_bbox",
 ]
 
@@ -48,9 +52,12 @@ def subject_bbox(alpha: F32, level: float = 0.05) -> BBox | None:
 
 
 def crop_to_subject(
-    image: F32, alpha: F32, margin_px: int = 0, *, level: float = 0.05
+    image: F32, alpha: F32, margin_px: int | tuple[int, int, int, int] = 0, *, level: float = 0.05
 ) -> tuple[F32, F32, BBox]:
     """Crop image and alpha to the subject's bbox grown by margin_px (clipped to the image).
+
+    Args:
+        margin_px: one margin for every side, or (top, right, bottom, left).
 
     Returns:
         (image crop, alpha crop, the bbox used); the whole image if the matte is empty.
@@ -59,15 +66,60 @@ def crop_to_subject(
         >>> a = np.zeros((10, 10), np.float32); a[4:6, 4:6] = 1
         >>> crop_to_subject(np.zeros((10, 10, 3), np.float32), a, 1)[2]
         (3, 3, 7, 7)
+        >>> crop_to_subject(np.zeros((10, 10, 3), np.float32), a, (1, 2, 3, 4))[2]
+        (0, 3, 8, 9)
     """
     h, w = alpha.shape
     box = subject_bbox(alpha, level)
     if box is None:
         return image, alpha, (0, 0, w, h)
+    top, right, bottom, left = (margin_px,) * 4 if isinstance(margin_px, int) else margin_px
     x0, y0, x1, y1 = box
-    x0, y0 = max(x0 - margin_px, 0), max(y0 - margin_px, 0)
-    x1, y1 = min(x1 + margin_px, w), min(y1 + margin_px, h)
+    x0, y0 = max(x0 - left, 0), max(y0 - top, 0)
+    x1, y1 = min(x1 + right, w), min(y1 + bottom, h)
     return image[y0:y1, x0:x1], alpha[y0:y1, x0:x1], (x0, y0, x1, y1)
+
+
+def keep_inside(alpha: F32, box_xyxy: BBox) -> F32:
+    """The matte with everything outside box_xyxy (x0, y0, x1, y1; x1, y1 exclusive) set to 0.
+
+    Example:
+        >>> keep_inside(np.ones((2, 4), np.float32), (0, 0, 2, 2)).tolist()
+        [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
+    """
+    x0, y0, x1, y1 = box_xyxy
+    out = np.zeros_like(alpha)
+    out[y0:y1, x0:x1] = alpha[y0:y1, x0:x1]
+    return out
+
+
+def size_within_pixels(size_wh: tuple[int, int], max_pixels: int) -> tuple[int, int]:
+    """The largest (w, h) of size_wh's aspect with at most max_pixels pixels (size_wh if it fits).
+
+    Example:
+        >>> size_within_pixels((1000, 800), 250_000), size_within_pixels((100, 80), 250_000)
+        ((559, 447), (100, 80))
+    """
+    w, h = size_wh
+    if w * h <= max_pixels:
+        return (w, h)
+    scale = math.sqrt(max_pixels / (w * h))
+    return (max(1, int(w * scale)), max(1, int(h * scale)))
+
+
+def shrink_to_pixels(image: F32, alpha: F32, max_pixels: int) -> tuple[F32, F32]:
+    """Scale image and alpha down (aspect kept, premultiplied, antialiased) to at most max_pixels.
+
+    Example:
+        >>> im, a = shrink_to_pixels(np.ones((800, 1000, 3), np.float32), np.ones((800, 1000), np.float32), 250_000)
+        >>> a.shape, a.size <= 250_000
+        ((447, 559), True)
+    """
+    h, w = alpha.shape
+    size = size_within_pixels((w, h), max_pixels)
+    if size == (w, h):
+        return image, alpha
+    return render_rect(image, alpha, (0.0, 0.0, float(w), float(h)), size)
 
 
 def render_rect(
@@ -156,6 +208,47 @@ def place_on_canvas(
     else:
         raise ValueError(f"unknown anchor {anchor!r}; use 'center' or 'bottom'")
     return render_rect(image, alpha, (rx0, ry0, rx0 + src_w, ry0 + src_h), (cw, ch))
+
+
+def place_in_frame(
+    image: F32,
+    alpha: F32,
+    *,
+    scale: float | None = None,
+    position_xy: tuple[float, float] | None = None,
+    level: float = 0.05,
+) -> tuple[F32, F32]:
+    """Scale and move the subject inside the image's own frame (the frame keeps its size).
+
+    Args:
+        scale: the subject box's limiting side spans this fraction of the frame (0, 1]; None keeps
+            its size.
+        position_xy: where the box sits in the frame's free space on each axis: 0 = left / top,
+            0.5 = centred, 1 = right / bottom. None is centred when scaling, else where it was.
+
+    Example:
+        >>> a = np.zeros((100, 200), np.float32); a[10:30, 10:50] = 1
+        >>> _, out = place_in_frame(np.ones((100, 200, 3), np.float32), a, scale=0.5)
+        >>> subject_bbox(out, 0.5)
+        (50, 25, 150, 75)
+        >>> subject_bbox(place_in_frame(np.ones((100, 200, 3), np.float32), a, position_xy=(1.0, 1.0))[1], 0.5)
+        (160, 80, 200, 100)
+    """
+    if scale is None and position_xy is None:
+        return image, alpha
+    if scale is not None and not 0.0 < scale <= 1.0:
+        raise ValueError(f"scale must be in (0, 1], got {scale}")
+    h, w = alpha.shape
+    box = subject_bbox(alpha, level)
+    if box is None:
+        return image, alpha
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    k = 1.0 if scale is None else scale * min(w / bw, h / bh)
+    px, py = position_xy if position_xy is not None else (0.5, 0.5)
+    ox, oy = px * (w - bw * k), py * (h - bh * k)  # where the box's top left lands in the frame
+    x0, y0 = bx0 - ox / k, by0 - oy / k  # the frame's top left, in the source
+    return render_rect(image, alpha, (x0, y0, x0 + w / k, y0 + h / k), (w, h))
 
 
 def fit(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:

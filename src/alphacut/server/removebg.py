@@ -6,7 +6,8 @@ What each remove.bg field does here (also in the OpenAPI description):
   ``url_fetch_disabled``): the server never fetches URLs, for privacy.
 - size: a cap on the output's pixel count, as remove.bg defines it: preview/small/regular 0.25 MP,
   medium 1.5 MP, hd 4 MP, full/4k/auto the original size. The default is **auto** (remove.bg's is
-  preview), since nothing is charged here. Inference is the same for all sizes.
+  preview), since nothing is charged here. It is Options.max_output_pixels: the model runs the same
+  for all sizes, but a big JPEG is decoded at 1/2..1/8 when the cap allows (pipeline.min_decode_size).
 - type, type_level: accepted; no classifier runs, X-Type is the requested type or "other"
   (type_level=none leaves it out).
 - format: auto (PNG if any pixel is transparent, else JPG), png, jpg, zip (color.jpg + alpha.png).
@@ -14,7 +15,9 @@ What each remove.bg field does here (also in the OpenAPI description):
   ``bg_image_unsupported`` until the pipeline composites images.
 - crop, crop_margin ("30px", "10%", 1, 2 or 4 values, at most 50 % of the subject or 500 px per side).
 - roi ("x1 y1 x2 y2" in px or %): everything outside is background.
-- position: "original" only; scale: "original" only (others: 400).
+- scale ("10%".."100%": the subject's box spans that much of the frame, centred unless position
+  is given) and position ("original", "center", "30%" or "0% 100%": x y in the frame's free space);
+  the frame keeps its size (the crop's, with crop=true).
 - channels: rgba, or alpha (the matte as a greyscale image).
 - semitransparency, add_shadow, shadow_method: accepted and ignored (remove.bg applies them to cars only).
 - Accept: application/json → {"data": {"result_b64", "foreground_top", "foreground_left",
@@ -29,23 +32,36 @@ import re
 import time
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from numpy.typing import NDArray
 from PIL import Image
 
-from ..api import Remover
 from ..errors import AlphacutError, InputError, ServerError
 from ..io.encode import encode_image
 from ..ops.pixels import float_to_u8
-from ..options import Background, Color, Options, OutputFormat
-from ..pipeline import Cutout
+from ..options import (
+    MIN_SUBJECT_SCALE,
+    Background,
+    Color,
+    Length,
+    Margin,
+    MarginBasis,
+    Options,
+    OutputFormat,
+    Roi,
+    parse_position,
+    parse_scale,
+)
 from .routes import admit, check_model, run_job
 from .schemas import decode_b64, parse_bool, request_body_doc
 
-__all__ = ["RemoveBgRequest", "cut", "error_entry", "parse_removebg", "removebg_options", "router"]
+if TYPE_CHECKING:
+    from .. import Cutout
+
+__all__ = ["RemoveBgRequest", "error_entry", "parse_removebg", "removebg_options", "render", "router"]
 
 router = APIRouter()
 
@@ -63,7 +79,7 @@ FIELDS_DOC = {
     "type": "auto|person|product|car: echoed in X-Type, no classifier runs", "type_level": "none hides X-Type",
     "format": "auto|png|jpg|zip", "bg_color": "hex (81d4fa, fff, 81d4fa77) or a colour name",
     "crop": "true|false", "crop_margin": "30px, 10%, 1/2/4 values (max 50% of the subject or 500 px)",
-    "roi": "x1 y1 x2 y2 in px or %", "position": "original only", "scale": "original only",
+    "roi": "x1 y1 x2 y2 in px or %", "position": "original|center|X%|'X% Y%'", "scale": "original|10%..100%",
     "channels": "rgba|alpha", "semitransparency": "accepted, ignored", "add_shadow": "accepted, ignored",
     "shadow_method": "accepted, ignored",
 }
@@ -107,8 +123,10 @@ class RemoveBgRequest:
     background: Color | None
     alpha_only: bool
     crop: bool
-    crop_margin: tuple[str, str, str, str]  # top, right, bottom, left: "12px" or "10%"
-    roi: tuple[str, str, str, str] | None
+    crop_margin: Margin  # per side, % of the subject's own axis, clamped to 50 % and 500 px
+    roi: Roi | None
+    scale: float | None  # the subject's share of the frame; None: original
+    position: tuple[float, float] | None  # (x, y) in the frame's free space; None: original (centred if scaled)
     x_type: str | None
 
 
@@ -160,9 +178,20 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
         except AlphacutError:
             raise _bad("bg_color", f"Invalid bg_color parameter given: {fields['bg_color']!r}.",
                        hint="Use a hex code (81d4fa, fff, 81d4fa77) or a colour name.") from None
-    for name in ("position", "scale"):
-        if fields.get(name, "original").lower() not in ("original", ""):
-            raise _bad(name, f"{name}={fields[name]!r} is not supported; only 'original' is.")
+    try:
+        scale = parse_scale(fields.get("scale", "original"))
+        if scale is not None and not (MIN_SUBJECT_SCALE <= scale <= 1.0):
+            raise ValueError
+    except (AlphacutError, ValueError):
+        raise _bad("scale", f"Invalid scale parameter given: {fields['scale']!r}.",
+                   hint="Use original or a value from 10% to 100%.") from None
+    try:
+        position = parse_position(fields.get("position", "original"))
+        if position is not None and not all(0.0 <= v <= 1.0 for v in position):
+            raise ValueError
+    except (AlphacutError, ValueError):
+        raise _bad("position", f"Invalid position parameter given: {fields['position']!r}.",
+                   hint="Use original, center, a value from 0% to 100%, or two ('0% 100%': x y).") from None
     for name in ("semitransparency", "add_shadow", "crop"):
         try:
             parse_bool(fields.get(name), name)
@@ -179,67 +208,44 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
         fields.get("type", "auto") if fields.get("type", "auto") not in ("", "auto") else "other")
     return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
                            alpha_only=channels == "alpha", crop=parse_bool(fields.get("crop"), "crop"),
-                           crop_margin=_four(fields.get("crop_margin", "0") or "0", "crop_margin"),
-                           roi=_roi(fields.get("roi")), x_type=x_type)
+                           crop_margin=_margin(fields.get("crop_margin", "0") or "0"),
+                           roi=_roi(fields.get("roi")), scale=scale, position=position, x_type=x_type)
 
 
-def _four(text: str, field: str) -> tuple[str, str, str, str]:
+#: remove.bg's cap on each side of crop_margin: 50 % of the subject's extent and 500 px
+MARGIN_MAX_FRAC, MARGIN_MAX_PX = 0.5, 500
+
+
+def _margin(text: str) -> Margin:
+    """crop_margin: 1, 2 or 4 lengths; a percentage is of the subject's height (top, bottom) or
+    width (left, right); each side at most 50 % of that and 500 px (larger values are clamped)."""
     parts = text.replace(",", " ").split()
     if len(parts) not in (1, 2, 4) or not all(_LENGTH.match(p) for p in parts):
-        raise _bad(field, f"Invalid {field} parameter given: {text!r}.", hint="Use e.g. 30px, 10% or '10px 20px'.")
-    if len(parts) == 1:
-        parts = parts * 4
-    elif len(parts) == 2:
-        parts = [parts[0], parts[1], parts[0], parts[1]]
-    return (parts[0], parts[1], parts[2], parts[3])
+        raise _bad("crop_margin", f"Invalid crop_margin parameter given: {text!r}.",
+                   hint="Use e.g. 30px, 10% or '10px 20px'.")
+    sides = [Length.parse(p) for p in parts]
+    # a value past the cap is the cap (remove.bg clamps): 50 % or 500 px, whichever bounds it first
+    sides = [Length(min(s.value, 100 * MARGIN_MAX_FRAC), True) if s.percent else Length(min(s.value, MARGIN_MAX_PX))
+             for s in sides]
+    return Margin.parse(" ".join(str(s) for s in sides), basis=MarginBasis.AXIS, max_frac=MARGIN_MAX_FRAC,
+                        max_px=MARGIN_MAX_PX)
 
 
-def _roi(text: str | None) -> tuple[str, str, str, str] | None:
+def _roi(text: str | None) -> Roi | None:
     if not text:
         return None
     parts = text.split()
     if len(parts) != 4 or not all(_LENGTH.match(p) for p in parts):
         raise _bad("roi", f"Invalid roi parameter given: {text!r}.", hint="Use 'x1 y1 x2 y2', e.g. '0% 0% 50% 100%'.")
-    return (parts[0], parts[1], parts[2], parts[3])
-
-
-def _px(value: str, whole: float) -> int:
-    if value.endswith("%"):
-        return round(float(value[:-1]) / 100.0 * whole)
-    return round(float(value.removesuffix("px")))
-
-
-def apply_roi(alpha: NDArray[np.float32], roi: tuple[str, str, str, str]) -> NDArray[np.float32]:
-    """Zero the matte outside the region x1 y1 x2 y2."""
-    h, w = alpha.shape
-    x1, y1, x2, y2 = _px(roi[0], w), _px(roi[1], h), _px(roi[2], w), _px(roi[3], h)
-    if not (0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h):
-        code = "options.roi-empty" if x2 <= x1 or y2 <= y1 else "options.roi-outside"
-        raise ServerError(code, f"The roi {' '.join(roi)} is empty or outside the {w}x{h} image.", field_name="roi")
-    out = np.zeros_like(alpha)
-    out[y1:y2, x1:x2] = alpha[y1:y2, x1:x2]
-    return out
-
-
-def crop_box(alpha: NDArray[np.float32], margin: tuple[str, str, str, str]) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the subject (alpha > 0.05) plus margins, clipped to the image."""
-    ys, xs = np.nonzero(alpha > 0.05)
-    h, w = alpha.shape
-    if len(xs) == 0:
-        return (0, 0, w, h)
-    left, top, right, bottom = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-    sw, sh = right - left, bottom - top
-    mt, mr, mb, ml = (min(_px(m, whole), int(0.5 * whole), 500)
-                      for m, whole in zip(margin, (sh, sw, sh, sw)))
-    return (max(0, left - ml), max(0, top - mt), min(w, right + mr), min(h, bottom + mb))
+    return Roi.parse(text)  # a coordinate past 100 %: options.roi-outside (roi_exceeds_bounds)
 
 
 def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
-    """The one place remove.bg's fields become Options: background, output kind, pixel limit.
+    """The one place remove.bg's fields become Options; the route then calls Remover.cutout with them.
 
-    jpg gets the pipeline's white fill (Options' JPEG rule) unless bg_color is set; channels=alpha
-    is the matte (MASK). crop, crop_margin, roi and size have no Options equivalent (per-side
-    margins, a region of interest, a pixel-count cap) and are applied by render() to the cutout.
+    crop, crop_margin → crop, margin (per side, Margin's AXIS basis and remove.bg's clamps); roi →
+    roi; scale, position → subject_scale, subject_position; size → max_output_pixels; bg_color → a solid background; format jpg → JPEG (white unless
+    bg_color is set: Options' JPEG rule); channels=alpha → MASK (the matte).
     """
     if req.alpha_only:
         fmt = OutputFormat.MASK
@@ -248,34 +254,18 @@ def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
     else:
         fmt = OutputFormat.PNG
     background = Background.solid(req.background) if req.background is not None else Background()
-    return Options(max_pixels=max_pixels, background=background, format=fmt)
-
-
-def cut(remover: Remover, req: RemoveBgRequest, options: Options) -> Cutout:
-    """The library's own stages (Remover.prepare → infer → matte_from → compose), with the roi
-    applied to the matte before it is composed."""
-    prepared = remover.prepare(req.image, options)
-    alpha = remover.matte_from(prepared, remover.infer(prepared), options)
-    if req.roi is not None:
-        alpha = apply_roi(alpha, req.roi)
-    return remover.compose(prepared, alpha, options)
+    return Options(max_pixels=max_pixels, background=background, format=fmt, crop=req.crop,
+                   margin=req.crop_margin, roi=req.roi, subject_scale=req.scale, subject_position=req.position,
+                   max_output_pixels=req.max_output_px)
 
 
 def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:
-    """The result bytes, content type, (w, h) and foreground box (left, top, width, height)."""
-    alpha = cutout.alpha
-    box = crop_box(alpha, req.crop_margin) if req.crop else (0, 0, alpha.shape[1], alpha.shape[0])
-    fg = crop_box(alpha, ("0", "0", "0", "0"))
-    matte = Image.fromarray(float_to_u8(alpha), "L").crop(box)
-    image = matte if req.alpha_only else cutout.image.crop(box)
-    fg_box = (fg[0] - box[0], fg[1] - box[1], fg[2] - fg[0], fg[3] - fg[1])
-    if req.max_output_px and image.width * image.height > req.max_output_px:
-        scale = (req.max_output_px / (image.width * image.height)) ** 0.5
-        size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
-        matte = matte.resize(size, Image.Resampling.LANCZOS)
-        fg_box = (round(fg_box[0] * scale), round(fg_box[1] * scale), round(fg_box[2] * scale),
-                  round(fg_box[3] * scale))
+    """The result bytes, content type, (w, h) and foreground box (left, top, width, height): only
+    encoding; crop, margins, roi and size were applied by the library (removebg_options)."""
+    matte = Image.fromarray(float_to_u8(cutout.alpha), "L")
+    image = matte if req.alpha_only else cutout.image
+    box = cutout.subject_box()
+    fg_box = (0, 0, *image.size) if box is None else (box[0], box[1], box[2] - box[0], box[3] - box[1])
     size_wh = image.size
     transparent = image.mode == "RGBA" and int(np.asarray(image.getchannel("A")).min()) < 255
     fmt = req.fmt if req.fmt != "auto" else ("png" if transparent else "jpg")
@@ -314,7 +304,7 @@ async def removebg(request: Request) -> Response:
     except BaseException:
         slot.release()
         raise
-    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(cut(remover, req, options), req))
+    payload, ctype, size_wh, fg = await run_job(request, slot, lambda: render(remover.cutout(req.image, options), req))
     headers = {"X-Width": str(size_wh[0]), "X-Height": str(size_wh[1]), "X-Credits-Charged": "0",
                "Cache-Control": "no-store",
                "Server-Timing": f"total;dur={(time.perf_counter() - t0) * 1e3:.1f}"}

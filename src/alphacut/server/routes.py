@@ -6,7 +6,7 @@ import asyncio
 import html
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -14,7 +14,6 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from ..api import Remover
 from ..errors import AlphacutError, InputError, ServerError, error_for
 from ..io.encode import CONTENT_TYPES
-from ..pipeline import Cutout, encode_cutout
 from .schemas import (
     REMOVE_FIELDS_DOC,
     RequestData,
@@ -23,6 +22,9 @@ from .schemas import (
     parse_body,
     request_body_doc,
 )
+
+if TYPE_CHECKING:
+    from .. import Cutout
 
 __all__ = ["admit", "read_body", "ready_remover", "result_headers", "router", "run_job"]
 
@@ -155,7 +157,7 @@ async def remove(request: Request) -> Response:
         raise
     def job() -> tuple[Cutout, bytes]:
         cutout = remover.cutout(image, options)
-        return cutout, encode_cutout(cutout, options)
+        return cutout, cutout.to_bytes(options)
 
     cutout, payload = await run_job(request, slot, job)
     return Response(payload, media_type=CONTENT_TYPES[options.format],

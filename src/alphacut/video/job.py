@@ -67,7 +67,10 @@ def check_video_options(options: Options) -> None:
     """Refuse options that change a frame's size or framing (a video's frames keep its size)."""
     bad = [name for name, on in (("crop", options.crop), ("size", options.size_wh is not None),
                                  ("fill", options.fill_frac is not None), ("head framing", options.head_frame is not None),
-                                 ("shape", options.shape.value != "rect"), ("outline", options.outline_px > 0))
+                                 ("shape", options.shape.value != "rect"), ("outline", options.outline_px > 0),
+                                 ("max_output_pixels", options.max_output_pixels is not None),
+                                 ("scale/position", options.subject_scale is not None
+                                  or options.subject_position is not None))
            if on]
     if bad:
         raise OptionsError("options.video-geometry",

@@ -36,7 +36,7 @@ def test_frame_cutter_keeps_state_and_skips_the_network_between_keyframes(fake_r
 
 def test_bg_image_is_decoded_once_per_clip_and_shows_behind_the_subject(
         tmp_path: Path, fake_remover: Remover, monkeypatch: pytest.MonkeyPatch) -> None:
-    from alphacut import pipeline
+    from alphacut import composition
     from alphacut.options import Background, Options
 
     picture = tmp_path / "bg.png"
@@ -45,8 +45,8 @@ def test_bg_image_is_decoded_once_per_clip_and_shows_behind_the_subject(
     from PIL import Image
     Image.fromarray(rgb).save(picture)
     calls = []
-    real = pipeline.decode_image
-    monkeypatch.setattr(pipeline, "decode_image", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = composition.decode_image
+    monkeypatch.setattr(composition, "decode_image", lambda *a, **k: calls.append(a) or real(*a, **k))
     cutter = alphacut.video.FrameCutter(fake_remover, Options(background=Background.picture(str(picture))))
     cutouts = list(cutter.cut_all(square_frame(t) for t in range(5)))
     pictures = [a for a in calls if isinstance(a[0], str) and a[0] == str(picture)]
