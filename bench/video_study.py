@@ -117,8 +117,16 @@ def subject_motion(clips: Path, clip: str, evaldata: Path) -> list[NDArray[np.fl
     fields = {f.name for f in dataclasses.fields(synth.ClipSpec)}
     spec = synth.ClipSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items() if k in fields})
     stills = [synth.load_still(evaldata, *name.split("/", 1)) for name in entry["subjects"]]
-    return [synth._subject_affine(spec, stills[1 if spec.cut_at is not None and t >= spec.cut_at else 0], t)
-            for t in range(spec.frames)]
+    return [synth._subject_affine(spec, stills[_shot(spec.cut_at, t)], t) for t in range(spec.frames)]
+
+
+def _shot(cut_at: int | None, t: int) -> int:
+    return 1 if cut_at is not None and t >= cut_at else 0
+
+
+def clip_cut(clips: Path, clip: str) -> int | None:
+    entry = next(c for c in json.loads((clips / "manifest.json").read_text())["clips"] if c["name"] == clip)
+    return entry.get("cut_at")
 
 
 def _between(a_from: NDArray[np.float64], a_to: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -127,7 +135,8 @@ def _between(a_from: NDArray[np.float64], a_to: NDArray[np.float64]) -> NDArray[
     return (full(a_to) @ np.linalg.inv(full(a_from)))[:2]
 
 
-def motion_split(pred: Sequence[F32], gt: Sequence[F32], affines: Sequence[NDArray[np.float64]]) -> float:
+def motion_split(pred: Sequence[F32], gt: Sequence[F32], affines: Sequence[NDArray[np.float64]],
+                 cut_at: int | None) -> float:
     """dtSSD ×100 with the previous frame's error first moved along the subject's own motion: what
     is left is error that changes on the subject itself (temporal noise); what it removes is error
     that is steady on the subject and only moves with it (a temporal filter cannot remove that).
@@ -137,13 +146,16 @@ def motion_split(pred: Sequence[F32], gt: Sequence[F32], affines: Sequence[NDArr
     h, w = gt[0].shape
     out = []
     for t in range(1, len(pred)):
+        if _shot(cut_at, t) != _shot(cut_at, t - 1):
+            continue
         m = _between(affines[t - 1], affines[t])
         e_prev = cv2.warpAffine(pred[t - 1] - gt[t - 1], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out.append(float(np.sqrt(np.mean(np.square((pred[t] - gt[t]) - e_prev)))) * 100)
     return float(np.mean(out))
 
 
-def oracle_window(mattes: Sequence[F32], affines: Sequence[NDArray[np.float64]], k: int = 2) -> list[F32]:
+def oracle_window(mattes: Sequence[F32], affines: Sequence[NDArray[np.float64]], cut_at: int | None,
+                  k: int = 2) -> list[F32]:
     """The mean of t-k..t+k's mattes moved by the subject's true motion: the best an aligned
     temporal mean could do (an upper bound for flow-based filters, not a method)."""
     cv2 = require_cv2()
@@ -152,7 +164,7 @@ def oracle_window(mattes: Sequence[F32], affines: Sequence[NDArray[np.float64]],
     for t in range(len(mattes)):
         acc = [mattes[j] if j == t else cv2.warpAffine(mattes[j], _between(affines[j], affines[t]), (w, h),
                                                         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-               for j in range(max(0, t - k), min(len(mattes), t + k + 1))]
+               for j in range(max(0, t - k), min(len(mattes), t + k + 1)) if _shot(cut_at, j) == _shot(cut_at, t)]
         out.append(np.mean(acc, axis=0).astype(np.float32))
     return out
 
@@ -223,14 +235,15 @@ def main(argv: list[str] | None = None) -> int:
         variants = run_variants(frames, gt, low, {k: v for k, v in EXTRA.items() if args.extra is None or k in args.extra})
         affines = None if args.evaldata is None else subject_motion(args.clips, clip.name, args.evaldata)
         if affines is not None:
-            variants["oracle window k2 (true motion)"] = oracle_window(variants["frame by frame"], affines)
+            variants["oracle window k2 (true motion)"] = oracle_window(variants["frame by frame"], affines,
+                                                                       clip_cut(args.clips, clip.name))
         if args.rembg is not None and (args.rembg / clip.name).is_dir():
             variants["rembg"] = [_read_grey(p) for p in sorted((args.rembg / clip.name).glob("*.png"))]
         for name, pred in variants.items():
             s = score_clip(pred, gt)
             row = {"mae": s.mae, "dtssd": s.dtssd, "flicker": s.flicker, **decompose(pred, gt)}
             if affines is not None:
-                row["dtssd_motion_compensated"] = motion_split(pred, gt, affines)
+                row["dtssd_motion_compensated"] = motion_split(pred, gt, affines, clip_cut(args.clips, clip.name))
             results.setdefault(name, {})[clip.name] = row
             print(f"{clip.name:18s} {name:22s} MAE {s.mae:.4f} dtSSD {s.dtssd:6.3f} flick {s.flicker:.3f} "
                   f"band {row['band_share']:.2f} int {row['interior_share']:.2f} bg {row['background_share']:.2f} "
@@ -262,7 +275,7 @@ def _grey_small(rgb: NDArray[np.uint8], side: int = 480) -> NDArray[np.uint8]:
 
 def window(frames: list[NDArray[np.uint8]], mattes: list[F32], *, k: int = 2, agree: float | None = 0.2,
            photo_tol: float = 0.08, fb_tol: float = 1.0, median: bool = False, side: int = 480,
-           preset: str = "FAST") -> list[F32]:
+           preset: str = "FAST", motion_px: float | None = None) -> list[F32]:
     """Bidirectional: each frame's matte averaged with its neighbours' (t-k..t+k) warped to it by DIS
     flow, each weighted by its flow's reliability and its agreement with this frame's matte."""
     cv2 = require_cv2()
@@ -298,6 +311,9 @@ def window(frames: list[NDArray[np.uint8]], mattes: list[F32], *, k: int = 2, ag
             wt = cv2.resize(rel, (w, h), interpolation=cv2.INTER_LINEAR)
             if agree is not None:
                 wt = wt * np.exp(-np.square((warped - mattes[t]) / agree))
+            if motion_px is not None:  # fast motion: the warp's edges are less exact
+                speed = cv2.resize(np.hypot(back[..., 0], back[..., 1]) * (w / sw), (w, h))
+                wt = wt * np.exp(-np.square(speed / motion_px))
             acc += wt * warped
             wsum += wt
             stack.append(warped)
@@ -326,6 +342,9 @@ def shipped(frames: list[NDArray[np.uint8]], mattes: list[F32]) -> list[F32]:
 EXTRA: dict[str, Callable[[list[NDArray[np.uint8]], list[F32]], list[F32]]] = {
     "MatteWindow (shipped)": shipped,
     "window k2 agree 0.5": lambda f, m: window(f, m, k=2, agree=0.5),
+    "window k2 agree 0.5 motion 2px": lambda f, m: window(f, m, k=2, agree=0.5, motion_px=2.0),
+    "window k2 agree 0.5 motion 4px": lambda f, m: window(f, m, k=2, agree=0.5, motion_px=4.0),
+    "window k2 agree 0.5 motion 8px": lambda f, m: window(f, m, k=2, agree=0.5, motion_px=8.0),
     "window k2 agree 0.5 DIS medium 640": lambda f, m: window(f, m, k=2, agree=0.5, side=640, preset="MEDIUM"),
     "window k1": lambda f, m: window(f, m, k=1),
     "window k2": lambda f, m: window(f, m, k=2),
