@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alphacut.api import Remover
 from alphacut.errors import OptionsError
 from alphacut.video.steady import MatteWindow, SteadyOptions
 
@@ -65,3 +66,18 @@ def test_frames_across_a_cut_are_not_mixed() -> None:
 def test_lookahead_is_bounded() -> None:
     with pytest.raises(OptionsError):
         SteadyOptions(lookahead=9)
+
+
+def test_frame_cutter_returns_every_frame_late_and_counts_the_cut(fake_remover: Remover) -> None:
+    import alphacut
+
+    other = np.full((64, 96, 3), 20, np.uint8)
+    other[::4] = 250
+    frames = [square_frame(t) for t in range(4)] + [other] * 3
+    cutter = alphacut.video.FrameCutter(fake_remover)
+    got = []
+    for i, rgb in enumerate(frames):
+        got += [tok for tok, _ in cutter.push(rgb, cutter.prepare(rgb), cutter.infer(cutter.prepare(rgb)), i)]
+        assert len(got) == max(0, i - 1)  # two frames of look-ahead
+    got += [tok for tok, _ in cutter.drain()]
+    assert got == list(range(7)) and cutter.resets == 2  # the first frame and the cut
