@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 
 model: setup
 	$(ALPHACUT) models fetch
+	$(ALPHACUT) models fetch mediapipe-face-landmark  # the id-photo presets' chin and eyes (docs/ID_PHOTOS.md)
 
 demo: model
 	$(ALPHACUT) remove samples -o out --overwrite

@@ -8,6 +8,7 @@ while that thread works (docs/PERFORMANCE.md, cold start).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -26,10 +27,14 @@ if TYPE_CHECKING:
     from .models.store import ModelStore
     from .pipeline import Cutout, Prepared
     from .runtime.base import Backend
+    from .runtime.faces import FaceLandmarker
 
-__all__ = ["Remover", "remove"]
+__all__ = ["FACE_LANDMARK_MODEL", "Remover", "remove"]
 
 log = logging.getLogger(__name__)
+
+#: The catalog model that finds the chin and eyes for the id-photo presets (runtime/faces.py).
+FACE_LANDMARK_MODEL = "mediapipe-face-landmark"
 
 
 class Remover:
@@ -44,9 +49,17 @@ class Remover:
     def __init__(self, model: str | ModelSpec | None = None, options: Options | None = None, *,
                  backend: Backend | None = None, settings: Settings | None = None,
                  store: ModelStore | None = None, threads: int | None = None,
-                 providers: Sequence[str] | None = None) -> None:
+                 providers: Sequence[str] | None = None, face_landmarks: bool | None = None) -> None:
         self.options = options or Options()
         self.settings = settings or load_settings()
+        # id-photo presets: the face landmark model (FACE_LANDMARK_MODEL) is fetched by the store and
+        # loaded on the first ID photo. Without it (face_landmarks=False, and by default when the caller
+        # brings its own backend and so manages models itself) the chin is estimated from the face box,
+        # about 5% of the head off, and a warning says so.
+        self._face_landmarks = face_landmarks if face_landmarks is not None else backend is None
+        self._landmarker: FaceLandmarker | None = None
+        self._landmarker_lock = threading.Lock()
+        self._store = store
         if isinstance(model, ModelSpec):
             self.spec = model
         else:
@@ -56,15 +69,22 @@ class Remover:
                 store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
             model_id = model or self.settings.model.value or store.catalog.default
             self.spec = store.catalog.get(model_id)
+            self._store = store
         if backend is None:
             if store is None:
                 from .models.store import ModelStore
 
                 store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+            self._store = store
             path = store.ensure(self.spec.id)
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
                                           providers=providers, optimized_dir=store.optimized_dir,
                                           check=partial(store.check, self.spec.id))
+        if self.spec.task != "matting":
+            from .errors import ModelError
+
+            raise ModelError("model.wrong-task", f"'{self.spec.id}' is a {self.spec.task} model, not a "
+                             "background remover.", hint="Choose a matting model: `alphacut models list`.")
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
 
@@ -84,6 +104,27 @@ class Remover:
     def model_id(self) -> str:
         return self.spec.id
 
+    def landmarker(self, options: Options) -> FaceLandmarker | None:
+        """The face landmark model when options frame a head (the id-photo presets), else None.
+
+        Loaded on first use; the store fetches it (npm, like the default model) unless offline, else
+        ModelError. None without face landmarks (see __init__): the chin is then estimated.
+        """
+        if options.head_frame is None or not self._face_landmarks:
+            return None
+        with self._landmarker_lock:
+            if self._landmarker is None:
+                from .runtime.faces import FaceLandmarker
+
+                if self._store is None:
+                    from .models.store import ModelStore
+
+                    self._store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+                self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL))
+                log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
+                         self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
+            return self._landmarker
+
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
         opts = options or self.options
         if overrides:
@@ -94,7 +135,8 @@ class Remover:
         """The composed image, the full-resolution matte and how it was made."""
         from .pipeline import cut
 
-        return cut(image, self.backend, self.spec, self._opts(options, overrides))
+        opts = self._opts(options, overrides)
+        return cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts))
 
     def remove(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Image.Image:
         """The cutout as a Pillow image: RGBA, or RGB when a background colour is set."""
@@ -122,7 +164,7 @@ class Remover:
         """Stage 3 of 3: matte, refinement and composition at full resolution."""
         from .pipeline import finish
 
-        return finish(prepared, raw, self.spec, options)
+        return finish(prepared, raw, self.spec, options, landmarker=self.landmarker(options))
 
     def matte_from(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
         """Stage 3a: the model's output as the full-resolution matte (refined and cleaned)."""
@@ -138,7 +180,8 @@ class Remover:
         """
         from .pipeline import compose_cutout
 
-        return compose_cutout(prepared, alpha, self.spec, options, background_rgb=background_rgb)
+        return compose_cutout(prepared, alpha, self.spec, options, landmarker=self.landmarker(options),
+                              background_rgb=background_rgb)
 
     def background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
         """options' background picture decoded (H×W×3 float32, covering size_wh when given), or None."""
@@ -151,7 +194,7 @@ class Remover:
         from .pipeline import cut, encode_cutout
 
         opts = self._opts(options, overrides)
-        return encode_cutout(cut(image, self.backend, self.spec, opts), opts)
+        return encode_cutout(cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts)), opts)
 
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,

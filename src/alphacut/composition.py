@@ -26,6 +26,8 @@ from .options import BackgroundKind, Fit, Options, OutputFormat, Shape
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .runtime.faces import FaceLandmarker
+
 __all__ = ["Cutout", "CutoutInfo", "apply_background", "background_picture", "changes_geometry", "compose", "encode_cutout",
            "layout"]
 
@@ -96,8 +98,10 @@ def changes_geometry(options: Options, size_wh: tuple[int, int] | None = None) -
 
 
 def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
-            timings_ms: dict[str, float], *, background_rgb: F32 | None = None) -> tuple[Image.Image, F32]:
+            timings_ms: dict[str, float], *, landmarker: FaceLandmarker | None = None,
+            background_rgb: F32 | None = None) -> tuple[Image.Image, F32]:
     """The result image and its matte (after layout) for a full-resolution photo and matte.
+    landmarker: the face landmark model for head framing (portrait.py).
 
     The photo stays uint8. The common outputs (transparent, over a colour, the mask) are composed
     straight to uint8; layout and background images work on float32 copies. background_rgb:
@@ -125,7 +129,7 @@ def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
     elif background.kind is BackgroundKind.BLUR:
         assert background.blur_px is not None
         bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
-    fg, alpha = layout(fg, alpha, options)
+    fg, alpha = layout(fg, alpha, options, landmarker=landmarker)
     out_rgb, out_alpha = apply_background(fg, alpha, options, bg_image)
     del fg, bg_image
     result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
@@ -145,7 +149,8 @@ def background_picture(options: Options, size_wh: tuple[int, int] | None = None)
     return rgb
 
 
-def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
+def layout(fg: F32, alpha: F32, options: Options, *,
+           landmarker: FaceLandmarker | None = None) -> tuple[F32, F32]:
     """Crop (per-side margin), place on a canvas (fit/fill/fill_frac/head) or in the frame (scale,
     position), outline, round, and scale down to max_output_pixels: as options ask, in that order.
 
@@ -159,7 +164,7 @@ def layout(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
     if options.size_wh is not None:
         size = options.size_wh
         if options.head_frame is not None:
-            fg, alpha = portrait.frame_portrait(fg, alpha, options)  # ID photos: portrait.py
+            fg, alpha = portrait.frame_portrait(fg, alpha, options, landmarker)  # ID photos: portrait.py
         elif options.fill_frac is not None:
             anchor = "bottom" if options.anchor == "bottom" else "center"
             # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.

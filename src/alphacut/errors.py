@@ -156,6 +156,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "model.not-served": (ModelError, 404),  # GET /model/ID.onnx for a model not cached and verified here
     "model.unavailable-on-node": (ModelError, 503),
     "model.not-a-file": (ModelError, 503),
+    "model.wrong-task": (ModelError, 400),  # the id-photo face landmark model asked for as a background remover
     # backend: inference itself (exit 5)
     "backend.missing": (BackendError, 500),
     "backend.missing-extra": (BackendError, 500),

@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +32,9 @@ from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
 from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, check_fits_image
 from .runtime.base import Backend
+
+if TYPE_CHECKING:
+    from .runtime.faces import FaceLandmarker
 
 # Cutout, CutoutInfo, encode_cutout, layout and apply_background live in composition.py, re-exported here.
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "apply_background",
@@ -268,21 +272,23 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
     return alpha
 
 
-def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options) -> Cutout:
+def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, options: Options, *,
+           landmarker: FaceLandmarker | None = None) -> Cutout:
     """Everything after inference: matte, decontamination, layout and background at full resolution."""
-    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options)
+    return compose_cutout(prepared, matte_from_raw(prepared, raw, spec, options), spec, options,
+                          landmarker=landmarker)
 
 
 def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options, *,
+                   landmarker: FaceLandmarker | None = None,
                    background_rgb: NDArray[np.float32] | None = None) -> Cutout:
     """finish() after the matte: a given full-resolution matte composed as options say
     (composition.compose; video steadies the matte between matte_from_raw and this).
-
-    background_rgb: options' background picture already decoded (composition.background_picture),
-    so a caller composing many frames over one picture decodes it once; None decodes it here.
-    """
+    landmarker: the face landmark model for head framing (portrait.py). background_rgb: options'
+    background picture already decoded (composition.background_picture), so a caller composing
+    many frames over one picture decodes it once; None decodes it here."""
     image, alpha = composition.compose(prepared.decoded.rgb, alpha, options, prepared.timings_ms,
-                                       background_rgb=background_rgb)
+                                       landmarker=landmarker, background_rgb=background_rgb)
     return Cutout(image=image, alpha=alpha, info=_info(prepared, spec))
 
 
@@ -366,7 +372,8 @@ def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpe
     return matte_from_raw(prepared, infer(prepared, backend), spec, options)
 
 
-def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options) -> Cutout:
-    """One image, start to finish."""
+def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
+        landmarker: FaceLandmarker | None = None) -> Cutout:
+    """One image, start to finish (landmarker: the face landmark model for head framing, portrait.py)."""
     prepared = prepare(source, backend, spec, options)
-    return finish(prepared, infer(prepared, backend), spec, options)
+    return finish(prepared, infer(prepared, backend), spec, options, landmarker=landmarker)

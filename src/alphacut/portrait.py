@@ -1,7 +1,9 @@
 """ID-photo framing: find the one face, level the eyes, place the head by the rule (ops/framing.py).
 
 Called by composition.layout when Options.head_frame is set (the id-photo presets). The face detector is
-runtime/faces.py (OpenCV's cascades); the geometry and the rules' numbers are ops/framing.py.
+runtime/faces.py (OpenCV's cascades), the chin and eyes come from its FaceLandmarker (MediaPipe's face
+mesh model) when one is given, else they are estimated from the face box and eye cascades (about 5% of
+the head off); the geometry and the rules' numbers are ops/framing.py.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,6 +19,9 @@ from numpy.typing import NDArray
 from .errors import InputError
 from .ops import framing
 from .options import Options
+
+if TYPE_CHECKING:
+    from .runtime.faces import FaceLandmarker
 
 __all__ = ["LEVEL_MAX_DEG", "LEVEL_MIN_DEG", "PortraitPlacement", "frame_portrait", "place_portrait"]
 
@@ -29,10 +35,11 @@ F32 = NDArray[np.float32]
 LEVEL_MIN_DEG, LEVEL_MAX_DEG = 2.0, 20.0
 
 
-def frame_portrait(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32]:
+def frame_portrait(fg: F32, alpha: F32, options: Options,
+                   landmarker: FaceLandmarker | None = None) -> tuple[F32, F32]:
     """Frame the one face of a portrait on options.size_wh by options.head_frame (and options.id_rule)."""
     assert options.size_wh is not None
-    fg, alpha, placed = place_portrait(fg, alpha, options)
+    fg, alpha, placed = place_portrait(fg, alpha, options, landmarker)
     return framing.render_rect(fg, alpha, placed.frame.rect_xyxy, options.size_wh)
 
 
@@ -43,22 +50,25 @@ class PortraitPlacement:
     frame: framing.PortraitFrame  # in the coordinates of the turned photo
     roll_deg: float  # 0.0 when not turned
     pivot_xy: tuple[float, float]
+    landmarks: bool = False  # chin and eyes from the landmark model (else estimated from the face box)
 
     def to_frame_xy(self, x: float, y: float) -> tuple[float, float]:
         """A point of the original photo in the turned photo's coordinates (where frame is measured)."""
         return _turn((x, y), self.pivot_xy, self.roll_deg) if self.roll_deg else (x, y)
 
 
-def place_portrait(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32, PortraitPlacement]:
+def place_portrait(fg: F32, alpha: F32, options: Options,
+                   landmarker: FaceLandmarker | None = None) -> tuple[F32, F32, PortraitPlacement]:
     """The face found, the photo levelled, the head placed: what frame_portrait renders.
 
     Faces are detected in the photo (runtime/faces.py); one must lie on the matte, and no other face
     at least half its width may be anywhere in the photo (else InputError input.no-face /
     input.many-faces). If both eyes are found and their line is tilted, the photo is rotated to level
-    them. The crown comes from the matte, the chin from the eyes (or the face box when they were not
-    found; ops/framing.py).
+    them. The crown comes from the matte. With a landmarker, the chin and the eyes are its landmarks
+    (and a face it does not confirm is input.no-face); without one, the eyes are the cascades' and the
+    chin is estimated from them or the face box (ops/framing.py), logged as a warning.
     """
-    from .runtime.faces import detect_faces
+    from .runtime.faces import MIN_PRESENCE, detect_faces
 
     assert options.size_wh is not None and options.head_frame is not None
     faces = detect_faces(fg)
@@ -81,16 +91,32 @@ def place_portrait(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32, Por
                          hint="Crop the photo to the one person (faces smaller than half of the largest are ignored).")
     bx, by, bw, bh = face.box_xywh
     eye_y, chin_y, roll, pivot = None, None, 0.0, (0.0, 0.0)
-    if face.eyes_xy is not None:
-        (lx, ly), (rx, ry) = face.eyes_xy
+    eyes_xy, chin_xy = face.eyes_xy, None
+    if landmarker is not None:
+        marks = landmarker.locate(fg, face)
+        if marks.presence < MIN_PRESENCE:
+            raise InputError("input.no-face", f"The face found at {tuple(round(v) for v in face.box_xywh)} is "
+                             f"not confirmed by the landmark model (face probability {marks.presence:.2f}).",
+                             hint="An ID photo needs one person facing the camera, head upright, face "
+                                  "unobstructed and at least 8% of the photo's width.")
+        eyes_xy, chin_xy = marks.eyes_xy, marks.chin_xy
+    else:
+        log.warning("id photo: no landmark model: the chin is estimated from the face box (about %d%% of the "
+                    "head off), which can put the head outside the rule's range", 5)
+    if eyes_xy is not None:
+        (lx, ly), (rx, ry) = eyes_xy
         pivot = ((lx + rx) / 2.0, (ly + ry) / 2.0)
         eye_y = pivot[1]
-        chin_y = eye_y + framing.CHIN_BELOW_EYES_IPD * math.hypot(rx - lx, ry - ly)
-        if LEVEL_MIN_DEG <= abs(face.roll_deg) <= LEVEL_MAX_DEG:
-            roll = face.roll_deg
+        chin_y = chin_xy[1] if chin_xy is not None else \
+            eye_y + framing.CHIN_BELOW_EYES_IPD * math.hypot(rx - lx, ry - ly)
+        tilt = math.degrees(math.atan2(ry - ly, rx - lx))
+        if LEVEL_MIN_DEG <= abs(tilt) <= LEVEL_MAX_DEG:
+            roll = tilt
             fg, alpha = framing.rotate_about(fg, alpha, pivot, roll)
             cx, cy = _turn((bx + bw / 2.0, by + bh / 2.0), pivot, roll)  # the face centre, turned
             bx, by = cx - bw / 2.0, cy - bh / 2.0
+            if chin_xy is not None:
+                chin_y = _turn(chin_xy, pivot, roll)[1]
             log.info("id photo: eyes tilted by %.1f degrees, rotated level", roll)
     top, height = options.head_frame
     rule = framing.ID_RULES[options.id_rule] if options.id_rule is not None else None
@@ -109,7 +135,7 @@ def place_portrait(fg: F32, alpha: F32, options: Options) -> tuple[F32, F32, Por
     log.info("id photo: face %s, head %.1f%%, above the crown %.1f%%, eye line %.1f%% above the bottom",
              tuple(round(v) for v in (bx, by, bw, bh)), 100 * frame.head_frac, 100 * frame.top_frac,
              100 * frame.eyes_frac)
-    return fg, alpha, PortraitPlacement(frame, roll, pivot)
+    return fg, alpha, PortraitPlacement(frame, roll, pivot, landmarks=chin_xy is not None)
 
 
 def _turn(xy: tuple[float, float], pivot: tuple[float, float], roll_deg: float) -> tuple[float, float]:

@@ -2,7 +2,9 @@
 
 The portraits (tests/unit/portraits.py) carry their true crown, chin and eye line, so each test
 measures the framed result against the rule's ranges (ops/framing.ID_RULES), not against the code's
-own numbers. FakeBackend cuts the person out from the plain background.
+own numbers. FakeBackend cuts the person out from the plain background. A Remover with its own backend
+loads no face landmark model, so these frame with the chin estimate (a warning says so); the landmark
+model is tested on the same drawings and on real portraits in tests/integration/test_id_photo_real.py.
 """
 
 from __future__ import annotations

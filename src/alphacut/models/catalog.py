@@ -18,12 +18,17 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 __all__ = [
+    "TASKS",
     "Catalog",
     "ModelSpec",
     "Source",
     "SourceKind",
     "load_catalog",
 ]
+
+
+#: What a catalog model does: remove backgrounds, or find a face's landmarks (runtime/faces.py).
+TASKS = ("matting", "face-landmarks")
 
 
 class SourceKind(str, Enum):
@@ -44,7 +49,10 @@ class Source:
     url: str | None = None
     path: str | None = None
     base: str | None = None  # DERIVE: the model id it is derived from
-    transform: str | None = None  # DERIVE: the transform's name
+    transform: str | None = None  # DERIVE: the transform's name; NPM packed asset: applied after extraction
+    #: NPM packed asset (a file inside a MediaPipe ``*_packed_assets.data``, resource "<data file>:<path>"):
+    #: the "sha256:<hex>" of the extracted file, checked before the transform runs.
+    resource_checksum: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], model_id: str) -> Source:
@@ -63,13 +71,20 @@ class Source:
         if missing:
             raise ModelError("model.bad-catalog",
                              f"Model '{model_id}': {kind.value} source lacks {', '.join(missing)}.")
+        resource_checksum = data.get("resource_checksum")
+        if resource_checksum is not None and (kind is not SourceKind.NPM or not str(resource_checksum).startswith(
+                "sha256:") or len(str(resource_checksum)) != 71):
+            raise ModelError("model.bad-catalog", f"Model '{model_id}': resource_checksum must be 'sha256:<hex>' "
+                                                  "on an npm source.")
         return cls(kind=kind, package=data.get("package"), version=data.get("version"),
                    resource=data.get("resource"), url=data.get("url"), path=data.get("path"),
-                   base=data.get("from"), transform=data.get("transform"))
+                   base=data.get("from"), transform=data.get("transform"),
+                   resource_checksum=None if resource_checksum is None else str(resource_checksum).lower())
 
     def describe(self) -> str:
         if self.kind is SourceKind.NPM:
-            return f"npm {self.package}@{self.version} {self.resource}"
+            then = f" then {self.transform}" if self.transform else ""
+            return f"npm {self.package}@{self.version} {self.resource}{then}"
         if self.kind is SourceKind.URL:
             return f"url {self.url}"
         if self.kind is SourceKind.FILE:
@@ -94,6 +109,8 @@ class ModelSpec:
     verified: bool = False
     sources: tuple[Source, ...] = field(default_factory=tuple)
     user: bool = False  # added by the user, not shipped with alphacut
+    #: "matting" (a background remover, the default) or "face-landmarks" (the id-photo presets' model)
+    task: str = "matting"
 
     @property
     def hash_algorithm(self) -> str:
@@ -119,6 +136,9 @@ class ModelSpec:
             std = tuple(float(v) for v in data["std"])
             if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
                 raise ValueError("mean and std need 3 values each, std > 0")
+            task = str(data.get("task", "matting"))
+            if task not in TASKS:
+                raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
             activation = str(data.get("activation", "none"))
             if activation not in ("none", "sigmoid"):
                 raise ValueError(f"activation must be 'none' or 'sigmoid', not {activation!r}")
@@ -136,6 +156,7 @@ class ModelSpec:
                 verified=bool(data.get("verified", False)),
                 sources=tuple(Source.from_dict(s, model_id) for s in data.get("sources", [])),
                 user=user,
+                task=task,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' is invalid: {exc}.",
@@ -151,7 +172,7 @@ class ModelSpec:
             d: dict[str, Any] = {"kind": s.kind.value}
             for key, value in (("package", s.package), ("version", s.version), ("resource", s.resource),
                                ("url", s.url), ("path", s.path), ("from", s.base),
-                               ("transform", s.transform)):
+                               ("transform", s.transform), ("resource_checksum", s.resource_checksum)):
                 if value is not None:
                     d[key] = value
             sources.append(d)
@@ -163,6 +184,8 @@ class ModelSpec:
         }
         if self.size_bytes is not None:
             out["size_bytes"] = self.size_bytes
+        if self.task != "matting":
+            out["task"] = self.task
         return out
 
 

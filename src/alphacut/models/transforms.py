@@ -12,6 +12,7 @@ file and the same ``onnx`` version give byte-identical output, so the catalog ca
 - ``fp16-to-fp32+dynamic-resolution``: both.
 - ``fp16-to-int8+dynamic-resolution``: both, then static int8 quantization (QDQ) with the
   activation ranges shipped in ``calibration/isnet-general-use.json``.
+- ``tflite-to-onnx``: a float TFLite graph (MediaPipe's face landmark model) as ONNX (models/tflite.py).
 
 ``onnx`` is the optional extra ``alphacut[convert]``; it is imported only when a transform runs.
 
@@ -46,6 +47,7 @@ __all__ = [
     "make_fp32",
     "make_int8",
     "make_resolution_dynamic",
+    "tflite_to_onnx",
 ]
 
 logger = logging.getLogger(__name__)
@@ -138,11 +140,24 @@ def fp16_to_int8_dynamic_resolution(src: Path, dst: Path) -> None:
           ["fp16-to-fp32", "dynamic-resolution", "int8-static"])
 
 
+def tflite_to_onnx(src: Path, dst: Path) -> None:
+    """Write the TFLite file src as ONNX (models/tflite.py: NCHW input, one flat output)."""
+    from .tflite import tflite_to_onnx as convert
+
+    _require_onnx()
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise ModelError("model.transform-failed", f"The model to convert, {src}, can't be read: {exc}.") from exc
+    _save(convert(data, graph_name="face_landmark"), dst, ["tflite-to-onnx"])
+
+
 TRANSFORMS: dict[str, Callable[[Path, Path], None]] = {
     "fp16-to-fp32": fp16_to_fp32,
     "dynamic-resolution": dynamic_resolution,
     "fp16-to-fp32+dynamic-resolution": fp16_to_fp32_dynamic_resolution,
     "fp16-to-int8+dynamic-resolution": fp16_to_int8_dynamic_resolution,
+    "tflite-to-onnx": tflite_to_onnx,
 }
 
 

@@ -330,8 +330,8 @@ def default_model_file(model_id: str, settings: Settings | None = None) -> Path 
 
     settings = settings or load_settings()
     store = ModelStore(settings.home_path, offline=True)
-    if model_id not in store.catalog or not store.is_cached(model_id):
-        return None
+    if model_id not in store.catalog or not store.is_cached(model_id) or store.catalog.get(model_id).task != "matting":
+        return None  # (the id-photo face landmark model is not a background remover for the page)
     try:
         return store.ensure(model_id)
     except _ModelError as exc:
