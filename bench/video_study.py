@@ -1,20 +1,20 @@
 """Where does alphacut video's dtSSD come from, and what lowers it? (issue 13, docs/VIDEO.md "Study")
 
     PYTHONPATH=src .venv/bin/python bench/video_study.py --clips out/clips0 --cache out/study0 \
-        [--rembg out/rembg_clips0] [--threads 2]
+        [--rembg out/rembg_clips0] [--evaldata ../shared/evaldata] [--extra "MatteWindow (shipped)"]
 
 1. cache: the network's output for every frame of every clip (bench/make_video_clips.py's images/),
-   before the min-max stretch, as float16 npy under --cache (resumable: one file per frame). This is
-   the only step that runs the network; everything below is numpy/OpenCV on the cache.
-2. decompose: per clip, dtSSD² split by region (edge band = within 3 px of where the truth of
-   either frame is between 0 and 1 or changes; interior = truth 1 in both frames; background =
-   truth 0 in both) and into the part an ideal temporal filter could remove and the part it
-   cannot: e_t = pred_t - gt_t; the clip's "steady" error is the error warped along the truth's
-   own motion... not available for every clip, so the split uses the clip's temporal median of the
-   error in fixed coordinates for still pixels only (see `_systematic_share`).
-3. variants: the full-resolution mattes of several post-processing / steadying methods, scored
-   with alphacut.video.metrics.score_clip (the same scores as bench/video_eval.py), with rembg's
-   masks (bench/peer_rembg.py output, one folder per clip) as the reference when given.
+   after its activation and before the min-max stretch, as float16 npy under --cache (resumable:
+   one file per frame). The only step that runs the network; the rest is numpy/OpenCV on the cache.
+2. variants: full-resolution mattes of several post-processing / steadying methods (per-frame,
+   clip-level or no stretch; the recursive MatteStabilizer; window filters; the shipped
+   MatteWindow), scored with alphacut.video.metrics.score_clip (as bench/video_eval.py), with
+   rembg's masks (bench/peer_rembg.py's output, one folder per clip) as the reference when given.
+3. decomposition, per clip and method: the shares of Σ dtSSD² in the edge band (within 3 px of
+   where either frame's truth is soft or changes), the interior and the background; the largest
+   and median frame pair; and with --evaldata the dtSSD left after moving the previous frame's
+   error along the subject's true motion (motion_split), plus a 5-frame mean aligned with that
+   true motion (oracle_window: a bound for flow-based temporal filters, not a method).
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ def cache_clip(clip: Path, cache: Path, threads: int) -> None:
     if not todo:
         return
     remover = Remover(threads=threads)
-    from alphacut.pipeline import postprocess  # noqa: F401 - the same spec/activation as the job
-
     for p in todo:
         prepared = remover.prepare(_read_rgb(p), remover.options)
         raw = remover.infer(prepared)
