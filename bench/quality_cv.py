@@ -42,7 +42,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from alphacut import pipeline, post  # noqa: E402
+from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
 from alphacut.options import Refine  # noqa: E402
 
@@ -233,7 +233,7 @@ def to_matte(low: np.ndarray, rgb: np.ndarray, output: str) -> np.ndarray:
         low = (low - lo) / max(hi - lo, 1e-6)
         output = output[len("minmax+"):]
     if output == "lin":  # the library's default path (guided when the photo is >= 2x the matte)
-        return post.refine_matte(low.astype(np.float32), rgb, Refine.GUIDED)
+        return pipeline.refine_matte(low.astype(np.float32), rgb, Refine.GUIDED)
     f = {"lanczos": Image.Resampling.LANCZOS, "bicubic": Image.Resampling.BICUBIC}[output]
     m = np.asarray(Image.fromarray(low.astype(np.float32), "F").resize((w, h), f))
     return np.clip(m, 0, 1)
