@@ -50,6 +50,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
+from alphacut.ops.resize import resize_matte
 from alphacut.options import Refine  # noqa: E402
 
 BORDER_SOURCES = ("davis_people", "davis_animals", "davis_objects", "sod_bsds_dev", "ebay_products")
@@ -381,19 +382,26 @@ class Candidate:
     fusion: str = ""
     rank: int = 0
 
-    def matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None]) -> tuple[np.ndarray, int]:
-        """(matte, network runs) for one image; get(variant, output) gives a variant's matte."""
+    def matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None],
+              rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        """(matte, network runs) for one image; get(variant, output) gives a variant's matte.
+
+        A rule fuses at the network's resolution, as the library does (pipeline.infer): the second
+        run's output over the image, resized (bilinear) to the first's, fused, then the output step.
+        """
         first = get(str(self.variants[0]), self.output)
         if self.kind == "plain":
             return first, 1
-        if self.kind == "rule" and not edge_touch(lows[str(self.variants[0])]):  # type: ignore[arg-type]
-            return first, 1
-        if self.fusion == "mean":
-            return np.mean([get(str(v), self.output) for v in self.variants], axis=0), len(self.variants)
-        m = first
-        for v in self.variants[1:]:
-            m = fuse(m, get(str(v), self.output), self.fusion)
-        return m, len(self.variants)
+        if self.kind == "rule":
+            low1 = lows[str(self.variants[0])]
+            assert low1 is not None
+            if not edge_touch(low1):
+                return first, 1
+            low2 = lows[str(self.variants[1])]
+            assert low2 is not None
+            low2 = resize_matte(low2.astype(np.float32), (low1.shape[1], low1.shape[0]))
+            return to_matte(fuse(low1, low2, self.fusion), rgb, self.output), 2
+        return np.mean([get(str(v), self.output) for v in self.variants], axis=0), len(self.variants)
 
 
 def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Candidate]:
@@ -473,7 +481,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             return mattes[(v, o)]
 
         for c in cands:
-            m, k = c.matte(matte_of, lows)
+            m, k = c.matte(matte_of, lows, rgb)
             runs.setdefault(c.name, []).append(k)
             scorers.setdefault((c.name, it.fold), Scorer()).add(key, m, gt, valid)
         for name in shown:
