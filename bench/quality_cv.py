@@ -128,11 +128,14 @@ class Item:
     origin: str = ""  # the evaldata set its subject comes from (left out of training when that set is held out)
 
 
-def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1) -> list[Item]:
-    """Every fold's images; of evaldata's sets only every `every`-th image (sorted by stem)."""
+def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
+               every_set: dict[str, int] | None = None) -> list[Item]:
+    """Every fold's images; of evaldata's sets only every `every`-th image (sorted by stem), or
+    every every_set[name]-th."""
     items = []
     for s in discover_sets(evaldata):
-        items += [Item(s.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, s.name) for p in s.pairs[::every]]
+        step = (every_set or {}).get(s.name, every)
+        items += [Item(s.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, s.name) for p in s.pairs[::step]]
     if border.is_dir():
         for s in discover_sets(border):
             items += [Item("border", s.name, p.stem, p.image, p.gt, False, False, s.name) for p in s.pairs]
@@ -601,6 +604,7 @@ def main() -> int:
                          "comma-separated (see Variant)")
     ap.add_argument("--every", type=int, default=1,
                     help="only every N-th image of each evaldata set (sorted by stem); border and --extra folds whole")
+    ap.add_argument("--every-set", default="", help="per-set --every, e.g. adobe_crops=1,ebay_products=1")
     ap.add_argument("--folds", default="", help="cache only these folds (comma-separated)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=float, default=0.0002)
@@ -613,7 +617,8 @@ def main() -> int:
     if args.step == "border":
         build_border(args.evaldata, border)
         return 0
-    items = load_items(args.evaldata, border, args.extra, args.every)
+    every_set = {k: int(v) for k, v in (kv.split("=") for kv in args.every_set.split(",") if kv)}
+    items = load_items(args.evaldata, border, args.extra, args.every, every_set)
     variants = [Variant.parse(t) for t in args.variants.split(",") if t]
     if args.folds:
         keep = set(args.folds.split(","))
