@@ -363,7 +363,7 @@ GEOMETRIES = ["stretch", "half-reflect", "half-centre-reflect", "pad", "half-edg
 FILTERS = ["auto", "lanczos"]
 OUTPUTS = ["lib", "lin", "lanczos", "minmax+lanczos", "rembg"]
 SIMPLER = {"stretch": 0, "half-reflect": 1, "half-edge": 1, "pad": 1, "half-centre-reflect": 2}
-FUSIONS = ["max", "mean"]
+FUSIONS = ["max", "mean", "replace"]  # replace: the second run's matte alone
 
 
 def edge_touch(low: np.ndarray, frac: float = 0.05) -> bool:
@@ -400,6 +400,8 @@ class Candidate:
             assert low1 is not None
             if not edge_touch(low1):
                 return first, 1
+            if self.fusion == "replace":
+                return get(str(self.variants[1]), self.output), 2
             low2 = lows[str(self.variants[1])]
             assert low2 is not None
             low2 = resize_matte(low2.astype(np.float32), (low1.shape[1], low1.shape[0]))
@@ -423,7 +425,8 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Ca
         for second in ("half-reflect", "half-centre-reflect", "pad"):
             if second in second_ok:
                 for f in FUSIONS:
-                    out.append(Candidate(f"stretch, {second} {f}-fused if at an edge · lib", "rule",
+                    label = f"{second} instead" if f == "replace" else f"{second} {f}-fused"
+                    out.append(Candidate(f"stretch, {label} if at an edge · lib", "rule",
                                          (Variant("stretch"), Variant(second)), "lib", f, rank=4))
         for other in ("stretch+flip", "pad", "half-reflect"):
             if other in names:
