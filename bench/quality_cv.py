@@ -406,6 +406,11 @@ class Candidate:
             assert low2 is not None
             low2 = resize_matte(low2.astype(np.float32), (low1.shape[1], low1.shape[0]))
             return to_matte(fuse(low1, low2, self.fusion), rgb, self.output), 2
+        if self.fusion == "max":
+            m = first
+            for v in self.variants[1:]:
+                m = np.maximum(m, get(str(v), self.output))
+            return m, len(self.variants)
         return np.mean([get(str(v), self.output) for v in self.variants], axis=0), len(self.variants)
 
 
@@ -428,10 +433,16 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Ca
                     label = f"{second} instead" if f == "replace" else f"{second} {f}-fused"
                     out.append(Candidate(f"stretch, {label} if at an edge · lib", "rule",
                                          (Variant("stretch"), Variant(second)), "lib", f, rank=4))
+        if "half-reflect" in names:  # the other order: half-reflect first, stretch at the edges
+            for f in FUSIONS:
+                label = "stretch instead" if f == "replace" else f"stretch {f}-fused"
+                out.append(Candidate(f"half-reflect, {label} if at an edge · lib", "rule",
+                                     (Variant("half-reflect"), Variant("stretch")), "lib", f, rank=4))
         for other in ("stretch+flip", "pad", "half-reflect"):
             if other in names:
-                out.append(Candidate(f"mean(stretch, {other}) · lib", "ensemble",
-                                     (Variant("stretch"), Variant.parse(other)), "lib", "mean", rank=5))
+                for f in ("mean", "max"):
+                    out.append(Candidate(f"{f}(stretch, {other}) · lib", "ensemble",
+                                         (Variant("stretch"), Variant.parse(other)), "lib", f, rank=5))
         if {"stretch+flip", "pad", "pad+flip"} <= names:
             out.append(Candidate("mean(stretch, stretch+flip, pad, pad+flip) · lib", "ensemble",
                                  tuple(Variant.parse(t) for t in ("stretch", "stretch+flip", "pad", "pad+flip")),
