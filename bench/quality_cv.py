@@ -361,7 +361,7 @@ class Scorer:
 #: is measured worth its cost; other cached variants are shown, not chosen).
 GEOMETRIES = ["stretch", "half-reflect", "half-centre-reflect", "pad", "half-edge"]
 FILTERS = ["auto", "lanczos"]
-OUTPUTS = ["lib", "lin", "lanczos", "minmax+lanczos", "rembg"]
+OUTPUTS = ["lib", "lin", "minmax+lanczos", "rembg"]
 SIMPLER = {"stretch": 0, "half-reflect": 1, "half-edge": 1, "pad": 1, "half-centre-reflect": 2}
 FUSIONS = ["max", "mean", "replace"]  # replace: the second run's matte alone
 
