@@ -50,6 +50,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
+from alphacut.ops.pixels import u8_to_float
 from alphacut.ops.resize import resize_matte
 from alphacut.options import Refine  # noqa: E402
 
@@ -221,11 +222,11 @@ def make_input(rgb: np.ndarray, v: Variant) -> tuple[np.ndarray, tuple[int, int,
     if v.flip:
         rgb = np.ascontiguousarray(rgb[:, ::-1])
     x0, y0, cw, ch = content_box((w, h), v.geom)
-    small = _resize(rgb, (cw, ch), v.filt).astype(np.float32)
+    small = _resize(rgb, (cw, ch), v.filt)
     if v.norm == "divmax":  # rembg: divide by the resized image's own maximum
-        x = small / max(float(small.max()), 1e-6) - 0.5
-    else:
-        x = small / 255.0 - 0.5
+        x = small.astype(np.float32) / max(float(small.max()), 1e-6) - 0.5
+    else:  # bit for bit the library's (pipeline.preprocess): the int8 model turns a rounding into a level
+        x = u8_to_float(small) - np.float32(0.5)
     pad = ((y0, mh - ch - y0), (x0, mw - cw - x0), (0, 0))
     mode = "edge" if v.geom == "half-edge" else "symmetric"
     if any(p for pp in pad for p in pp):
