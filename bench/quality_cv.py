@@ -603,6 +603,29 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
                  + " | ".join(mean(res[r]) for r in ref) + " | |")
     lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
                  f"({np.mean(runs[in_sample]):.2f} network runs per image).")
+    shipped = "half-reflect · lib"
+    if shipped in runs and ref:
+        lines.append(f"\n### What ships ({shipped}, no choice made) against the peers, on the images each peer has\n")
+        lines.append("| fold | images | alphacut MAE / max Fβ | " + " | ".join(f"{r[5:]} MAE / max Fβ" for r in ref)
+                     + " | vs rembg MAE |")
+        lines.append("|---|---|---|" + "---|" * len(ref) + "---|")
+        pairs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        for f in folds:
+            if ("peer:rembg", f) not in scorers:
+                continue
+            only = peer_keys("peer:rembg", f)
+            ours, theirs = score(shipped, f, only=only), score("peer:rembg", f)
+            n = fold_n[f] if only is None else len(only)
+            lines.append(f"| {f} | {n} of {fold_n[f]} | {ours[0]:.4f} / {ours[1]:.4f} | "
+                         + " | ".join(f"{score(r, f, only=only)[0]:.4f} / {score(r, f, only=only)[1]:.4f}"
+                                      if (r, f) in scorers else "—" for r in ref)
+                         + f" | {100 * (ours[0] / theirs[0] - 1):+.1f}% |")
+            pairs.append((ours, theirs))
+        if pairs:
+            o = np.mean([p[0] for p in pairs], axis=0)
+            t = np.mean([p[1] for p in pairs], axis=0)
+            lines.append(f"| **mean over these {len(pairs)} folds** | | {o[0]:.4f} / {o[1]:.4f} | {t[0]:.4f} / {t[1]:.4f} | "
+                         f"{100 * (o[0] / t[0] - 1):+.1f}% |")
     return "\n".join(lines)
 
 
