@@ -625,7 +625,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             o = np.mean([p[0] for p in pairs], axis=0)
             t = np.mean([p[1] for p in pairs], axis=0)
             lines.append(f"| **mean over these {len(pairs)} folds** | | {o[0]:.4f} / {o[1]:.4f} | {t[0]:.4f} / {t[1]:.4f} | "
-                         f"{100 * (o[0] / t[0] - 1):+.1f}% |")
+                         + "— | " * (len(ref) - 1) + f"{100 * (o[0] / t[0] - 1):+.1f}% |")
     return "\n".join(lines)
 
 
