@@ -3,27 +3,32 @@
 Three steps, each resumable:
 
     python bench/quality_cv.py border                 # build the border fold (subjects cut by a frame edge)
-    python bench/quality_cv.py cache                  # run the network once per image per input variant
-    python bench/quality_cv.py cv > out/quality/cv.md # score every candidate from the cache, run the CV
+    python bench/quality_cv.py cache --variants V,..  # run the network once per image per input variant
+    python bench/quality_cv.py cv --variants V,.. > out/quality/cv.md   # score, run the CV
 
 `border` crops images of evaldata's binary sets (davis_*, sod_bsds_dev, ebay_products) so that
 the subject is cut by the bottom or right edge of a 16:9 or 9:16 frame, like a webcam shot or a
 video frame, and writes them with their ground truth to OUT/border/<source set>/{images,gt}.
 The crop is chosen from the ground truth (where the subject is); nothing is resized.
 
-`cache` runs the default model (or --model) on every image of every fold for each input variant
-and stores the model's output over the image's part of the input (uint16, compressed) in
-OUT/cache/<variant>/<fold>/<stem>.npz. A variant that gives the very same input as another for an
-image (every geometry on a square image) is stored once and linked.
+`cache` runs the model on every image of every fold for each input variant (`Variant`: geometry,
+resize filter, normalization, model, left-right flip) and stores the model's output over the
+image's part of the input (uint16, compressed) in OUT/cache/<variant>/<fold>/<set>/<stem>.npz. A
+variant that gives the very same input as another for an image (every geometry but `pad` on a
+square image) is stored once, under the simpler name.
 
-`cv` turns each cached output into a matte at the image's size with each output variant, scores
-it (MAE, max F-beta: alphacut.eval.metrics' conventions), and for each fold chooses the candidate
-with the lowest mean-over-sets MAE on the other folds (ties within --tie MAE: higher max F-beta,
-then the simpler candidate) and scores it on the held-out fold. Peers' mattes
-(OUT_COMPARE/<tool>/<set>/<stem>.png, from bench/compare_quality.sh) are scored alongside.
+`cv` turns each cached output into a matte at the image's size with each output variant
+(`to_matte`: `lib` is exactly what the library does), scores it (MAE, max F-beta:
+alphacut.eval.metrics' conventions), and for each fold chooses the candidate (one variant; a rule
+that runs a second variant when the first matte touches an image edge and fuses the two; an
+ensemble) with the lowest mean-over-folds MAE on the other folds (ties within --tie MAE: higher
+max F-beta, then the simpler candidate) and scores it on the held-out fold. Only int8 variants are
+chosen among; the others (fp16, flips) are shown. Peers' mattes (OUT_COMPARE/<tool>/<set>/<stem>.png,
+from bench/peer_rembg.py) are scored alongside.
 
-Folds: the 8 evaldata sets plus `border` (all border images). When a fold is held out, border
-images cut from that set are left out of the training side too.
+Folds: the 8 evaldata sets, `border` (all border images) and each --extra root (the synthetic video
+clips: every 3rd frame). When a fold is held out, border and video images cut from that set are
+left out of the training side too.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +48,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from alphacut import pipeline, post  # noqa: E402
+from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
+from alphacut.ops.pixels import u8_to_float
+from alphacut.ops.resize import resize_matte
 from alphacut.options import Refine  # noqa: E402
 
 BORDER_SOURCES = ("davis_people", "davis_animals", "davis_objects", "sod_bsds_dev", "ebay_products")
@@ -121,11 +129,14 @@ class Item:
     origin: str = ""  # the evaldata set its subject comes from (left out of training when that set is held out)
 
 
-def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1) -> list[Item]:
-    """Every fold's images; of evaldata's sets only every `every`-th image (sorted by stem)."""
+def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
+               every_set: dict[str, int] | None = None) -> list[Item]:
+    """Every fold's images; of evaldata's sets only every `every`-th image (sorted by stem), or
+    every every_set[name]-th."""
     items = []
     for s in discover_sets(evaldata):
-        items += [Item(s.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, s.name) for p in s.pairs[::every]]
+        step = (every_set or {}).get(s.name, every)
+        items += [Item(s.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, s.name) for p in s.pairs[::step]]
     if border.is_dir():
         for s in discover_sets(border):
             items += [Item("border", s.name, p.stem, p.image, p.gt, False, False, s.name) for p in s.pairs]
@@ -140,6 +151,47 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1) 
 
 
 # --------------------------------------------------------------------------------- input variants
+MODELS = {"int8": "isnet-general-use-int8-static", "fp16": "isnet-general-use-fp16"}
+PAD_PX = 64  # the `pad` geometry's mirrored margin on every side
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to make the model's input: `<geometry>[:<filter>[:<norm>]][@<model>]`.
+
+    geometry: stretch (to the square, as rembg/imgly), half-reflect (the content's aspect is the
+      geometric mean of the image's and the square's, top left, the rest mirrored: the library
+      before this round), half-edge (the same, the rest repeating the last row/column),
+      half-centre-reflect (half-stretched, centred, mirrored on every side), pad (stretched to the
+      square less PAD_PX on every side, centred, mirrored into that margin: a subject at any edge
+      continues), with `+flip` appended: the image mirrored left-right (the output flipped back).
+    filter: auto (the library: bicubic when enlarging, antialiased bilinear when reducing),
+      lanczos (Pillow LANCZOS, as rembg), bicubic, bilinear.
+    norm: authors (x/255 - 0.5, the catalog's mean/std), divmax (x/max(x) - 0.5 with the max over
+      the resized input, as rembg's normalize).
+    model: int8 (the default isnet-general-use-int8-static) or fp16 (the published file rembg runs).
+    """
+
+    geom: str
+    filt: str = "auto"
+    norm: str = "authors"
+    model: str = "int8"
+    flip: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        body, _, model = text.partition("@")
+        geom, filt, norm = (body.split(":") + ["auto", "authors"])[:3]
+        flip = geom.endswith("+flip")
+        return cls(geom.removesuffix("+flip"), filt, norm, model or "int8", flip)
+
+    def __str__(self) -> str:
+        text = self.geom + ("+flip" if self.flip else "")
+        if (self.filt, self.norm) != ("auto", "authors"):
+            text += f":{self.filt}" + (f":{self.norm}" if self.norm != "authors" else "")
+        return text + (f"@{self.model}" if self.model != "int8" else "")
+
+
 def _resize(rgb: np.ndarray, wh: tuple[int, int], filt: str) -> np.ndarray:
     if filt == "auto":  # the library's rule: bicubic when enlarging, antialiased bilinear when reducing
         from alphacut.io.decode import resize_for_model
@@ -149,77 +201,99 @@ def _resize(rgb: np.ndarray, wh: tuple[int, int], filt: str) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(wh, f))
 
 
-def make_input(rgb: np.ndarray, variant: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The model input (H×W×3 float32, normalized) and the image's box (x0, y0, w, h) in it."""
-    h, w = rgb.shape[:2]
-    geom, filt, norm = (variant.split(":") + ["auto", "authors"])[:3]
+def content_box(image_wh: tuple[int, int], geom: str) -> tuple[int, int, int, int]:
+    """(x0, y0, w, h) of the image inside the model's square for a geometry."""
+    w, h = image_wh
     mw, mh = MODEL_WH
     if geom == "stretch":
-        cw, ch = mw, mh
-    else:
-        a = np.sqrt((w / h) * (mw / mh))
-        cw, ch = (mw, mw / a) if a >= 1 else (mh * a, mh)
-        cw, ch = min(mw, max(1, int(cw + 0.5))), min(mh, max(1, int(ch + 0.5)))
-    small = _resize(rgb, (cw, ch), filt).astype(np.float32)
-    if norm == "divmax":  # rembg: divide by the image's own maximum
-        x = small / max(float(rgb.max()), 1.0) - 0.5
-    else:
-        x = small / 255.0 - 0.5
-    x0 = y0 = 0
+        return 0, 0, mw, mh
+    if geom == "pad":
+        return PAD_PX, PAD_PX, mw - 2 * PAD_PX, mh - 2 * PAD_PX
+    cw, ch = pipeline.content_size((w, h), MODEL_WH)
     if geom == "half-centre-reflect":
-        x0, y0 = (mw - cw) // 2, (mh - ch) // 2
+        return (mw - cw) // 2, (mh - ch) // 2, cw, ch
+    return 0, 0, cw, ch
+
+
+def make_input(rgb: np.ndarray, v: Variant) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The model input (H×W×3 float32, normalized) and the image's box (x0, y0, w, h) in it."""
+    h, w = rgb.shape[:2]
+    mw, mh = MODEL_WH
+    if v.flip:
+        rgb = np.ascontiguousarray(rgb[:, ::-1])
+    x0, y0, cw, ch = content_box((w, h), v.geom)
+    small = _resize(rgb, (cw, ch), v.filt)
+    if v.norm == "divmax":  # rembg: divide by the resized image's own maximum
+        x = small.astype(np.float32) / max(float(small.max()), 1e-6) - 0.5
+    else:  # bit for bit the library's (pipeline.preprocess): the int8 model turns a rounding into a level
+        x = u8_to_float(small) - np.float32(0.5)
     pad = ((y0, mh - ch - y0), (x0, mw - cw - x0), (0, 0))
-    mode = {"stretch": "edge", "half-edge": "edge", "half-reflect": "symmetric",
-            "half-centre-reflect": "symmetric"}[geom]
+    mode = "edge" if v.geom == "half-edge" else "symmetric"
     if any(p for pp in pad for p in pp):
         x = np.pad(x, pad, mode=mode)  # type: ignore[call-overload]
     return x, (x0, y0, cw, ch)
 
 
-def input_key(rgb: np.ndarray, variant: str) -> str:
+def input_key(rgb: np.ndarray, v: Variant) -> str:
     """Variants that give the same input for this image share one cache entry."""
     h, w = rgb.shape[:2]
-    geom, filt, norm = (variant.split(":") + ["auto", "authors"])[:3]
-    if w == h:
+    geom = v.geom
+    if w == h and geom != "pad":  # every other geometry is plain stretching on a square image
         geom = "stretch"
-    if norm == "divmax" and rgb.max() == 255:
-        norm = "authors"
-    return ":".join((geom, filt, norm))
+    norm = v.norm
+    if norm == "divmax":  # the same as x/255 when the resized input reaches 255
+        x0, y0, cw, ch = content_box((w, h), geom)
+        if int(_resize(rgb, (cw, ch), v.filt).max()) == 255:
+            norm = "authors"
+    return str(Variant(geom, v.filt, norm, v.model, v.flip))
 
 
 def cache_path(out: Path, key: str, item: Item) -> Path:
-    return out / "cache" / key.replace(":", "_") / item.fold / item.source / f"{item.stem}.npz"
+    name = key.replace(":", "_").replace("@", "_").replace("+", "_")
+    return out / "cache" / name / item.fold / item.source / f"{item.stem}.npz"
 
 
-def run_cache(items: list[Item], variants: list[str], out: Path, model: str, threads: int) -> None:
+def touches(out: Path, rgb: np.ndarray, item: Item) -> bool:
+    """Whether the (cached) plain-stretch matte of an image touches an image edge."""
+    low = load_low(out, rgb, Variant("stretch"), item)
+    if low is None:
+        raise SystemExit(f"--touching needs the stretch variant cached first ({item.fold}/{item.stem})")
+    return edge_touch(low)
+
+
+def run_cache(items: list[Item], variants: list[Variant], out: Path, threads: int, touching: bool = False) -> None:
+    """Cache every variant's network output for every item (with touching: only for the items whose
+    stretch matte touches an image edge, what the two-run rules need)."""
     from alphacut.api import Remover
-    remover = Remover(model, threads=threads).wait_ready()
-    backend = remover.backend
-    todo = [(v, it) for v in variants for it in items]
-    t_start, done = time.perf_counter(), 0
-    for v, it in todo:
-        with Image.open(it.image) as im:
-            rgb = np.asarray(im.convert("RGB"))
-        key = input_key(rgb, v)
-        path = cache_path(out, key, it)
-        if path.is_file():
-            continue
-        x, (x0, y0, cw, ch) = make_input(rgb, key)
-        batch = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
-        raw = backend.run(batch)[0, 0, y0:y0 + ch, x0:x0 + cw]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        q = np.round(np.clip(raw, 0, 1) * 65535).astype(np.uint16)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, low=q)
-        tmp.replace(path)
-        done += 1
-        if done % 20 == 0:
-            el = time.perf_counter() - t_start
-            print(f"cache: {done} runs, {el / done:.2f} s/run, last {key} {it.fold}/{it.stem}", file=sys.stderr)
+    for model in sorted({v.model for v in variants}):
+        backend = Remover(MODELS[model], threads=threads).wait_ready().backend
+        todo = [(v, it) for v in variants if v.model == model for it in items]
+        t_start, done = time.perf_counter(), 0
+        for v, it in todo:
+            with Image.open(it.image) as im:
+                rgb = np.asarray(im.convert("RGB"))
+            key = input_key(rgb, v)
+            path = cache_path(out, key, it)
+            if path.is_file() or (touching and not touches(out, rgb, it)):
+                continue
+            x, (x0, y0, cw, ch) = make_input(rgb, Variant.parse(key))
+            batch = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+            raw = backend.run(batch)[0, 0, y0:y0 + ch, x0:x0 + cw]
+            if v.flip:
+                raw = raw[:, ::-1]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            q = np.round(np.clip(raw, 0, 1) * 65535).astype(np.uint16)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez_compressed(tmp, low=q)
+            tmp.replace(path)
+            done += 1
+            if done % 20 == 0:
+                el = time.perf_counter() - t_start
+                print(f"cache: {done} runs, {el / done:.2f} s/run, last {key} {it.fold}/{it.stem}", file=sys.stderr)
 
 
-def load_low(out: Path, rgb: np.ndarray, variant: str, item: Item) -> np.ndarray | None:
-    path = cache_path(out, input_key(rgb, variant), item)
+def load_low(out: Path, rgb: np.ndarray, v: Variant, item: Item) -> np.ndarray | None:
+    path = cache_path(out, input_key(rgb, v), item)
     if not path.is_file():
         return None
     return np.load(path)["low"].astype(np.float32) / 65535
@@ -227,16 +301,30 @@ def load_low(out: Path, rgb: np.ndarray, variant: str, item: Item) -> np.ndarray
 
 # -------------------------------------------------------------------------------- output variants
 def to_matte(low: np.ndarray, rgb: np.ndarray, output: str) -> np.ndarray:
+    """The matte at the image's size from the network's output over the image's part of the input.
+
+    lib: what the library does (pipeline.postprocess's min-max stretch, then pipeline.refine_matte
+    with the default Refine.GUIDED: guided upsampling when the photo is >= 2x the matte, else
+    antialiased bilinear); lin: the same without the min-max stretch; lanczos: Pillow Lanczos of the
+    float matte; minmax+lanczos; rembg: rembg's postprocess (min-max, x255 truncated to uint8,
+    Pillow Lanczos of the uint8 mask).
+    """
     h, w = rgb.shape[:2]
-    if output.startswith("minmax+"):
+    if output in ("lib", "minmax+lanczos", "rembg"):
         lo, hi = float(low.min()), float(low.max())
         low = (low - lo) / max(hi - lo, 1e-6)
-        output = output[len("minmax+"):]
-    if output == "lin":  # the library's default path (guided when the photo is >= 2x the matte)
-        return post.refine_matte(low.astype(np.float32), rgb, Refine.GUIDED)
-    f = {"lanczos": Image.Resampling.LANCZOS, "bicubic": Image.Resampling.BICUBIC}[output]
-    m = np.asarray(Image.fromarray(low.astype(np.float32), "F").resize((w, h), f))
+    if output in ("lib", "lin"):
+        return pipeline.refine_matte(low.astype(np.float32), rgb, Refine.GUIDED)
+    if output == "rembg":
+        m8 = Image.fromarray((low * 255).astype(np.uint8), "L").resize((w, h), Image.Resampling.LANCZOS)
+        return np.asarray(m8).astype(np.float32) / 255
+    m = np.asarray(Image.fromarray(low.astype(np.float32), "F").resize((w, h), Image.Resampling.LANCZOS))
     return np.clip(m, 0, 1)
+
+
+def fuse(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
+    """Two mattes of one image (same size) as one: max, mean."""
+    return np.maximum(a, b) if how == "max" else (a + b) * 0.5
 
 
 # ----------------------------------------------------------------------------------------- scores
@@ -270,24 +358,102 @@ class Scorer:
         return np.mean([self.fcurve[k] for k in (keys if keys is not None else self.fcurve)], axis=0)
 
 
-#: (input variant, output variant, complexity rank); rules are scored from the same cache.
-GEOMETRIES = ["half-edge", "stretch", "half-reflect", "half-centre-reflect"]
+#: What the CV chooses among (int8 model only: the default's speed target rules fp16 out unless it
+#: is measured worth its cost; other cached variants are shown, not chosen).
+GEOMETRIES = ["stretch", "half-reflect", "half-centre-reflect", "pad", "half-edge"]
 FILTERS = ["auto", "lanczos"]
-OUTPUTS = ["lin", "lanczos", "minmax+lin"]
-SIMPLER = {"stretch": 0, "half-reflect": 1, "half-edge": 1, "half-centre-reflect": 2}
+OUTPUTS = ["lib", "lin", "minmax+lanczos", "rembg"]
+SIMPLER = {"stretch": 0, "half-reflect": 1, "half-edge": 1, "pad": 1, "half-centre-reflect": 2}
+FUSIONS = ["max", "mean", "replace"]  # replace: the second run's matte alone
 
 
-def border_touch(low: np.ndarray) -> bool:
-    """A subject at the bottom or right edge of the matte (>= 5% of that edge over 0.5)."""
-    return bool((low[-1, :] > 0.5).mean() >= 0.05 or (low[:, -1] > 0.5).mean() >= 0.05)
+def edge_touch(low: np.ndarray, frac: float = 0.05) -> bool:
+    """A subject at an edge of the matte: >= frac of one of its four edges over 0.5."""
+    return bool(max((low[0] > 0.5).mean(), (low[-1] > 0.5).mean(),
+                    (low[:, 0] > 0.5).mean(), (low[:, -1] > 0.5).mean()) >= frac)
 
 
-def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool) -> str:
-    cands: dict[str, tuple[str, str, int]] = {}
-    variants = [f"{g}:{f}" if f != "auto" else g for f in FILTERS for g in GEOMETRIES] + ["stretch:auto:divmax"]
+@dataclass(frozen=True)
+class Candidate:
+    """A way to get the matte: one input variant; or a rule (the first variant's matte, fused with
+    the second's when the first touches an image edge: two runs for those images only); or an
+    ensemble (every variant, always, fused)."""
+
+    name: str
+    kind: str  # plain | rule | ensemble
+    variants: tuple[Variant, ...]
+    output: str
+    fusion: str = ""
+    rank: int = 0
+
+    def matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None],
+              rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        """(matte, network runs) for one image; get(variant, output) gives a variant's matte.
+
+        A rule fuses at the network's resolution, as the library does (pipeline.infer): the second
+        run's output over the image, resized (bilinear) to the first's, fused, then the output step.
+        """
+        first = get(str(self.variants[0]), self.output)
+        if self.kind == "plain":
+            return first, 1
+        if self.kind == "rule":
+            low1 = lows[str(self.variants[0])]
+            assert low1 is not None
+            if not edge_touch(low1):
+                return first, 1
+            if self.fusion == "replace":
+                return get(str(self.variants[1]), self.output), 2
+            low2 = lows[str(self.variants[1])]
+            assert low2 is not None
+            low2 = resize_matte(low2.astype(np.float32), (low1.shape[1], low1.shape[0]))
+            return to_matte(fuse(low1, low2, self.fusion), rgb, self.output), 2
+        if self.fusion == "max":
+            m = first
+            for v in self.variants[1:]:
+                m = np.maximum(m, get(str(v), self.output))
+            return m, len(self.variants)
+        return np.mean([get(str(v), self.output) for v in self.variants], axis=0), len(self.variants)
+
+
+def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Candidate]:
+    """The candidates the CV chooses among; at_edges: variants cached (at least) on every image whose
+    stretch matte touches an edge, usable as a rule's second run."""
+    names = {str(v) for v in complete}
+    second_ok = names | {str(v) for v in at_edges}
+    out = []
+    for v in complete:
+        if v.model != "int8" or v.flip:
+            continue
+        for o in OUTPUTS:
+            rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib")
+            out.append(Candidate(f"{v} · {o}", "plain", (v,), o, rank=rank))
+    if "stretch" in names:
+        for second in ("half-reflect", "half-centre-reflect", "pad"):
+            if second in second_ok:
+                for f in FUSIONS:
+                    label = f"{second} instead" if f == "replace" else f"{second} {f}-fused"
+                    out.append(Candidate(f"stretch, {label} if at an edge · lib", "rule",
+                                         (Variant("stretch"), Variant(second)), "lib", f, rank=4))
+        if "half-reflect" in names:  # the other order: half-reflect first, stretch at the edges
+            for f in FUSIONS:
+                label = "stretch instead" if f == "replace" else f"stretch {f}-fused"
+                out.append(Candidate(f"half-reflect, {label} if at an edge · lib", "rule",
+                                     (Variant("half-reflect"), Variant("stretch")), "lib", f, rank=4))
+        for other in ("stretch+flip", "pad", "half-reflect"):
+            if other in names:
+                for f in ("mean", "max"):
+                    out.append(Candidate(f"{f}(stretch, {other}) · lib", "ensemble",
+                                         (Variant("stretch"), Variant.parse(other)), "lib", f, rank=5))
+        if {"stretch+flip", "pad", "pad+flip"} <= names:
+            out.append(Candidate("mean(stretch, stretch+flip, pad, pad+flip) · lib", "ensemble",
+                                 tuple(Variant.parse(t) for t in ("stretch", "stretch+flip", "pad", "pad+flip")),
+                                 "lib", "mean", rank=6))
+    return out
+
+
+def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant]) -> str:
     evalsets = {it.source for it in items if it.fold == it.source}
     folds = sorted({it.fold for it in items}, key=lambda f: (f not in evalsets, f))
-    # Which input variants are complete (every image of every fold cached)?
     rgbs: dict[Path, np.ndarray] = {}
 
     def rgb_of(it: Item) -> np.ndarray:
@@ -296,43 +462,50 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
                 rgbs[it.image] = np.asarray(im.convert("RGB"))
         return rgbs[it.image]
 
-    done_in = {v: {f for f in folds if all(cache_path(out, input_key(rgb_of(it), v), it).is_file()
-                                          for it in items if it.fold == f)} for v in variants}
-    complete = [v for v in variants if done_in[v] == set(folds)]
-    # Variants cached on some folds only: shown on those folds, never chosen.
-    partial = {v: done_in[v] for v in variants if done_in[v] and v not in complete}
-    print(f"cv: complete input variants: {complete}; partial: {partial}", file=sys.stderr)
-    for v in complete:
-        for o in OUTPUTS:
-            geom = v.split(":")[0]
-            cands[f"{v} · {o}"] = (v, o, SIMPLER[geom] + (v != geom) + (o != "lin"))
-    # Rules over two runs: the first variant, and stretch where its matte touches the bottom/right edge.
-    rule_bases = [v for v in ("half-reflect", "half-edge") if v in complete] if rules and "stretch" in complete else []
-    for base in rule_bases:
-        cands[f"{base}, stretch if subject at bottom/right · lin"] = (f"rule:{base}", "lin", 3)
+    # Which input variants are complete (every image of every fold cached)?
+    done_in = {str(v): {f for f in folds if all(cache_path(out, input_key(rgb_of(it), v), it).is_file()
+                                               for it in items if it.fold == f)} for v in variants}
+    rgbs.clear()
+    complete = [v for v in variants if done_in[str(v)] == set(folds)]
+    at_edges = []
+    if "stretch" in {str(v) for v in complete}:
+        touching = [it for it in items if edge_touch(load_low(out, rgb_of(it), Variant("stretch"), it))]  # type: ignore[arg-type]
+        at_edges = [v for v in variants if v not in complete and v.model == "int8" and not v.flip
+                    and all(cache_path(out, input_key(rgb_of(it), v), it).is_file() for it in touching)]
+        print(f"cv: {len(touching)} of {len(items)} images have a stretch matte touching an edge", file=sys.stderr)
+        rgbs.clear()
+    partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
+    print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
+          f"partial: {partial}", file=sys.stderr)
+    cands = make_candidates(complete, at_edges)
+    shown = [f"{v} · {o}" for v in complete if v.model != "int8" or v.flip for o in ("lib", "rembg")]
+    shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
 
     scorers: dict[tuple[str, str], Scorer] = {}
+    runs: dict[str, list[int]] = {}
     peers = [t for t in ("rembg", "imgly") if (compare / t).is_dir()]
     t0 = time.perf_counter()
     for n, it in enumerate(items):
         rgb = rgb_of(it)
         gt, valid = load_gt(it.gt, has_unknown=it.has_unknown)
         key = f"{it.origin}/{it.source}/{it.stem}"
-        lows = {v: load_low(out, rgb, v, it) for v in complete}
-        for v, fs in partial.items():
-            if it.fold in fs:
-                low = load_low(out, rgb, v, it)
-                assert low is not None
-                scorers.setdefault((f"{v} · lin (not on every fold)", it.fold), Scorer()).add(
-                    f"{it.origin}/{it.source}/{it.stem}", to_matte(low, rgb, "lin"), gt, valid)
-        for name, (v, o, _) in cands.items():
-            if v.startswith("rule:"):
-                base = v[5:]
-                low = lows["stretch"] if border_touch(lows[base]) else lows[base]  # type: ignore[arg-type]
-            else:
-                low = lows[v]
-            assert low is not None
-            scorers.setdefault((name, it.fold), Scorer()).add(key, to_matte(low, rgb, o), gt, valid)
+        avail = complete + at_edges + [Variant.parse(v) for v, fs in partial.items() if it.fold in fs]
+        lows = {str(v): load_low(out, rgb, v, it) for v in avail}
+        mattes: dict[tuple[str, str], np.ndarray] = {}
+
+        def matte_of(v: str, o: str) -> np.ndarray:
+            if (v, o) not in mattes:
+                mattes[(v, o)] = to_matte(lows[v], rgb, o)  # type: ignore[arg-type]
+            return mattes[(v, o)]
+
+        for c in cands:
+            m, k = c.matte(matte_of, lows, rgb)
+            runs.setdefault(c.name, []).append(k)
+            scorers.setdefault((c.name, it.fold), Scorer()).add(key, m, gt, valid)
+        for name in shown:
+            v, o = name.removesuffix(" (not on every fold)").split(" · ")
+            if v in lows:
+                scorers.setdefault((name, it.fold), Scorer()).add(key, matte_of(v, o), gt, valid)
         for t in peers:
             p = compare / t / (it.source if it.fold != "border" else "border") / f"{it.stem}.png"
             if p.is_file():
@@ -342,27 +515,32 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
         if n % 50 == 49:
             print(f"cv: scored {n + 1}/{len(items)} images ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
-    # A peer is scored on a fold only if it has a matte for every image of that fold.
+    # A peer without a matte for every image of a fold is compared on the images it has only.
     fold_n = {f: sum(it.fold == f for it in items) for f in folds}
-    for key in [k for k in scorers if k[0].startswith("peer:") and len(scorers[k].mae) < fold_n[k[1]]]:
-        print(f"cv: {key[0]} has {len(scorers[key].mae)} of {fold_n[key[1]]} mattes on {key[1]}; not scored there",
+    for k in [k for k in scorers if k[0].startswith("peer:") and len(scorers[k].mae) < fold_n[k[1]]]:
+        print(f"cv: {k[0]} has {len(scorers[k].mae)} of {fold_n[k[1]]} mattes on {k[1]}; compared on those only",
               file=sys.stderr)
-        del scorers[key]
 
-    def score(name: str, fold: str, exclude_source: str | None = None) -> tuple[float, float]:
-        """(MAE, max F-beta) of a candidate on a fold (its images cut from exclude_source left out)."""
+    def score(name: str, fold: str, exclude_source: str | None = None,
+              only: list[str] | None = None) -> tuple[float, float]:
+        """(MAE, max F-beta) of a candidate on a fold (its images cut from exclude_source left out;
+        only the images `only` if given)."""
         sc = scorers[(name, fold)]
-        if exclude_source is None or fold == exclude_source:
-            mae = float(np.mean(list(sc.mae.values())))
-            return mae, float(sc.curve().max())
-        keep = [k for k in sc.mae if not k.startswith(exclude_source + "/")]
+        keep = list(sc.mae) if only is None else only
+        if exclude_source is not None and fold != exclude_source:
+            keep = [k for k in keep if not k.startswith(exclude_source + "/")]
         return float(np.mean([sc.mae[k] for k in keep])), float(sc.curve(keep).max())
+
+    def peer_keys(peer: str, fold: str) -> list[str] | None:
+        """The images a peer has on a fold, if not all of them."""
+        sc = scorers.get((peer, fold))
+        return None if sc is None or len(sc.mae) == fold_n[fold] else list(sc.mae)
 
     def choose(train: list[str], exclude_source: str | None) -> str:
         rows = []
-        for name, (_, _, rank) in cands.items():
-            s = [score(name, f, exclude_source) for f in train]
-            rows.append((float(np.mean([m for m, _ in s])), float(np.mean([f for _, f in s])), rank, name))
+        for c in cands:
+            s = [score(c.name, f, exclude_source) for f in train]
+            rows.append((float(np.mean([m for m, _ in s])), float(np.mean([f for _, f in s])), c.rank, c.name))
         best = min(r[0] for r in rows)
         tied = [r for r in rows if r[0] <= best + tie]
         top_f = max(r[1] for r in tied)
@@ -370,22 +548,24 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
         return min(tied, key=lambda r: (r[2], r[0]))[3]
 
     lines = []
-    in_sample = choose(folds, None)
-    oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds}
-    lines.append(f"Folds: {', '.join(f'{f} ({len(scorers[(in_sample, f)].mae)})' for f in folds)}; "
-                 f"{len(cands)} candidates; tie = MAE within {tie}, then max Fβ within 0.001, then the simpler.\n")
-    lines.append("### Candidates, per fold (MAE / max Fβ), all images\n")
-    lines.append("| candidate | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
-    lines.append("|---|" + "---|" * (len(folds) + 2))
-    for name in list(cands) + [f"{v} · lin (not on every fold)" for v in partial] + [f"peer:{t}" for t in peers]:
-        if not all((name, f) in scorers for f in folds):
-            s = [score(name, f) if (name, f) in scorers else None for f in folds]
-            lines.append(f"| {name} | " + " | ".join(f"{a:.4f} / {b:.4f}" if x else "—" for x in s
-                                                     for a, b in [x or (0, 0)]) + " | — | — |")
-            continue
-        s = [score(name, f) for f in folds]
-        lines.append(f"| {name} | " + " | ".join(f"{a:.4f} / {b:.4f}" for a, b in s)
-                     + f" | {np.mean([a for a, _ in s]):.4f} | {np.mean([b for _, b in s]):.4f} |")
+    in_sample = choose(folds, None) if cands else ""
+    oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds} if cands else {}
+    lines.append(f"Folds: {', '.join(f'{f} ({fold_n[f]})' for f in folds)}; {len(cands)} candidates; "
+                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler.\n")
+    lines.append("### Candidates, per fold (MAE / max Fβ), all images; runs = network runs per image\n")
+    lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
+    lines.append("|---|---|" + "---|" * (len(folds) + 2))
+    for name in [c.name for c in cands] + shown + [f"peer:{t}" for t in peers]:
+        r = f"{np.mean(runs[name]):.2f}" if name in runs else "1"
+        s = [score(name, f) if (name, f) in scorers else None for f in folds]
+        cells = " | ".join(f"{x[0]:.4f} / {x[1]:.4f}" if x else "—" for x in s)
+        if all(s):
+            cells += f" | {np.mean([x[0] for x in s if x]):.4f} | {np.mean([x[1] for x in s if x]):.4f}"
+        else:
+            cells += " | — | —"
+        lines.append(f"| {name} | {r} | {cells} |")
+    if not cands:
+        return "\n".join(lines)
     lines.append("\n### Leave-one-set-out: chosen on the other folds, scored on the held-out one\n")
     ref = [f"peer:{t}" for t in peers]
     lines.append("| held-out fold | chosen on the others | out-of-fold MAE / max Fβ | in-sample choice MAE / max Fβ | "
@@ -401,12 +581,17 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
             if (r, f) in scorers:
                 p = score(r, f)
                 res[r].append(p)
-                cells.append(f"{p[0]:.4f} / {p[1]:.4f}")
+                n = peer_keys(r, f)
+                cells.append(f"{p[0]:.4f} / {p[1]:.4f}" + (f" ({len(n)} of {fold_n[f]})" if n is not None else ""))
             else:
                 cells.append("—")
         vs = ""
         if ("peer:rembg", f) in scorers:
-            vs = f"{100 * (o[0] / score('peer:rembg', f)[0] - 1):+.1f}%"
+            only = peer_keys("peer:rembg", f)
+            ours = o if only is None else score(oof[f], f, only=only)
+            vs = f"{100 * (ours[0] / score('peer:rembg', f)[0] - 1):+.1f}%"
+            if only is not None:
+                vs += f" (on rembg's {len(only)} of {fold_n[f]}: ours {ours[0]:.4f})"
         lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | "
                      + " | ".join(cells) + f" | {vs} |")
 
@@ -416,7 +601,31 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, rules: bool)
         return f"{np.mean([a for a, _ in rows]):.4f} / {np.mean([b for _, b in rows]):.4f}"
     lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | "
                  + " | ".join(mean(res[r]) for r in ref) + " | |")
-    lines.append(f"\nIn-sample choice (all folds): **{in_sample}**.")
+    lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
+                 f"({np.mean(runs[in_sample]):.2f} network runs per image).")
+    shipped = "half-reflect · lib"
+    if shipped in runs and ref:
+        lines.append(f"\n### What ships ({shipped}, no choice made) against the peers, on the images each peer has\n")
+        lines.append("| fold | images | alphacut MAE / max Fβ | " + " | ".join(f"{r[5:]} MAE / max Fβ" for r in ref)
+                     + " | vs rembg MAE |")
+        lines.append("|---|---|---|" + "---|" * len(ref) + "---|")
+        pairs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        for f in folds:
+            if ("peer:rembg", f) not in scorers:
+                continue
+            only = peer_keys("peer:rembg", f)
+            ours, theirs = score(shipped, f, only=only), score("peer:rembg", f)
+            n = fold_n[f] if only is None else len(only)
+            lines.append(f"| {f} | {n} of {fold_n[f]} | {ours[0]:.4f} / {ours[1]:.4f} | "
+                         + " | ".join(f"{score(r, f, only=only)[0]:.4f} / {score(r, f, only=only)[1]:.4f}"
+                                      if (r, f) in scorers else "—" for r in ref)
+                         + f" | {100 * (ours[0] / theirs[0] - 1):+.1f}% |")
+            pairs.append((ours, theirs))
+        if pairs:
+            o = np.mean([p[0] for p in pairs], axis=0)
+            t = np.mean([p[1] for p in pairs], axis=0)
+            lines.append(f"| **mean over these {len(pairs)} folds** | | {o[0]:.4f} / {o[1]:.4f} | {t[0]:.4f} / {t[1]:.4f} | "
+                         + "— | " * (len(ref) - 1) + f"{100 * (o[0] / t[0] - 1):+.1f}% |")
     return "\n".join(lines)
 
 
@@ -428,15 +637,17 @@ def main() -> int:
     ap.add_argument("--compare", type=Path, default=REPO / "out" / "compare",
                     help="bench/compare_quality.sh's output (the peers' mattes)")
     ap.add_argument("--extra", type=Path, action="append", default=[], help="more folds: <root>/<fold>/{images,gt}")
-    ap.add_argument("--variants", default="stretch,half-reflect,half-edge",
-                    help="input variants to cache: <geometry>[:<filter>[:divmax]], comma-separated")
+    ap.add_argument("--variants", default="stretch,half-reflect,half-centre-reflect,pad",
+                    help="input variants to cache (cv: to score): <geometry>[+flip][:<filter>[:divmax]][@fp16], "
+                         "comma-separated (see Variant)")
     ap.add_argument("--every", type=int, default=1,
                     help="only every N-th image of each evaldata set (sorted by stem); border and --extra folds whole")
+    ap.add_argument("--every-set", default="", help="per-set --every, e.g. adobe_crops=1,ebay_products=1")
     ap.add_argument("--folds", default="", help="cache only these folds (comma-separated)")
-    ap.add_argument("--model", default="isnet-general-use-int8-static")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=float, default=0.0002)
-    ap.add_argument("--no-rules", action="store_true")
+    ap.add_argument("--touching", action="store_true",
+                    help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
     args = ap.parse_args()
     if not (args.evaldata / "MANIFEST.csv").is_file() and not args.evaldata.is_dir():
         ap.error(f"--evaldata {args.evaldata} is not a folder")
@@ -444,7 +655,9 @@ def main() -> int:
     if args.step == "border":
         build_border(args.evaldata, border)
         return 0
-    items = load_items(args.evaldata, border, args.extra, args.every)
+    every_set = {k: int(v) for k, v in (kv.split("=") for kv in args.every_set.split(",") if kv)}
+    items = load_items(args.evaldata, border, args.extra, args.every, every_set)
+    variants = [Variant.parse(t) for t in args.variants.split(",") if t]
     if args.folds:
         keep = set(args.folds.split(","))
         items = [it for it in items if it.fold in keep]
@@ -457,10 +670,9 @@ def main() -> int:
                 link.symlink_to(it.image.resolve())
         return 0
     if args.step == "cache":
-        run_cache(items, args.variants.split(","), args.out, args.model, args.threads)
+        run_cache(items, variants, args.out, args.threads, args.touching)
         return 0
-    print(run_cv(items, args.out, args.compare, args.tie, not args.no_rules))
-    json.dump({"items": len(items)}, open(args.out / "cv.json", "w"))
+    print(run_cv(items, args.out, args.compare, args.tie, variants))
     return 0
 
 

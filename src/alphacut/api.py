@@ -172,11 +172,22 @@ class Remover:
 
         return matte_from_raw(prepared, raw, self.spec, options)
 
-    def compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options) -> Cutout:
-        """Stage 3b: a full-resolution matte (e.g. one steadied over video frames) composed as options say."""
+    def compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options, *,
+                background_rgb: NDArray[np.float32] | None = None) -> Cutout:
+        """Stage 3b: a full-resolution matte (e.g. one steadied over video frames) composed as options say.
+
+        background_rgb: the background picture from background_picture(), decoded once for many frames.
+        """
         from .pipeline import compose_cutout
 
-        return compose_cutout(prepared, alpha, self.spec, options, landmarker=self.landmarker(options))
+        return compose_cutout(prepared, alpha, self.spec, options, landmarker=self.landmarker(options),
+                              background_rgb=background_rgb)
+
+    def background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
+        """options' background picture decoded (H×W×3 float32, covering size_wh when given), or None."""
+        from .composition import background_picture
+
+        return background_picture(options, size_wh)
 
     def remove_bytes(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> bytes:
         """The cutout encoded in options.format (PNG by default)."""

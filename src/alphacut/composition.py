@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
     from .runtime.faces import FaceLandmarker
 
-__all__ = ["Cutout", "CutoutInfo", "apply_background", "changes_geometry", "compose", "encode_cutout", "layout"]
+__all__ = ["Cutout", "CutoutInfo", "apply_background", "background_picture", "changes_geometry", "compose", "encode_cutout",
+           "layout"]
 
 F32 = NDArray[np.float32]
 
@@ -97,12 +98,14 @@ def changes_geometry(options: Options, size_wh: tuple[int, int] | None = None) -
 
 
 def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
-            timings_ms: dict[str, float], *, landmarker: FaceLandmarker | None = None) -> tuple[Image.Image, F32]:
+            timings_ms: dict[str, float], *, landmarker: FaceLandmarker | None = None,
+            background_rgb: F32 | None = None) -> tuple[Image.Image, F32]:
     """The result image and its matte (after layout) for a full-resolution photo and matte.
     landmarker: the face landmark model for head framing (portrait.py).
 
     The photo stays uint8. The common outputs (transparent, over a colour, the mask) are composed
-    straight to uint8; layout and background images work on float32 copies.
+    straight to uint8; layout and background images work on float32 copies. background_rgb:
+    options' background picture already decoded (background_picture; video decodes it once).
     """
     geometry = changes_geometry(options, (rgb.shape[1], rgb.shape[0]))
     if options.format is OutputFormat.MASK and not geometry:
@@ -122,8 +125,7 @@ def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
     bg_image = None
     background = options.background
     if background.kind is BackgroundKind.IMAGE:
-        assert background.image is not None
-        bg_image = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
+        bg_image = background_rgb if background_rgb is not None else background_picture(options)
     elif background.kind is BackgroundKind.BLUR:
         assert background.blur_px is not None
         bg_image = composite.blur_background(u8_to_float(rgb), background.blur_px, alpha=alpha)
@@ -133,6 +135,18 @@ def compose(rgb: NDArray[np.uint8], alpha: F32, options: Options,
     result = to_pil(float_to_u8(out_rgb), None if out_alpha is None else float_to_u8(out_alpha))
     timings_ms["compose"] = (time.perf_counter() - t) * 1e3
     return result, alpha
+
+
+def background_picture(options: Options, size_wh: tuple[int, int] | None = None) -> F32 | None:
+    """options' background picture as H×W×3 float32 (scaled to cover size_wh when given), else None."""
+    background = options.background
+    if background.kind is not BackgroundKind.IMAGE:
+        return None
+    assert background.image is not None
+    rgb = u8_to_float(decode_image(background.image, max_pixels=options.max_pixels).rgb)
+    if size_wh is not None and rgb.shape[:2] != (size_wh[1], size_wh[0]):
+        rgb = composite.cover_resize(rgb, size_wh)
+    return rgb
 
 
 def layout(fg: F32, alpha: F32, options: Options, *,

@@ -280,12 +280,15 @@ def finish(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec, option
 
 
 def compose_cutout(prepared: Prepared, alpha: NDArray[np.float32], spec: ModelSpec, options: Options, *,
-                   landmarker: FaceLandmarker | None = None) -> Cutout:
+                   landmarker: FaceLandmarker | None = None,
+                   background_rgb: NDArray[np.float32] | None = None) -> Cutout:
     """finish() after the matte: a given full-resolution matte composed as options say
     (composition.compose; video steadies the matte between matte_from_raw and this).
-    landmarker: the face landmark model for head framing (portrait.py)."""
+    landmarker: the face landmark model for head framing (portrait.py). background_rgb: options'
+    background picture already decoded (composition.background_picture), so a caller composing
+    many frames over one picture decodes it once; None decodes it here."""
     image, alpha = composition.compose(prepared.decoded.rgb, alpha, options, prepared.timings_ms,
-                                       landmarker=landmarker)
+                                       landmarker=landmarker, background_rgb=background_rgb)
     return Cutout(image=image, alpha=alpha, info=_info(prepared, spec))
 
 

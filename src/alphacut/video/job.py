@@ -7,6 +7,7 @@ clip: decode + preprocess → inference → matte, steadying, compositing → en
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 from ..errors import AlphacutError, OptionsError
 from ..options import Background, BackgroundKind, Color, Options, OutputFormat
 from .container import Frame, VideoInfo, probe, read_frames
-from .steady import MatteStabilizer, SteadyOptions
+from .steady import MatteStabilizer, MatteWindow, SteadyOptions
 from .writers import FolderSink, FrameSink, OutputKind, VideoSink, output_kind
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["FrameCutter", "VideoOptions", "VideoReport", "check_video_options", "cut_video"]
 
 log = logging.getLogger(__name__)
+
+_NO_BATCH = np.zeros((0,), np.float32)
 
 #: The chroma-key green editors key out (`--bg green` for video).
 CHROMA_GREEN = Color(0, 177, 64)
@@ -97,12 +100,27 @@ class FrameCutter:
         self.options = options or remover.options
         check_video_options(self.options)
         self.stabilizer = MatteStabilizer(steady)
+        sopts = self.stabilizer.options
+        # push()/drain(): the bidirectional window over the network's mattes, k frames late
+        self.window: MatteWindow[tuple[Any, Prepared]] | None = (
+            MatteWindow(sopts) if sopts.enabled and sopts.lookahead > 0 else None)
+        self._background: tuple[tuple[int, int], NDArray[np.float32] | None] | None = None  # (size_wh, picture)
         self.frames = 0
         self.inferred = 0
-        self.resets = 0
+        self._resets = 0
+
+    @property
+    def resets(self) -> int:
+        """First frames and detected cuts."""
+        if self.window is not None and self.stabilizer.options.keyframe_interval == 1:
+            return self.window.resets
+        return self._resets
 
     def reset(self) -> None:
+        """Forget the previous frames (frames pending in the window are dropped: drain() first)."""
         self.stabilizer.reset()
+        if self.window is not None:
+            self.window.reset()
 
     def prepare(self, rgb: NDArray[np.uint8]) -> Prepared:
         return self.remover.prepare(rgb, self.options)
@@ -121,11 +139,59 @@ class FrameCutter:
 
         alpha, info = self.stabilizer.step(rgb, matte() if raw is not None else matte)
         self.frames += 1
-        self.resets += info.reset
-        return self.remover.compose(prepared, alpha, opts)
+        self._resets += info.reset
+        return self.remover.compose(prepared, alpha, opts, background_rgb=self.background_picture(alpha.shape))
+
+    def background_picture(self, shape_hw: tuple[int, ...]) -> NDArray[np.float32] | None:
+        """--bg-image decoded and sized to the frames once, not per frame (None for other backgrounds)."""
+        size_wh = (int(shape_hw[1]), int(shape_hw[0]))
+        if self._background is None or self._background[0] != size_wh:
+            self._background = (size_wh, self.remover.background_picture(self.options, size_wh))
+        return self._background[1]
+
+    def push(self, rgb: NDArray[np.uint8], prepared: Prepared, raw: NDArray[np.float32] | None,
+             token: Any = None) -> list[tuple[Any, Cutout]]:
+        """Add a frame (raw: the network's output, None between keyframes); the frames now complete.
+
+        With SteadyOptions.lookahead = k > 0 each frame comes back k pushes later, steadied with
+        the k frames before and after it (MatteWindow); drain() returns the last ones. With
+        lookahead 0 (or steadying off) it is finish(), at once. `token` comes back with its frame.
+        """
+        if self.window is None:
+            return [(token, self.finish(rgb, prepared, raw))]
+        if raw is None or self.stabilizer.options.keyframe_interval > 1:
+            # --keyframes: the recursive stabiliser carries the matte between keyframes (and asks
+            # for the network at once on a cut)
+            def matte() -> NDArray[np.float32]:
+                return self.remover.matte_from(prepared, raw if raw is not None else self.infer(prepared),
+                                               self.options)
+
+            alpha, info = self.stabilizer.step(rgb, matte() if raw is not None else matte)
+            self._resets += info.reset
+        else:
+            alpha = self.remover.matte_from(prepared, raw, self.options)
+        # the window keeps 2k+1 frames: not their model inputs (12 MB each at 1024 px)
+        prepared = dataclasses.replace(prepared, batch=_NO_BATCH)
+        return self._window_out(self.window.push(rgb, alpha, (token, prepared)))
+
+    def drain(self) -> list[tuple[Any, Cutout]]:
+        """The frames still held for their look-ahead (call at the end of the clip)."""
+        if self.window is None:
+            return []
+        return self._window_out(self.window.flush(), count=False)
+
+    def _window_out(self, done: list[tuple[tuple[Any, Prepared], NDArray[np.float32]]], *,
+                    count: bool = True) -> list[tuple[Any, Cutout]]:
+        if count:
+            self.frames += 1
+        return [(token, self.remover.compose(prepared, alpha, self.options,
+                                             background_rgb=self.background_picture(alpha.shape)))
+                for (token, prepared), alpha in done]
 
     def cut(self, rgb: NDArray[np.uint8]) -> Cutout:
-        """One frame, start to finish (the network runs on every keyframe_interval-th frame)."""
+        """One frame, start to finish, at once: the recursive steadying only (no look-ahead: for a
+        live feed; cut_all() and cut_video() also use the look-ahead). The network runs on every
+        keyframe_interval-th frame."""
         prepared = self.prepare(rgb)
         key = self.frames % self.stabilizer.options.keyframe_interval == 0
         return self.finish(rgb, prepared, self.infer(prepared) if key else None)
@@ -137,8 +203,15 @@ class FrameCutter:
         self.frames += 1
 
     def cut_all(self, frames: Iterable[NDArray[np.uint8]]) -> Iterator[Cutout]:
-        for rgb in frames:
-            yield self.cut(rgb)
+        """Every frame's cutout, in order (each `lookahead` frames after it went in)."""
+        interval = self.stabilizer.options.keyframe_interval
+        for i, rgb in enumerate(frames):
+            prepared = self.prepare(rgb)
+            for _, cut in self.push(rgb, prepared, self.infer(prepared) if i % interval == 0 else None):
+                yield cut
+        for _, cut in self.drain():
+            assert cut is not None
+            yield cut
 
 
 # ------------------------------------------------------------------------------------------ the job
@@ -237,33 +310,52 @@ def cut_video(source: Path | str, output: Path | str, remover: Remover, options:
     counts = {"written": 0, "skipped": 0}
     resume = isinstance(sink, FolderSink) and vopts.skip_existing
 
+    # With the look-ahead window a frame's matte depends on the network's mattes of the k frames
+    # on each side, so resuming re-infers (without rewriting) the frames within k of a missing one.
+    k = cutter.window.options.lookahead if cutter.window is not None else 0
+
+    def needed(index: int) -> bool:
+        lo, hi = max(0, index - k), index + k if info.frames is None else min(info.frames - 1, index + k)
+        return any(not sink.exists(j) for j in range(lo, hi + 1))
+
     def decode() -> None:
         for frame in read_frames(info):
-            if resume and sink.exists(frame.index):
-                item: tuple[Frame, Prepared | None, bool] = (frame, None, False)
+            write = not (resume and sink.exists(frame.index))
+            if not write and not needed(frame.index):
+                item: tuple[Frame, Prepared | None, bool, bool] = (frame, None, False, False)
             else:
-                item = (frame, cutter.prepare(frame.rgb), frame.index % interval == 0)
+                item = (frame, cutter.prepare(frame.rgb), frame.index % interval == 0, write)
             if not pipe.put(decoded, item):
                 return
         pipe.put(decoded, _END)
 
+    def send(done: list[tuple[Any, Cutout]]) -> bool:
+        ok = True
+        for (frame, write), cut in done:
+            counts["skipped"] += not write
+            ok = ok and pipe.put(finished, (frame, _pixels(cut, opts) if write else None))
+        return ok
+
     def finish() -> None:
-        for frame, prepared, raw in pipe.items(inferred):
-            if prepared is None:  # written by an earlier run: its matte is the steadying state
+        # the cutter holds `lookahead` frames back (steadied with the frames after them): frames
+        # come out of push() later, in order, and drain() gives the last ones
+        for frame, prepared, raw, write in pipe.items(inferred):
+            if prepared is None:  # written by an earlier run and not near a missing frame
                 assert isinstance(sink, FolderSink)
-                alpha = sink.read_alpha(frame.index)
+                ok = send(cutter.drain())
+                alpha = sink.read_alpha(frame.index) if cutter.window is None else None
                 if alpha is not None and alpha.shape == frame.rgb.shape[:2]:
-                    cutter.prime(frame.rgb, alpha)
+                    cutter.prime(frame.rgb, alpha)  # its matte is the recursive steadying's state
                 else:
                     cutter.reset()
                 counts["skipped"] += 1
-                if not pipe.put(finished, (frame, None)):
-                    return
-                continue
-            cut = cutter.finish(frame.rgb, prepared, raw)
-            if not pipe.put(finished, (frame, _pixels(cut, opts))):
+                ok = ok and pipe.put(finished, (frame, None))
+            else:
+                ok = send(cutter.push(frame.rgb, prepared, raw, (frame, write)))
+            if not ok:
                 return
-        pipe.put(finished, _END)
+        if send(cutter.drain()):
+            pipe.put(finished, _END)
 
     def encode() -> None:
         for frame, pixels in pipe.items(finished):
@@ -278,9 +370,9 @@ def cut_video(source: Path | str, output: Path | str, remover: Remover, options:
         pipe.stage("finish", finish)
         pipe.stage("encode", encode)
         try:  # inference in this thread: onnxruntime's own threads do the work
-            for frame, prepared, key in pipe.items(decoded):
+            for frame, prepared, key, write in pipe.items(decoded):
                 raw = cutter.infer(prepared) if key and prepared is not None else None
-                if not pipe.put(inferred, (frame, prepared, raw)):
+                if not pipe.put(inferred, (frame, prepared, raw, write)):
                     break
             else:
                 pipe.put(inferred, _END)

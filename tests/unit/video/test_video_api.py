@@ -34,6 +34,27 @@ def test_frame_cutter_keeps_state_and_skips_the_network_between_keyframes(fake_r
     assert np.asarray(cutouts[0].image).shape == (64, 96, 4)
 
 
+def test_bg_image_is_decoded_once_per_clip_and_shows_behind_the_subject(
+        tmp_path: Path, fake_remover: Remover, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphacut import composition
+    from alphacut.options import Background, Options
+
+    picture = tmp_path / "bg.png"
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[..., 1] = 200  # green
+    from PIL import Image
+    Image.fromarray(rgb).save(picture)
+    calls = []
+    real = composition.decode_image
+    monkeypatch.setattr(composition, "decode_image", lambda *a, **k: calls.append(a) or real(*a, **k))
+    cutter = alphacut.video.FrameCutter(fake_remover, Options(background=Background.picture(str(picture))))
+    cutouts = list(cutter.cut_all(square_frame(t) for t in range(5)))
+    pictures = [a for a in calls if isinstance(a[0], str) and a[0] == str(picture)]
+    assert len(pictures) == 1, calls  # not once per frame
+    out = np.asarray(cutouts[-1].image)
+    assert out.shape == (64, 96, 3) and out[2, 2, 1] > 150 and out[2, 2, 0] < 50  # the picture behind
+
+
 def test_frame_size_options_are_refused(fake_remover: Remover) -> None:
     with pytest.raises(OptionsError) as err:
         alphacut.video.FrameCutter(fake_remover, alphacut.Options(crop=True))

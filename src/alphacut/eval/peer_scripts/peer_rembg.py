@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write timings here")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads (default 2)")
     parser.add_argument("--limit", type=int, help="only the first N images (sorted by name)")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="leave out images whose <stem>.png is already in --out (a resumed run; timings cover the rest)")
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the warm-up call (for cold-start runs: process start to first matte written)")
     args = parser.parse_args(argv)
@@ -49,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.limit]
     if not images:
         parser.error(f"no images in {args.images}")
+    if args.skip_existing:
+        images = [p for p in images if not (args.out / f"{p.stem}.png").is_file()]
+        if not images:
+            print(f"rembg: every mask is already in {args.out}", file=sys.stderr)
+            return 0
     args.out.mkdir(parents=True, exist_ok=True)
 
     # rembg refuses a model_path outside its home folder: point its home at the model's folder.
@@ -89,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         if mask.mode != "L":
             mask = mask.convert("L")
         assert mask.size == image.size, (mask.size, image.size)
-        mask.save(args.out / f"{path.stem}.png")
+        tmp = args.out / f".{path.stem}.{os.getpid()}.png"
+        mask.save(tmp)  # then renamed: a stopped run leaves no half-written mask for --skip-existing to trust
+        tmp.replace(args.out / f"{path.stem}.png")
         per_image_file[path.stem] = time.perf_counter() - file_start
     batch_s = time.perf_counter() - batch_start
     wall_s = time.perf_counter() - wall_start
