@@ -149,28 +149,11 @@ class MatteStabilizer:
 
     def _warp(self, prev_small: NDArray[np.uint8], small: NDArray[np.uint8], prev_out: F32) -> tuple[F32, NDArray[Any]]:
         """The previous output carried to this frame, and where the flow is reliable (small grid)."""
-        cv2 = self._cv2
         back = self._dis.calc(small, prev_small, None)  # this frame -> previous
         fwd = self._dis.calc(prev_small, small, None)  # previous -> this frame
-        sh, sw = small.shape
-        gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32), np.arange(sh, dtype=np.float32))
-        mx, my = gx + back[..., 0], gy + back[..., 1]
-        fwd_at = cv2.remap(fwd, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        fb_err = np.hypot(back[..., 0] + fwd_at[..., 0], back[..., 1] + fwd_at[..., 1])
-        motion = np.hypot(back[..., 0], back[..., 1])
-        prev_warped = cv2.remap(prev_small, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        photo = np.abs(prev_warped.astype(np.float32) - small.astype(np.float32)) / 255.0
-        photo = cv2.blur(photo, (3, 3))
-        inside = (mx >= 0) & (mx <= sw - 1) & (my >= 0) & (my <= sh - 1)
-        reliable = (fb_err < self.options.fb_tol_px + 0.05 * motion) & (photo < self.options.photo_tol) & inside
-        # the flow at the matte's size: scale the vectors with the grid
+        reliable = _reliable(self._cv2, small, prev_small, back, fwd, self.options.fb_tol_px, self.options.photo_tol)
         h, w = prev_out.shape
-        fx, fy = w / sw, h / sh
-        big = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
-        bx, by = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        warped = cv2.remap(prev_out, bx + big[..., 0] * np.float32(fx), by + big[..., 1] * np.float32(fy),
-                           interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return np.asarray(warped, np.float32), reliable
+        return _warp_to(self._cv2, prev_out, back, (w, h)), reliable
 
 
 # ------------------------------------------------------------------------ bidirectional window
