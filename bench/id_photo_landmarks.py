@@ -17,6 +17,7 @@ its landmarks.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -29,17 +30,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from id_photo_detectors import FACES, IGNORE
 
-# (image, crown_y, chin_y, eye_y) in source pixels; chins marked at 7x zoom against a pixel ruler
-# (the lower edge of the chin where it meets the neck or its shadow), crowns and eye lines as before.
-MARKED = [
-    ("samples/astronaut.jpg", 16, 178, 102),
-    ("grabcut/images/person1.jpg", 80, 336, 203),
-    ("grabcut/images/person2.png", 118, 381, 267),
-    ("grabcut/images/person8.png", 80, 406, 240),
-    ("grabcut/images/person4.jpg", 105, 194.5, 153),
-    ("grabcut/images/181079.jpg", 13, 121.5, 75),
-    ("sod_bsds_dev/images/65074.jpg", 80, 175.5, 140),
-]
+# (image, crown_y, chin_y, eye_y) in source pixels, marked by hand: one list, shared with the tests
+MARKED = [tuple(m) for m in json.loads((Path(__file__).with_name("id_photo_marks.json")).read_text())["marks"]]
 # chins only (a fez and a helmet: no crown to mark)
 CHIN_ONLY = [("grabcut/images/189080.jpg", 426.5), ("grabcut/images/376043.jpg", 169.5)]
 
