@@ -59,32 +59,26 @@ class Remover:
         self._face_landmarks = face_landmarks if face_landmarks is not None else backend is None
         self._landmarker: FaceLandmarker | None = None
         self._landmarker_lock = threading.Lock()
-        self._store = store
         if isinstance(model, ModelSpec):
             self.spec = model
         else:
             if store is None:
-                from .models.store import ModelStore
-
-                store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+                store = self._new_store()
             model_id = model or self.settings.model.value or store.catalog.default
             self.spec = store.catalog.get(model_id)
-            self._store = store
-        if backend is None:
-            if store is None:
-                from .models.store import ModelStore
-
-                store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
-            self._store = store
-            path = store.ensure(self.spec.id)
-            backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
-                                          providers=providers, optimized_dir=store.optimized_dir,
-                                          check=partial(store.check, self.spec.id))
-        if self.spec.task != "matting":
+        if self.spec.task != "matting":  # before anything is fetched or loaded for it
             from .errors import ModelError
 
             raise ModelError("model.wrong-task", f"'{self.spec.id}' is a {self.spec.task} model, not a "
                              "background remover.", hint="Choose a matting model: `alphacut models list`.")
+        if backend is None:
+            if store is None:
+                store = self._new_store()
+            path = store.ensure(self.spec.id)
+            backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
+                                          providers=providers, optimized_dir=store.optimized_dir,
+                                          check=partial(store.check, self.spec.id))
+        self._store = store
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
 
@@ -104,6 +98,12 @@ class Remover:
     def model_id(self) -> str:
         return self.spec.id
 
+    def _new_store(self) -> ModelStore:
+        """The model store of this Remover's settings (its home and offline switch)."""
+        from .models.store import ModelStore
+
+        return ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+
     def landmarker(self, options: Options) -> FaceLandmarker | None:
         """The face landmark model when options frame a head (the id-photo presets), else None.
 
@@ -117,9 +117,7 @@ class Remover:
                 from .runtime.faces import FaceLandmarker
 
                 if self._store is None:
-                    from .models.store import ModelStore
-
-                    self._store = ModelStore(self.settings.home_path, offline=bool(self.settings.offline.value))
+                    self._store = self._new_store()
                 self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL))
                 log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
                          self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
