@@ -136,11 +136,18 @@ class Margin:
         if len(parts) not in (1, 2, 4):
             raise OptionsError("options.invalid", f"margin={text!r} needs 1, 2 or 4 values.",
                                hint="Use e.g. 20, 5%, '10px 20px' (top/bottom left/right) or 'T R B L'.")
-        sides = [Length.parse(p, "margin") for p in parts]
+        return cls.of([Length.parse(p, "margin") for p in parts], basis=basis, max_frac=max_frac, max_px=max_px)
+
+    @classmethod
+    def of(cls, sides: list[Length], *, basis: MarginBasis = MarginBasis.LONGER, max_frac: float | None = None,
+           max_px: int | None = None) -> Margin:
+        """1, 2 or 4 lengths in CSS order (one: every side; two: top/bottom, left/right)."""
         if len(sides) == 1:
-            sides *= 4
+            sides = sides * 4
         elif len(sides) == 2:
             sides = [sides[0], sides[1], sides[0], sides[1]]
+        if len(sides) != 4:
+            raise OptionsError("options.invalid", f"a margin needs 1, 2 or 4 values, not {len(sides)}.")
         return cls(*sides, basis=basis, max_frac=max_frac, max_px=max_px)
 
     @property

@@ -227,8 +227,7 @@ def _margin(text: str) -> Margin:
     # a value past the cap is the cap (remove.bg clamps): 50 % or 500 px, whichever bounds it first
     sides = [Length(min(s.value, 100 * MARGIN_MAX_FRAC), True) if s.percent else Length(min(s.value, MARGIN_MAX_PX))
              for s in sides]
-    return Margin.parse(" ".join(str(s) for s in sides), basis=MarginBasis.AXIS, max_frac=MARGIN_MAX_FRAC,
-                        max_px=MARGIN_MAX_PX)
+    return Margin.of(sides, basis=MarginBasis.AXIS, max_frac=MARGIN_MAX_FRAC, max_px=MARGIN_MAX_PX)
 
 
 def _roi(text: str | None) -> Roi | None:
