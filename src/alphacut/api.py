@@ -49,13 +49,16 @@ class Remover:
     def __init__(self, model: str | ModelSpec | None = None, options: Options | None = None, *,
                  backend: Backend | None = None, settings: Settings | None = None,
                  store: ModelStore | None = None, threads: int | None = None,
-                 providers: Sequence[str] | None = None, face_landmarks: bool | None = None) -> None:
+                 providers: Sequence[str] | None = None, face_landmarks: bool | None = None,
+                 spin_wait: bool | None = None) -> None:
         self.options = options or Options()
         self.settings = settings or load_settings()
         # id-photo presets: the face landmark model (FACE_LANDMARK_MODEL) is fetched by the store and
         # loaded on the first ID photo. Without it (face_landmarks=False, and by default when the caller
         # brings its own backend and so manages models itself) the chin is estimated from the face box,
         # about 5% of the head off, and a warning says so.
+        # spin_wait: whether onnxruntime's threads busy-wait between steps (None: its default, yes);
+        # False for batches, whose decode and finish threads need the cores (runtime/onnx.py).
         self._face_landmarks = face_landmarks if face_landmarks is not None else backend is None
         self._landmarker: FaceLandmarker | None = None
         self._landmarker_lock = threading.Lock()
@@ -77,7 +80,7 @@ class Remover:
             path = store.ensure(self.spec.id)
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
                                           providers=providers, optimized_dir=store.optimized_dir,
-                                          check=partial(store.check, self.spec.id))
+                                          check=partial(store.check, self.spec.id), spin_wait=spin_wait)
         self._store = store
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
@@ -196,7 +199,8 @@ class Remover:
 
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
-                        optimized_dir: Path | None = None, check: Callable[[], object] | None = None) -> Backend:
+                        optimized_dir: Path | None = None, check: Callable[[], object] | None = None,
+                        spin_wait: bool | None = None) -> Backend:
     """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread.
 
     `check` (the store's full sha256 of the model file) runs first in that thread, so a damaged
@@ -212,7 +216,7 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
         from .runtime.onnx import OnnxBackend
 
         return OnnxBackend(path, output_index=spec.output_index, threads=threads, providers=providers,
-                           name=spec.id, optimized_dir=optimized_dir, model_hash=spec.checksum)
+                           name=spec.id, optimized_dir=optimized_dir, model_hash=spec.checksum, spin_wait=spin_wait)
 
     return BackgroundBackend(build, name=spec.id)
 

@@ -166,10 +166,10 @@ def presets() -> None:
         click.echo(f"{p.name:<14} {p.description}")
 
 
-def _remover(settings: Settings) -> Any:
+def _remover(settings: Settings, *, spin_wait: bool | None = None) -> Any:
     from .api import Remover
 
-    return Remover(settings=settings)
+    return Remover(settings=settings, spin_wait=spin_wait)
 
 
 def _stdin_is(path: Path) -> bool:
@@ -237,8 +237,9 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
                   skip_existing: bool, overwrite: bool, quiet: bool, layers: bool, as_json: bool = False) -> None:
     jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
-    # scipy) and decoding the first image happen in this thread meanwhile.
-    remover = _remover(settings)
+    # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
+    # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, "Spinning").
+    remover = _remover(settings, spin_wait=False)
     from .batch import Outcome, run_batch
 
     summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)

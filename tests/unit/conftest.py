@@ -81,11 +81,18 @@ def run(monkeypatch, tiny_spec, tmp_path):
 
     from alphacut import Remover, cli
 
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    remover_kwargs: list[dict[str, object]] = []  # what each command asked cli._remover for, besides settings
+
+    def fake_remover(settings: object, **kwargs: object) -> Remover:
+        remover_kwargs.append(kwargs)
+        return Remover(tiny_spec, backend=FakeBackend())
+
+    monkeypatch.setattr(cli, "_remover", fake_remover)
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
 
     def invoke(*args: str, input: bytes | None = None):
         return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
 
+    invoke.remover_kwargs = remover_kwargs  # type: ignore[attr-defined]
     return invoke

@@ -15,7 +15,7 @@ from .conftest import square_image
 
 @pytest.fixture
 def invoke(monkeypatch, tiny_spec, tmp_path):
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover(tiny_spec, backend=FakeBackend()))
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
     return lambda *args: CliRunner().invoke(cli.main, list(args), catch_exceptions=False)

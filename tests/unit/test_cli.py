@@ -165,3 +165,8 @@ def test_console_script_exit_code_and_report(body, code, stderr):
     proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == code, proc.stderr
     assert stderr in proc.stderr
+
+
+def test_a_batch_asks_for_onnxruntime_threads_that_do_not_spin(run, tree, tmp_path):
+    assert run("remove", str(tree), "-o", str(tmp_path / "out")).exit_code == 0
+    assert run.remover_kwargs == [{"spin_wait": False}]

@@ -235,7 +235,7 @@ def test_layers_from_the_cli(monkeypatch, tiny_spec, tmp_path):
 
     from alphacut import cli
 
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover(tiny_spec, backend=FakeBackend()))
     src = tmp_path / "two.png"
     blobs().save(src)
     res = CliRunner().invoke(cli.main, ["remove", str(src), "-o", str(tmp_path / "out"), "--layers"])

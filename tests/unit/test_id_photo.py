@@ -201,7 +201,7 @@ def test_two_faces_are_refused(remover):
 def test_cli_reports_no_face_and_writes_nothing(monkeypatch, tiny_spec, tmp_path):
     from alphacut import cli
 
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover(tiny_spec, backend=FakeBackend()))
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
     src = tmp_path / "wall.png"

@@ -101,7 +101,7 @@ def test_models_verify_drops_a_graph_from_before_records_without_calling_it_dama
 def test_a_batch_on_a_damaged_model_stops_with_the_model_error(src_dir, monkeypatch, tmp_path):
     store = _store(src_dir)
     _rot_in_place(store.ensure("tiny-net"))
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover("tiny-net", store=store, threads=1))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover("tiny-net", store=store, threads=1))
     for i in range(3):
         square_image().save(tmp_path / f"{i}.png")
     res = CliRunner().invoke(cli.main, ["remove", *(str(tmp_path / f"{i}.png") for i in range(3)),

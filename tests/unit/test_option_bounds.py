@@ -91,7 +91,7 @@ def test_cli_names_the_bound_and_exits_2(monkeypatch: pytest.MonkeyPatch, tiny_s
     from alphacut import Remover, cli
     from alphacut.runtime.fake import FakeBackend
 
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend()))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover(tiny_spec, backend=FakeBackend()))
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
     src = tmp_path / "a.png"
     src.write_bytes(PNG)

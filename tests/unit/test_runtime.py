@@ -61,3 +61,29 @@ def test_fake_backend_segments_a_dark_square():
     x[:, :, 16:48, 16:48] = -0.4
     out = FakeBackend().run(x)
     assert out[0, 0, 32, 32] == 1.0 and out[0, 0, 2, 2] == 0.0
+
+
+@pytest.mark.parametrize("spin_wait, entry", [(False, "0"), (True, "1")])
+def test_spin_wait_reaches_the_session_also_from_the_optimized_cache(tiny_onnx, tmp_path, spin_wait, entry):
+    from alphacut.runtime.onnx import SPIN_ENTRY
+
+    folder = tmp_path / "optimized"
+    built = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash="0" * 64,
+                        spin_wait=spin_wait)
+    cached = OnnxBackend(tiny_onnx, threads=1, name="tiny", optimized_dir=folder, model_hash="0" * 64,
+                         spin_wait=spin_wait)
+    assert built.loaded_from == tiny_onnx and cached.loaded_from.parent == folder  # the second read the cache
+    for b in (built, cached):
+        assert b._session.get_session_options().get_session_config_entry(SPIN_ENTRY) == entry
+    plain = OnnxBackend(tiny_onnx, threads=1)  # None: onnxruntime's default, nothing set
+    with pytest.raises(RuntimeError):  # onnxruntime: no such config entry
+        plain._session.get_session_options().get_session_config_entry(SPIN_ENTRY)
+
+
+def test_remover_passes_spin_wait_to_its_session(tiny_onnx, tiny_spec):
+    from alphacut.api import _load_in_background
+    from alphacut.runtime.onnx import SPIN_ENTRY
+
+    backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None, spin_wait=False)
+    inner = backend.wait()  # type: ignore[attr-defined]
+    assert inner._session.get_session_options().get_session_config_entry(SPIN_ENTRY) == "0"

@@ -95,11 +95,18 @@ class OnnxBackend:
     beside it (`.onnx.sha256`). Every load hashes it again first: a file without a record or whose
     bytes changed is deleted and rebuilt from the model (which the store verifies the same way),
     so a damaged cache is never run.
+
+    `spin_wait` False stops onnxruntime's intra-op threads from busy-waiting between the graph's
+    parallel steps (session option `session.intra_op.allow_spinning` = 0); None keeps onnxruntime's
+    default (they spin). Spinning threads hold cores that other threads of the process (a batch's
+    decode and finish stages) or other processes need: `alphacut remove` turns it off (docs/PERFORMANCE.md,
+    "Spinning"). It does not change the graph, so it is not part of the cache key.
     """
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
                  providers: Sequence[str] | None = None, name: str | None = None,
-                 optimized_dir: Path | None = None, model_hash: str | None = None) -> None:
+                 optimized_dir: Path | None = None, model_hash: str | None = None,
+                 spin_wait: bool | None = None) -> None:
         ort = _ort()
         wanted = list(providers) if providers else ["CPUExecutionProvider"]
         have = ort.get_available_providers()
@@ -122,6 +129,8 @@ class OnnxBackend:
         # The CPU arena stays on: turning it off too saves more memory but costs 25-34% of the
         # inference speed on these CPUs (docs/PERFORMANCE.md).
         opts.enable_mem_pattern = False
+        self._spin_wait = spin_wait  # _options_like does not copy config entries: _load_checked sets it again
+        _set_spin_wait(opts, spin_wait)
         self.loaded_from = Path(path)  # the file the session was built from (the model or its optimized copy)
         self._session: Any = None
         if optimized_dir is not None and model_hash is not None and wanted == ["CPUExecutionProvider"]:
@@ -153,7 +162,7 @@ class OnnxBackend:
         key = optimized_cache_key(model_hash, path, settings)
         cached = folder / f"{name}.{key}.onnx"
         if cached.is_file():
-            session = _load_checked(ort, cached, opts, providers)
+            session = _load_checked(ort, cached, opts, providers, self._spin_wait)
             if session is not None:
                 self.loaded_from = cached
                 log.info("onnxruntime: optimized graph from %s", cached)
@@ -235,7 +244,7 @@ def _session(ort: Any, path: Path, opts: Any, providers: list[str]) -> Any:
                            hint="The file may not be an ONNX model, or needs a newer onnxruntime.") from exc
 
 
-def _load_checked(ort: Any, cached: Path, opts: Any, providers: list[str]) -> Any:
+def _load_checked(ort: Any, cached: Path, opts: Any, providers: list[str], spin_wait: bool | None = None) -> Any:
     """A session from an optimized graph whose bytes match their record (hashed first), or None when
     there is no record, the bytes differ or onnxruntime refuses it."""
     expected = recorded_sha256(cached)
@@ -251,12 +260,23 @@ def _load_checked(ort: Any, cached: Path, opts: Any, providers: list[str]) -> An
         log.warning("optimized graph %s is damaged: its bytes hash to %s, %s was recorded", cached, digest, expected)
         return None
     fast = _options_like(ort, opts)
+    _set_spin_wait(fast, spin_wait)
     fast.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         return ort.InferenceSession(str(cached), sess_options=fast, providers=providers)
     except Exception as exc:  # noqa: BLE001 - a bad cache entry is deleted and rebuilt
         log.warning("optimized graph %s did not load (%s)", cached, exc)
         return None
+
+
+#: The session option that lets intra-op threads busy-wait for work ("1", onnxruntime's default) or not ("0").
+SPIN_ENTRY = "session.intra_op.allow_spinning"
+
+
+def _set_spin_wait(opts: Any, spin_wait: bool | None) -> None:
+    """Set SPIN_ENTRY on session options (None: leave onnxruntime's default)."""
+    if spin_wait is not None:
+        opts.add_session_config_entry(SPIN_ENTRY, "1" if spin_wait else "0")
 
 
 def _drop_cached(cached: Path) -> None:

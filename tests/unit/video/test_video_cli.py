@@ -21,7 +21,7 @@ av = pytest.importorskip("av")
 
 @pytest.fixture(autouse=True)
 def _fake(monkeypatch: pytest.MonkeyPatch, tiny_spec: ModelSpec) -> None:
-    monkeypatch.setattr(cli, "_remover", lambda settings: Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))))
+    monkeypatch.setattr(cli, "_remover", lambda settings, **_: Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))))
 
 
 def run(*args: str) -> object:
