@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alphacut")
 
-from .options import FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
+from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
 
 def _fail(exc: AlphacutError) -> NoReturn:
@@ -111,7 +111,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
 @click.option("--fast", is_flag=True, help=f"Fast mode: the model at {FAST_RESOLUTION} px instead of 1024 "
               f"({FAST_RESOLUTION_NO_DOT_PRODUCT} px on CPUs without VNNI/AMX, e.g. AVX2-only: `alphacut doctor` "
-              "says which); about 1.6x faster, a little less accurate on small and thin subjects (docs/PERFORMANCE.md).")
+              "says which); about 1.6x faster, a little less accurate on small and thin subjects; masks (-f mask) of "
+              "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
@@ -138,6 +139,7 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
 
         model = model or FAST_MODEL
         fields["resolution"] = fields.get("resolution") or fast_resolution()
+        fields["guide_min_pixels"] = FAST_GUIDE_MIN_PIXELS  # masks of large JPEGs: refined on a 1/2 decode
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:

@@ -24,6 +24,7 @@ from .geometry import (
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "FAST_GUIDE_MIN_PIXELS",
     "FAST_MODEL",
     "FAST_RESOLUTION",
     "FAST_RESOLUTION_NO_DOT_PRODUCT",
@@ -60,6 +61,10 @@ FAST_RESOLUTION = 768
 #: emulation (bench/avx2only) 768 px is 2.6x rembg's whole-process work on the bench set, 640 px 3.4x
 #: (target 3x); what 640 costs in MAE per evaldata set is in the same section.
 FAST_RESOLUTION_NO_DOT_PRODUCT = 640
+#: --fast's Options.guide_min_pixels: a mask of a large JPEG is refined against the photo decoded at
+#: 1/2 (or less) as long as that keeps at least this many pixels (12-24 MP photos: 1/2), then enlarged;
+#: docs/PERFORMANCE.md ("Reduced guide") has its cost and what it changes.
+FAST_GUIDE_MIN_PIXELS = 2_000_000
 
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.
@@ -347,6 +352,11 @@ class Options:
         shape: RECT, or CIRCLE for round avatars.
         outline_px, outline_color: a sticker outline around the subject.
         preset: the preset these options came from, for reports.
+        guide_min_pixels: for mask output only (format MASK, nothing moved or counted in the photo's
+            pixels, refine GUIDED or NONE): a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 reduction
+            keeping at least this many pixels, the matte refined against that and enlarged bilinearly
+            to the photo's size. None (default) refines against the full decode. --fast sets
+            FAST_GUIDE_MIN_PIXELS.
     """
 
     resolution: int | None = None
@@ -377,6 +387,7 @@ class Options:
     outline_px: int = 0
     outline_color: Color = Color(255, 255, 255)
     preset: str | None = None
+    guide_min_pixels: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.background, Background):
@@ -392,6 +403,9 @@ class Options:
         if self.resolution is not None and not (64 <= self.resolution <= 4096):
             raise OptionsError("options.invalid", f"resolution={self.resolution} is out of range.",
                                hint="Use a model resolution between 64 and 4096 px.")
+        if self.guide_min_pixels is not None and not (1 <= self.guide_min_pixels <= DEFAULT_MAX_PIXELS):
+            raise OptionsError("options.invalid", f"guide_min_pixels={self.guide_min_pixels} is out of range.",
+                               hint=f"Use 1..{DEFAULT_MAX_PIXELS} pixels, or None for the full decode.")
         if self.threshold is not None and not (0.0 < self.threshold < 1.0):
             raise OptionsError("options.invalid", f"threshold={self.threshold} must be between 0 and 1.")
         for name in ("erode_px", "dilate_px", "min_area_px", "outline_px"):
@@ -598,6 +612,7 @@ _PARSERS: dict[str, Any] = {
     "threshold": _parse_number(float),
     "fill_frac": _parse_number(float),
     "resolution": _parse_number(int),
+    "guide_min_pixels": _parse_number(int),
     "erode_px": _parse_number(int),
     "dilate_px": _parse_number(int),
     "min_area_px": _parse_number(int),

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from . import composition
 from .composition import Cutout, CutoutInfo, apply_background, encode_cutout, layout
 from .errors import OptionsError
-from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
+from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, enlarge_matte, resize_for_model
 from .models.catalog import ModelSpec
 from .ops import components, framing, guided, morphology
 from .ops.pixels import float_to_u8, u8_to_float
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 # Cutout, CutoutInfo, encode_cutout, layout and apply_background live in composition.py, re-exported here.
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "apply_background",
-           "clean_matte", "compose_cutout", "cut", "encode_cutout", "finish", "infer", "layout", "matte_from_raw",
-           "min_decode_size", "postprocess", "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
+           "clean_matte", "compose_cutout", "cut", "encode_cutout", "finish", "guide_decode_size",
+           "guide_may_be_reduced", "infer", "layout", "matte_from_raw", "min_decode_size", "postprocess",
+           "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,28 @@ def min_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], optio
     return source_wh
 
 
+def guide_may_be_reduced(options: Options) -> bool:
+    """Whether options let a mask be refined against a reduced decode (Options.guide_min_pixels):
+    only the matte is written, at the photo's own size, and nothing counts the photo's pixels."""
+    return (options.guide_min_pixels is not None and options.format is OutputFormat.MASK
+            and options.refine is not Refine.MATTING and not composition.changes_geometry(options)
+            and not _counts_source_pixels(options))
+
+
+def guide_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], min_pixels: int) -> tuple[int, int]:
+    """The smallest upright (w, h) to decode a photo at for refining its mask: at least min_pixels
+    (aspect kept) and never below the model input's share of it (content_size).
+
+    Example:
+        >>> guide_decode_size((6000, 4000), (768, 768), 2_000_000)
+        (1733, 1155)
+    """
+    w, h = source_wh
+    f = min(1.0, math.sqrt(min_pixels / (w * h)))
+    cw, ch = content_size(source_wh, model_wh)
+    return (min(w, max(cw, math.ceil(w * f))), min(h, max(ch, math.ceil(h * f))))
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An image decoded and turned into the model's input: what inference needs, and what comes after."""
@@ -200,6 +223,9 @@ class Prepared:
     model_input_wh: tuple[int, int]
     content_wh: tuple[int, int]  # the image's part of the input, from its top left
     timings_ms: dict[str, float]
+    #: The size the matte is enlarged to after refinement, when the photo was decoded reduced only to
+    #: refine a mask against (Options.guide_min_pixels); None: the decoded size.
+    matte_wh: tuple[int, int] | None = None
 
 
 def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
@@ -212,12 +238,17 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     size_wh = model_input_size(spec, options, backend)
+    reduced_guide = False
     if isinstance(source, Decoded):
         decoded = source
     else:
         bounded = options.size_wh is not None or options.max_output_pixels is not None
         need = None if full_resolution or not bounded else partial(
             min_decode_size, model_wh=size_wh, options=options)
+        if need is None and not full_resolution and guide_may_be_reduced(options):
+            assert options.guide_min_pixels is not None
+            need = partial(guide_decode_size, model_wh=size_wh, min_pixels=options.guide_min_pixels)
+            reduced_guide = True
         decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
     check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference
     if decoded.draft_scale > 1:
@@ -232,8 +263,9 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     batch, content_wh = preprocess(rgb, spec, size_wh)
     timings["decode"] = (t1 - t0) * 1e3
     timings["preprocess"] = (time.perf_counter() - t1) * 1e3
+    matte_wh = decoded.source_size_wh if reduced_guide and decoded.draft_scale > 1 else None
     return Prepared(decoded=decoded, batch=batch, model_input_wh=size_wh, content_wh=content_wh,
-                    timings_ms=timings)
+                    timings_ms=timings, matte_wh=matte_wh)
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
@@ -265,8 +297,10 @@ def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec
         alpha = refine_matte(low, decoded.rgb, options.refine)
     if decoded.alpha is not None:
         alpha = np.minimum(alpha, u8_to_float(decoded.alpha))
+    if prepared.matte_wh is not None and (alpha.shape[1], alpha.shape[0]) != prepared.matte_wh:
+        alpha = enlarge_matte(alpha, prepared.matte_wh)  # refined against a reduced decode: to full size
     if options.roi is not None:  # before cleaning: a subject chosen later is one inside the roi
-        alpha = framing.keep_inside(alpha, options.roi.box_xyxy(decoded.size_wh))
+        alpha = framing.keep_inside(alpha, options.roi.box_xyxy((alpha.shape[1], alpha.shape[0])))
     alpha = clean_matte(alpha, options)
     prepared.timings_ms["matte"] = (time.perf_counter() - t) * 1e3
     return alpha

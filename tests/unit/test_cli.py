@@ -170,3 +170,15 @@ def test_console_script_exit_code_and_report(body, code, stderr):
 def test_a_batch_asks_for_onnxruntime_threads_that_do_not_spin(run, tree, tmp_path):
     assert run("remove", str(tree), "-o", str(tmp_path / "out")).exit_code == 0
     assert run.remover_kwargs == [{"spin_wait": False}]
+
+
+def test_fast_refines_masks_of_large_photos_on_a_reduced_decode(run, tree, tmp_path, monkeypatch):
+    from alphacut import batch
+    from alphacut.options import FAST_GUIDE_MIN_PIXELS
+
+    seen = []
+    monkeypatch.setattr(batch, "run_batch", lambda remover, jobs, options, **kw: seen.append(options)
+                        or batch.BatchSummary())
+    assert run("remove", str(tree), "-o", str(tmp_path / "out"), "--fast", "-f", "mask").exit_code == 0
+    assert run("remove", str(tree), "-o", str(tmp_path / "out2"), "-f", "mask").exit_code == 0
+    assert [o.guide_min_pixels for o in seen] == [FAST_GUIDE_MIN_PIXELS, None]

@@ -81,3 +81,68 @@ def test_the_pipeline_releases_only_for_large_photos(monkeypatch, tiny_spec) -> 
     assert calls == ["release"]
     plain = FakeBackend(size_hw=(64, 64))  # a backend without run_and_release just runs
     assert pipeline.infer(pipeline.prepare(small, plain, tiny_spec, Options()), plain).shape[0] == 1
+
+
+def _dark_square_jpeg(tmp_path, wh=(640, 480)):  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    w, h = wh
+    photo = np.full((h, w, 3), 220, np.uint8)
+    photo[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 30
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(photo).save(path, quality=95)
+    return path
+
+
+def test_a_mask_refined_on_a_reduced_decode_is_full_size_and_close(tmp_path, tiny_spec) -> None:
+    """Options.guide_min_pixels: a JPEG mask refined against a 1/2 decode, enlarged to the photo's size."""
+    from alphacut import Remover
+    from alphacut.options import Options
+    from alphacut.runtime.fake import FakeBackend
+
+    path = _dark_square_jpeg(tmp_path)
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    full = remover.cutout(path, Options(format="mask"))  # type: ignore[arg-type]
+    reduced = remover.cutout(path, Options.from_kwargs(format="mask", guide_min_pixels=40_000))
+    assert full.info.decode_scale == 1 and reduced.info.decode_scale == 2  # 640x480 -> 320x240 >= 40 000 px
+    assert reduced.alpha.shape == full.alpha.shape == (480, 640) and reduced.image.size == (640, 480)
+    assert float(np.abs(reduced.alpha - full.alpha).mean()) < 0.01
+    # the smallest reduction that keeps the floor: 1/4 is 160x120 = 19 200 px
+    for floor, scale in ((19_200, 4), (19_201, 2)):
+        prepared = remover.prepare(path, Options.from_kwargs(format="mask", guide_min_pixels=floor))
+        assert prepared.decoded.draft_scale == scale and prepared.matte_wh == (640, 480)
+
+
+@pytest.mark.parametrize("extra", [{"format": "png"}, {"format": "mask", "erode_px": 2},
+                                   {"format": "mask", "crop": True}, {"format": "mask", "refine": "matting"},
+                                   {"format": "mask", "guide_min_pixels": None}])
+def test_the_guide_stays_full_where_the_photo_or_its_pixels_count(tmp_path, tiny_spec, extra) -> None:
+    from alphacut import Remover
+    from alphacut.options import Options
+    from alphacut.runtime.fake import FakeBackend
+
+    path = _dark_square_jpeg(tmp_path)
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    prepared = remover.prepare(path, Options.from_kwargs(**{"guide_min_pixels": 40_000, **extra}))
+    assert prepared.decoded.draft_scale == 1 and prepared.matte_wh is None
+
+
+def test_enlarge_matte_is_resize_matte_on_8_bit_values() -> None:
+    from alphacut.io.decode import enlarge_matte
+    from alphacut.ops.resize import resize_matte
+
+    alpha = np.random.default_rng(4).random((61, 83), dtype=np.float32)
+    for wh in ((166, 122), (250, 200), (83, 61)):
+        got = enlarge_matte(alpha, wh)
+        assert got.dtype == np.float32 and got.shape == (wh[1], wh[0])
+        # three roundings to 1/255: the input, and each of Pillow's two 8-bit passes
+        np.testing.assert_allclose(got, resize_matte(alpha, wh), atol=1.5 / 255 + 1e-6)
+
+
+def test_guide_min_pixels_is_checked() -> None:
+    from alphacut.errors import OptionsError
+    from alphacut.options import Options
+
+    with pytest.raises(OptionsError) as err:
+        Options(guide_min_pixels=0)
+    assert err.value.code == "options.invalid"
