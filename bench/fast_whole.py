@@ -6,7 +6,8 @@
 Each round spawns, in a rotating order: rembg's runner over the folder (no warm-up call: its model
 load and imports count, as alphacut's do) and `alphacut remove FOLDER -o OUT -f mask --fast
 --resolution R --json` for each R (and `--fast` alone, which picks its own resolution, when
---with-auto is given). Each process is timed spawn → exit (wall) with its user+system CPU
+--with-auto is given; and `--fast` alone run from another source tree, --baseline-src, as fast@base:
+before/after in the same rounds). Each process is timed spawn → exit (wall) with its user+system CPU
 (alphacut.eval.measure.spawn_measured). With --threads 1 both tools run one inference thread: the
 CPU time is then the work each does, which a busy machine barely changes (with 2 threads, onnxruntime's
 spinning threads burn CPU while they wait for a core). Per tool: the median over rounds; per R: the median over
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphacut.eval.measure import alphacut_command, spawn_measured
+from alphacut.eval.measure import alphacut_command, child_env, spawn_measured
 from alphacut.eval.peers import peer_command
 from alphacut.runtime.kernels import amx_granted, onnx_kernels, read_cpu_info
 
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                              "1 makes CPU time the work done, free of thread-pool spinning on a busy machine")
     parser.add_argument("--model-file", type=Path, default=Path.home() / ".cache/alphacut/models/isnet-general-use-fp16.onnx")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="also run `--fast` from this other alphacut source tree (e.g. `git worktree add` of an "
+                             "older commit: its src/ folder), as the row fast@base, in the same rounds")
     args = parser.parse_args(argv)
     images, gt = args.folder / "images", args.folder / "gt"
     cpu = read_cpu_info()
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                + f"; int8 kernel: {onnx_kernels(cpu, amx=amx_granted())[1].kernel}")
     print(machine, flush=True)
     tools = ["rembg"] + [f"fast@{r}" for r in args.resolutions.split(",") if r] + (["fast@auto"] if args.with_auto else [])
+    tools += ["fast@base"] if args.baseline_src else []
     runs: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
     mae: dict[str, float] = {}
     threads = [] if args.threads is None else ["--threads", str(args.threads)]
@@ -78,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     res = t.split("@")[1]
                     cmd = alphacut_command("remove", str(images), "-o", str(out), "-f", "mask", "--fast", "--json", "-q",
-                                           *([] if res == "auto" else ["--resolution", res]), *threads)
-                m = spawn_measured(cmd)
+                                           *([] if res in ("auto", "base") else ["--resolution", res]), *threads)
+                env = None
+                if t == "fast@base":
+                    env = {**child_env(), "PYTHONPATH": str(args.baseline_src.resolve())}
+                m = spawn_measured(cmd, env=env)
                 if m.returncode != 0:
                     print(f"{t} failed ({m.returncode}): {m.stderr[-2000:]}", file=sys.stderr)
                     return 1
