@@ -240,7 +240,7 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
-    # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, "Spinning").
+    # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
     remover = _remover(settings, spin_wait=False)
     from .batch import Outcome, run_batch
 

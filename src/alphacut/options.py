@@ -63,7 +63,7 @@ FAST_RESOLUTION = 768
 FAST_RESOLUTION_NO_DOT_PRODUCT = 640
 #: --fast's Options.guide_min_pixels: a mask of a large JPEG is refined against the photo decoded at
 #: 1/2 (or less) as long as that keeps at least this many pixels (12-24 MP photos: 1/2), then enlarged;
-#: docs/PERFORMANCE.md ("Reduced guide") has its cost and what it changes.
+#: docs/PERFORMANCE.md ("`--fast`'s whole process, round s18") has its cost and what it changes.
 FAST_GUIDE_MIN_PIXELS = 2_000_000
 
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG

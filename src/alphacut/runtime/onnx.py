@@ -100,7 +100,7 @@ class OnnxBackend:
     parallel steps (session option `session.intra_op.allow_spinning` = 0); None keeps onnxruntime's
     default (they spin). Spinning threads hold cores that other threads of the process (a batch's
     decode and finish stages) or other processes need: `alphacut remove` turns it off (docs/PERFORMANCE.md,
-    "Spinning"). It does not change the graph, so it is not part of the cache key.
+    "`--fast`'s whole process, round s18"). It does not change the graph, so it is not part of the cache key.
     """
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
