@@ -42,3 +42,17 @@ def test_preset_from_a_draft_decode_matches_the_full_decode(real_remover, tmp_pa
     # id-photo: the framing follows the face detector's box, which moves by a few % between two
     # resamplings of one photo (measured here: 6.4/255 with the real model; 9.9/255 in tests/unit)
     assert diff.max() < (12 if preset == "id-photo" else 2) / 255, diff * 255
+
+
+def test_fast_mask_from_a_half_decode_matches_the_full_decode(real_remover, tmp_path: Path) -> None:
+    """--fast's guide_min_pixels: a 12 MP JPEG's mask refined on a 1/2 decode, enlarged, ~ the full one."""
+    from alphacut.options import FAST_GUIDE_MIN_PIXELS, Options
+
+    src = _photo(tmp_path / "big.jpg", 4240, 2832, seed=11)
+    full = real_remover.cutout(src, Options(format="mask", resolution=768))  # type: ignore[arg-type]
+    fast = real_remover.cutout(src, Options.from_kwargs(format="mask", resolution=768,
+                                                        guide_min_pixels=FAST_GUIDE_MIN_PIXELS))
+    assert fast.info.decode_scale == 2 and full.info.decode_scale == 1
+    assert fast.alpha.shape == full.alpha.shape == (2832, 4240) and fast.image.size == (4240, 2832)
+    diff = np.abs(fast.alpha - full.alpha)
+    assert float(diff.mean()) < 0.003 and float((diff > 0.1).mean()) < 0.005
