@@ -207,3 +207,14 @@ def test_ensure_bench_set_reuses_its_own_set_and_refuses_others(tmp_path: Path) 
     (tmp_path / "other" / "x.txt").write_text("mine")
     with pytest.raises(InputError):
         ensure_bench_set(ev, tmp_path / "other", mix=MIX)
+
+
+def test_the_fast_row_runs_alphacut_remove_with_fast(tmp_path: Path) -> None:
+    """The --fast row measures `alphacut remove --fast` (all its settings), not only its model and size."""
+    from alphacut.eval.bench import ToolConfig, _Runner
+
+    runner = _Runner(tmp_path, [], tmp_path, home=None, threads=None, model_file=tmp_path / "m.onnx",
+                     peers_dir=tmp_path)
+    fast = ToolConfig("alphacut --fast (768 px)", "alphacut", model="m", resolution=768, fast=True)
+    assert "--fast" in runner._alphacut_cli(fast, "in", "-o", "out")
+    assert "--fast" not in runner._alphacut_cli(ToolConfig("alphacut", "alphacut"), "in", "-o", "out")

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError, OptionsError
 from ..models.catalog import Catalog, SourceKind
-from ..options import FAST_MODEL
+from ..options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL
 from ..runtime.kernels import fast_resolution
 from .benchset import BENCH_SUFFIXES, mae_per_image
 from .measure import Measured, alphacut_command, child_env, spawn_measured
@@ -59,6 +59,7 @@ class ToolConfig:
     resolution: int | None = None
     fmt: str = "mask"  # alphacut output format ("mask" = what the peers write; "png" = the default cutout)
     warm_and_cold: bool = True
+    fast: bool = False  # run as `alphacut remove --fast` (its other settings too, not only model and resolution)
 
 
 
@@ -78,6 +79,8 @@ class _Runner:
             cmd += ["-m", cfg.model]
         if cfg.resolution:
             cmd += ["--resolution", str(cfg.resolution)]
+        if cfg.fast:
+            cmd += ["--fast"]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
         return cmd
@@ -125,7 +128,8 @@ class _Runner:
         out = self.work / f"{cfg.label}.warm".replace(" ", "_")
         out.mkdir(parents=True, exist_ok=True)
         args = {"home": str(self.home) if self.home else None, "model": cfg.model, "threads": self.threads,
-                "resolution": cfg.resolution, "images": [str(p) for p in paths], "out": str(out)}
+                "resolution": cfg.resolution, "images": [str(p) for p in paths], "out": str(out),
+                "guide_min_pixels": FAST_GUIDE_MIN_PIXELS if cfg.fast else None}
         m = spawn_measured([sys.executable, "-m", "alphacut.eval.warm", json.dumps(args)], env=self.env)
         _check(m, cfg.label)
         return dict(_last_json(m, cfg.label)["per_image_file_s"])
@@ -238,7 +242,8 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
         configs.append(ToolConfig("alphacut (PNG cutout)", "alphacut", model=model, fmt="png", warm_and_cold=False))
     if fast or resolution:
         fast_side = resolution or fast_resolution()
-        configs.append(ToolConfig(f"alphacut --fast ({fast_side} px)", "alphacut", model=FAST_MODEL, resolution=fast_side))
+        configs.append(ToolConfig(f"alphacut --fast ({fast_side} px)", "alphacut", model=FAST_MODEL, resolution=fast_side,
+                                  fast=True))
     configs += [ToolConfig(p, p) for p in peers]
 
     load_before = _loadavg()

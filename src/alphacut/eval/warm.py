@@ -1,7 +1,7 @@
 """alphacut's warm per-image times for `alphacut bench`: file in → matte file out, one image at a time.
 
     python -m alphacut.eval.warm '{"home": ..., "model": ..., "threads": ..., "resolution": ...,
-                                   "images": [...], "out": DIR}'
+                                   "guide_min_pixels": ..., "images": [...], "out": DIR}'
 
 One Remover; a warm-up image first; then each image is read, cut out as a mask and written. Prints
 one JSON line: {"per_image_file_s": {stem: seconds}}.
@@ -26,7 +26,8 @@ def main(argv: list[str]) -> int:
     args = json.loads(argv[0])
     settings = load_settings({"home": args["home"]} if args.get("home") else {})
     remover = Remover(args.get("model"), settings=settings, threads=args.get("threads"))
-    opts = Options.from_kwargs(format="mask", resolution=args.get("resolution"))
+    opts = Options.from_kwargs(format="mask", resolution=args.get("resolution"),
+                               guide_min_pixels=args.get("guide_min_pixels"))
     paths = [Path(p) for p in args["images"]]
     out = Path(args["out"])
     remover.remove_bytes(paths[0], opts)
