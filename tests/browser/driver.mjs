@@ -2,7 +2,9 @@
 // Input: one JSON job on stdin. Output: one JSON report on stdout. Called by tests/browser/*.py.
 //   {url, mode: "server"|"private", images: [paths], timeoutMs, downloadDir,
 //    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., preset?: str, apiKey?: str,
-//    wantMatte?: bool, measureGaps?: bool, steps?: [...]}
+//    wantMatte?: bool, measureGaps?: bool, webgpu?: bool, probeOnly?: bool, steps?: [...]}
+// report.webgpuAdapter: the WebGPU adapter a worker of the page gets ({vendor, architecture, fallback}) or null;
+// probeOnly: stop after loading the page (nothing dropped).
 // wantMatte (private mode): report.matte = the last image's matte, the model's matte, the RGBA cutout
 // (base64 float32 / uint8) and its timings (ms, inferenceMs, refineMs, decontaminateMs, guided).
 // measureGaps: report.gaps = the longest main-thread gap (a 10 ms timer's lateness) while the batch ran,
@@ -27,9 +29,10 @@ const job = JSON.parse(readFileSync(0, "utf8"));
 const require = createRequire(join(job.webDir, "package.json"));
 const { chromium } = require("playwright-core");
 
+// webgpu: WebGPU on (no --disable-gpu); without a GPU, Chromium's adapter is SwiftShader (software, on the CPU)
 const browser = await chromium.launch({
   executablePath: job.chromium || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  args: ["--headless", "--no-sandbox", ...(job.webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-gpu"]), "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-default-apps"],
 });
 const report = { requests: [], console: [], downloads: {}, statuses: [], values: {} };
@@ -124,6 +127,21 @@ try {
   await page.goto(job.url, { waitUntil: "networkidle" });
   await page.waitForFunction(() => document.querySelector("#model-name").textContent.length > 0);
   report.isolated = await page.evaluate(() => self.crossOriginIsolated);
+  // the page's WebGPU adapter as a worker sees it (private mode asks from its worker), or null
+  report.webgpuAdapter = await page.evaluate(() => new Promise((resolve) => {
+    const w = new Worker(URL.createObjectURL(new Blob([`(async () => {
+      const a = await navigator.gpu?.requestAdapter().catch(() => null);
+      postMessage(a ? { vendor: a.info?.vendor, architecture: a.info?.architecture,
+        fallback: Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter) } : null);
+    })()`], { type: "text/javascript" })));
+    w.onmessage = ({ data }) => { w.terminate(); resolve(data); };
+    w.onerror = () => { w.terminate(); resolve(null); };
+  }));
+  if (job.probeOnly) {
+    await browser.close();
+    process.stdout.write(JSON.stringify(report));
+    process.exit(0);
+  }
   report.keyNeeded = await page.evaluate(() => !document.querySelector("#key-needed").hidden
     && document.querySelector("#files").disabled);
   if (job.mode === "private") await page.check("[data-testid=mode-private]");

@@ -5,7 +5,7 @@
 // the page knows its hashed name as INFER_WORKER_URL (scripts/build.mjs).
 //   in:  {type: "cut", id, file: Blob, model, headers, tuning}
 //   out: {type: "progress", id, stage: "model"|"compile"|"decode"|"infer", fraction?, expectMs?}
-//        {type: "ready", id, backend: "webgpu"|"wasm", threads, isolated, loadMs}
+//        {type: "ready", id, backend: "webgpu"|"wasm", adapter: {fallback, name}|null, threads, isolated, loadMs}
 //        {type: "done", id, rgba (the photo's pixels), bitmap (the decoded photo), low, lw, lh, width, height,
 //         ms: {decode, preprocess, run, postprocess, inference}, backend}
 //        {type: "error", id, error}
@@ -20,7 +20,7 @@ async function cut({ id, file, model, headers, tuning }) {
   const session = await loadSession(model, headers, (stage, fraction) => progress(stage, { fraction }), tuning);
   if (!announced) {
     announced = true;
-    self.postMessage({ type: "ready", id, backend: session.gpu ? "webgpu" : "wasm", threads: session.threads,
+    self.postMessage({ type: "ready", id, backend: session.gpu ? "webgpu" : "wasm", adapter: session.gpu, threads: session.threads,
       isolated: self.crossOriginIsolated, loadMs: performance.now() - tLoad });
   }
   progress("decode");

@@ -347,7 +347,8 @@ async function cutOutHere(item) {
     const r = await cutPrivately(item.file, state.config.private_model, apiHeaders(), {
       onReady: (info) => {
         state.runtime = info;
-        const how = info.backend === "webgpu" ? "WebGPU" : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
+        const gpu = info.adapter ? ` (${info.adapter.name || "adapter"}${info.adapter.fallback ? ", a software adapter" : ""})` : "";
+        const how = info.backend === "webgpu" ? `WebGPU${gpu}` : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
         showPrivateStatus(`Private mode runs on ${how}${info.isolated ? "" : " (not cross-origin isolated)"}, ` +
           "in a background worker: the image never leaves this tab.");
         $("#runtime").textContent = ` · private: ${how}`;

@@ -35,9 +35,10 @@ function inferWorker() {
  * onReady({backend, threads, isolated}) the runtime it chose, once.
  */
 export function cutPrivately(file, model, headers, { onProgress = () => {}, onReady = () => {} } = {}) {
-  // bench knobs (bench/web_speed.py --query): onnxruntime-web's thread count and graph optimization level
+  // bench knobs (bench/web_speed.py --query): onnxruntime-web's thread count and graph optimization level,
+  // and the backend (webgpu: on any adapter, even a software one; wasm: never WebGPU)
   const q = new URLSearchParams(location.search), tuning = {};
-  for (const k of ["threads", "graphopt"]) if (q.get(k)) tuning[k] = q.get(k);
+  for (const k of ["threads", "graphopt", "backend"]) if (q.get(k)) tuning[k] = q.get(k);
   return new Promise((resolve, reject) => {
     const id = nextId++;
     jobs.set(id, { resolve, reject, onProgress, onReady });

@@ -7,16 +7,32 @@ import { contentSize, normalize, padMirror, postprocess, resizeRGB, rgbaToRGB } 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
 
-async function hasWebGPU() {
+/**
+ * The WebGPU adapter private mode runs on, or null for WASM. A fallback adapter (software rendering on the
+ * CPU, e.g. Chromium's SwiftShader on a machine without a usable GPU) is skipped: on this project's machine
+ * it ran the model far slower than WASM (docs/WEB.md). Bench/test knob ?backend=webgpu takes any adapter
+ * (and fails if there is none), ?backend=wasm never uses WebGPU.
+ */
+async function webgpuAdapter(tuning) {
+  if (tuning.backend === "wasm") return null;
+  let adapter = null;
   try {
-    return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+    adapter = navigator.gpu ? await navigator.gpu.requestAdapter() : null;
   } catch {
-    return false;
+    adapter = null;
   }
+  if (!adapter) {
+    if (tuning.backend === "webgpu") throw new Error("WebGPU was asked for (?backend=webgpu) but this browser offers no WebGPU adapter");
+    return null;
+  }
+  const info = adapter.info || {};
+  const fallback = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  if (fallback && tuning.backend !== "webgpu") return null;
+  return { fallback, name: [info.vendor, info.architecture].filter(Boolean).join(" ") };
 }
 
 async function loadRuntime(tuning) {
-  const gpu = await hasWebGPU();
+  const gpu = await webgpuAdapter(tuning);
   // the WebGPU build also runs the WASM CPU kernels; the plain WASM build is half the download
   const file = gpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
   const ort = await import(/* @vite-ignore */ ORT_BASE + file);
@@ -46,7 +62,7 @@ async function fetchModel(url, headers, onProgress) {
 
 /**
  * Load (once) the runtime and the model described by /config.json's private_model. tuning: the page's
- * bench knobs from its URL (?threads=N&graphopt=disabled|basic|extended|all), empty normally.
+ * bench knobs from its URL (?threads=N&graphopt=disabled|basic|extended|all&backend=webgpu|wasm), empty normally.
  */
 export function loadSession(model, headers, onProgress, tuning = {}) {
   if (!sessionPromise) {
