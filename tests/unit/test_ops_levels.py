@@ -43,7 +43,7 @@ def test_rejects_bad_bounds(lo: float, hi: float) -> None:
 
 
 @pytest.mark.parametrize(("lo", "hi", "tail"), [(0.3, 0.7, 0.1), (0.2, 0.9, 0.05), (0.0, 0.8, 0.1), (0.1, 1.0, 0.2),
-                                                (0.05, 0.95, 0.0)])
+                                                (0.05, 0.95, 0.0), (0.05, 0.1, 0.4)])  # last: not S-shaped
 def test_tail_is_the_piecewise_linear_curve_and_keeps_order(lo: float, hi: float, tail: float) -> None:
     a = np.concatenate([RNG.random(5000), [0.0, 1.0, lo, hi]]).astype(np.float32).reshape(-1, 1)
     out = apply_levels(a, lo, hi, tail=tail)

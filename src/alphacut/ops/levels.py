@@ -55,17 +55,24 @@ def apply_levels(alpha: NDArray[np.float32], lo: float, hi: float, *, tail: floa
     k_mid = np.float32((y2 - y1) / (x2 - x1))
     k_lo = np.float32(y1 / x1) if x1 > 0.0 else np.float32(0.0)
     k_hi = np.float32((1.0 - y2) / (1.0 - x2)) if x2 < 1.0 else np.float32(0.0)
+    s_shaped = k_lo <= k_mid and k_hi <= k_mid  # then the curve is min(max(low, mid), high)
     for i in range(0, flat_in.size, _BLOCK):
         a = flat_in[i:i + _BLOCK]
         o = flat_out[i:i + _BLOCK]
         np.subtract(a, np.float32(x1), out=o)
         o *= k_mid
         o += np.float32(y1)
-        if x1 > 0.0:
-            below = a < np.float32(x1)
-            o[below] = a[below] * k_lo
-        if x2 < 1.0:
-            above = a > np.float32(x2)
-            o[above] = np.float32(1.0) - (np.float32(1.0) - a[above]) * k_hi
+        if s_shaped:
+            if x1 > 0.0:
+                np.maximum(o, a * k_lo, out=o)
+            if x2 < 1.0:
+                np.minimum(o, np.float32(1.0) - (np.float32(1.0) - a) * k_hi, out=o)
+        else:
+            if x1 > 0.0:
+                below = a < np.float32(x1)
+                o[below] = a[below] * k_lo
+            if x2 < 1.0:
+                above = a > np.float32(x2)
+                o[above] = np.float32(1.0) - (np.float32(1.0) - a[above]) * k_hi
         np.clip(o, 0.0, 1.0, out=o)
     return out
