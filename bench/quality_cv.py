@@ -117,6 +117,40 @@ def build_border(evaldata: Path, out: Path) -> None:
         print(f"border: {name}: {made} crops", file=sys.stderr)
 
 
+# ------------------------------------------------------------------------------------------- large
+LARGE_EVERY = 8
+LARGE_FACTOR = 3
+
+
+def build_large(evaldata: Path, out: Path, every: int = LARGE_EVERY, factor: int = LARGE_FACTOR) -> None:
+    """Every `every`-th image of each evaldata set (sorted by stem) and its ground truth, enlarged
+    `factor` times with Lanczos: photos larger than the model's matte, whose output path is the
+    upsampling of the matte (guided upsampling in the library from 2x the matte's size), which no
+    evaldata image reaches. grabcut's unknown band (128) is enlarged by nearest neighbour, kept exact."""
+    for s in discover_sets(evaldata):
+        (out / s.name / "images").mkdir(parents=True, exist_ok=True)
+        (out / s.name / "gt").mkdir(parents=True, exist_ok=True)
+        for pair in s.pairs[::every]:
+            dst = out / s.name / "images" / f"{pair.stem}.png"
+            if dst.is_file():
+                continue
+            with Image.open(pair.image) as im:
+                rgb = im.convert("RGB")
+                wh = (rgb.width * factor, rgb.height * factor)
+                big = rgb.resize(wh, Image.Resampling.LANCZOS)
+            g8 = Image.open(pair.gt).convert("L")
+            g = np.asarray(Image.fromarray(np.asarray(g8, np.float32), "F").resize(wh, Image.Resampling.LANCZOS))
+            g = np.clip(np.rint(g), 0, 255).astype(np.uint8)
+            if s.has_unknown:
+                g[g == 128] = 127
+                g[np.asarray(g8.resize(wh, Image.Resampling.NEAREST)) == 128] = 128
+            Image.fromarray(g).save(out / s.name / "gt" / f"{pair.stem}.png")
+            tmp = dst.with_suffix(".tmp.png")
+            big.save(tmp)
+            tmp.replace(dst)
+        print(f"large: {s.name}: {len(s.pairs[::every])} images x{factor}", file=sys.stderr)
+
+
 # ------------------------------------------------------------------------------------------ folds
 @dataclass(frozen=True)
 class Item:
@@ -141,6 +175,11 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
     if border.is_dir():
         for s in discover_sets(border):
             items += [Item("border", s.name, p.stem, p.image, p.gt, False, False, s.name) for p in s.pairs]
+    large = border.parent / "large"
+    if large.is_dir():  # the source sets' kinds (the enlarged ground truth reads as soft everywhere)
+        kinds = {s.name: (s.has_unknown, s.soft) for s in discover_sets(evaldata)}
+        for s in discover_sets(large):
+            items += [Item("large", s.name, p.stem, p.image, p.gt, *kinds[s.name], s.name) for p in s.pairs]
     for root in extra:  # one more fold per root, e.g. synthetic clips: <root>/<clip>/{images,gt}, every 3rd frame
         origin = {}
         if (root / "manifest.json").is_file():  # alphacut.video.synth's clips name their subjects' sets
@@ -149,6 +188,11 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
             items += [Item(root.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, origin.get(s.name, ""))
                       for p in s.pairs[::3]]
     return items
+
+
+def peer_dir(it: Item) -> str:
+    """The folder of a peer's mattes (and of the staged images) for an item."""
+    return {"border": "border", "large": f"large-{it.source}"}.get(it.fold, it.source)
 
 
 # --------------------------------------------------------------------------------- input variants
@@ -407,22 +451,25 @@ def edge_touch(low: np.ndarray, frac: float = 0.05) -> bool:
 
 
 def apply_curve(m: np.ndarray, curve: str) -> np.ndarray:
-    """A value curve on a finished matte: "" (none) or levels:<lo>:<hi> (alphacut.ops.levels)."""
+    """A value curve on a finished matte: "" (none) or levels:<lo>:<hi>[:<tail>] (alphacut.ops.levels)."""
     if not curve:
         return m
-    kind, lo, hi = curve.split(":")
-    assert kind == "levels", curve
-    return apply_levels(m.astype(np.float32), float(lo), float(hi))
+    kind, *args = curve.split(":")
+    assert kind == "levels" and len(args) in (2, 3), curve
+    lo, hi, tail = (float(a) for a in (args + ["0"])[:3])
+    return apply_levels(m.astype(np.float32), lo, hi, tail=tail)
 
 
 def curve_label(curve: str) -> str:
-    _, lo, hi = curve.split(":")
-    return f"levels {lo}-{hi}"
+    _, lo, hi, *tail = curve.split(":")
+    return f"levels {lo}-{hi}" + (f" tail {tail[0]}" if tail and float(tail[0]) else "")
 
 
-#: The value curves tried by default: levels on a grid (lo 0..0.2, hi 0.8..1), identity left out.
-CURVE_GRID = [f"levels:{lo}:{hi}" for lo in ("0", "0.02", "0.05", "0.1", "0.15", "0.2")
-              for hi in ("0.8", "0.85", "0.9", "0.95", "1") if (lo, hi) != ("0", "1")]
+#: The value curves tried by default: levels on a grid (lo 0..0.4, hi 0.6..1, tail 0..0.18: see
+#: apply_levels), the identity left out.
+CURVE_GRID = [f"levels:{lo}:{hi}:{tail}" for lo in ("0", "0.1", "0.2", "0.3", "0.4")
+              for hi in ("0.6", "0.7", "0.8", "0.9", "1") for tail in ("0", "0.06", "0.12", "0.18")
+              if (lo, hi) != ("0", "1")]
 
 
 @dataclass(frozen=True)
@@ -541,7 +588,7 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
 
 def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant],
            outputs: list[str] = OUTPUTS, curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
-           rules: bool = True, top: int = 0) -> str:
+           rules: bool = True, top: int = 0, fb_floor: float | None = None) -> str:
     """The CV's report (markdown). top: list only the candidates without a value curve, the `top`
     best curved ones by mean MAE and every chosen one (0: every candidate)."""
     evalsets = {it.source for it in items if it.fold == it.source}
@@ -600,7 +647,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             if v in lows:
                 scorers.setdefault((name, it.fold), Scorer()).add(key, matte_of(v, o), gt, valid)
         for t in peers:
-            p = compare / t / (it.source if it.fold != "border" else "border") / f"{it.stem}.png"
+            p = compare / t / peer_dir(it) / f"{it.stem}.png"
             if p.is_file():
                 pred = np.asarray(Image.open(p).convert("L")).astype(np.float32) / 255
                 scorers.setdefault((f"peer:{t}", it.fold), Scorer()).add(key, pred, gt, valid)
@@ -630,10 +677,14 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         return None if sc is None or len(sc.mae) == fold_n[fold] else list(sc.mae)
 
     def choose(train: list[str], exclude_source: str | None) -> str:
-        rows = []
+        rows, fb = [], {}
         for c in cands:
             s = [score(c.name, f, exclude_source) for f in train]
-            rows.append((float(np.mean([m for m, _ in s])), float(np.mean([f for _, f in s])), c.rank, c.name))
+            fb[c.name] = float(np.mean([f for _, f in s]))
+            rows.append((float(np.mean([m for m, _ in s])), fb[c.name], c.rank, c.name))
+        if fb_floor is not None:  # a value curve may not cost more max Fβ than this on the training folds
+            base = {c.name: c.name.rsplit(" · ", 1)[0] for c in cands if c.curve}
+            rows = [r for r in rows if r[3] not in base or r[1] >= fb[base[r[3]]] - fb_floor]
         best = min(r[0] for r in rows)
         tied = [r for r in rows if r[0] <= best + tie]
         top_f = max(r[1] for r in tied)
@@ -644,7 +695,10 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
     in_sample = choose(folds, None) if cands else ""
     oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds} if cands else {}
     lines.append(f"Folds: {', '.join(f'{f} ({fold_n[f]})' for f in folds)}; {len(cands)} candidates; "
-                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler.\n")
+                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler"
+                 + (f"; a value curve is chosen only if it costs at most {fb_floor} of mean max Fβ on the "
+                    "training folds against the same candidate without it" if fb_floor is not None else "")
+                 + ".\n")
     lines.append("### Candidates, per fold (MAE / max Fβ), all images; runs = network runs per image\n")
     lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
     lines.append("|---|---|" + "---|" * (len(folds) + 2))
@@ -733,7 +787,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=["border", "stage", "cache", "cv"])
+    ap.add_argument("step", choices=["border", "large", "stage", "cache", "cv"])
     ap.add_argument("--evaldata", type=Path, default=REPO.parent.parent / "shared" / "evaldata")
     ap.add_argument("--out", type=Path, default=REPO / "out" / "quality")
     ap.add_argument("--compare", type=Path, default=REPO / "out" / "compare",
@@ -753,6 +807,8 @@ def main() -> int:
                     help="cv: value curves on the matte, levels:<lo>:<hi>, comma-separated; grid: CURVE_GRID; none")
     ap.add_argument("--curve-outputs", default="lib", help="cv: the outputs the curves are tried on")
     ap.add_argument("--no-rules", action="store_true", help="cv: leave out the two-run edge rules and ensembles")
+    ap.add_argument("--fb-floor", type=float, default=None,
+                    help="cv: choose a value curve only if it costs at most this much mean max F-beta (training folds)")
     ap.add_argument("--top", type=int, default=12, help="cv: list only this many curved candidates (0: all)")
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
@@ -763,6 +819,9 @@ def main() -> int:
     if args.step == "border":
         build_border(args.evaldata, border)
         return 0
+    if args.step == "large":
+        build_large(args.evaldata, args.out / "large")
+        return 0
     every_set = {k: int(v) for k, v in (kv.split("=") for kv in args.every_set.split(",") if kv)}
     items = load_items(args.evaldata, border, args.extra, args.every, every_set)
     variants = [Variant.parse(t) for t in args.variants.split(",") if t]
@@ -771,7 +830,7 @@ def main() -> int:
         items = [it for it in items if it.fold in keep]
     if args.step == "stage":  # symlink folders of the chosen images, for the peers' scripts
         for it in items:
-            d = args.out / "stage" / (it.source if it.fold != "border" else "border")
+            d = args.out / "stage" / peer_dir(it)
             d.mkdir(parents=True, exist_ok=True)
             link = d / it.image.name
             if not link.exists():
@@ -782,7 +841,7 @@ def main() -> int:
         return 0
     curves = CURVE_GRID if args.curves == "grid" else [c for c in args.curves.split(",") if c and c != "none"]
     print(run_cv(items, args.out, args.compare, args.tie, variants, args.outputs.split(","), curves,
-                 tuple(args.curve_outputs.split(",")), not args.no_rules, args.top))
+                 tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor))
     return 0
 
 
