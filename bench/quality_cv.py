@@ -1,10 +1,17 @@
 """Input/output variants of the model step, cached per image, and chosen by leave-one-set-out CV.
 
-Three steps, each resumable:
+The steps, each resumable:
 
     python bench/quality_cv.py border                 # build the border fold (subjects cut by a frame edge)
+    python bench/quality_cv.py large                  # build the large check (images enlarged 3x)
     python bench/quality_cv.py cache --variants V,..  # run the network once per image per input variant
     python bench/quality_cv.py cv --variants V,.. > out/quality/cv.md   # score, run the CV
+    python bench/quality_cv.py paths --variants V --curves C            # output paths on the large check
+
+`cv` also tries value curves on the matte (--curves, default CURVE_GRID: ops/levels.apply_levels),
+can refuse a curve that costs max F-beta on the training folds (--fb-floor), minimize the mean or
+the geometric mean of the training folds' MAE (--criterion), and save / reuse the per-image scores
+(--scores, --reuse) to rerun the choice under another protocol without scoring again.
 
 `border` crops images of evaldata's binary sets (davis_*, sod_bsds_dev, ebay_products) so that
 the subject is cut by the bottom or right edge of a 16:9 or 9:16 frame, like a webcam shot or a
