@@ -751,8 +751,6 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
                     "training folds against the same candidate without it" if fb_floor is not None else "")
                  + ".\n")
     lines.append("### Candidates, per fold (MAE / max Fβ), all images; runs = network runs per image\n")
-    lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
-    lines.append("|---|---|" + "---|" * (len(folds) + 2))
     listed = [c.name for c in cands]
     if top:
         def mean_mae(name: str) -> float:
@@ -762,6 +760,8 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         listed = [n for n in listed if n in keep]
         lines.append(f"({len(cands) - len(listed)} candidates with a value curve not listed: only the {top} best "
                      "by mean MAE and the chosen ones are.)\n")
+    lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
+    lines.append("|---|---|" + "---|" * (len(folds) + 2))
     for name in listed + shown + [f"peer:{t}" for t in peers]:
         r = f"{np.mean(runs[name]):.2f}" if name in runs else "1"
         s = [score(name, f) if (name, f) in scorers else None for f in folds]
