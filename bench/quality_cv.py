@@ -50,6 +50,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
+from alphacut.ops.levels import apply_levels  # noqa: E402
 from alphacut.ops.pixels import u8_to_float
 from alphacut.ops.resize import resize_matte
 from alphacut.options import Refine  # noqa: E402
@@ -116,6 +117,40 @@ def build_border(evaldata: Path, out: Path) -> None:
         print(f"border: {name}: {made} crops", file=sys.stderr)
 
 
+# ------------------------------------------------------------------------------------------- large
+LARGE_EVERY = 8
+LARGE_FACTOR = 3
+
+
+def build_large(evaldata: Path, out: Path, every: int = LARGE_EVERY, factor: int = LARGE_FACTOR) -> None:
+    """Every `every`-th image of each evaldata set (sorted by stem) and its ground truth, enlarged
+    `factor` times with Lanczos: photos larger than the model's matte, whose output path is the
+    upsampling of the matte (guided upsampling in the library from 2x the matte's size), which no
+    evaldata image reaches. grabcut's unknown band (128) is enlarged by nearest neighbour, kept exact."""
+    for s in discover_sets(evaldata):
+        (out / s.name / "images").mkdir(parents=True, exist_ok=True)
+        (out / s.name / "gt").mkdir(parents=True, exist_ok=True)
+        for pair in s.pairs[::every]:
+            dst = out / s.name / "images" / f"{pair.stem}.png"
+            if dst.is_file():
+                continue
+            with Image.open(pair.image) as im:
+                rgb = im.convert("RGB")
+                wh = (rgb.width * factor, rgb.height * factor)
+                big = rgb.resize(wh, Image.Resampling.LANCZOS)
+            g8 = Image.open(pair.gt).convert("L")
+            g = np.asarray(Image.fromarray(np.asarray(g8, np.float32), "F").resize(wh, Image.Resampling.LANCZOS))
+            g = np.clip(np.rint(g), 0, 255).astype(np.uint8)
+            if s.has_unknown:
+                g[g == 128] = 127
+                g[np.asarray(g8.resize(wh, Image.Resampling.NEAREST)) == 128] = 128
+            Image.fromarray(g).save(out / s.name / "gt" / f"{pair.stem}.png")
+            tmp = dst.with_suffix(".tmp.png")
+            big.save(tmp)
+            tmp.replace(dst)
+        print(f"large: {s.name}: {len(s.pairs[::every])} images x{factor}", file=sys.stderr)
+
+
 # ------------------------------------------------------------------------------------------ folds
 @dataclass(frozen=True)
 class Item:
@@ -140,6 +175,11 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
     if border.is_dir():
         for s in discover_sets(border):
             items += [Item("border", s.name, p.stem, p.image, p.gt, False, False, s.name) for p in s.pairs]
+    large = border.parent / "large"
+    if large.is_dir():  # the source sets' kinds (the enlarged ground truth reads as soft everywhere)
+        kinds = {s.name: (s.has_unknown, s.soft) for s in discover_sets(evaldata)}
+        for s in discover_sets(large):
+            items += [Item("large", s.name, p.stem, p.image, p.gt, *kinds[s.name], s.name) for p in s.pairs]
     for root in extra:  # one more fold per root, e.g. synthetic clips: <root>/<clip>/{images,gt}, every 3rd frame
         origin = {}
         if (root / "manifest.json").is_file():  # alphacut.video.synth's clips name their subjects' sets
@@ -148,6 +188,11 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
             items += [Item(root.name, s.name, p.stem, p.image, p.gt, s.has_unknown, s.soft, origin.get(s.name, ""))
                       for p in s.pairs[::3]]
     return items
+
+
+def peer_dir(it: Item) -> str:
+    """The folder of a peer's mattes (and of the staged images) for an item."""
+    return {"border": "border", "large": f"large-{it.source}"}.get(it.fold, it.source)
 
 
 # --------------------------------------------------------------------------------- input variants
@@ -329,17 +374,32 @@ def fuse(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------- scores
 class Scorer:
-    """MAE and the F-beta curve of alphacut.eval.metrics.SetAccumulator, per (candidate, fold)."""
+    """MAE and the F-beta curve of alphacut.eval.metrics.SetAccumulator, per (candidate, fold).
+
+    The F-beta curve is pysodmetrics' Fmeasure.cal_pr (beta² = 0.3, thresholds 0..255, the same
+    uint8 truncation of pred * 255), computed here with one bincount instead of its two histograms
+    and its unused adaptive F-measure (test: fcurve_matches_pysodmetrics)."""
+
+    BETA2 = 0.3
 
     def __init__(self) -> None:
-        import warnings
-
-        import py_sod_metrics as sod
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._fm = sod.Fmeasure()
         self.mae: dict[str, float] = {}
         self.fcurve: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def f_curve(cls, p8: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """pysodmetrics' changeable F-measures of a uint8 prediction against a boolean GT."""
+        q = (p8.astype(np.float64) / 255 * 255).astype(np.uint8).ravel()  # its own truncation, kept
+        hist = np.bincount(q.astype(np.int64) + 256 * g.ravel(), minlength=512)
+        bg_w = np.cumsum(hist[:256][::-1]).astype(np.float64)
+        tps = np.cumsum(hist[256:][::-1]).astype(np.float64)
+        ps = tps + bg_w
+        ps[ps == 0] = 1
+        t = max(int(np.count_nonzero(g)), 1)
+        prec, rec = tps / ps, tps / t
+        num = (1 + cls.BETA2) * prec * rec
+        den = np.where(num == 0, 1, cls.BETA2 * prec + rec)
+        return num / den
 
     def add(self, stem: str, pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None) -> None:
         pred = np.clip(pred, 0, 1)
@@ -350,12 +410,29 @@ class Scorer:
         if valid is not None:
             p8 = np.where(valid, p8, 0).astype(np.uint8)
             g8 = np.where(valid, g8, 0).astype(np.uint8)
-        self._fm.step(pred=p8.astype(np.float64) / 255, gt=g8 > 128, normalize=False)
-        self.fcurve[stem] = np.asarray(self._fm.changeable_fms[-1], np.float64)
+        self.fcurve[stem] = self.f_curve(p8, g8 > 128)
 
     def curve(self, keys: list[str] | None = None) -> np.ndarray:
         """pysodmetrics' F-beta curve: the mean of the per-image curves (of `keys` only, if given)."""
         return np.mean([self.fcurve[k] for k in (keys if keys is not None else self.fcurve)], axis=0)
+
+
+def fcurve_matches_pysodmetrics(n: int = 5) -> float:
+    """Largest difference between Scorer.f_curve and pysodmetrics' Fmeasure on random soft mattes."""
+    import warnings
+
+    import py_sod_metrics as sod
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for _ in range(n):
+        g = rng.random((60, 80)) > 0.6
+        p8 = np.clip(g * 180 + rng.normal(40, 60, g.shape), 0, 255).astype(np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fm = sod.Fmeasure()
+            fm.step(pred=p8.astype(np.float64) / 255, gt=g, normalize=False)
+        worst = max(worst, float(np.abs(np.asarray(fm.changeable_fms[-1]) - Scorer.f_curve(p8, g)).max()))
+    return worst
 
 
 #: What the CV chooses among (int8 model only: the default's speed target rules fp16 out unless it
@@ -373,6 +450,28 @@ def edge_touch(low: np.ndarray, frac: float = 0.05) -> bool:
                     (low[:, 0] > 0.5).mean(), (low[:, -1] > 0.5).mean()) >= frac)
 
 
+def apply_curve(m: np.ndarray, curve: str) -> np.ndarray:
+    """A value curve on a finished matte: "" (none) or levels:<lo>:<hi>[:<tail>] (alphacut.ops.levels)."""
+    if not curve:
+        return m
+    kind, *args = curve.split(":")
+    assert kind == "levels" and len(args) in (2, 3), curve
+    lo, hi, tail = (float(a) for a in (args + ["0"])[:3])
+    return apply_levels(m.astype(np.float32), lo, hi, tail=tail)
+
+
+def curve_label(curve: str) -> str:
+    _, lo, hi, *tail = curve.split(":")
+    return f"levels {lo}-{hi}" + (f" tail {tail[0]}" if tail and float(tail[0]) else "")
+
+
+#: The value curves tried by default: levels on a grid (lo 0..0.4, hi 0.6..1, tail 0..0.18: see
+#: apply_levels), the identity left out.
+CURVE_GRID = [f"levels:{lo}:{hi}:{tail}" for lo in ("0", "0.1", "0.2", "0.3", "0.4")
+              for hi in ("0.6", "0.7", "0.8", "0.9", "1") for tail in ("0", "0.06", "0.12", "0.18")
+              if (lo, hi) != ("0", "1")]
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A way to get the matte: one input variant; or a rule (the first variant's matte, fused with
@@ -385,17 +484,25 @@ class Candidate:
     output: str
     fusion: str = ""
     rank: int = 0
+    curve: str = ""  # a value curve applied to the finished matte (apply_curve), "" for none
+    source: str = ""  # plain only: the key of a fused network output (see fused_lows) instead of variants[0]
 
     def matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None],
               rgb: np.ndarray) -> tuple[np.ndarray, int]:
+        """(matte, network runs) for one image: _matte, then the candidate's value curve."""
+        m, k = self._matte(get, lows, rgb)
+        return apply_curve(m, self.curve), k
+
+    def _matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None],
+               rgb: np.ndarray) -> tuple[np.ndarray, int]:
         """(matte, network runs) for one image; get(variant, output) gives a variant's matte.
 
         A rule fuses at the network's resolution, as the library does (pipeline.infer): the second
         run's output over the image, resized (bilinear) to the first's, fused, then the output step.
         """
-        first = get(str(self.variants[0]), self.output)
+        first = get(self.source or str(self.variants[0]), self.output)
         if self.kind == "plain":
-            return first, 1
+            return first, len(self.variants)
         if self.kind == "rule":
             low1 = lows[str(self.variants[0])]
             assert low1 is not None
@@ -415,18 +522,46 @@ class Candidate:
         return np.mean([get(str(v), self.output) for v in self.variants], axis=0), len(self.variants)
 
 
-def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Candidate]:
+def fused_lows(lows: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+    """The flip ensembles' network outputs: an input variant's and its mirror's (flipped back) averaged
+    at the network's resolution, before the output step, as the library would fuse them."""
+    out = {}
+    for geom in ("stretch", "half-reflect"):
+        a, b = lows.get(geom), lows.get(f"{geom}+flip")
+        if a is not None and b is not None:
+            out[f"mean({geom}, {geom}+flip)"] = (a + b) * np.float32(0.5)
+    return out
+
+
+def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: list[str] = OUTPUTS,
+                    curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
+                    rules: bool = True) -> list[Candidate]:
     """The candidates the CV chooses among; at_edges: variants cached (at least) on every image whose
-    stretch matte touches an edge, usable as a rule's second run."""
+    stretch matte touches an edge, usable as a rule's second run. Each value curve is tried on every
+    one-run candidate whose output is in curve_outputs and on the flip ensembles."""
     names = {str(v) for v in complete}
     second_ok = names | {str(v) for v in at_edges}
     out = []
     for v in complete:
         if v.model != "int8" or v.flip:
             continue
-        for o in OUTPUTS:
+        for o in outputs:
             rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib")
             out.append(Candidate(f"{v} · {o}", "plain", (v,), o, rank=rank))
+            if o in curve_outputs:
+                out += [Candidate(f"{v} · {o} · {curve_label(c)}", "plain", (v,), o, rank=rank + 1, curve=c)
+                        for c in curves or []]
+    for geom in ("stretch", "half-reflect"):  # the flip ensemble: the image and its mirror, averaged
+        if {geom, f"{geom}+flip"} <= names:
+            pair = (Variant(geom), Variant(geom, flip=True))
+            src = f"mean({geom}, {geom}+flip)"
+            for o in curve_outputs:
+                rank = 5 + (o != "lib")
+                out.append(Candidate(f"{src} · {o}", "plain", pair, o, rank=rank, source=src))
+                out += [Candidate(f"{src} · {o} · {curve_label(c)}", "plain", pair, o, rank=rank + 1, curve=c,
+                                  source=src) for c in curves or []]
+    if not rules:
+        return out
     if "stretch" in names:
         for second in ("half-reflect", "half-centre-reflect", "pad"):
             if second in second_ok:
@@ -439,7 +574,7 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Ca
                 label = "stretch instead" if f == "replace" else f"stretch {f}-fused"
                 out.append(Candidate(f"half-reflect, {label} if at an edge · lib", "rule",
                                      (Variant("half-reflect"), Variant("stretch")), "lib", f, rank=4))
-        for other in ("stretch+flip", "pad", "half-reflect"):
+        for other in ("pad", "half-reflect"):
             if other in names:
                 for f in ("mean", "max"):
                     out.append(Candidate(f"{f}(stretch, {other}) · lib", "ensemble",
@@ -451,7 +586,11 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant]) -> list[Ca
     return out
 
 
-def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant]) -> str:
+def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant],
+           outputs: list[str] = OUTPUTS, curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
+           rules: bool = True, top: int = 0, fb_floor: float | None = None) -> str:
+    """The CV's report (markdown). top: list only the candidates without a value curve, the `top`
+    best curved ones by mean MAE and every chosen one (0: every candidate)."""
     evalsets = {it.source for it in items if it.fold == it.source}
     folds = sorted({it.fold for it in items}, key=lambda f: (f not in evalsets, f))
     rgbs: dict[Path, np.ndarray] = {}
@@ -477,7 +616,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
     partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
     print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
           f"partial: {partial}", file=sys.stderr)
-    cands = make_candidates(complete, at_edges)
+    cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules)
     shown = [f"{v} · {o}" for v in complete if v.model != "int8" or v.flip for o in ("lib", "rembg")]
     shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
 
@@ -491,6 +630,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         key = f"{it.origin}/{it.source}/{it.stem}"
         avail = complete + at_edges + [Variant.parse(v) for v, fs in partial.items() if it.fold in fs]
         lows = {str(v): load_low(out, rgb, v, it) for v in avail}
+        lows.update(fused_lows(lows))
         mattes: dict[tuple[str, str], np.ndarray] = {}
 
         def matte_of(v: str, o: str) -> np.ndarray:
@@ -507,7 +647,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             if v in lows:
                 scorers.setdefault((name, it.fold), Scorer()).add(key, matte_of(v, o), gt, valid)
         for t in peers:
-            p = compare / t / (it.source if it.fold != "border" else "border") / f"{it.stem}.png"
+            p = compare / t / peer_dir(it) / f"{it.stem}.png"
             if p.is_file():
                 pred = np.asarray(Image.open(p).convert("L")).astype(np.float32) / 255
                 scorers.setdefault((f"peer:{t}", it.fold), Scorer()).add(key, pred, gt, valid)
@@ -537,10 +677,14 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         return None if sc is None or len(sc.mae) == fold_n[fold] else list(sc.mae)
 
     def choose(train: list[str], exclude_source: str | None) -> str:
-        rows = []
+        rows, fb = [], {}
         for c in cands:
             s = [score(c.name, f, exclude_source) for f in train]
-            rows.append((float(np.mean([m for m, _ in s])), float(np.mean([f for _, f in s])), c.rank, c.name))
+            fb[c.name] = float(np.mean([f for _, f in s]))
+            rows.append((float(np.mean([m for m, _ in s])), fb[c.name], c.rank, c.name))
+        if fb_floor is not None:  # a value curve may not cost more max Fβ than this on the training folds
+            base = {c.name: c.name.rsplit(" · ", 1)[0] for c in cands if c.curve}
+            rows = [r for r in rows if r[3] not in base or r[1] >= fb[base[r[3]]] - fb_floor]
         best = min(r[0] for r in rows)
         tied = [r for r in rows if r[0] <= best + tie]
         top_f = max(r[1] for r in tied)
@@ -551,11 +695,23 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
     in_sample = choose(folds, None) if cands else ""
     oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds} if cands else {}
     lines.append(f"Folds: {', '.join(f'{f} ({fold_n[f]})' for f in folds)}; {len(cands)} candidates; "
-                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler.\n")
+                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler"
+                 + (f"; a value curve is chosen only if it costs at most {fb_floor} of mean max Fβ on the "
+                    "training folds against the same candidate without it" if fb_floor is not None else "")
+                 + ".\n")
     lines.append("### Candidates, per fold (MAE / max Fβ), all images; runs = network runs per image\n")
     lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
     lines.append("|---|---|" + "---|" * (len(folds) + 2))
-    for name in [c.name for c in cands] + shown + [f"peer:{t}" for t in peers]:
+    listed = [c.name for c in cands]
+    if top:
+        def mean_mae(name: str) -> float:
+            return float(np.mean([score(name, f)[0] for f in folds]))
+        curved = sorted((c.name for c in cands if c.curve), key=mean_mae)
+        keep = {c.name for c in cands if not c.curve} | set(curved[:top]) | set(oof.values()) | {in_sample}
+        listed = [n for n in listed if n in keep]
+        lines.append(f"({len(cands) - len(listed)} candidates with a value curve not listed: only the {top} best "
+                     "by mean MAE and the chosen ones are.)\n")
+    for name in listed + shown + [f"peer:{t}" for t in peers]:
         r = f"{np.mean(runs[name]):.2f}" if name in runs else "1"
         s = [score(name, f) if (name, f) in scorers else None for f in folds]
         cells = " | ".join(f"{x[0]:.4f} / {x[1]:.4f}" if x else "—" for x in s)
@@ -631,7 +787,7 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=["border", "stage", "cache", "cv"])
+    ap.add_argument("step", choices=["border", "large", "stage", "cache", "cv"])
     ap.add_argument("--evaldata", type=Path, default=REPO.parent.parent / "shared" / "evaldata")
     ap.add_argument("--out", type=Path, default=REPO / "out" / "quality")
     ap.add_argument("--compare", type=Path, default=REPO / "out" / "compare",
@@ -646,6 +802,14 @@ def main() -> int:
     ap.add_argument("--folds", default="", help="cache only these folds (comma-separated)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tie", type=float, default=0.0002)
+    ap.add_argument("--outputs", default=",".join(OUTPUTS), help="cv: output variants (to_matte), comma-separated")
+    ap.add_argument("--curves", default="grid",
+                    help="cv: value curves on the matte, levels:<lo>:<hi>, comma-separated; grid: CURVE_GRID; none")
+    ap.add_argument("--curve-outputs", default="lib", help="cv: the outputs the curves are tried on")
+    ap.add_argument("--no-rules", action="store_true", help="cv: leave out the two-run edge rules and ensembles")
+    ap.add_argument("--fb-floor", type=float, default=None,
+                    help="cv: choose a value curve only if it costs at most this much mean max F-beta (training folds)")
+    ap.add_argument("--top", type=int, default=12, help="cv: list only this many curved candidates (0: all)")
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
     args = ap.parse_args()
@@ -655,6 +819,9 @@ def main() -> int:
     if args.step == "border":
         build_border(args.evaldata, border)
         return 0
+    if args.step == "large":
+        build_large(args.evaldata, args.out / "large")
+        return 0
     every_set = {k: int(v) for k, v in (kv.split("=") for kv in args.every_set.split(",") if kv)}
     items = load_items(args.evaldata, border, args.extra, args.every, every_set)
     variants = [Variant.parse(t) for t in args.variants.split(",") if t]
@@ -663,7 +830,7 @@ def main() -> int:
         items = [it for it in items if it.fold in keep]
     if args.step == "stage":  # symlink folders of the chosen images, for the peers' scripts
         for it in items:
-            d = args.out / "stage" / (it.source if it.fold != "border" else "border")
+            d = args.out / "stage" / peer_dir(it)
             d.mkdir(parents=True, exist_ok=True)
             link = d / it.image.name
             if not link.exists():
@@ -672,7 +839,9 @@ def main() -> int:
     if args.step == "cache":
         run_cache(items, variants, args.out, args.threads, args.touching)
         return 0
-    print(run_cv(items, args.out, args.compare, args.tie, variants))
+    curves = CURVE_GRID if args.curves == "grid" else [c for c in args.curves.split(",") if c and c != "none"]
+    print(run_cv(items, args.out, args.compare, args.tie, variants, args.outputs.split(","), curves,
+                 tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor))
     return 0
 
 

@@ -27,7 +27,7 @@ from .composition import Cutout, CutoutInfo, apply_background, encode_cutout, la
 from .errors import OptionsError
 from .io.decode import DRAFT_SCALES, Decoded, ImageInput, decode_image, resize_for_model
 from .models.catalog import ModelSpec
-from .ops import components, framing, guided, morphology
+from .ops import components, framing, guided, levels, morphology
 from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
 from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, check_fits_image
@@ -106,7 +106,10 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
 
     The matte is min-max stretched to span [0, 1] (as rembg does): chosen by leave-one-set-out
     cross-validation (docs/QUALITY.md); it changes mattes that never reach 0 or 1, mostly weak
-    ones (adobe_crops, subjects cut by the frame), and leaves the others as they are.
+    ones (adobe_crops, subjects cut by the frame), and leaves the others as they are. Then the
+    model's value curve, if its catalog entry has one (spec.levels: ops/levels.apply_levels), moves
+    the faint greys the network leaves in the background towards 0 and the almost-opaque subject
+    towards 1, keeping their order (also chosen by leave-one-set-out cross-validation).
     """
     m = raw[0, 0, :content_wh[1], :content_wh[0]].astype(np.float32, copy=False)
     if spec.activation == "sigmoid":
@@ -115,7 +118,10 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
     lo, hi = float(m.min()), float(m.max())
     if hi - lo > 1e-6:
         m = (m - lo) * np.float32(1.0 / (hi - lo))
-    return np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
+    m = np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
+    if spec.levels is not None:
+        m = levels.apply_levels(m, spec.levels[0], spec.levels[1], tail=spec.levels[2])
+    return m
 
 
 #: Reduced decoding (JPEG draft mode) is chosen so that the layout never upsamples the decoded photo

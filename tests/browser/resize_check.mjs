@@ -17,7 +17,7 @@ process.stdin.on("end", () => {
   }
   if (job.raw) {  // the model's output → matte (alphacut.pipeline.postprocess)
     const r = new Float32Array(new Uint8Array(Buffer.from(job.raw, "base64")).buffer);
-    const m = postprocess(r, "none");
+    const m = postprocess(r, "none", job.levels ?? null);
     out.low = Buffer.from(new Uint8Array(m.buffer)).toString("base64");
   }
   if (job.matte) {

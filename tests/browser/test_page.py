@@ -96,9 +96,11 @@ def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, in
     assert np.abs(js - py).max() < 1e-6
 
 
+@pytest.mark.parametrize("levels", [None, [0.3, 0.7, 0.12], [0.05, 0.95, 0.0], [0.0, 0.8, 0.1], [0.05, 0.1, 0.4]])
 @pytest.mark.parametrize("lo_hi", [(0.0, 1.0), (0.02, 0.7), (-0.3, 1.4), (0.5, 0.5)])
-def test_js_postprocess_matches_python(lo_hi: tuple[float, float]) -> None:
-    """The page's matte from the model's output is the library's (clipped, then min-max stretched)."""
+def test_js_postprocess_matches_python(lo_hi: tuple[float, float], levels: list[float] | None) -> None:
+    """The page's matte from the model's output is the library's (clipped, min-max stretched, then the
+    catalog's value curve, if any: ops/levels.apply_levels, S-shaped or not)."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed (run `make browser-deps`)")
     from alphacut.models.catalog import ModelSpec
@@ -108,17 +110,20 @@ def test_js_postprocess_matches_python(lo_hi: tuple[float, float]) -> None:
     lo, hi = lo_hi
     raw = (lo + (hi - lo) * rng.random((40, 56))).astype(np.float32)
     job = {"w": 1, "h": 1, "outW": 1, "outH": 1, "rgb": base64.b64encode(bytes(3)).decode(),
-           "raw": base64.b64encode(raw.tobytes()).decode()}
+           "raw": base64.b64encode(raw.tobytes()).decode(), "levels": levels}
     proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
                           capture_output=True, text=True, check=True, cwd=ROOT)
     js = np.frombuffer(base64.b64decode(json.loads(proc.stdout)["low"]), np.float32).reshape(40, 56)
-    spec = ModelSpec.from_dict({"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
-                                "input_size": 56, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
-                                "sources": [{"kind": "file", "path": "/nonexistent"}]})
+    entry = {"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
+             "input_size": 56, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
+             "sources": [{"kind": "file", "path": "/nonexistent"}]}
+    spec = ModelSpec.from_dict(entry if levels is None else {**entry, "levels": levels})
     py = postprocess(raw[None, None], spec, (56, 40))
     assert np.abs(js - py).max() < 1e-6
     if hi - lo > 0.1:
         assert py.min() == 0.0 and py.max() == 1.0
+        if levels is not None:  # the curve moved values: the test compares something
+            assert np.abs(py - postprocess(raw[None, None], ModelSpec.from_dict(entry), (56, 40))).max() > 0.01
 
 
 # ------------------------------------------------------------------------ server mode, fake backend

@@ -72,6 +72,10 @@ def test_unverified_facts_match_their_families() -> None:
     {"sources": [{"kind": "ftp", "url": "x"}]},
     {"sources": [{"kind": "npm", "package": "p", "version": "1"}]},
     {"sources": [{"kind": "derive", "from": "x"}]},
+    {"levels": [0.7, 0.3]},
+    {"levels": [0.1, 0.9, 0.5]},
+    {"levels": [0.1]},
+    {"levels": 0.2},
 ], ids=str)
 def test_bad_entry_is_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ModelError) as info:
@@ -83,6 +87,15 @@ def test_good_entry_parses() -> None:
     spec = ModelSpec.from_dict(_entry(checksum="md5:" + "AB" * 16))
     assert spec.checksum == "md5:" + "ab" * 16
     assert spec.sources[0].url == "http://127.0.0.1/x.onnx"
+
+
+def test_levels_parse_and_round_trip() -> None:
+    assert ModelSpec.from_dict(_entry()).levels is None
+    spec = ModelSpec.from_dict(_entry(levels=[0.2, 0.8]))
+    assert spec.levels == (0.2, 0.8, 0.0)
+    spec = ModelSpec.from_dict(_entry(levels=[0.3, 0.7, 0.12]))
+    assert spec.levels == (0.3, 0.7, 0.12)
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
 
 
 def test_unknown_id_suggests_the_closest() -> None:

@@ -153,3 +153,19 @@ def test_decoder_warnings_reach_cutout_info_not_stderr(remover, monkeypatch, cap
     info = remover.cutout(buf.getvalue()).info
     assert any("DecompressionBombWarning" in w for w in info.warnings)
     assert "PIL/" not in capfd.readouterr().err
+
+
+def test_postprocess_applies_the_catalog_value_curve_after_min_max() -> None:
+    import dataclasses
+
+    from alphacut.models.catalog import load_catalog
+    from alphacut.ops.levels import apply_levels
+    from alphacut.pipeline import postprocess
+
+    spec = dataclasses.replace(load_catalog().get("isnet-general-use-fp16"), levels=None)
+    raw = (0.1 + 0.7 * np.random.default_rng(2).random((1, 1, 30, 40))).astype(np.float32)
+    plain = postprocess(raw, spec, (40, 30))
+    assert plain.min() == 0.0 and plain.max() == 1.0  # min-max stretched
+    curved = postprocess(raw, dataclasses.replace(spec, levels=(0.3, 0.7, 0.12)), (40, 30))
+    assert np.array_equal(curved, apply_levels(plain, 0.3, 0.7, tail=0.12))
+    assert np.abs(curved - plain).max() > 0.05

@@ -175,8 +175,37 @@ export function padMirror(planes, w, h, outW, outH) {
   return out;
 }
 
-/** The model's first output as an h×w matte in [0, 1], min-max stretched (alphacut.pipeline.postprocess). */
-export function postprocess(raw, activation = "none") {
+/**
+ * The value curve of alphacut.ops.levels.apply_levels, in place: the piecewise-linear curve through
+ * (0, 0), (lo, tail), (hi, 1 - tail), (1, 1), with numpy's float32 steps and branches.
+ */
+export function applyLevels(m, [lo, hi, tail = 0]) {
+  const x1 = Math.fround(lo), x2 = Math.fround(hi);
+  const y1 = lo > 0 ? tail : 0, y2 = hi < 1 ? 1 - tail : 1;
+  const kMid = Math.fround((y2 - y1) / (hi - lo));
+  const kLo = lo > 0 ? Math.fround(y1 / lo) : 0, kHi = hi < 1 ? Math.fround((1 - y2) / (1 - hi)) : 0;
+  const fy1 = Math.fround(y1);
+  const sShaped = kLo <= kMid && kHi <= kMid; // then min(max(low, mid), high), as numpy computes it
+  for (let i = 0; i < m.length; i++) {
+    const a = m[i];
+    let o = Math.fround(Math.fround(Math.fround(a - x1) * kMid) + fy1);
+    if (sShaped) {
+      if (lo > 0) o = Math.max(o, Math.fround(a * kLo));
+      if (hi < 1) o = Math.min(o, Math.fround(1 - Math.fround(Math.fround(1 - a) * kHi)));
+    } else {
+      if (lo > 0 && a < x1) o = Math.fround(a * kLo);
+      if (hi < 1 && a > x2) o = Math.fround(1 - Math.fround(Math.fround(1 - a) * kHi));
+    }
+    m[i] = o < 0 ? 0 : o > 1 ? 1 : o;
+  }
+  return m;
+}
+
+/**
+ * The model's first output as an h×w matte in [0, 1], min-max stretched, then the model's value
+ * curve if it has one (levels: [lo, hi, tail], the catalog's; alphacut.pipeline.postprocess).
+ */
+export function postprocess(raw, activation = "none", levels = null) {
   const out = new Float32Array(raw.length);
   let lo = 1, hi = 0;
   for (let i = 0; i < raw.length; i++) {
@@ -194,7 +223,7 @@ export function postprocess(raw, activation = "none") {
       out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
-  return out;
+  return levels ? applyLevels(out, levels) : out;
 }
 
 

@@ -101,6 +101,6 @@ export async function lowMatteInBrowser(state, pixels) {
   const cropped = new Float32Array(cw * ch);
   for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
   for (const t of Object.values(outputs)) t.dispose?.();
-  const low = postprocess(cropped, model.activation);
+  const low = postprocess(cropped, model.activation, model.levels);
   return { low, lw: cw, lh: ch, ms: { preprocess: t1 - t0, run: t2 - t1, postprocess: performance.now() - t2 } };
 }

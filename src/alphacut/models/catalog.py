@@ -92,6 +92,19 @@ class Source:
         return f"derive {self.transform} from {self.base}"
 
 
+def _parse_levels(value: Any) -> tuple[float, float, float] | None:
+    """A catalog entry's levels = [lo, hi] or [lo, hi, tail] (ops/levels.apply_levels' bounds)."""
+    if value is None:
+        return None
+    vals = [float(v) for v in value]
+    if len(vals) == 2:
+        vals.append(0.0)
+    if len(vals) != 3 or not (0.0 <= vals[0] < vals[1] <= 1.0 and 0.0 <= vals[2] < 0.5):
+        raise ValueError(f"levels must be [lo, hi] or [lo, hi, tail] with 0 <= lo < hi <= 1, 0 <= tail < 0.5, "
+                         f"not {value!r}")
+    return (vals[0], vals[1], vals[2])
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """One model: where it comes from, how to check it and how to feed it."""
@@ -111,6 +124,9 @@ class ModelSpec:
     user: bool = False  # added by the user, not shipped with alphacut
     #: "matting" (a background remover, the default) or "face-landmarks" (the id-photo presets' model)
     task: str = "matting"
+    #: The value curve applied to the matte after the min-max stretch (ops/levels.apply_levels:
+    #: lo, hi, tail), or None for none.
+    levels: tuple[float, float, float] | None = None
 
     @property
     def hash_algorithm(self) -> str:
@@ -142,6 +158,7 @@ class ModelSpec:
             activation = str(data.get("activation", "none"))
             if activation not in ("none", "sigmoid"):
                 raise ValueError(f"activation must be 'none' or 'sigmoid', not {activation!r}")
+            levels = _parse_levels(data.get("levels"))
             spec = cls(
                 id=model_id,
                 description=str(data.get("description", "")),
@@ -157,6 +174,7 @@ class ModelSpec:
                 sources=tuple(Source.from_dict(s, model_id) for s in data.get("sources", [])),
                 user=user,
                 task=task,
+                levels=levels,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' is invalid: {exc}.",
@@ -186,6 +204,8 @@ class ModelSpec:
             out["size_bytes"] = self.size_bytes
         if self.task != "matting":
             out["task"] = self.task
+        if self.levels is not None:
+            out["levels"] = list(self.levels)
         return out
 
 
