@@ -8,12 +8,14 @@ network run. Each variant turns the low-resolution output into the frame's matte
 
 - resize of the matte to the frame: the library's area-weighted bilinear (shipped), Pillow's
   Lanczos of the float matte, OpenCV bilinear without antialiasing;
-- a levels curve m' = clip((m - lo) / (hi - lo), 0, 1) on the low-resolution matte (a grid);
+- a levels curve m' = clip((m - lo) / (hi - lo), 0, 1) on the low-resolution matte (a grid), and
+  with --curve the quality owner's ops/levels.apply_levels curves (with a tail);
 - a sub-pixel edge step: a Gaussian blur of σ px on the frame's matte, then a contrast c around 0.5
   (smooths the contour's placement along the edge, then restores the ramp across it);
 - with --flip-cache (video_study.py --flip): the mean of the frame's and its mirror's outputs (a
   test-time ensemble, twice the network), and mirroring every other frame (the same network cost:
-  the error fixed on the subject then differs between neighbours, for the window to average).
+  the error fixed on the subject then differs between neighbours, for the window to average);
+- with --keyframes N: `alphacut video --keyframes N` replayed on the cache (network every Nth frame).
 
 Every variant is scored frame by frame (MAE, dtSSD ×100, flicker ×100, alphacut.video.metrics);
 those named by --window also through alphacut.video.steady.MatteWindow (what `alphacut video`
@@ -87,6 +89,12 @@ def _levels(lo: float, hi: float) -> Variant:
     return lambda low, rgb: resize_matte(levels(stretch(low), lo, hi), _wh(rgb))
 
 
+def _curve(lo: float, hi: float, tail: float) -> Variant:
+    from alphacut.ops.levels import apply_levels
+
+    return lambda low, rgb: resize_matte(apply_levels(stretch(low), lo, hi, tail=tail), _wh(rgb))
+
+
 def _edge(sigma: float, contrast: float) -> Variant:
     return lambda low, rgb: edge_step(resize_matte(stretch(low), _wh(rgb)), sigma, contrast)
 
@@ -99,6 +107,21 @@ VARIANTS: dict[str, Variant] = {
 VARIANTS.update({f"levels {lo:g}-{hi:g}": _levels(lo, hi) for lo in (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
                  for hi in (0.8, 0.85, 0.9, 0.95, 0.98, 1.0) if (lo, hi) != (0.0, 1.0)})
 VARIANTS.update({f"blur {s:g} contrast {c:g}": _edge(s, c) for s in (0.7, 1.0, 1.5) for c in (1.0, 1.5, 2.0)})
+
+
+def keyframes(frames: Sequence[U8], mattes: Sequence[F32], interval: int) -> list[F32]:
+    """What `alphacut video --keyframes N` does (video/job.py): the network's matte on every Nth
+    frame (and on a detected cut), the recursive MatteStabilizer carrying it between, then MatteWindow."""
+    from alphacut.video.steady import MatteStabilizer, MatteWindow, SteadyOptions
+
+    opts = SteadyOptions(keyframe_interval=interval)
+    stab = MatteStabilizer(opts)
+    win: MatteWindow[int] = MatteWindow(opts)
+    out: list[F32] = []
+    for t, (f, m) in enumerate(zip(frames, mattes)):
+        carried = stab.step(f, m if t % interval == 0 else (lambda m=m: m))[0]
+        out += [a for _, a in win.push(f, carried, t)]
+    return out + [a for _, a in win.flush()]
 
 
 def _score(pred: Sequence[F32], gt: Sequence[F32]) -> dict[str, float]:
@@ -115,10 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", nargs="*", default=[], help="variants also scored through MatteWindow")
     parser.add_argument("--flip-cache", type=Path, default=None,
                         help="video_study.py --flip's cache: adds 'flip mean' and 'alternate flip'")
+    parser.add_argument("--keyframes", type=int, default=1,
+                        help="N > 1 adds `alphacut video --keyframes N` at the cache's resolution, replayed offline")
+    parser.add_argument("--curve", nargs="*", default=[], metavar="LO,HI,TAIL",
+                        help="value curves of ops/levels.apply_levels (the quality owner's family) to add, "
+                             "applied after the min-max stretch as pipeline.postprocess does; named 'curve LO,HI,TAIL'")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    names = [n for n in VARIANTS if args.only is None or n in args.only or n in args.window]
+    for spec in args.curve:
+        lo, hi, tail = (float(x) for x in spec.split(","))
+        VARIANTS[f"curve {spec}"] = _curve(lo, hi, tail)
+    names = [n for n in VARIANTS if args.only is None or n in args.only or n in args.window
+             or n in {f"curve {c}" for c in args.curve}]
     for n in (args.only or []) + args.window:
         if n not in VARIANTS:
             raise SystemExit(f"unknown variant {n!r}")
@@ -139,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, mattes in both.items():
                 results.setdefault(name, {})[clip.name] = _score(mattes, gt)
                 results.setdefault(f"{name} + window", {})[clip.name] = _score(vs.shipped(frames, mattes), gt)
+        if args.keyframes > 1:
+            base = [_shipped(m, f) for m, f in zip(low, frames)]
+            results.setdefault(f"keyframes {args.keyframes} (recursive + window, offline)", {})[clip.name] = _score(
+                keyframes(frames, base, args.keyframes), gt)
         if args.rembg is not None and (args.rembg / clip.name).is_dir():
             results.setdefault("rembg", {})[clip.name] = _score(
                 [vs._read_grey(p) for p in sorted((args.rembg / clip.name).glob("*.png"))], gt)
