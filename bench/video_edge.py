@@ -5,11 +5,12 @@
 
 Reads what bench/video_study.py cached (the network's output per frame, before the min-max stretch)
 and the clips' exact truth; no network run. Per clip and method (alphacut frame by frame, the
-shipped MatteWindow, rembg's masks):
+shipped MatteWindow, the same two with the matte resized by Lanczos instead of the library's
+area-weighted bilinear, rembg's masks):
 
 - profile: mean truth, mean prediction and mean error as a function of the signed distance to the
-  truth's 0.5 contour (1 px bins, centres ±0.5, ±1.5, ...; negative inside the subject), and each bin's share of Σ e² and of
-  Σ dtSSD² (the frame pair's temporal error, binned by frame t's distance);
+  truth's 0.5 contour (1 px bins, centres ±0.5, ±1.5, ...; negative inside the subject), and each
+  bin's share of Σ e² and of Σ dtSSD² (the frame pair's temporal error, binned by frame t's distance);
 - contour offset: (Σ pred − Σ truth) within 8 px of the contour / the contour's length in px: how
   far outwards (+) the matte's edge sits on average; and the 10-90% ramp width of the mean profile;
 - explained: dtSSD of truth + E[error | distance bin] (the clip's mean profile error put on the
@@ -35,6 +36,7 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import video_study as vs
+from video_fixes import resize_lanczos, stretch
 
 from alphacut.video._deps import require_cv2
 from alphacut.video.metrics import score_clip
@@ -87,6 +89,17 @@ def contour_offset(pred: Sequence[F32], gt: Sequence[F32], sds: Sequence[F32], b
         excess += float((p[band] - g[band]).sum())
         length += float(np.count_nonzero(sd == -0.5))  # inside pixels next to an outside one
     return excess / max(length, 1.0)
+
+
+def local_ramp(mattes: Sequence[F32]) -> float:
+    """Median over the pixels with 0.25 < m < 0.75 of 1/|∇m| (px): the width of the matte's 0→1
+    ramp where it is crossed, whatever the edge's placement (the mean profile mixes both)."""
+    widths = []
+    for m in mattes:
+        gy, gx = np.gradient(m)
+        sel = (m > 0.25) & (m < 0.75)
+        widths.append(1.0 / np.maximum(np.hypot(gx, gy)[sel], 1e-3))
+    return float(np.median(np.concatenate(widths))) if widths else float("nan")
 
 
 def ramp_width(prof: dict[str, list[float]], key: str) -> float:
@@ -146,8 +159,10 @@ def load_all(clips_dir: Path, cache: Path, rembg: Path | None) -> dict[str, dict
     for clip in sorted(p for p in clips_dir.iterdir() if (p / "images").is_dir()):
         frames, gt, low = vs.load_clip(clip, cache / clip.name)
         base = vs.per_frame(frames, low)
+        lanczos = [resize_lanczos(stretch(m), (f.shape[1], f.shape[0])) for m, f in zip(low, frames)]
         methods: dict[str, list[F32]] = {"alphacut frame by frame": base,
-                                         "alphacut window": vs.shipped(frames, base)}
+                                         "alphacut window": vs.shipped(frames, base),
+                                         "alphacut Lanczos": lanczos, "alphacut Lanczos + window": vs.shipped(frames, lanczos)}
         if rembg is not None and (rembg / clip.name).is_dir():
             methods["rembg"] = [vs._read_grey(p) for p in sorted((rembg / clip.name).glob("*.png"))]
         out[clip.name] = {"gt": gt, "methods": methods}
@@ -187,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             row: dict[str, object] = {**_row(pred, gt), "profile": prof,
                                       "offset_px": contour_offset(pred, gt, sds),
                                       "ramp_px": ramp_width(prof, "pred"), "truth_ramp_px": ramp_width(truth_prof, "pred"),
+                                      "local_ramp_px": local_ramp(pred), "truth_local_ramp_px": local_ramp(gt),
                                       "explained": _row(explained(gt, sds, prof), gt)}
             if method in pooled:
                 row["curve_own_clip"] = _row(apply_curve(fit_curve(pred, gt), pred), gt)
@@ -203,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             near = [i for i, d in enumerate(BINS + 0.5) if abs(d) <= 3]
             print(f"{name:18s} {method:24s} MAE {row['mae']:.4f} dtSSD {row['dtssd']:.3f} "
                   f"offset {row['offset_px']:+.3f} px ramp {row['ramp_px']:.2f} (truth {row['truth_ramp_px']:.2f}) "
+                  f"local ramp {row['local_ramp_px']:.2f} (truth {row['truth_local_ramp_px']:.2f}) "
                   f"explained dtSSD {row['explained']['dtssd']:.3f} "  # type: ignore[index]
                   f"|d|<=3 px: {sum(prof['dtssd2_share'][i] for i in near):.2f} of dtSSD², "
                   f"{sum(prof['e2_share'][i] for i in near):.2f} of e²", flush=True)
@@ -212,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             vals = [(v[key][sub] if sub else v[key]) for v in per.values() if key in v]  # type: ignore[index]
             return float(np.mean(vals)) if vals else float("nan")
         line = (f"{method:24s} MAE {mean('mae'):.4f} dtSSD {mean('dtssd'):.3f} offset {mean('offset_px'):+.3f} px "
-                f"ramp {mean('ramp_px'):.2f} explained {mean('explained', 'dtssd'):.3f}")
+                f"ramp {mean('ramp_px'):.2f} local ramp {mean('local_ramp_px'):.2f} (truth {mean('truth_local_ramp_px'):.2f}) "
+                f"explained {mean('explained', 'dtssd'):.3f}")
         if "curve_pooled" in next(iter(per.values())):
             line += (f" | oracle curve own clip {mean('curve_own_clip', 'mae'):.4f}/{mean('curve_own_clip', 'dtssd'):.3f}"
                      f" pooled {mean('curve_pooled', 'mae'):.4f}/{mean('curve_pooled', 'dtssd'):.3f}")
