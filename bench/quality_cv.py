@@ -1,10 +1,17 @@
 """Input/output variants of the model step, cached per image, and chosen by leave-one-set-out CV.
 
-Three steps, each resumable:
+The steps, each resumable:
 
     python bench/quality_cv.py border                 # build the border fold (subjects cut by a frame edge)
+    python bench/quality_cv.py large                  # build the large check (images enlarged 3x)
     python bench/quality_cv.py cache --variants V,..  # run the network once per image per input variant
     python bench/quality_cv.py cv --variants V,.. > out/quality/cv.md   # score, run the CV
+    python bench/quality_cv.py paths --variants V --curves C            # output paths on the large check
+
+`cv` also tries value curves on the matte (--curves, default CURVE_GRID: ops/levels.apply_levels),
+can refuse a curve that costs max F-beta on the training folds (--fb-floor), minimize the mean or
+the geometric mean of the training folds' MAE (--criterion), and save / reuse the per-image scores
+(--scores, --reuse) to rerun the choice under another protocol without scoring again.
 
 `border` crops images of evaldata's binary sets (davis_*, sod_bsds_dev, ebay_products) so that
 the subject is cut by the bottom or right edge of a 16:9 or 9:16 frame, like a webcam shot or a
@@ -36,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -50,6 +58,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from alphacut import pipeline  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
+from alphacut.ops import guided  # noqa: E402
 from alphacut.ops.levels import apply_levels  # noqa: E402
 from alphacut.ops.pixels import u8_to_float
 from alphacut.ops.resize import resize_matte
@@ -165,7 +174,7 @@ class Item:
 
 
 def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
-               every_set: dict[str, int] | None = None) -> list[Item]:
+               every_set: dict[str, int] | None = None, with_large: bool = True) -> list[Item]:
     """Every fold's images; of evaldata's sets only every `every`-th image (sorted by stem), or
     every every_set[name]-th."""
     items = []
@@ -176,7 +185,7 @@ def load_items(evaldata: Path, border: Path, extra: list[Path], every: int = 1,
         for s in discover_sets(border):
             items += [Item("border", s.name, p.stem, p.image, p.gt, False, False, s.name) for p in s.pairs]
     large = border.parent / "large"
-    if large.is_dir():  # the source sets' kinds (the enlarged ground truth reads as soft everywhere)
+    if with_large and large.is_dir():  # the source sets' kinds (the enlarged ground truth reads as soft everywhere)
         kinds = {s.name: (s.has_unknown, s.soft) for s in discover_sets(evaldata)}
         for s in discover_sets(large):
             items += [Item("large", s.name, p.stem, p.image, p.gt, *kinds[s.name], s.name) for p in s.pairs]
@@ -345,19 +354,27 @@ def load_low(out: Path, rgb: np.ndarray, v: Variant, item: Item) -> np.ndarray |
 
 
 # -------------------------------------------------------------------------------- output variants
-def to_matte(low: np.ndarray, rgb: np.ndarray, output: str) -> np.ndarray:
+def to_matte(low: np.ndarray, rgb: np.ndarray, output: str, pre_curve: str = "") -> np.ndarray:
     """The matte at the image's size from the network's output over the image's part of the input.
 
     lib: what the library does (pipeline.postprocess's min-max stretch, then pipeline.refine_matte
     with the default Refine.GUIDED: guided upsampling when the photo is >= 2x the matte, else
     antialiased bilinear); lin: the same without the min-max stretch; lanczos: Pillow Lanczos of the
     float matte; minmax+lanczos; rembg: rembg's postprocess (min-max, x255 truncated to uint8,
-    Pillow Lanczos of the uint8 mask).
+    Pillow Lanczos of the uint8 mask); guided, bilinear: min-max, then always that upsampling.
+    pre_curve: a value curve applied after the min-max stretch, before resizing (as
+    pipeline.postprocess applies a catalog entry's levels).
     """
     h, w = rgb.shape[:2]
-    if output in ("lib", "minmax+lanczos", "rembg"):
+    if output in ("lib", "minmax+lanczos", "rembg", "guided", "bilinear"):
         lo, hi = float(low.min()), float(low.max())
         low = (low - lo) / max(hi - lo, 1e-6)
+    if pre_curve:  # the value curve on the network's matte, before it is brought to the image's size
+        low = apply_curve(low.astype(np.float32), pre_curve)
+    if output == "guided":  # guided upsampling whatever the sizes (the library: from GUIDED_MIN_SCALE on)
+        return guided.guided_upsample(low.astype(np.float32), rgb)
+    if output == "bilinear":
+        return resize_matte(low.astype(np.float32), (w, h))
     if output in ("lib", "lin"):
         return pipeline.refine_matte(low.astype(np.float32), rgb, Refine.GUIDED)
     if output == "rembg":
@@ -465,10 +482,10 @@ def curve_label(curve: str) -> str:
     return f"levels {lo}-{hi}" + (f" tail {tail[0]}" if tail and float(tail[0]) else "")
 
 
-#: The value curves tried by default: levels on a grid (lo 0..0.4, hi 0.6..1, tail 0..0.18: see
+#: The value curves tried by default: levels on a grid (lo 0..0.4, hi 0.6..1, tail 0..0.3: see
 #: apply_levels), the identity left out.
 CURVE_GRID = [f"levels:{lo}:{hi}:{tail}" for lo in ("0", "0.1", "0.2", "0.3", "0.4")
-              for hi in ("0.6", "0.7", "0.8", "0.9", "1") for tail in ("0", "0.06", "0.12", "0.18")
+              for hi in ("0.6", "0.7", "0.8", "0.9", "1") for tail in ("0", "0.1", "0.2", "0.3")
               if (lo, hi) != ("0", "1")]
 
 
@@ -486,10 +503,17 @@ class Candidate:
     rank: int = 0
     curve: str = ""  # a value curve applied to the finished matte (apply_curve), "" for none
     source: str = ""  # plain only: the key of a fused network output (see fused_lows) instead of variants[0]
+    pre: bool = False  # the curve before the resize to the image's size (pipeline.postprocess), else after
 
     def matte(self, get: Callable[[str, str], np.ndarray], lows: dict[str, np.ndarray | None],
               rgb: np.ndarray) -> tuple[np.ndarray, int]:
-        """(matte, network runs) for one image: _matte, then the candidate's value curve."""
+        """(matte, network runs) for one image: _matte, then the candidate's value curve (with pre:
+        applied before the resize to the image's size, as pipeline.postprocess does; plain only)."""
+        if self.curve and self.pre:
+            assert self.kind == "plain"
+            low = lows[self.source or str(self.variants[0])]
+            assert low is not None
+            return to_matte(low, rgb, self.output, self.curve), len(self.variants)
         m, k = self._matte(get, lows, rgb)
         return apply_curve(m, self.curve), k
 
@@ -535,7 +559,7 @@ def fused_lows(lows: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
 
 def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: list[str] = OUTPUTS,
                     curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
-                    rules: bool = True) -> list[Candidate]:
+                    rules: bool = True, pre: bool = False) -> list[Candidate]:
     """The candidates the CV chooses among; at_edges: variants cached (at least) on every image whose
     stretch matte touches an edge, usable as a rule's second run. Each value curve is tried on every
     one-run candidate whose output is in curve_outputs and on the flip ensembles."""
@@ -549,8 +573,8 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
             rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib")
             out.append(Candidate(f"{v} · {o}", "plain", (v,), o, rank=rank))
             if o in curve_outputs:
-                out += [Candidate(f"{v} · {o} · {curve_label(c)}", "plain", (v,), o, rank=rank + 1, curve=c)
-                        for c in curves or []]
+                out += [Candidate(f"{v} · {o} · {curve_label(c)}", "plain", (v,), o, rank=rank + 1, curve=c,
+                                  pre=pre) for c in curves or []]
     for geom in ("stretch", "half-reflect"):  # the flip ensemble: the image and its mirror, averaged
         if {geom, f"{geom}+flip"} <= names:
             pair = (Variant(geom), Variant(geom, flip=True))
@@ -559,7 +583,7 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
                 rank = 5 + (o != "lib")
                 out.append(Candidate(f"{src} · {o}", "plain", pair, o, rank=rank, source=src))
                 out += [Candidate(f"{src} · {o} · {curve_label(c)}", "plain", pair, o, rank=rank + 1, curve=c,
-                                  source=src) for c in curves or []]
+                                  source=src, pre=pre) for c in curves or []]
     if not rules:
         return out
     if "stretch" in names:
@@ -588,7 +612,9 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
 
 def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant],
            outputs: list[str] = OUTPUTS, curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
-           rules: bool = True, top: int = 0, fb_floor: float | None = None) -> str:
+           rules: bool = True, top: int = 0, fb_floor: float | None = None, pre: bool = False,
+           scores: Path | None = None, reuse: bool = False, criterion: str = "mean",
+           shipped: str = "half-reflect · lib") -> str:
     """The CV's report (markdown). top: list only the candidates without a value curve, the `top`
     best curved ones by mean MAE and every chosen one (0: every candidate)."""
     evalsets = {it.source for it in items if it.fold == it.source}
@@ -601,33 +627,49 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
                 rgbs[it.image] = np.asarray(im.convert("RGB"))
         return rgbs[it.image]
 
-    # Which input variants are complete (every image of every fold cached)?
-    done_in = {str(v): {f for f in folds if all(cache_path(out, input_key(rgb_of(it), v), it).is_file()
-                                               for it in items if it.fold == f)} for v in variants}
-    rgbs.clear()
-    complete = [v for v in variants if done_in[str(v)] == set(folds)]
-    at_edges = []
-    if "stretch" in {str(v) for v in complete}:
-        touching = [it for it in items if edge_touch(load_low(out, rgb_of(it), Variant("stretch"), it))]  # type: ignore[arg-type]
-        at_edges = [v for v in variants if v not in complete and v.model == "int8" and not v.flip
-                    and all(cache_path(out, input_key(rgb_of(it), v), it).is_file() for it in touching)]
-        print(f"cv: {len(touching)} of {len(items)} images have a stretch matte touching an edge", file=sys.stderr)
+    saved = None
+    if scores is not None and reuse and scores.is_file():
+        with scores.open("rb") as fh:
+            saved = pickle.load(fh)
+        print(f"cv: candidates' scores from {scores} (peers scored now)", file=sys.stderr)
+        cands, shown = saved["cands"], saved["shown"]
+    else:
+        # Which input variants are complete (every image of every fold cached)?
+        done_in = {str(v): {f for f in folds if all(cache_path(out, input_key(rgb_of(it), v), it).is_file()
+                                                   for it in items if it.fold == f)} for v in variants}
         rgbs.clear()
-    partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
-    print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
-          f"partial: {partial}", file=sys.stderr)
-    cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules)
-    shown = [f"{v} · {o}" for v in complete if v.model != "int8" or v.flip for o in ("lib", "rembg")]
-    shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
+        complete = [v for v in variants if done_in[str(v)] == set(folds)]
+        at_edges = []
+        if "stretch" in {str(v) for v in complete}:
+            touching = [it for it in items if edge_touch(load_low(out, rgb_of(it), Variant("stretch"), it))]  # type: ignore[arg-type]
+            at_edges = [v for v in variants if v not in complete and v.model == "int8" and not v.flip
+                        and all(cache_path(out, input_key(rgb_of(it), v), it).is_file() for it in touching)]
+            print(f"cv: {len(touching)} of {len(items)} images have a stretch matte touching an edge", file=sys.stderr)
+            rgbs.clear()
+        partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
+        print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
+              f"partial: {partial}", file=sys.stderr)
+        cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules, pre)
+        shown = [f"{v} · {o}" for v in complete if v.model != "int8" or v.flip for o in ("lib", "rembg")]
+        shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
+    def score_peers(it: Item, key: str, gt: np.ndarray, valid: np.ndarray | None) -> None:
+        for t in peers:
+            p = compare / t / peer_dir(it) / f"{it.stem}.png"
+            if p.is_file():
+                pred = np.asarray(Image.open(p).convert("L")).astype(np.float32) / 255
+                scorers.setdefault((f"peer:{t}", it.fold), Scorer()).add(key, pred, gt, valid)
 
-    scorers: dict[tuple[str, str], Scorer] = {}
-    runs: dict[str, list[int]] = {}
+    scorers: dict[tuple[str, str], Scorer] = {} if saved is None else saved["scorers"]
+    runs: dict[str, list[int]] = {} if saved is None else saved["runs"]
     peers = [t for t in ("rembg", "imgly") if (compare / t).is_dir()]
     t0 = time.perf_counter()
     for n, it in enumerate(items):
-        rgb = rgb_of(it)
         gt, valid = load_gt(it.gt, has_unknown=it.has_unknown)
         key = f"{it.origin}/{it.source}/{it.stem}"
+        if saved is not None:
+            score_peers(it, key, gt, valid)
+            continue
+        rgb = rgb_of(it)
         avail = complete + at_edges + [Variant.parse(v) for v, fs in partial.items() if it.fold in fs]
         lows = {str(v): load_low(out, rgb, v, it) for v in avail}
         lows.update(fused_lows(lows))
@@ -646,14 +688,15 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             v, o = name.removesuffix(" (not on every fold)").split(" · ")
             if v in lows:
                 scorers.setdefault((name, it.fold), Scorer()).add(key, matte_of(v, o), gt, valid)
-        for t in peers:
-            p = compare / t / peer_dir(it) / f"{it.stem}.png"
-            if p.is_file():
-                pred = np.asarray(Image.open(p).convert("L")).astype(np.float32) / 255
-                scorers.setdefault((f"peer:{t}", it.fold), Scorer()).add(key, pred, gt, valid)
+        score_peers(it, key, gt, valid)
         rgbs.pop(it.image, None)
         if n % 50 == 49:
             print(f"cv: scored {n + 1}/{len(items)} images ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    if saved is None and scores is not None:
+        scores.parent.mkdir(parents=True, exist_ok=True)
+        mine = {k: v for k, v in scorers.items() if not k[0].startswith("peer:")}
+        with scores.open("wb") as fh:
+            pickle.dump({"cands": cands, "shown": shown, "scorers": mine, "runs": runs}, fh)
 
     # A peer without a matte for every image of a fold is compared on the images it has only.
     fold_n = {f: sum(it.fold == f for it in items) for f in folds}
@@ -681,27 +724,33 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         for c in cands:
             s = [score(c.name, f, exclude_source) for f in train]
             fb[c.name] = float(np.mean([f for _, f in s]))
-            rows.append((float(np.mean([m for m, _ in s])), fb[c.name], c.rank, c.name))
+            if criterion == "geomean":  # every fold weighs the same in relative terms
+                err = float(np.exp(np.mean([np.log(m) for m, _ in s])))
+            else:
+                err = float(np.mean([m for m, _ in s]))
+            rows.append((err, fb[c.name], c.rank, c.name))
         if fb_floor is not None:  # a value curve may not cost more max Fβ than this on the training folds
             base = {c.name: c.name.rsplit(" · ", 1)[0] for c in cands if c.curve}
             rows = [r for r in rows if r[3] not in base or r[1] >= fb[base[r[3]]] - fb_floor]
         best = min(r[0] for r in rows)
-        tied = [r for r in rows if r[0] <= best + tie]
+        tied = [r for r in rows if (r[0] <= best + tie if criterion == "mean" else r[0] <= best * (1 + rel_tie))]
         top_f = max(r[1] for r in tied)
         tied = [r for r in tied if r[1] >= top_f - 0.001]
         return min(tied, key=lambda r: (r[2], r[0]))[3]
 
     lines = []
+    rel_tie = tie / 0.08  # the absolute tie relative to a typical mean MAE (0.08): 0.0002 -> 0.25 %
     in_sample = choose(folds, None) if cands else ""
     oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds} if cands else {}
     lines.append(f"Folds: {', '.join(f'{f} ({fold_n[f]})' for f in folds)}; {len(cands)} candidates; "
-                 f"tie = MAE within {tie}, then max Fβ within 0.001, then the simpler"
+                 +
+                 (f"criterion: mean MAE over the training folds; tie = MAE within {tie}" if criterion == "mean" else
+                    f"criterion: geometric mean of the training folds' MAE; tie = within {100 * tie / 0.08:.2f} %")
+                 + ", then max Fβ within 0.001, then the simpler"
                  + (f"; a value curve is chosen only if it costs at most {fb_floor} of mean max Fβ on the "
                     "training folds against the same candidate without it" if fb_floor is not None else "")
                  + ".\n")
     lines.append("### Candidates, per fold (MAE / max Fβ), all images; runs = network runs per image\n")
-    lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
-    lines.append("|---|---|" + "---|" * (len(folds) + 2))
     listed = [c.name for c in cands]
     if top:
         def mean_mae(name: str) -> float:
@@ -711,6 +760,8 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         listed = [n for n in listed if n in keep]
         lines.append(f"({len(cands) - len(listed)} candidates with a value curve not listed: only the {top} best "
                      "by mean MAE and the chosen ones are.)\n")
+    lines.append("| candidate | runs | " + " | ".join(folds) + " | mean MAE | mean max Fβ |")
+    lines.append("|---|---|" + "---|" * (len(folds) + 2))
     for name in listed + shown + [f"peer:{t}" for t in peers]:
         r = f"{np.mean(runs[name]):.2f}" if name in runs else "1"
         s = [score(name, f) if (name, f) in scorers else None for f in folds]
@@ -724,70 +775,122 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         return "\n".join(lines)
     lines.append("\n### Leave-one-set-out: chosen on the other folds, scored on the held-out one\n")
     ref = [f"peer:{t}" for t in peers]
+    lines.append("Peers' columns: the peer's MAE / max Fβ on the images it has (n of the fold's, if not all), and "
+                 "the out-of-fold choice's on the same images, with the MAE difference.\n")
     lines.append("| held-out fold | chosen on the others | out-of-fold MAE / max Fβ | in-sample choice MAE / max Fβ | "
-                 + " | ".join(f"{r[5:]} MAE / max Fβ" for r in ref) + " | vs rembg MAE |")
-    lines.append("|---|---|---|---|" + "---|" * len(ref) + "---|")
-    res: dict[str, list[tuple[float, float]]] = {"oof": [], "ins": [], **{r: [] for r in ref}}
+                 + " | ".join(f"{r[5:]}: theirs / ours on the same images" for r in ref) + " |")
+    lines.append("|---|---|---|---|" + "---|" * len(ref))
+    res: dict[str, list[tuple[float, float]]] = {"oof": [], "ins": []}
+    pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {r: [] for r in ref}
+
+    def versus(r: str, f: str, name: str) -> tuple[tuple[float, float], tuple[float, float], int] | None:
+        if (r, f) not in scorers:
+            return None
+        keys = list(scorers[(r, f)].mae)
+        return score(r, f), score(name, f, only=keys), len(keys)
+
     for f in folds:
         o, i = score(oof[f], f), score(in_sample, f)
         res["oof"].append(o)
         res["ins"].append(i)
         cells = []
         for r in ref:
-            if (r, f) in scorers:
-                p = score(r, f)
-                res[r].append(p)
-                n = peer_keys(r, f)
-                cells.append(f"{p[0]:.4f} / {p[1]:.4f}" + (f" ({len(n)} of {fold_n[f]})" if n is not None else ""))
-            else:
+            v = versus(r, f, oof[f])
+            if v is None:
                 cells.append("—")
-        vs = ""
-        if ("peer:rembg", f) in scorers:
-            only = peer_keys("peer:rembg", f)
-            ours = o if only is None else score(oof[f], f, only=only)
-            vs = f"{100 * (ours[0] / score('peer:rembg', f)[0] - 1):+.1f}%"
-            if only is not None:
-                vs += f" (on rembg's {len(only)} of {fold_n[f]}: ours {ours[0]:.4f})"
-        lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | "
-                     + " | ".join(cells) + f" | {vs} |")
+                continue
+            theirs, ours, n = v
+            pairs[r].append((theirs, ours))
+            cells.append(f"{theirs[0]:.4f} / {theirs[1]:.4f} vs {ours[0]:.4f} / {ours[1]:.4f}"
+                         + (f" ({n} of {fold_n[f]})" if n != fold_n[f] else "")
+                         + f", {100 * (ours[0] / theirs[0] - 1):+.1f}%")
+        lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | " + " | ".join(cells) + " |")
 
     def mean(rows: list[tuple[float, float]]) -> str:
-        if len(rows) != len(folds):
-            return "—"
         return f"{np.mean([a for a, _ in rows]):.4f} / {np.mean([b for _, b in rows]):.4f}"
-    lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | "
-                 + " | ".join(mean(res[r]) for r in ref) + " | |")
+    cells = []
+    for r in ref:
+        pr = pairs[r]
+        if not pr:
+            cells.append("—")
+            continue
+        t, o2 = np.mean([p[0] for p in pr], axis=0), np.mean([p[1] for p in pr], axis=0)
+        cells.append(f"{t[0]:.4f} / {t[1]:.4f} vs {o2[0]:.4f} / {o2[1]:.4f} ({len(pr)} folds), "
+                     f"{100 * (o2[0] / t[0] - 1):+.1f}%")
+    lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | " + " | ".join(cells) + " |")
     lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
                  f"({np.mean(runs[in_sample]):.2f} network runs per image).")
-    shipped = "half-reflect · lib"
-    if shipped in runs and ref:
-        lines.append(f"\n### What ships ({shipped}, no choice made) against the peers, on the images each peer has\n")
-        lines.append("| fold | images | alphacut MAE / max Fβ | " + " | ".join(f"{r[5:]} MAE / max Fβ" for r in ref)
-                     + " | vs rembg MAE |")
-        lines.append("|---|---|---|" + "---|" * len(ref) + "---|")
-        pairs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    if shipped in runs:
+        lines.append(f"\n### {shipped} (no choice made) against the peers, on the images each peer has\n")
+        lines.append("| fold | all images: MAE / max Fβ | " + " | ".join(f"{r[5:]}: theirs / ours on the same images"
+                                                                    for r in ref) + " |")
+        lines.append("|---|---|" + "---|" * len(ref))
+        pairs = {r: [] for r in ref}
         for f in folds:
-            if ("peer:rembg", f) not in scorers:
+            cells = []
+            for r in ref:
+                v = versus(r, f, shipped)
+                if v is None:
+                    cells.append("—")
+                    continue
+                theirs, ours, n = v
+                pairs[r].append((theirs, ours))
+                cells.append(f"{theirs[0]:.4f} / {theirs[1]:.4f} vs {ours[0]:.4f} / {ours[1]:.4f}"
+                             + (f" ({n} of {fold_n[f]})" if n != fold_n[f] else "")
+                             + f", {100 * (ours[0] / theirs[0] - 1):+.1f}%")
+            sh = score(shipped, f)
+            lines.append(f"| {f} | {sh[0]:.4f} / {sh[1]:.4f} | " + " | ".join(cells) + " |")
+        cells = []
+        for r in ref:
+            pr = pairs[r]
+            if not pr:
+                cells.append("—")
                 continue
-            only = peer_keys("peer:rembg", f)
-            ours, theirs = score(shipped, f, only=only), score("peer:rembg", f)
-            n = fold_n[f] if only is None else len(only)
-            lines.append(f"| {f} | {n} of {fold_n[f]} | {ours[0]:.4f} / {ours[1]:.4f} | "
-                         + " | ".join(f"{score(r, f, only=only)[0]:.4f} / {score(r, f, only=only)[1]:.4f}"
-                                      if (r, f) in scorers else "—" for r in ref)
-                         + f" | {100 * (ours[0] / theirs[0] - 1):+.1f}% |")
-            pairs.append((ours, theirs))
-        if pairs:
-            o = np.mean([p[0] for p in pairs], axis=0)
-            t = np.mean([p[1] for p in pairs], axis=0)
-            lines.append(f"| **mean over these {len(pairs)} folds** | | {o[0]:.4f} / {o[1]:.4f} | {t[0]:.4f} / {t[1]:.4f} | "
-                         + "— | " * (len(ref) - 1) + f"{100 * (o[0] / t[0] - 1):+.1f}% |")
+            t, o2 = np.mean([p[0] for p in pr], axis=0), np.mean([p[1] for p in pr], axis=0)
+            cells.append(f"{t[0]:.4f} / {t[1]:.4f} vs {o2[0]:.4f} / {o2[1]:.4f} ({len(pr)} folds), "
+                         f"{100 * (o2[0] / t[0] - 1):+.1f}%")
+        allf = [score(shipped, f) for f in folds]
+        lines.append(f"| **mean** | {mean(allf)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_paths(items: list[Item], out: Path, variant: Variant, curves: list[str]) -> str:
+    """The output paths compared where they differ, on the large fold (photos 3x evaldata's): the
+    library's, guided upsampling, bilinear and Lanczos, each without a value curve and with each
+    curve applied before (pre: as pipeline.postprocess) or after (post) the upsampling."""
+    large = [it for it in items if it.fold == "large"]
+    rows: dict[str, Scorer] = {}
+    names = []
+    for it in large:
+        with Image.open(it.image) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        gt, valid = load_gt(it.gt, has_unknown=it.has_unknown)
+        low = load_low(out, rgb, variant, it)
+        if low is None:
+            raise SystemExit(f"paths: {variant} is not cached for large/{it.source}/{it.stem}")
+        for o in ("lib", "guided", "bilinear", "minmax+lanczos"):
+            m = to_matte(low, rgb, o)
+            for c in [""] + curves:
+                for where in (("post", "pre") if c else ("",)):
+                    name = f"{o}" + (f" · {curve_label(c)} {where}" if c else "")
+                    pred = m if not c else (apply_curve(m, c) if where == "post" else to_matte(low, rgb, o, c))
+                    if name not in rows:
+                        names.append(name)
+                    rows.setdefault(name, Scorer()).add(f"{it.source}/{it.stem}", pred, gt, valid)
+    sources = sorted({it.source for it in large})
+    lines = [f"Large fold: {len(large)} images ({', '.join(sources)}), {variant} input.\n",
+             "| output path | " + " | ".join(sources) + " | all: MAE / max Fβ |", "|---|" + "---|" * (len(sources) + 1)]
+    for name in names:
+        sc = rows[name]
+        cells = [f"{np.mean([v for k, v in sc.mae.items() if k.startswith(src + '/')]):.4f}" for src in sources]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean(list(sc.mae.values())):.4f} / "
+                     f"{sc.curve().max():.4f} |")
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=["border", "large", "stage", "cache", "cv"])
+    ap.add_argument("step", choices=["border", "large", "stage", "cache", "cv", "paths"])
     ap.add_argument("--evaldata", type=Path, default=REPO.parent.parent / "shared" / "evaldata")
     ap.add_argument("--out", type=Path, default=REPO / "out" / "quality")
     ap.add_argument("--compare", type=Path, default=REPO / "out" / "compare",
@@ -809,6 +912,17 @@ def main() -> int:
     ap.add_argument("--no-rules", action="store_true", help="cv: leave out the two-run edge rules and ensembles")
     ap.add_argument("--fb-floor", type=float, default=None,
                     help="cv: choose a value curve only if it costs at most this much mean max F-beta (training folds)")
+    ap.add_argument("--criterion", choices=["mean", "geomean"], default="mean",
+                    help="cv: what is minimized over the training folds: the mean MAE (last round's), or its "
+                         "geometric mean (each fold weighs the same relatively; the tie is then relative too)")
+    ap.add_argument("--shipped", default="half-reflect · lib", help="cv: the candidate shown against the peers")
+    ap.add_argument("--scores", type=Path, help="cv: save the candidates' per-image scores here (pickle)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="cv: read the candidates' scores from --scores instead of scoring (peers are scored anew), "
+                         "to rerun the choice with another --tie/--fb-floor/--top")
+    ap.add_argument("--large", action="store_true", help="cv: include the large fold (out/large, see `large`)")
+    ap.add_argument("--pre", action="store_true",
+                    help="cv: apply the value curves before the resize to the image's size (as the library does)")
     ap.add_argument("--top", type=int, default=12, help="cv: list only this many curved candidates (0: all)")
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
@@ -823,7 +937,8 @@ def main() -> int:
         build_large(args.evaldata, args.out / "large")
         return 0
     every_set = {k: int(v) for k, v in (kv.split("=") for kv in args.every_set.split(",") if kv)}
-    items = load_items(args.evaldata, border, args.extra, args.every, every_set)
+    items = load_items(args.evaldata, border, args.extra, args.every, every_set,
+                       with_large=args.large or args.step in ("large", "stage", "cache", "paths"))
     variants = [Variant.parse(t) for t in args.variants.split(",") if t]
     if args.folds:
         keep = set(args.folds.split(","))
@@ -840,8 +955,12 @@ def main() -> int:
         run_cache(items, variants, args.out, args.threads, args.touching)
         return 0
     curves = CURVE_GRID if args.curves == "grid" else [c for c in args.curves.split(",") if c and c != "none"]
+    if args.step == "paths":
+        print(run_paths(items, args.out, variants[0], curves))
+        return 0
     print(run_cv(items, args.out, args.compare, args.tie, variants, args.outputs.split(","), curves,
-                 tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor))
+                 tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor, args.pre,
+                 args.scores, args.reuse, args.criterion, args.shipped))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import logging
 import os
@@ -207,6 +208,10 @@ def test_page_config_offers_private_model_only_when_cached(tiny_spec, tmp_path: 
     with make_client(tiny_spec, model_file=lambda i: blob) as c:
         cfg = c.get("/config.json").json()["private_model"]
         assert cfg["url"] == "/model/tiny-test.onnx" and cfg["mean"] == [0.5, 0.5, 0.5]
+        assert cfg["levels"] is None  # the page applies the model's value curve only when it has one
+    curved = dataclasses.replace(tiny_spec, levels=(0.3, 0.6, 0.2))
+    with make_client(curved, model_file=lambda i: blob) as c:
+        assert c.get("/config.json").json()["private_model"]["levels"] == [0.3, 0.6, 0.2]
 
 
 # --------------------------------------------------------------------------------------- remove.bg
