@@ -4,12 +4,15 @@
         --rembg out/rembg_clips0 [--window "levels 0.05-0.95" ...] --json out/fixes0.json
 
 Reads bench/video_study.py's cache (the network's output per frame, before the min-max stretch); no
-network run. Each variant turns the low-resolution output into the frame's matte differently:
+network run. Each variant turns the low-resolution output into the frame's matte differently, after
+pipeline.postprocess's min-max stretch and the default model's value curve (catalog `levels`;
+--no-curve leaves the curve out, as the pipeline was before the quality owner chose one):
 
 - resize of the matte to the frame: the library's area-weighted bilinear (shipped), Pillow's
   Lanczos of the float matte, OpenCV bilinear without antialiasing;
-- a levels curve m' = clip((m - lo) / (hi - lo), 0, 1) on the low-resolution matte (a grid), and
-  with --curve the quality owner's ops/levels.apply_levels curves (with a tail);
+- a levels curve m' = clip((m - lo) / (hi - lo), 0, 1) on the low-resolution matte (a grid, on
+  top of the model's curve if any), and with --curve an ops/levels.apply_levels curve (with a
+  tail) INSTEAD of the model's;
 - a sub-pixel edge step: a Gaussian blur of σ px on the frame's matte, then a contrast c around 0.5
   (smooths the contour's placement along the edge, then restores the ramp across it);
 - with --flip-cache (video_study.py --flip): the mean of the frame's and its mirror's outputs (a
@@ -46,8 +49,30 @@ U8 = NDArray[np.uint8]
 log = logging.getLogger("video_fixes")
 
 
+def _default_curve() -> tuple[float, float, float] | None:
+    from alphacut.models.catalog import load_catalog
+
+    cat = load_catalog()
+    return cat.get(cat.default).levels
+
+
+#: The default model's value curve (catalog `levels`, applied by pipeline.postprocess after the
+#: stretch); --no-curve sets it to None (the pipeline before the quality owner chose one).
+CURVE: tuple[float, float, float] | None = None
+
+
 def stretch(m: F32) -> F32:
-    """pipeline.postprocess's min-max stretch."""
+    """pipeline.postprocess: the min-max stretch, then the model's value curve (CURVE) if any."""
+    lo, hi = float(m.min()), float(m.max())
+    out = np.clip((m - lo) / (hi - lo), 0, 1).astype(np.float32) if hi - lo > 1e-6 else m
+    if CURVE is not None:
+        from alphacut.ops.levels import apply_levels
+
+        out = apply_levels(out, CURVE[0], CURVE[1], tail=CURVE[2])
+    return out
+
+
+def _stretch_only(m: F32) -> F32:
     lo, hi = float(m.min()), float(m.max())
     return np.clip((m - lo) / (hi - lo), 0, 1).astype(np.float32) if hi - lo > 1e-6 else m
 
@@ -92,7 +117,7 @@ def _levels(lo: float, hi: float) -> Variant:
 def _curve(lo: float, hi: float, tail: float) -> Variant:
     from alphacut.ops.levels import apply_levels
 
-    return lambda low, rgb: resize_matte(apply_levels(stretch(low), lo, hi, tail=tail), _wh(rgb))
+    return lambda low, rgb: resize_matte(apply_levels(_stretch_only(low), lo, hi, tail=tail), _wh(rgb))
 
 
 def _edge(sigma: float, contrast: float) -> Variant:
@@ -143,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curve", nargs="*", default=[], metavar="LO,HI,TAIL",
                         help="value curves of ops/levels.apply_levels (the quality owner's family) to add, "
                              "applied after the min-max stretch as pipeline.postprocess does; named 'curve LO,HI,TAIL'")
+    parser.add_argument("--no-curve", action="store_true",
+                        help="leave out the default model's value curve (catalog levels) everywhere")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    global CURVE
+    CURVE = None if args.no_curve else _default_curve()
+    log.info("the default model's value curve: %s", CURVE)
     for spec in args.curve:
         lo, hi, tail = (float(x) for x in spec.split(","))
         VARIANTS[f"curve {spec}"] = _curve(lo, hi, tail)
