@@ -134,6 +134,17 @@ VARIANTS.update({f"levels {lo:g}-{hi:g}": _levels(lo, hi) for lo in (0.0, 0.02, 
 VARIANTS.update({f"blur {s:g} contrast {c:g}": _edge(s, c) for s in (0.7, 1.0, 1.5) for c in (1.0, 1.5, 2.0)})
 
 
+def window_with(frames: Sequence[U8], mattes: Sequence[F32], agree_tol: float | None) -> list[F32]:
+    """MatteWindow with another agreement tolerance (SteadyOptions.window_agree_tol; None: no test)."""
+    from alphacut.video.steady import MatteWindow, SteadyOptions
+
+    win: MatteWindow[int] = MatteWindow(SteadyOptions(window_agree_tol=agree_tol))
+    out: list[F32] = []
+    for t, (f, m) in enumerate(zip(frames, mattes)):
+        out += [a for _, a in win.push(f, m, t)]
+    return out + [a for _, a in win.flush()]
+
+
 def keyframes(frames: Sequence[U8], mattes: Sequence[F32], interval: int) -> list[F32]:
     """What `alphacut video --keyframes N` does (video/job.py): the network's matte on every Nth
     frame (and on a detected cut), the recursive MatteStabilizer carrying it between, then MatteWindow."""
@@ -168,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curve", nargs="*", default=[], metavar="LO,HI,TAIL",
                         help="value curves of ops/levels.apply_levels (the quality owner's family) to add, "
                              "applied after the min-max stretch as pipeline.postprocess does; named 'curve LO,HI,TAIL'")
+    parser.add_argument("--agree", nargs="*", type=float, default=[],
+                        help="also the shipped matte through MatteWindow with these agreement tolerances (0: none)")
     parser.add_argument("--no-curve", action="store_true",
                         help="leave out the default model's value curve (catalog levels) everywhere")
     parser.add_argument("--json", type=Path, default=None)
@@ -192,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(name, {})[clip.name] = _score(mattes, gt)
             if name == "shipped (area)" or name in args.window:
                 results.setdefault(f"{name} + window", {})[clip.name] = _score(vs.shipped(frames, mattes), gt)
+            if name == "shipped (area)":
+                for tol in args.agree:
+                    results.setdefault(f"{name} + window, agreement {tol:g}", {})[clip.name] = _score(
+                        window_with(frames, mattes, None if tol <= 0 else tol), gt)
         if args.flip_cache is not None:
             flipped = vs.load_clip(clip, args.flip_cache / clip.name)[2]
             both = {"flip mean (2x network)": [VARIANTS["shipped (area)"]((a + b) / 2, f)
