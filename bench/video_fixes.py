@@ -18,7 +18,8 @@ pipeline.postprocess's min-max stretch and the default model's value curve (cata
 - with --flip-cache (video_study.py --flip): the mean of the frame's and its mirror's outputs (a
   test-time ensemble, twice the network), and mirroring every other frame (the same network cost:
   the error fixed on the subject then differs between neighbours, for the window to average);
-- with --keyframes N: `alphacut video --keyframes N` replayed on the cache (network every Nth frame).
+- with --keyframes N: `alphacut video --keyframes N` replayed on the cache (network every Nth frame);
+- with --agree T...: the shipped matte through MatteWindow with other agreement tolerances.
 
 Every variant is scored frame by frame (MAE, dtSSD ×100, flicker ×100, alphacut.video.metrics);
 those named by --window also through alphacut.video.steady.MatteWindow (what `alphacut video`
