@@ -1,5 +1,6 @@
 """Score video cut-outs on the synthetic clips (bench/make_video_clips.py): rembg frame by frame,
-alphacut frame by frame (`alphacut video --no-steady`), `alphacut video`, `alphacut video --fast`.
+alphacut frame by frame (`alphacut video --no-steady`), `alphacut video`, `alphacut video --fast`,
+`alphacut video --keyframes 2` (the network on every 2nd frame at the default resolution).
 
     PYTHONPATH=src .venv/bin/python bench/video_eval.py --clips out/videoclips --out out/videoeval \
         --rembg-python bench/.envs/rembg/bin/python --rembg-model ~/.cache/alphacut/models/isnet-general-use-fp16.onnx
@@ -57,11 +58,13 @@ def methods(args: argparse.Namespace, clip: Path, out: Path) -> dict[str, list[s
                                      str(args.rembg_model.expanduser()), "--images", str(clip / "images"),
                                      "--out", str(out / "rembg"), "--threads", str(args.threads)]
     m["alphacut video --fast"] = [*base, "-o", f"{out / 'alphacut_video_fast'}/", "--fast"]
+    m["alphacut video --keyframes 2"] = [*base, "-o", f"{out / 'alphacut_video_kf2'}/", "--keyframes", "2"]
     return {k: v for k, v in m.items() if not args.only or k in args.only}
 
 
 _DIRS = {"rembg frame by frame": "rembg", "alphacut frame by frame": "alphacut_frames",
-         "alphacut video": "alphacut_video", "alphacut video --fast": "alphacut_video_fast"}
+         "alphacut video": "alphacut_video", "alphacut video --fast": "alphacut_video_fast",
+         "alphacut video --keyframes 2": "alphacut_video_kf2"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,8 +46,9 @@ def _read_rgb(path: Path) -> NDArray[np.uint8]:
     return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1])
 
 
-def cache_clip(clip: Path, cache: Path, threads: int) -> None:
-    """The network's output (after its activation, before the stretch) per frame, float16."""
+def cache_clip(clip: Path, cache: Path, threads: int, *, flip: bool = False) -> None:
+    """The network's output (after its activation, before the stretch) per frame, float16; with
+    flip, the output for the left-right mirrored frame, mirrored back."""
     from alphacut import Remover
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -56,12 +57,15 @@ def cache_clip(clip: Path, cache: Path, threads: int) -> None:
         return
     remover = Remover(threads=threads)
     for p in todo:
-        prepared = remover.prepare(_read_rgb(p), remover.options)
+        rgb = _read_rgb(p)
+        prepared = remover.prepare(np.ascontiguousarray(rgb[:, ::-1]) if flip else rgb, remover.options)
         raw = remover.infer(prepared)
         cw, ch = prepared.content_wh
         m = raw[0, 0, :ch, :cw].astype(np.float32)
         if remover.spec.activation == "sigmoid":
             m = 1.0 / (1.0 + np.exp(-m))
+        if flip:
+            m = m[:, ::-1]
         np.save(cache / f"{p.stem}.npy", np.clip(m, 0, 1).astype(np.float16))
         log.info("%s %s", clip.name, p.stem)
 
@@ -221,12 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaldata", type=Path, default=None,
                         help="the clips' evaldata: adds the motion-compensated split and the oracle window")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--cache-only", action="store_true", help="only fill the cache, score nothing")
+    parser.add_argument("--flip", action="store_true", help="cache the network's output for mirrored frames")
     parser.add_argument("--extra", nargs="*", default=None, help="which of the window variants to run (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     clips = sorted(p for p in args.clips.iterdir() if (p / "images").is_dir())
     for clip in clips:
-        cache_clip(clip, args.cache / clip.name, args.threads)
+        cache_clip(clip, args.cache / clip.name, args.threads, flip=args.flip)
+    if args.cache_only:
+        return 0
     results: dict[str, dict[str, dict[str, float]]] = {}
     for clip in clips:
         frames, gt, low = load_clip(clip, args.cache / clip.name)

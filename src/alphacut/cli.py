@@ -354,9 +354,9 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
-@click.option("--fast", is_flag=True, help=f"Fast mode: the network on every 2nd frame at {FAST_RESOLUTION} px "
-              f"({FAST_RESOLUTION_NO_DOT_PRODUCT} without VNNI/AMX), "
-              "optical flow carries the matte between (see docs/VIDEO.md for what it costs).")
+@click.option("--fast", is_flag=True, help="Fast mode: the network on every 2nd frame (= --keyframes 2, at the "
+              "model's usual resolution; add --resolution 768 for more speed), optical flow carries the matte "
+              "between (see docs/VIDEO.md for what it costs).")
 @click.option("--keyframes", type=click.IntRange(1, 30), default=None,
               help="Run the network on every Nth frame only (and on cuts); flow carries the matte between.")
 @click.option("--no-steady", "steady", flag_value=False, default=True,
@@ -397,10 +397,7 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
     from .video.job import CHROMA_GREEN, VideoOptions, cut_video
     from .video.steady import SteadyOptions
 
-    if fast:
-        from .runtime.kernels import fast_resolution
-
-        fields["resolution"] = fields.get("resolution") or fast_resolution()
+    if fast:  # the network at a lower resolution failed on whole frames of 2 of 6 clips (docs/VIDEO.md)
         keyframes = keyframes or 2
     if str(fields.get("bg") or "").strip().lower() == "green":
         fields["bg"] = CHROMA_GREEN.hex()

@@ -49,7 +49,8 @@ class SteadyOptions:
     agree_tol: float | None = 0.2  # None: blend regardless of how much the new and carried mattes differ
     keyframe_interval: int = 1  # the network runs every Nth frame (and on cuts); flow carries the rest
     lookahead: int = 2  # MatteWindow: frames of delay; each output averages frames t-k..t+k (0: recursive only)
-    window_agree_tol: float | None = 0.5  # MatteWindow's agreement test (agree_tol is the recursive one's)
+    window_agree_tol: float | None = 1.0  # MatteWindow's agreement test (agree_tol is the recursive one's;
+    # 0.5 until the value curve merged: its steeper edges disagree more, docs/VIDEO.md)
 
     def __post_init__(self) -> None:
         from ..errors import OptionsError

@@ -192,3 +192,22 @@ def test_animated_gif_input(tmp_path: Path) -> None:
     result = run(src, "-o", tmp_path / "out.webm")
     assert result.exit_code == 0, result.output
     assert len(streams(tmp_path / "out.webm")["times"]) == 4
+
+
+def test_fast_is_keyframes_2_at_the_models_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphacut.video import job
+
+    seen: dict[str, object] = {}
+    real = job.cut_video
+
+    def spy(source: Path, output: str, remover: Remover, options: object, vopts: job.VideoOptions) -> object:
+        seen.update(options=options, vopts=vopts)
+        return real(source, output, remover, options, vopts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(job, "cut_video", spy)
+    src = make_clip(tmp_path / "in.mp4", frames=7)
+    result = run(src, "-o", f"{tmp_path / 'frames'}/", "-f", "mask", "--fast", "-q")
+    assert result.exit_code == 0, result.output
+    assert seen["vopts"].steady.keyframe_interval == 2  # type: ignore[attr-defined]
+    assert seen["options"].resolution is None  # type: ignore[attr-defined]
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 7
