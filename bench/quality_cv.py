@@ -789,13 +789,11 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         keys = list(scorers[(r, f)].mae)
         return score(r, f), score(name, f, only=keys), len(keys)
 
-    for f in folds:
-        o, i = score(oof[f], f), score(in_sample, f)
-        res["oof"].append(o)
-        res["ins"].append(i)
+    def peer_cells(f: str, name: str, pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]]) -> list[str]:
+        """Each peer's score on fold f beside `name`'s on the same images; the pair kept for the mean row."""
         cells = []
         for r in ref:
-            v = versus(r, f, oof[f])
+            v = versus(r, f, name)
             if v is None:
                 cells.append("—")
                 continue
@@ -804,42 +802,9 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             cells.append(f"{theirs[0]:.4f} / {theirs[1]:.4f} vs {ours[0]:.4f} / {ours[1]:.4f}"
                          + (f" ({n} of {fold_n[f]})" if n != fold_n[f] else "")
                          + f", {100 * (ours[0] / theirs[0] - 1):+.1f}%")
-        lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | " + " | ".join(cells) + " |")
+        return cells
 
-    def mean(rows: list[tuple[float, float]]) -> str:
-        return f"{np.mean([a for a, _ in rows]):.4f} / {np.mean([b for _, b in rows]):.4f}"
-    cells = []
-    for r in ref:
-        pr = pairs[r]
-        if not pr:
-            cells.append("—")
-            continue
-        t, o2 = np.mean([p[0] for p in pr], axis=0), np.mean([p[1] for p in pr], axis=0)
-        cells.append(f"{t[0]:.4f} / {t[1]:.4f} vs {o2[0]:.4f} / {o2[1]:.4f} ({len(pr)} folds), "
-                     f"{100 * (o2[0] / t[0] - 1):+.1f}%")
-    lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | " + " | ".join(cells) + " |")
-    lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
-                 f"({np.mean(runs[in_sample]):.2f} network runs per image).")
-    if shipped in runs:
-        lines.append(f"\n### {shipped} (no choice made) against the peers, on the images each peer has\n")
-        lines.append("| fold | all images: MAE / max Fβ | " + " | ".join(f"{r[5:]}: theirs / ours on the same images"
-                                                                    for r in ref) + " |")
-        lines.append("|---|---|" + "---|" * len(ref))
-        pairs = {r: [] for r in ref}
-        for f in folds:
-            cells = []
-            for r in ref:
-                v = versus(r, f, shipped)
-                if v is None:
-                    cells.append("—")
-                    continue
-                theirs, ours, n = v
-                pairs[r].append((theirs, ours))
-                cells.append(f"{theirs[0]:.4f} / {theirs[1]:.4f} vs {ours[0]:.4f} / {ours[1]:.4f}"
-                             + (f" ({n} of {fold_n[f]})" if n != fold_n[f] else "")
-                             + f", {100 * (ours[0] / theirs[0] - 1):+.1f}%")
-            sh = score(shipped, f)
-            lines.append(f"| {f} | {sh[0]:.4f} / {sh[1]:.4f} | " + " | ".join(cells) + " |")
+    def peer_means(pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]]) -> list[str]:
         cells = []
         for r in ref:
             pr = pairs[r]
@@ -849,8 +814,32 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
             t, o2 = np.mean([p[0] for p in pr], axis=0), np.mean([p[1] for p in pr], axis=0)
             cells.append(f"{t[0]:.4f} / {t[1]:.4f} vs {o2[0]:.4f} / {o2[1]:.4f} ({len(pr)} folds), "
                          f"{100 * (o2[0] / t[0] - 1):+.1f}%")
+        return cells
+
+    for f in folds:
+        o, i = score(oof[f], f), score(in_sample, f)
+        res["oof"].append(o)
+        res["ins"].append(i)
+        cells = peer_cells(f, oof[f], pairs)
+        lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | " + " | ".join(cells) + " |")
+
+    def mean(rows: list[tuple[float, float]]) -> str:
+        return f"{np.mean([a for a, _ in rows]):.4f} / {np.mean([b for _, b in rows]):.4f}"
+    lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | " + " | ".join(peer_means(pairs)) + " |")
+    lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
+                 f"({np.mean(runs[in_sample]):.2f} network runs per image).")
+    if shipped in runs:
+        lines.append(f"\n### {shipped} (no choice made) against the peers, on the images each peer has\n")
+        lines.append("| fold | all images: MAE / max Fβ | " + " | ".join(f"{r[5:]}: theirs / ours on the same images"
+                                                                    for r in ref) + " |")
+        lines.append("|---|---|" + "---|" * len(ref))
+        shipped_pairs: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {r: [] for r in ref}
+        for f in folds:
+            cells = peer_cells(f, shipped, shipped_pairs)
+            sh = score(shipped, f)
+            lines.append(f"| {f} | {sh[0]:.4f} / {sh[1]:.4f} | " + " | ".join(cells) + " |")
         allf = [score(shipped, f) for f in folds]
-        lines.append(f"| **mean** | {mean(allf)} | " + " | ".join(cells) + " |")
+        lines.append(f"| **mean** | {mean(allf)} | " + " | ".join(peer_means(shipped_pairs)) + " |")
     return "\n".join(lines)
 
 
