@@ -30,7 +30,7 @@ from .models.catalog import ModelSpec
 from .ops import components, framing, guided, levels, morphology
 from .ops.pixels import float_to_u8, u8_to_float
 from .ops.resize import resize_matte
-from .options import BackgroundKind, Fit, Options, OutputFormat, Refine, check_fits_image
+from .options import BackgroundKind, Fit, Options, OutputFormat, Quality, Refine, check_fits_image
 from .runtime.base import Backend
 
 if TYPE_CHECKING:
@@ -232,6 +232,8 @@ class Prepared:
     #: The size the matte is enlarged to after refinement, when the photo was decoded reduced only to
     #: refine a mask against (Options.guide_min_pixels); None: the decoded size.
     matte_wh: tuple[int, int] | None = None
+    #: Quality.BEST: the mirror image's input (same content box), run too and averaged by infer.
+    mirror_batch: NDArray[np.float32] | None = None
 
 
 def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
@@ -267,11 +269,14 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
         a = u8_to_float(decoded.alpha)[:, :, None]
         rgb = float_to_u8(u8_to_float(rgb) * a + (1.0 - a))
     batch, content_wh = preprocess(rgb, spec, size_wh)
+    mirror = None
+    if options.quality is Quality.BEST:
+        mirror, _ = preprocess(np.ascontiguousarray(rgb[:, ::-1]), spec, size_wh)
     timings["decode"] = (t1 - t0) * 1e3
     timings["preprocess"] = (time.perf_counter() - t1) * 1e3
     matte_wh = decoded.source_size_wh if reduced_guide and decoded.draft_scale > 1 else None
     return Prepared(decoded=decoded, batch=batch, model_input_wh=size_wh, content_wh=content_wh,
-                    timings_ms=timings, matte_wh=matte_wh)
+                    timings_ms=timings, matte_wh=matte_wh, mirror_batch=mirror)
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
@@ -286,9 +291,25 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     t = time.perf_counter()
     w, h = prepared.decoded.size_wh
     release = getattr(backend, "run_and_release", None) if w * h >= RELEASE_ARENA_MIN_PIXELS else None
-    raw = release(prepared.batch) if release is not None else backend.run(prepared.batch)
+    if prepared.mirror_batch is not None:
+        first = backend.run(prepared.batch)
+        second = release(prepared.mirror_batch) if release is not None else backend.run(prepared.mirror_batch)
+        raw = mirror_mean(first, second, prepared.content_wh)
+    else:
+        raw = release(prepared.batch) if release is not None else backend.run(prepared.batch)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
+
+
+def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32],
+                content_wh: tuple[int, int]) -> NDArray[np.float32]:
+    """Quality.BEST's fusion: over the image's part of the output, the mean of the model's output for
+    the image and, flipped back, for its mirror image (both inputs hold the image at the top left).
+    Averaged before postprocess (min-max, value curve), as bench/quality_cv.py scored it."""
+    w, h = content_wh
+    out = np.array(raw, dtype=np.float32, copy=True)
+    out[..., :h, :w] = (raw[..., :h, :w] + mirrored[..., :h, :w][..., ::-1]) * np.float32(0.5)
+    return out
 
 
 def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec,
