@@ -69,6 +69,10 @@ class Length:
                                hint="Use e.g. 20 (pixels), 20px or 5%.")
         return cls(value, pct)
 
+    def within(self, max_px: float) -> bool:
+        """Whether the length is at most 100% (a percentage) or at most max_px (pixels)."""
+        return self.value <= (100 if self.percent else max_px)
+
     def to_px(self, whole: float) -> int:
         """The length in pixels; a percentage is of `whole`."""
         return round(self.value * whole / 100.0) if self.percent else round(self.value)
@@ -112,7 +116,7 @@ class Margin:
             if not isinstance(side, Length):
                 raise OptionsError("options.invalid", f"margin side {side!r} is not a Length.",
                                    hint="Use Margin.all(20), Margin.all(5, percent=True) or Margin.parse('10px 5%').")
-            if (side.percent and side.value > 100) or (not side.percent and side.value > MAX_MARGIN_PX):
+            if not side.within(MAX_MARGIN_PX):
                 raise OptionsError("options.invalid", f"margin {side} is out of range.",
                                    hint=f"Use 0..{MAX_MARGIN_PX} pixels or 0..100%.")
         if not isinstance(self.basis, MarginBasis):
@@ -196,7 +200,7 @@ class Roi:
             if not isinstance(c, Length):
                 raise OptionsError("options.invalid", f"roi coordinate {c!r} is not a Length.",
                                    hint="Use Roi.parse('x1 y1 x2 y2'), e.g. '0% 0% 50% 100%'.")
-            if (c.percent and c.value > 100) or (not c.percent and c.value > MAX_ROI_PX):
+            if not c.within(MAX_ROI_PX):
                 raise OptionsError("options.roi-outside", f"roi coordinate {c} is out of range.",
                                    hint=f"Use 0..100% or 0..{MAX_ROI_PX} px.")
 
