@@ -291,12 +291,11 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     t = time.perf_counter()
     w, h = prepared.decoded.size_wh
     release = getattr(backend, "run_and_release", None) if w * h >= RELEASE_ARENA_MIN_PIXELS else None
+    last_run = release if release is not None else backend.run  # the arena is released after the last run
     if prepared.mirror_batch is not None:
-        first = backend.run(prepared.batch)
-        second = release(prepared.mirror_batch) if release is not None else backend.run(prepared.mirror_batch)
-        raw = mirror_mean(first, second, prepared.content_wh)
+        raw = mirror_mean(backend.run(prepared.batch), last_run(prepared.mirror_batch), prepared.content_wh)
     else:
-        raw = release(prepared.batch) if release is not None else backend.run(prepared.batch)
+        raw = last_run(prepared.batch)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
 
