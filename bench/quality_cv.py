@@ -559,18 +559,21 @@ def fused_lows(lows: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
 
 def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: list[str] = OUTPUTS,
                     curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
-                    rules: bool = True, pre: bool = False) -> list[Candidate]:
+                    rules: bool = True, pre: bool = False, mirrors: bool = False,
+                    max_runs: int = 0) -> list[Candidate]:
     """The candidates the CV chooses among; at_edges: variants cached (at least) on every image whose
     stretch matte touches an edge, usable as a rule's second run. Each value curve is tried on every
-    one-run candidate whose output is in curve_outputs and on the flip ensembles."""
+    one-run candidate whose output is in curve_outputs and on the flip ensembles. mirrors: a mirrored
+    variant (+flip) run alone is a candidate too (one rank less simple than the unmirrored one);
+    max_runs: leave out the candidates that may run the network more often per image (0: no limit)."""
     names = {str(v) for v in complete}
     second_ok = names | {str(v) for v in at_edges}
     out = []
     for v in complete:
-        if v.model != "int8" or v.flip:
+        if v.model != "int8" or (v.flip and not mirrors):
             continue
         for o in outputs:
-            rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib")
+            rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib") + v.flip
             out.append(Candidate(f"{v} · {o}", "plain", (v,), o, rank=rank))
             if o in curve_outputs:
                 out += [Candidate(f"{v} · {o} · {curve_label(c)}", "plain", (v,), o, rank=rank + 1, curve=c,
@@ -585,7 +588,7 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
                 out += [Candidate(f"{src} · {o} · {curve_label(c)}", "plain", pair, o, rank=rank + 1, curve=c,
                                   source=src, pre=pre) for c in curves or []]
     if not rules:
-        return out
+        return [c for c in out if not max_runs or len(c.variants) <= max_runs]
     if "stretch" in names:
         for second in ("half-reflect", "half-centre-reflect", "pad"):
             if second in second_ok:
@@ -607,14 +610,14 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
             out.append(Candidate("mean(stretch, stretch+flip, pad, pad+flip) · lib", "ensemble",
                                  tuple(Variant.parse(t) for t in ("stretch", "stretch+flip", "pad", "pad+flip")),
                                  "lib", "mean", rank=6))
-    return out
+    return [c for c in out if not max_runs or len(c.variants) <= max_runs]
 
 
 def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant],
            outputs: list[str] = OUTPUTS, curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
            rules: bool = True, top: int = 0, fb_floor: float | None = None, pre: bool = False,
            scores: Path | None = None, reuse: bool = False, criterion: str = "mean",
-           shipped: str = "half-reflect · lib") -> str:
+           shipped: str = "half-reflect · lib", mirrors: bool = False, max_runs: int = 0) -> str:
     """The CV's report (markdown). top: list only the candidates without a value curve, the `top`
     best curved ones by mean MAE and every chosen one (0: every candidate)."""
     evalsets = {it.source for it in items if it.fold == it.source}
@@ -649,8 +652,8 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
         print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
               f"partial: {partial}", file=sys.stderr)
-        cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules, pre)
-        shown = [f"{v} · {o}" for v in complete if v.model != "int8" or v.flip for o in ("lib", "rembg")]
+        cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules, pre, mirrors, max_runs)
+        shown = [f"{v} · {o}" for v in complete if v.model != "int8" or (v.flip and not mirrors) for o in ("lib", "rembg")]
         shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
     def score_peers(it: Item, key: str, gt: np.ndarray, valid: np.ndarray | None) -> None:
         for t in peers:
@@ -913,6 +916,10 @@ def main() -> int:
     ap.add_argument("--pre", action="store_true",
                     help="cv: apply the value curves before the resize to the image's size (as the library does)")
     ap.add_argument("--top", type=int, default=12, help="cv: list only this many curved candidates (0: all)")
+    ap.add_argument("--mirrors", action="store_true",
+                    help="cv: a mirrored variant (+flip) run alone is a candidate too, not only shown")
+    ap.add_argument("--max-runs", type=int, default=0,
+                    help="cv: only candidates that run the network at most this often per image (0: any)")
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
     args = ap.parse_args()
@@ -949,7 +956,7 @@ def main() -> int:
         return 0
     print(run_cv(items, args.out, args.compare, args.tie, variants, args.outputs.split(","), curves,
                  tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor, args.pre,
-                 args.scores, args.reuse, args.criterion, args.shipped))
+                 args.scores, args.reuse, args.criterion, args.shipped, args.mirrors, args.max_runs))
     return 0
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "apply_background",
            "clean_matte", "compose_cutout", "cut", "encode_cutout", "finish", "guide_decode_size",
            "guide_may_be_reduced", "infer", "layout", "matte_from_raw", "min_decode_size", "postprocess",
-           "predict_matte", "preload", "prepare", "preprocess", "refine_matte"]
+           "predict_matte", "preload", "prepare", "preprocess", "refine_matte", "unmirror"]
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def content_size(image_wh: tuple[int, int], model_wh: tuple[int, int]) -> tuple[
     return (min(mw, max(1, int(cw + 0.5))), min(mh, max(1, int(ch + 0.5))))
 
 
-def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec,
-               size_wh: tuple[int, int]) -> tuple[NDArray[np.float32], tuple[int, int]]:
+def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec, size_wh: tuple[int, int],
+               mirrored: bool = False) -> tuple[NDArray[np.float32], tuple[int, int]]:
     """The model's input (1×3×H×W float32) and where the image sits in it (its w, h from the top left).
 
     The image is resized to content_size (bicubic when enlarged, antialiased bilinear when
@@ -90,9 +90,15 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec,
     of ending in a band of repeated last rows that the network reads as background (the previous
     padding: subjects cut by the bottom of a webcam frame lost their shoulders). Chosen by
     leave-one-set-out cross-validation (docs/QUALITY.md, bench/quality_cv.py).
+
+    mirrored: the image goes in mirrored left-right (flipped after the resize, which gives the very
+    same pixels as resizing the mirrored photo: both filters are symmetric); unmirror() flips the
+    output back.
     """
     content = content_size((rgb.shape[1], rgb.shape[0]), size_wh)
     small = resize_for_model(rgb, content)
+    if mirrored:
+        small = small[:, ::-1]
     mean = np.asarray(spec.mean, dtype=np.float32)
     std = np.asarray(spec.std, dtype=np.float32)
     x = (u8_to_float(small) - mean) / std
@@ -234,6 +240,8 @@ class Prepared:
     matte_wh: tuple[int, int] | None = None
     #: Quality.BEST: the mirror image's input (same content box), run too and averaged by infer.
     mirror_batch: NDArray[np.float32] | None = None
+    #: batch holds the mirror image (the model's spec.mirror): infer flips the output back.
+    mirrored: bool = False
 
 
 def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
@@ -268,15 +276,15 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
         # Transparent input pixels hide arbitrary colours: show the model them over white.
         a = u8_to_float(decoded.alpha)[:, :, None]
         rgb = float_to_u8(u8_to_float(rgb) * a + (1.0 - a))
-    batch, content_wh = preprocess(rgb, spec, size_wh)
-    mirror = None
-    if options.quality is Quality.BEST:
-        mirror, _ = preprocess(np.ascontiguousarray(rgb[:, ::-1]), spec, size_wh)
+    best = options.quality is Quality.BEST
+    mirrored = spec.mirror and not best  # the model's own orientation; BEST runs both anyway
+    batch, content_wh = preprocess(rgb, spec, size_wh, mirrored=mirrored)
+    mirror = preprocess(rgb, spec, size_wh, mirrored=True)[0] if best else None
     timings["decode"] = (t1 - t0) * 1e3
     timings["preprocess"] = (time.perf_counter() - t1) * 1e3
     matte_wh = decoded.source_size_wh if reduced_guide and decoded.draft_scale > 1 else None
     return Prepared(decoded=decoded, batch=batch, model_input_wh=size_wh, content_wh=content_wh,
-                    timings_ms=timings, matte_wh=matte_wh, mirror_batch=mirror)
+                    timings_ms=timings, matte_wh=matte_wh, mirror_batch=mirror, mirrored=mirrored)
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
@@ -296,6 +304,8 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
         raw = mirror_mean(backend.run(prepared.batch), last_run(prepared.mirror_batch), prepared.content_wh)
     else:
         raw = last_run(prepared.batch)
+        if prepared.mirrored:
+            raw = unmirror(raw, prepared.content_wh)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
 
@@ -308,6 +318,15 @@ def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32],
     w, h = content_wh
     out = np.array(raw, dtype=np.float32, copy=True)
     out[..., :h, :w] = (raw[..., :h, :w] + mirrored[..., :h, :w][..., ::-1]) * np.float32(0.5)
+    return out
+
+
+def unmirror(raw: NDArray[np.float32], content_wh: tuple[int, int]) -> NDArray[np.float32]:
+    """The model's output for a mirrored input (preprocess(mirrored=True)) flipped back over the
+    image's part (at the top left); the rest, padding, is left as it is."""
+    w, h = content_wh
+    out = np.array(raw, dtype=np.float32, copy=True)
+    out[..., :h, :w] = raw[..., :h, :w][..., ::-1]
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from alphacut import Options, Remover, pipeline
 from alphacut.errors import OptionsError
@@ -77,3 +78,55 @@ def test_cli_quality_flag(run, tmp_path):
     good = run("remove", str(src), "-o", str(tmp_path / "good.png"), "--quality", "best")
     assert good.exit_code == 0, good.output
     assert (tmp_path / "good.png").is_file()
+
+
+def test_a_mirror_model_sees_the_mirror_image_and_its_output_comes_back_unmirrored(tiny_spec):
+    """spec.mirror: the one standard run takes the image mirrored; infer flips the output back over
+    the image's part, so what follows sees the image's own orientation."""
+    from dataclasses import replace
+
+    spec = replace(tiny_spec, mirror=True)
+    arr = np.asarray(square_image(100, 300)).copy()
+    arr[:, :30] = (200, 10, 10)  # a band at the left only: the image is not its own mirror image
+    tall = Image.fromarray(arr)
+    plain_backend, mirror_backend = RampBackend(size_hw=(64, 64)), RampBackend(size_hw=(64, 64))
+    plain = pipeline.prepare(tall, plain_backend, tiny_spec, Options())
+    mirrored = pipeline.prepare(tall, mirror_backend, spec, Options())
+    cw, ch = mirrored.content_wh
+    assert mirrored.mirrored and not plain.mirrored and mirrored.mirror_batch is None
+    # the input holds the image flipped left-right over its part; the padding is mirrored from that
+    assert not np.array_equal(mirrored.batch[..., :ch, :cw], plain.batch[..., :ch, :cw])
+    assert np.array_equal(mirrored.batch[..., :ch, :cw], plain.batch[..., :ch, :cw][..., ::-1])
+    raw = pipeline.infer(mirrored, mirror_backend)
+    assert mirror_backend.calls == 1
+    # the ramp x/64 seen in the mirrored input comes back as (cw - 1 - x)/64 over the image's part
+    assert np.allclose(raw[0, 0, :ch, :cw], (cw - 1 - np.arange(cw, dtype=np.float32)) / 64)
+    # BEST runs the image and its mirror whatever the model's orientation: the same as without mirror
+    best_m = pipeline.infer(pipeline.prepare(tall, RampBackend(size_hw=(64, 64)), spec, Options(quality=Quality.BEST)),
+                            RampBackend(size_hw=(64, 64)))
+    best_p = pipeline.infer(pipeline.prepare(tall, RampBackend(size_hw=(64, 64)), tiny_spec,
+                                             Options(quality=Quality.BEST)), RampBackend(size_hw=(64, 64)))
+    assert np.array_equal(best_m, best_p)
+
+
+def test_a_mirror_models_matte_is_the_plain_models_for_a_mirror_symmetric_backend(tiny_spec):
+    from dataclasses import replace
+
+    img = square_image(300, 200)
+    a = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))).matte(img)
+    b = Remover(replace(tiny_spec, mirror=True), backend=FakeBackend(size_hw=(64, 64))).matte(img)
+    assert np.abs(a - b).max() < 1e-5
+
+
+def test_catalog_mirror_field_is_a_bool():
+    from alphacut.errors import ModelError
+    from alphacut.models.catalog import ModelSpec
+
+    base = {"id": "m", "checksum": "sha256:00", "input_size": 64, "mean": [0.5] * 3, "std": [1.0] * 3,
+            "sources": [{"kind": "url", "url": "http://127.0.0.1/m.onnx"}]}
+    assert ModelSpec.from_dict(base).mirror is False
+    spec = ModelSpec.from_dict({**base, "mirror": True})
+    assert spec.mirror is True and spec.to_dict()["mirror"] is True
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ModelError, match="mirror must be true or false"):
+        ModelSpec.from_dict({**base, "mirror": "yes"})

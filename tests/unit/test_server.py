@@ -209,9 +209,11 @@ def test_page_config_offers_private_model_only_when_cached(tiny_spec, tmp_path: 
         cfg = c.get("/config.json").json()["private_model"]
         assert cfg["url"] == "/model/tiny-test.onnx" and cfg["mean"] == [0.5, 0.5, 0.5]
         assert cfg["levels"] is None  # the page applies the model's value curve only when it has one
-    curved = dataclasses.replace(tiny_spec, levels=(0.3, 0.6, 0.2))
+        assert cfg["mirror"] is False  # and mirrors its input only for a model that runs mirrored
+    curved = dataclasses.replace(tiny_spec, levels=(0.3, 0.6, 0.2), mirror=True)
     with make_client(curved, model_file=lambda i: blob) as c:
-        assert c.get("/config.json").json()["private_model"]["levels"] == [0.3, 0.6, 0.2]
+        cfg = c.get("/config.json").json()["private_model"]
+        assert cfg["levels"] == [0.3, 0.6, 0.2] and cfg["mirror"] is True
 
 
 # --------------------------------------------------------------------------------------- remove.bg

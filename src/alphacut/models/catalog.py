@@ -127,6 +127,9 @@ class ModelSpec:
     #: The value curve applied to the matte after the min-max stretch (ops/levels.apply_levels:
     #: lo, hi, tail), or None for none.
     levels: tuple[float, float, float] | None = None
+    #: Run the network on the mirror image (left-right) and flip its output back: for a network
+    #: that fails less often that way round (chosen for ISNet by leave-one-set-out CV, docs/QUALITY.md).
+    mirror: bool = False
 
     @property
     def hash_algorithm(self) -> str:
@@ -159,6 +162,9 @@ class ModelSpec:
             if activation not in ("none", "sigmoid"):
                 raise ValueError(f"activation must be 'none' or 'sigmoid', not {activation!r}")
             levels = _parse_levels(data.get("levels"))
+            mirror = data.get("mirror", False)
+            if not isinstance(mirror, bool):
+                raise TypeError(f"mirror must be true or false, not {mirror!r}")
             spec = cls(
                 id=model_id,
                 description=str(data.get("description", "")),
@@ -175,6 +181,7 @@ class ModelSpec:
                 user=user,
                 task=task,
                 levels=levels,
+                mirror=mirror,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' is invalid: {exc}.",
@@ -206,6 +213,8 @@ class ModelSpec:
             out["task"] = self.task
         if self.levels is not None:
             out["levels"] = list(self.levels)
+        if self.mirror:
+            out["mirror"] = True
         return out
 
 
