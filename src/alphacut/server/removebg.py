@@ -20,6 +20,8 @@ What each remove.bg field does here (also in the OpenAPI description):
   the frame keeps its size (the crop's, with crop=true).
 - channels: rgba, or alpha (the matte as a greyscale image).
 - semitransparency, add_shadow, shadow_method: accepted and ignored (remove.bg applies them to cars only).
+- quality (alphacut's own, not remove.bg's): standard (default) or best, which runs the model on the
+  image and on its mirror image and averages the two (2x the network's time; Options.quality).
 - Accept: application/json → {"data": {"result_b64", "foreground_top", "foreground_left",
   "foreground_width", "foreground_height"}}. Headers: X-Width, X-Height, X-Type, X-Credits-Charged: 0.
 """
@@ -51,6 +53,7 @@ from ..options import (
     MarginBasis,
     Options,
     OutputFormat,
+    Quality,
     Roi,
     parse_position,
     parse_scale,
@@ -71,7 +74,7 @@ SIZE_LIMITS_PX: dict[str, int | None] = {
 }
 KNOWN = {"image_file", "image_file_b64", "image_url", "size", "type", "type_level", "format", "roi", "crop",
          "crop_margin", "scale", "position", "channels", "add_shadow", "semitransparency", "shadow_method",
-         "bg_color", "bg_image_url", "bg_image_file", "model"}
+         "bg_color", "bg_image_url", "bg_image_file", "model", "quality"}
 
 FIELDS_DOC = {
     "image_file_b64": "the image, base64", "image_url": "refused: the server never fetches URLs",
@@ -82,6 +85,8 @@ FIELDS_DOC = {
     "roi": "x1 y1 x2 y2 in px or %", "position": "original|center|X%|'X% Y%'", "scale": "original|10%..100%",
     "channels": "rgba|alpha", "semitransparency": "accepted, ignored", "add_shadow": "accepted, ignored",
     "shadow_method": "accepted, ignored",
+    "quality": "alphacut's own: standard (default) or best (the image and its mirror image, averaged: 2x the "
+               "network's time)",
 }
 
 #: The one place alphacut's codes (errors.CODES) become remove.bg's snake_case wire codes, which
@@ -128,6 +133,7 @@ class RemoveBgRequest:
     scale: float | None  # the subject's share of the frame; None: original
     position: tuple[float, float] | None  # (x, y) in the frame's free space; None: original (centred if scaled)
     x_type: str | None
+    quality: Quality = Quality.STANDARD  # alphacut's own field
 
 
 #: remove.bg's foreground types (no classifier runs here: the value is only echoed in X-Type)
@@ -204,12 +210,18 @@ def parse_removebg(fields: dict[str, str], files: dict[str, bytes]) -> RemoveBgR
     if level not in ("none", "1", "2", "latest"):
         raise _bad("type_level", f"Invalid type_level parameter given: {fields['type_level']!r}.",
                    hint="Use none, 1, 2 or latest.")
+    try:
+        quality = Quality.parse(fields.get("quality", "standard"))
+    except AlphacutError:
+        raise _bad("quality", f"Invalid quality parameter given: {fields['quality']!r}.",
+                   hint="Use standard or best (alphacut's own field: best runs the model twice).") from None
     x_type = None if fields.get("type_level") == "none" else (
         fields.get("type", "auto") if fields.get("type", "auto") not in ("", "auto") else "other")
     return RemoveBgRequest(image=image, max_output_px=SIZE_LIMITS_PX[size], fmt=fmt, background=background,
                            alpha_only=channels == "alpha", crop=parse_bool(fields.get("crop"), "crop"),
                            crop_margin=_margin(fields.get("crop_margin", "0") or "0"),
-                           roi=_roi(fields.get("roi")), scale=scale, position=position, x_type=x_type)
+                           roi=_roi(fields.get("roi")), scale=scale, position=position, x_type=x_type,
+                           quality=quality)
 
 
 #: remove.bg's cap on each side of crop_margin: 50 % of the subject's extent and 500 px
@@ -255,7 +267,7 @@ def removebg_options(req: RemoveBgRequest, max_pixels: int) -> Options:
     background = Background.solid(req.background) if req.background is not None else Background()
     return Options(max_pixels=max_pixels, background=background, format=fmt, crop=req.crop,
                    margin=req.crop_margin, roi=req.roi, subject_scale=req.scale, subject_position=req.position,
-                   max_output_pixels=req.max_output_px)
+                   max_output_pixels=req.max_output_px, quality=req.quality)
 
 
 def render(cutout: Cutout, req: RemoveBgRequest) -> tuple[bytes, str, tuple[int, int], tuple[int, int, int, int]]:

@@ -145,7 +145,8 @@ def result_headers(cutout: Cutout, size_wh: tuple[int, int], t0: float) -> dict[
 async def remove(request: Request) -> Response:
     """Cut out one image: multipart `file` (or the raw body); options as query or form fields named as
     in the CLI: format (png, webp, jpg, mask), bg (white, #RRGGBB, r,g,b), resolution, max_pixels,
-    jpeg_quality. `model` must be the served model if given."""
+    jpeg_quality, quality (standard or best; a number is the older jpeg_quality alias). `model` must
+    be the served model if given."""
     t0 = time.perf_counter()
     slot, data, remover = await admit(request)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,12 @@ from typing import Any
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AlphacutError, OptionsError, ServerError
-from ..options import DEFAULT_MAX_PIXELS, Options
+from ..options import DEFAULT_MAX_PIXELS, Options, Quality
 from ..options import parse_bool as _parse_bool
 
 __all__ = [
     "OPTION_FIELDS",
+    "ROUTED_FIELDS",
     "RequestData",
     "ServerSettings",
     "error_body",
@@ -108,6 +110,24 @@ def _flag(value: str, name: str) -> bool:
     return parse_bool(value, name)
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def _quality(value: str, name: str) -> tuple[str, Any]:
+    """`quality`: standard or best (the matte: Options.quality), or a whole number, which older clients
+    sent as an alias of jpeg_quality (1..100); returns the option it sets and its value."""
+    text = value.strip()
+    if _WHOLE_NUMBER.fullmatch(text):
+        return "jpeg_quality", int(text)
+    try:
+        return "quality", Quality.parse(text)
+    except OptionsError:
+        raise OptionsError("options.invalid", f"{name}={value!r} is not standard or best.",
+                           hint="Use quality=standard (one network run) or quality=best (two: the image and "
+                                "its mirror image, averaged); a whole number 1..100 is still read as "
+                                "jpeg_quality, the output's JPEG/WebP quality.") from None
+
+
 #: request field name → (the user-facing option name of Options.from_user, parser of the string).
 #: The names are the CLI's flags (bg, size, fill, erode, ...); aliases map to the same option.
 OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
@@ -116,7 +136,7 @@ OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "preset": ("preset", _text),
     "resolution": ("resolution", _int),
     "max_pixels": ("max_pixels", _int),
-    "jpeg_quality": ("jpeg_quality", _int), "quality": ("jpeg_quality", _int),
+    "jpeg_quality": ("jpeg_quality", _int), "quality": ("quality", _text),  # ROUTED_FIELDS parses it
     "refine": ("refine", _text),
     "decontaminate": ("decontaminate", _flag),
     "threshold": ("threshold", _text),
@@ -128,6 +148,10 @@ OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "size": ("size", _text), "fit": ("fit", _text), "fill": ("fill", _text),
     "shape": ("shape", _text), "outline": ("outline", _int),
 }
+
+#: fields whose value decides which option they set: name → parser returning (option, value).
+#: `quality` is standard/best, or an integer, the jpeg_quality alias older clients send.
+ROUTED_FIELDS: dict[str, Callable[[str, str], tuple[str, Any]]] = {"quality": _quality}
 
 #: fields the routes read themselves (not Options)
 CONTROL_FIELDS = frozenset({"file", "model", "image", "api_key", "image_url"})
@@ -154,6 +178,9 @@ REMOVE_FIELDS_DOC = {
     "resolution": "side the model runs at (dynamic-resolution models only)",
     "max_pixels": "refuse larger inputs (can only lower the server's limit)",
     "jpeg_quality": "1..100 for jpg and webp (default 95)",
+    "quality": "standard (default: one network run) or best (the image and its mirror image, averaged: "
+               "2x the network's time); a whole number 1..100 is the older alias of jpeg_quality "
+               "(refused together with jpeg_quality)",
     "preset": "ecommerce, id-photo, id-photo-us, avatar, avatar-circle or sticker; other fields override it",
     "size": "output canvas: WxH, N (square), 35x45mm or 2x2in (300 dpi)",
     "fit": "fit (letterbox) or fill (cover) for size", "fill": "fraction of the canvas the subject fills",
@@ -183,6 +210,7 @@ def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
         'webp'
     """
     kwargs: dict[str, Any] = {}
+    set_by: dict[str, str] = {}  # option → the field that set it
     for name, value in fields.items():
         if name in ignore:
             continue
@@ -193,7 +221,17 @@ def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,
                               field_name=name)
         option, parse = table[name]
         try:
-            kwargs[option] = parse(value, name)
+            if name in ROUTED_FIELDS:
+                option, parsed = ROUTED_FIELDS[name](value, name)
+            else:
+                parsed = parse(value, name)
+            if option == "jpeg_quality" and set_by.get(option, name) != name:
+                raise OptionsError("options.invalid", f"{name}: both quality={fields['quality']!r} and "
+                                   f"jpeg_quality={fields['jpeg_quality']!r} set the JPEG/WebP quality.",
+                                   hint="Send jpeg_quality only (quality=<number> is its older alias; "
+                                        "quality now takes standard or best).")
+            set_by[option] = name
+            kwargs[option] = parsed
             if option not in ("fill",):  # fill needs size to be valid; checked with the others below
                 Options.from_user(**{option: kwargs[option]})  # this field alone, so a 400 can name it
         except OptionsError as exc:
