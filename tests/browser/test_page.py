@@ -71,29 +71,76 @@ def test_js_resize_and_matte_upsample_match_python(shape: tuple[int, int, int, i
     assert tuple(out["content"]) == content_size((w, h), (ow, oh))
 
 
+def _node_check(job: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    out: dict[str, Any] = json.loads(proc.stdout)
+    return out
+
+
+def _test_spec(mw: int, levels: list[float] | None = None) -> Any:
+    from alphacut.models.catalog import ModelSpec
+
+    entry = {"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
+             "input_size": mw, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
+             "sources": [{"kind": "file", "path": "/nonexistent"}]}
+    return ModelSpec.from_dict(entry if levels is None else {**entry, "levels": levels})
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
 @pytest.mark.parametrize("shape", [(160, 90, 64, 64), (90, 160, 64, 64), (120, 120, 64, 64), (5, 300, 64, 64),
                                    (854, 480, 256, 256), (300, 200, 96, 64)])
-def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, int]) -> None:
-    """The page's model input is the library's: same size, same resize, the same mirrored padding."""
+def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, int], mirrored: bool) -> None:
+    """The page's model input is the library's: same size, same resize, the same mirrored padding; for a
+    model whose catalog entry says `mirror` (and "best" quality's second run), the image mirrored left-right."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed (run `make browser-deps`)")
-    from alphacut.models.catalog import ModelSpec
     from alphacut.pipeline import preprocess
 
     w, h, mw, mh = shape
     rng = np.random.default_rng(w * 13 + h)
     rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     rgb[-3:, :] = 0  # a dark band at the bottom edge: mirrored, it must stay next to the edge
+    rgb[:, :2] = 255  # and a white one at the left edge: not its own mirror image
     job = {"w": w, "h": h, "outW": w, "outH": h, "rgb": base64.b64encode(rgb.tobytes()).decode(),
-           "mw": mw, "mh": mh, "modelInput": True}
-    proc = subprocess.run(["node", str(Path(__file__).with_name("resize_check.mjs"))], input=json.dumps(job),
-                          capture_output=True, text=True, check=True, cwd=ROOT)
-    js = np.frombuffer(base64.b64decode(json.loads(proc.stdout)["input"]), np.float32).reshape(1, 3, mh, mw)
-    spec = ModelSpec.from_dict({"id": "t", "description": "t", "licence": "none", "checksum": "sha256:" + "0" * 64,
-                                "input_size": mw, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
-                                "sources": [{"kind": "file", "path": "/nonexistent"}]})
-    py, _ = preprocess(rgb, spec, (mw, mh))
+           "mw": mw, "mh": mh, "modelInput": True, "mirrored": mirrored}
+    js = np.frombuffer(base64.b64decode(_node_check(job)["input"]), np.float32).reshape(1, 3, mh, mw)
+    spec = _test_spec(mw)
+    py, _ = preprocess(rgb, spec, (mw, mh), mirrored=mirrored)
     assert np.abs(js - py).max() < 1e-6
+    other, _ = preprocess(rgb, spec, (mw, mh), mirrored=not mirrored)
+    assert np.abs(js - other).max() > 0.5  # the orientation matters here: a page that ignored it would fail
+
+
+@pytest.mark.parametrize("levels", [None, [0.3, 0.6, 0.2]])
+@pytest.mark.parametrize("shape", [(90, 160, 64, 64), (160, 90, 64, 64), (300, 200, 96, 64)])
+@pytest.mark.parametrize("how", ["mirror", "best"])
+def test_js_output_of_a_mirrored_run_matches_python(shape: tuple[int, int, int, int], how: str,
+                                                   levels: list[float] | None) -> None:
+    """The page's matte from the model's output(s) is the library's: for a `mirror` model the output flipped
+    back over the image's part (pipeline.unmirror), for "best" the two runs averaged (pipeline.mirror_mean),
+    then postprocess. Random outputs, so any flip of the wrong part or a missing one shows."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (run `make browser-deps`)")
+    from alphacut.pipeline import content_size, mirror_mean, postprocess, unmirror
+
+    w, h, mw, mh = shape
+    rng = np.random.default_rng(w + 3 * h)
+    raw = rng.random((1, 1, mh, mw), dtype=np.float32)
+    raw2 = rng.random((1, 1, mh, mw), dtype=np.float32)
+    job: dict[str, Any] = {"w": w, "h": h, "outW": 1, "outH": 1, "rgb": base64.b64encode(bytes(3)).decode(),
+                           "mw": mw, "mh": mh, "output": base64.b64encode(raw.tobytes()).decode(), "levels": levels}
+    if how == "mirror":
+        job["mirrored"] = True
+    else:
+        job["mirrorOutput"] = base64.b64encode(raw2.tobytes()).decode()
+    cw, ch = content_size((w, h), (mw, mh))
+    js = np.frombuffer(base64.b64decode(_node_check(job)["outputMatte"]), np.float32).reshape(ch, cw)
+    spec = _test_spec(mw, levels)
+    fused = unmirror(raw, (cw, ch)) if how == "mirror" else mirror_mean(raw, raw2, (cw, ch))
+    py = postprocess(fused, spec, (cw, ch))
+    assert np.abs(js - py).max() < 1e-6
+    assert np.abs(js - postprocess(raw, spec, (cw, ch))).max() > 0.1  # without the flip / the mean: different
 
 
 @pytest.mark.parametrize("levels", [None, [0.3, 0.7, 0.12], [0.05, 0.95, 0.0], [0.0, 0.8, 0.1], [0.05, 0.1, 0.4]])

@@ -38,7 +38,7 @@ function currentSettings() {
     bg = { kind: "color", color, label: { "#ffffff": "white", "#000000": "black" }[color] || color };
   }
   return { preset: mode() === "private" ? "" : $("#preset").value, bg,
-    fmt: document.querySelector("input[name=fmt]:checked").value };
+    fmt: document.querySelector("input[name=fmt]:checked").value, best: $("#best").checked };
 }
 
 async function init() {
@@ -118,6 +118,7 @@ function wireInputs() {
     applyToSelected("bg");
   });
   for (const r of document.querySelectorAll("input[name=fmt]")) r.addEventListener("change", () => applyToSelected("fmt"));
+  $("#best").addEventListener("change", () => applyToSelected("best"));
   $("#preset").addEventListener("change", () => {
     const bg = PRESET_BG[$("#preset").value];
     if (bg) document.querySelector(`input[name=bg][value="${bg}"]`).checked = true; // the preset's own background
@@ -147,10 +148,18 @@ function syncSelection() {
     : "Changes apply to the next images you drop; tick cards to change them too.";
 }
 
-/** A control changed: give the selected cards the new value; redraw, or ask the server again for a preset. */
+/** A control changed: give the selected cards the new value; redraw, or cut out again for a preset (server
+ * mode) or the quality (either mode). */
 function applyToSelected(what) {
   const now = currentSettings();
   for (const item of selectedItems()) {
+    if (what === "best") {
+      if (item.settings.best === now.best) continue;
+      item.settings = { ...item.settings, best: now.best };
+      showSettings(item);
+      requeue(item);
+      continue;
+    }
     if (item.status === "failed" && what !== "preset") continue;
     if (what === "preset") {
       if (item.mode !== "server" || item.settings.preset === now.preset) continue;
@@ -200,9 +209,9 @@ function makeCard(item) {
 }
 
 function showSettings(item) {
-  const { preset, bg, fmt } = item.settings;
-  item.card.querySelector(".settings").textContent =
-    `${preset || "no preset"} · ${bg.label} · ${fmt.toUpperCase()}${item.edited ? " · touched up" : ""}`;
+  const { preset, bg, fmt, best } = item.settings;
+  item.card.querySelector(".settings").textContent = `${preset || "no preset"} · ${bg.label} · ${fmt.toUpperCase()}` +
+    `${best ? " · best quality" : ""}${item.edited ? " · touched up" : ""}`;
 }
 
 function setStatus(item, text, percent) {
@@ -286,19 +295,22 @@ async function process(item) {
   showSettings(item);
   redraw(item);
   const where = item.mode === "private" ? `in browser, ${state.runtime?.backend || "wasm"}` : "server";
-  setStatus(item, `done · ${result.width}×${result.height} · ${where} · ${(item.ms / 1000).toFixed(1)} s`, 100);
+  const runs = settings.best ? " · best: 2 model runs" : "";
+  setStatus(item, `done · ${result.width}×${result.height} · ${where}${runs} · ${(item.ms / 1000).toFixed(1)} s`, 100);
   $("#zip").disabled = false;
 }
 
 /** Server mode: the cutout (transparent: the page draws the background), and for a preset also the
  * photo-framed matte, from which the image worker frames the original like the output (framing.js). */
 async function cutOutOnServer(item, settings) {
+  // quality=best: the server runs the model on the photo and on its mirror image (--quality best)
+  const quality = settings.best ? "&quality=best" : "";
   const query = settings.preset ? `preset=${encodeURIComponent(settings.preset)}&bg=%2300000000` : "";
-  const cutBlob = await postImage(item, `format=png${query ? "&" + query : ""}`, 0, 70);
+  const cutBlob = await postImage(item, `format=png${quality}${query ? "&" + query : ""}`, 0, 70);
   let matteBlob = null;
   if (settings.preset) {
     setStatus(item, "matching the original to the preset's framing…", null);
-    matteBlob = await postImage(item, "format=mask", 70, 100);
+    matteBlob = await postImage(item, `format=mask${quality}`, 70, 100);
   }
   return imageTask("server", { key: item.id, cutBlob, matteBlob, file: item.file });
 }
@@ -345,6 +357,7 @@ async function cutOutHere(item) {
   const stop = () => clearInterval(ticker);
   try {
     const r = await cutPrivately(item.file, state.config.private_model, apiHeaders(), {
+      best: Boolean(item.settings.best),
       onReady: (info) => {
         state.runtime = info;
         const gpu = info.adapter ? ` (${info.adapter.name || "adapter"}${info.adapter.fallback ? ", a software adapter" : ""})` : "";
@@ -359,11 +372,11 @@ async function cutOutHere(item) {
         if (stage === "compile") return setStatus(item, "preparing the model…", 30);
         if (stage === "infer") {
           const t0 = performance.now();
-          setStatus(item, STAGES.infer, 35);
+          setStatus(item, STAGES.infer + (item.settings.best ? " (best: the model runs twice)" : ""), 35);
           if (expectMs) {
             ticker = setInterval(() => {
               const f = Math.min(0.97, (performance.now() - t0) / expectMs);
-              setStatus(item, `${STAGES.infer} (~${Math.max(0, Math.round((expectMs - (performance.now() - t0)) / 1000))} s left)`,
+              setStatus(item, `${STAGES.infer}${item.settings.best ? ", best" : ""} (~${Math.max(0, Math.round((expectMs - (performance.now() - t0)) / 1000))} s left)`,
                 35 + 55 * f);
             }, 250);
           }
@@ -381,9 +394,9 @@ async function cutOutHere(item) {
       height: r.height, bitmap: r.bitmap }, [r.low.buffer, r.rgba.buffer, r.bitmap]);
     const ms = { ...r.ms, ...c.ms };
     ms.total = ms.inference + ms.refine + ms.decontaminate + ms.previews;
-    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: low };
+    window.alphacutDebug.lastLow = { width: r.lw, height: r.lh, matte: low, runs: r.runs };
     window.alphacutDebug.lastMatte = { name: item.name, width: r.width, height: r.height, matte: c.matte,
-      webgpu: r.backend === "webgpu", ms: ms.total, inferenceMs: ms.inference, refineMs: ms.refine,
+      webgpu: r.backend === "webgpu", runs: r.runs, ms: ms.total, inferenceMs: ms.inference, refineMs: ms.refine,
       decontaminateMs: ms.decontaminate, stagesMs: ms, guided: c.guided, softPixels: c.softPixels };
     (window.alphacutDebug.stages ||= []).push({ name: item.name, width: r.width, height: r.height, ...ms });
     window.alphacutDebug.lastCutoutKey = item.id;

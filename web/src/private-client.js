@@ -31,10 +31,11 @@ function inferWorker() {
 
 /**
  * Cut `file` out in the worker. Resolves to {rgba: Uint8ClampedArray, matte: Float32Array, low, lw, lh,
- * width, height, ms, guided, softPixels, backend}; onProgress gets the worker's stage messages and
- * onReady({backend, threads, isolated}) the runtime it chose, once.
+ * width, height, ms, runs, backend}; onProgress gets the worker's stage messages and
+ * onReady({backend, threads, isolated}) the runtime it chose, once. best: the model runs on the image and
+ * on its mirror image, the outputs averaged (alphacut's --quality best).
  */
-export function cutPrivately(file, model, headers, { onProgress = () => {}, onReady = () => {} } = {}) {
+export function cutPrivately(file, model, headers, { onProgress = () => {}, onReady = () => {}, best = false } = {}) {
   // bench knobs (bench/web_speed.py --query): onnxruntime-web's thread count and graph optimization level,
   // and the backend (webgpu: on any adapter, even a software one; wasm: never WebGPU)
   const q = new URLSearchParams(location.search), tuning = {};
@@ -42,6 +43,6 @@ export function cutPrivately(file, model, headers, { onProgress = () => {}, onRe
   return new Promise((resolve, reject) => {
     const id = nextId++;
     jobs.set(id, { resolve, reject, onProgress, onReady });
-    inferWorker().postMessage({ type: "cut", id, file, model, headers, tuning });
+    inferWorker().postMessage({ type: "cut", id, file, model, headers, tuning, best });
   });
 }

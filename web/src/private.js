@@ -2,7 +2,7 @@
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page. These functions run inside the private-mode
 // worker (infer-worker.js), never on the page's main thread; refine.js then refines the matte there.
-import { contentSize, normalize, padMirror, postprocess, resizeRGB, rgbaToRGB } from "./preprocess.js";
+import { cropOutput, mirrorMean, modelInput, postprocess, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -95,28 +95,33 @@ export async function decodePixels(blob) {
 }
 
 /**
- * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh, ms}, a Float32Array lh×lw in
+ * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh, runs, ms}, a Float32Array lh×lw in
  * [0, 1] over the image's own part of the model input (contentSize: half-stretched, longer side = input).
+ * As alphacut.pipeline.prepare/infer: the model sees the image mirrored left-right if its catalog entry
+ * says `mirror` (the output flipped back); best: it runs on the image and on its mirror image, whatever
+ * the model's own orientation, and the two outputs are averaged before postprocess.
  */
-export async function lowMatteInBrowser(state, pixels) {
+export async function lowMatteInBrowser(state, pixels, { best = false } = {}) {
   const { ort, session, model } = state;
   const side = model.input_size;
-  const t0 = performance.now();
+  const ms = { preprocess: 0, run: 0, postprocess: 0 };
+  let t = performance.now();
+  const lap = (stage) => { const now = performance.now(); ms[stage] += now - t; t = now; };
   const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
-  // Half-stretched (alphacut.pipeline.content_size); the rest of the square mirrors the image at
-  // its bottom and right edges (alphacut.pipeline.preprocess).
-  const [cw, ch] = contentSize(pixels.width, pixels.height, side, side);
-  const small = resizeRGB(rgb, pixels.width, pixels.height, cw, ch);
-  const content = normalize(small, cw, ch, model.mean, model.std);
-  const input = new ort.Tensor("float32", padMirror(content, cw, ch, side, side), [1, 3, side, side]);
-  const feeds = { [session.inputNames[0]]: input };
-  const t1 = performance.now();
-  const outputs = await session.run(feeds);
-  const t2 = performance.now();
-  const raw = outputs[session.outputNames[model.output_index || 0]];
-  const cropped = new Float32Array(cw * ch);
-  for (let y = 0; y < ch; y++) cropped.set(raw.data.subarray(y * side, y * side + cw), y * cw);
-  for (const t of Object.values(outputs)) t.dispose?.();
-  const low = postprocess(cropped, model.activation, model.levels);
-  return { low, lw: cw, lh: ch, ms: { preprocess: t1 - t0, run: t2 - t1, postprocess: performance.now() - t2 } };
+  const orientations = best ? [false, true] : [Boolean(model.mirror)];
+  let low = null, lw = 0, lh = 0;
+  for (const mirrored of orientations) {
+    const { input, cw, ch } = modelInput(rgb, pixels.width, pixels.height, side, side, model.mean, model.std, mirrored);
+    lap("preprocess");
+    const outputs = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, side, side]) });
+    lap("run");
+    const part = cropOutput(outputs[session.outputNames[model.output_index || 0]].data, side, cw, ch, mirrored);
+    for (const o of Object.values(outputs)) o.dispose?.();
+    low = low ? mirrorMean(low, part) : part;
+    [lw, lh] = [cw, ch];
+    lap("postprocess");
+  }
+  low = postprocess(low, model.activation, model.levels);
+  lap("postprocess");
+  return { low, lw, lh, runs: orientations.length, ms };
 }
