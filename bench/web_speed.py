@@ -10,12 +10,16 @@ Private mode also reports where its time goes per image (the worker's stages: de
 session.run, postprocess, refine, decontaminate, previews; medians over the batch). --query adds the page's
 bench knobs to its URL, e.g. `threads=1` or `graphopt=basic` (onnxruntime-web's settings) or `overlap=1`
 (two private cards at once: one refined while the next one's inference runs), as extra variants.
+--best runs each mode also with the page's "Best quality" control on (server mode sends quality=best;
+private mode runs the model on the image and on its mirror image), right after the standard run.
 
     PYTHONPATH=src .venv/bin/python bench/web_speed.py
     PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static,isnet-general-use-fp16 \\
         --images samples/coffee.jpg,samples/chelsea.jpg --rounds 2
     PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static \\
         --modes private,server --query ",threads=1,graphopt=basic"
+    PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static \
+        --images samples/coffee.jpg,samples/chelsea.jpg --best --rounds 2
 
 Needs `make web browser-deps` and the models cached (`alphacut models fetch <id>`).
 """
@@ -72,7 +76,11 @@ class LiveServer:
 STAGES = ("decode", "preprocess", "run", "postprocess", "refine", "decontaminate", "previews")
 
 
-def run_mode(remover: object, mode: str, warmup: str, images: list[str], query: str = "") -> dict[str, object]:
+CHECK_BEST = "(() => { const c = document.querySelector('#best'); if (!c.checked) c.click(); return c.checked; })()"
+
+
+def run_mode(remover: object, mode: str, warmup: str, images: list[str], query: str = "",
+             best: bool = False) -> dict[str, object]:
     from tests.browser.conftest import drive
 
     server = LiveServer(remover)
@@ -80,6 +88,7 @@ def run_mode(remover: object, mode: str, warmup: str, images: list[str], query: 
         with tempfile.TemporaryDirectory() as tmp:
             report = drive({"url": server.url + (f"?{query}" if query else ""), "mode": mode, "images": [warmup],
                             "downloadDir": tmp, "timeoutMs": 900000, "steps": [
+                                *([{"do": "eval", "expr": CHECK_BEST, "as": "best"}] if best else []),
                                 {"do": "drop", "images": images},
                                 {"do": "eval", "expr": "window.alphacutDebug.stages || []", "as": "stages"}]},
                            timeout_s=1800)
@@ -91,7 +100,9 @@ def run_mode(remover: object, mode: str, warmup: str, images: list[str], query: 
     batch_ms = report["values"]["dropMs"][0]
     batch = report["values"]["stages"][1:]  # the first is the warm-up image
     stages = {k: statistics.median(s[k] for s in batch) for k in STAGES if batch and k in batch[0]}
-    return {"mode": mode, "query": query, "ms_per_image": batch_ms / len(images), "stages_ms": stages,
+    if best and report["values"].get("best") is not True:
+        raise SystemExit(f"{mode}: the Best quality control could not be checked")
+    return {"mode": mode, "query": query, "best": best, "ms_per_image": batch_ms / len(images), "stages_ms": stages,
             "note": report.get("note"), "isolated": report.get("isolated"), "statuses": statuses}
 
 
@@ -103,6 +114,7 @@ def main() -> int:
     parser.add_argument("--modes", default="private,server")
     parser.add_argument("--query", default="", help="comma-separated page URL queries for private mode "
                         "(each one more variant; an empty item = the page's defaults)")
+    parser.add_argument("--best", action="store_true", help="also run each variant with Best quality on")
     args = parser.parse_args()
     from tests.browser.conftest import missing_tools
 
@@ -124,17 +136,18 @@ def main() -> int:
         for _ in range(args.rounds):
             for mode in args.modes.split(","):
                 for query in args.query.split(",") if mode == "private" else [""]:
-                    r = run_mode(remover, mode, warmup, images, query)
-                    r["model"] = model
-                    rows.append(r)
-                    print(json.dumps(r), file=sys.stderr)
+                    for best in (False, True) if args.best else (False,):
+                        r = run_mode(remover, mode, warmup, images, query, best)
+                        r["model"] = model
+                        rows.append(r)
+                        print(json.dumps(r), file=sys.stderr)
         del remover
     print(f"{cpu}; {len(images)} images: {', '.join(Path(i).name for i in images)}")
     print("| model | mode | ms/image | " + " | ".join(STAGES) + " |")
     print("|---|---|---|" + "---|" * len(STAGES))
     for r in rows:
         st = r["stages_ms"]
-        mode = r["mode"] + (f" ({r['query']})" if r["query"] else "")
+        mode = r["mode"] + (f" ({r['query']})" if r["query"] else "") + (", best quality" if r["best"] else "")
         print(f"| {r['model']} | {mode} | {r['ms_per_image']:.0f} | "
               + " | ".join(f"{st[k]:.0f}" if k in st else "" for k in STAGES) + " |")
     return 0

@@ -106,7 +106,7 @@ def test_private_mode_mirror_model_and_best_match_the_library(browser_tools: Non
     values = report["values"]
     assert values["checked"] is True
     assert all(s.startswith("done") for s in values["statuses"]), values["statuses"]
-    assert "best" not in values["statuses"][0] and "best: 2 model runs" in values["statuses"][1], values["statuses"]
+    assert "best" not in values["statuses"][0] and "best (2 runs)" in values["statuses"][1], values["statuses"]
     assert "best quality" not in values["settings"][0] and "best quality" in values["settings"][1], values["settings"]
     assert (values["standard"]["runs"], values["best"]["runs"]) == (1, 2)
 
@@ -149,4 +149,4 @@ def test_server_mode_sends_quality_best(browser_tools: None, live_server: Any, t
     assert len(posts) == 2, report["requests"]
     assert "quality" not in posts[0] and posts[1]["quality"] == ["best"], posts
     assert backend.calls == 3  # one run for the first card, two for the best one
-    assert "best: 2 model runs" in values["statuses"][1], values["statuses"]
+    assert "best (2 runs)" in values["statuses"][1], values["statuses"]

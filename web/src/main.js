@@ -295,7 +295,7 @@ async function process(item) {
   showSettings(item);
   redraw(item);
   const where = item.mode === "private" ? `in browser, ${state.runtime?.backend || "wasm"}` : "server";
-  const runs = settings.best ? " · best: 2 model runs" : "";
+  const runs = settings.best ? " · best (2 runs)" : "";
   setStatus(item, `done · ${result.width}×${result.height} · ${where}${runs} · ${(item.ms / 1000).toFixed(1)} s`, 100);
   $("#zip").disabled = false;
 }
