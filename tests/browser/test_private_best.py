@@ -98,16 +98,19 @@ def test_private_mode_mirror_model_and_best_match_the_library(browser_tools: Non
     report = drive({"url": base, "mode": "private", "images": [str(photo)], "downloadDir": str(tmp_path),
                     "timeoutMs": 240000, "steps": [
                         {"do": "eval", "expr": LOW_JS, "as": "standard"},
-                        {"do": "eval", "expr": CHECK_BEST, "as": "checked"},
-                        {"do": "drop", "images": [str(photo)]},
+                        {"do": "eval", "expr": STATUS_JS, "as": "before"},
+                        {"do": "eval", "expr": SETTINGS_JS, "as": "settingsBefore"},
+                        {"do": "pick", "card": 0},
+                        {"do": "eval", "expr": CHECK_BEST, "as": "checked"},  # the selected card is cut out again
+                        {"do": "wait"},
                         {"do": "eval", "expr": LOW_JS, "as": "best"},
                         {"do": "eval", "expr": STATUS_JS, "as": "statuses"},
                         {"do": "eval", "expr": SETTINGS_JS, "as": "settings"}]})
     values = report["values"]
     assert values["checked"] is True
-    assert all(s.startswith("done") for s in values["statuses"]), values["statuses"]
-    assert "best" not in values["statuses"][0] and "best (2 runs)" in values["statuses"][1], values["statuses"]
-    assert "best quality" not in values["settings"][0] and "best quality" in values["settings"][1], values["settings"]
+    assert len(values["statuses"]) == 1 and values["statuses"][0].startswith("done"), values["statuses"]
+    assert "best" not in values["before"][0] and "best (2 runs)" in values["statuses"][0], values
+    assert "best quality" not in values["settingsBefore"][0] and "best quality" in values["settings"][0], values["settings"]
     assert (values["standard"]["runs"], values["best"]["runs"]) == (1, 2)
 
     page_std, page_best = _page_low(values["standard"]), _page_low(values["best"])
@@ -138,15 +141,18 @@ def test_server_mode_sends_quality_best(browser_tools: None, live_server: Any, t
     photo = _photo(tmp_path)
     report = drive({"url": base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
                     "timeoutMs": 120000, "steps": [
-                        {"do": "eval", "expr": "window.alphacutDebug.items.length", "as": "before"},
-                        {"do": "eval", "expr": CHECK_BEST, "as": "checked"},
+                        {"do": "pick", "card": 0},
+                        {"do": "eval", "expr": CHECK_BEST, "as": "checked"},  # applies to the selected card: cut again
+                        {"do": "wait"},
+                        {"do": "eval", "expr": SETTINGS_JS, "as": "settings"},
                         {"do": "drop", "images": [str(photo)]},
                         {"do": "eval", "expr": STATUS_JS, "as": "statuses"}]})
     values = report["values"]
     assert values["checked"] is True and all(s.startswith("done") for s in values["statuses"]), values
     posts = [parse_qs(urlparse(r["url"]).query) for r in report["requests"]
              if r["method"] == "POST" and urlparse(r["url"]).path == "/v1/remove"]
-    assert len(posts) == 2, report["requests"]
-    assert "quality" not in posts[0] and posts[1]["quality"] == ["best"], posts
-    assert backend.calls == 3  # one run for the first card, two for the best one
-    assert "best (2 runs)" in values["statuses"][1], values["statuses"]
+    assert len(posts) == 3, report["requests"]
+    assert "quality" not in posts[0] and posts[1]["quality"] == ["best"] and posts[2]["quality"] == ["best"], posts
+    assert backend.calls == 5  # one run for the first cut, two for its best re-run, two for the new card
+    assert values["settings"] == ["no preset · transparent · PNG · best quality"], values["settings"]
+    assert all("best (2 runs)" in s for s in values["statuses"]), values["statuses"]
