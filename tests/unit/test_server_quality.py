@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -151,3 +153,38 @@ def test_removebg_bad_quality_is_400(served, value: str) -> None:  # type: ignor
     assert r.status_code == 400, r.text
     assert r.json()["errors"][0]["code"] == "invalid_quality"
     assert backend.calls == 0
+
+
+# ------------------------------------------------------------------------------------ repeated fields
+@pytest.mark.parametrize(("query", "data"), [
+    ("?quality=best&quality=standard", None),
+    ("?quality=standard&quality=best", None),
+    ("", [("quality", "best"), ("quality", "standard")]),
+])
+def test_a_field_repeated_with_different_values_is_400(served, query: str, data: Any) -> None:  # type: ignore[no-untyped-def]
+    client, backend = served
+    if data is None:
+        r = client.post(f"/v1/remove{query}", files={"file": ("a.png", PNG)})
+    else:  # a multipart form with the field twice
+        r = client.post("/v1/remove", files=[("file", ("a.png", PNG, "image/png")), *((k, (None, v)) for k, v in data)])
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "options.invalid" and "quality" in err["message"] and "2 times" in err["message"], err
+    r = client.post(f"/v1.0/removebg{query or '?quality=best&quality=standard'}", files={"image_file": ("a.png", PNG)})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "invalid_quality", r.text
+    body = f"image_file_b64={quote(base64.b64encode(PNG).decode())}&quality=best&quality=standard"
+    urlencoded = client.post("/v1.0/removebg", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert urlencoded.status_code == 400 and urlencoded.json()["errors"][0]["code"] == "invalid_quality"
+    assert backend.calls == 0
+
+
+def test_a_field_repeated_with_the_same_value_is_fine(served) -> None:  # type: ignore[no-untyped-def]
+    client, backend = served
+    r = client.post("/v1/remove?quality=best&quality=best&format=png", files={"file": ("a.png", PNG)})
+    assert r.status_code == 200, r.text
+    assert backend.calls == 2
+    # a body field still wins over the query's field of the same name, as before
+    r = client.post("/v1/remove?quality=standard", files={"file": ("a.png", PNG)}, data={"quality": "best"})
+    assert r.status_code == 200 and backend.calls == 4
+    r = client.post("/v1/remove?quality[]=best", files={"file": ("a.png", PNG)})  # PHP-style arrays: unknown
+    assert r.status_code == 400 and r.json()["error"]["code"] == "request.unknown-field"

@@ -79,6 +79,7 @@ async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
                               hint="Check the connection, or raise --timeout.") from None
         data = parse_body(body, request.headers.get("content-type"))
         data.merge_query(request.query_params)
+        data.check_repeated()
     except BaseException:
         slot.release()
         raise

@@ -84,10 +84,33 @@ class RequestData:
     files: dict[str, bytes] = field(default_factory=dict)
     raw: bytes | None = None  # a body that was the image itself
     json_body: bool = False
+    #: fields given more than once with different values (in the query, or in the body): name → values
+    repeated: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, value: str, into: dict[str, str] | None = None) -> None:
+        """One field; a second, different value for a name is recorded in `repeated` (check_repeated)."""
+        into = self.fields if into is None else into
+        if name in into and into[name] != value:
+            self.repeated.setdefault(name, [into[name]]).append(value)
+        into[name] = value
 
     def merge_query(self, query: Mapping[str, str]) -> None:
-        for key, value in query.items():
+        """The query's fields; a body field of the same name wins (as it always did)."""
+        pairs = query.multi_items() if hasattr(query, "multi_items") else query.items()
+        seen: dict[str, str] = {}
+        for key, value in pairs:
+            self.add(key, value, into=seen)
+        for key, value in seen.items():
             self.fields.setdefault(key, value)
+
+    def check_repeated(self) -> None:
+        """400 for a field given twice with different values (`?quality=best&quality=standard`): which
+        one was meant is a guess, and a guess here would be silent."""
+        if self.repeated:
+            name, values = next(iter(self.repeated.items()))
+            raise ServerError("options.invalid", f"{name} is given {len(values)} times, with different values "
+                              f"({', '.join(repr(v) for v in values)}).", field_name=name,
+                              hint=f"Send {name} once.")
 
 
 def parse_bool(value: str | bool | None, name: str, default: bool = False) -> bool:
@@ -275,7 +298,10 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
     if ctype == b"application/x-www-form-urlencoded":
         from urllib.parse import parse_qsl
 
-        return RequestData(fields=dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)))
+        form = RequestData()
+        for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            form.add(key, value)
+        return form
     if ctype == b"application/json":
         import json
 
@@ -324,7 +350,7 @@ def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
         if b"filename" in disp:
             out.files[name] = content
         else:
-            out.fields[name] = content.decode("utf-8", "replace")
+            out.add(name, content.decode("utf-8", "replace"))
 
     parser = MultipartParser(boundary, {
         "on_header_field": on_header_field, "on_header_value": on_header_value,
