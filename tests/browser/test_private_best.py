@@ -156,3 +156,42 @@ def test_server_mode_sends_quality_best(browser_tools: None, live_server: Any, t
     assert backend.calls == 5  # one run for the first cut, two for its best re-run, two for the new card
     assert values["settings"] == ["no preset · transparent · PNG · best quality"], values["settings"]
     assert all("best (2 runs)" in s for s in values["statuses"]), values["statuses"]
+
+
+@pytest.mark.model
+def test_real_model_as_a_mirror_model_and_best_match_the_library(browser_tools: None, live_server: Any,
+                                                                 tmp_path: Path) -> None:
+    """The default model served as a `mirror` model (whatever the catalog says today), a real photo: the
+    page's model matte is the library's within the bound of the real-model parity test above (MAE < 0.01;
+    onnxruntime-web and onnxruntime run the int8 model differently), standard and best, and clearly not the
+    unmirrored run's."""
+    from alphacut import pipeline
+    from alphacut.api import Remover
+    from alphacut.options import Options, Quality
+
+    from .test_page import SAMPLES, _real_remover
+
+    default = _real_remover()
+    spec = replace(default.spec, mirror=True)
+    base = live_server(Remover(spec, backend=default.backend))
+    image = str(SAMPLES / "chelsea.jpg")
+    report = drive({"url": base, "mode": "private", "images": [image], "downloadDir": str(tmp_path),
+                    "timeoutMs": 600000, "steps": [
+                        {"do": "eval", "expr": LOW_JS, "as": "standard"}, {"do": "pick", "card": 0},
+                        {"do": "eval", "expr": CHECK_BEST, "as": "checked"}, {"do": "wait"},
+                        {"do": "eval", "expr": LOW_JS, "as": "best"}]}, timeout_s=1200)
+    values = report["values"]
+    assert (values["standard"]["runs"], values["best"]["runs"]) == (1, 2), report["statuses"]
+
+    def library(model_spec: Any, quality: Quality) -> np.ndarray:
+        prepared = pipeline.prepare(image, default.backend, model_spec, Options(quality=quality))
+        return pipeline.postprocess(pipeline.infer(prepared, default.backend), model_spec, prepared.content_wh)
+
+    page_std, page_best = _page_low(values["standard"]), _page_low(values["best"])
+    mae_std = float(np.abs(page_std - library(spec, Quality.STANDARD)).mean())
+    mae_best = float(np.abs(page_best - library(spec, Quality.BEST)).mean())
+    mae_plain = float(np.abs(page_std - library(replace(spec, mirror=False), Quality.STANDARD)).mean())
+    print(f"\nreal model as a mirror model, page vs library MAE: standard {mae_std:.5f}, best {mae_best:.5f}; "
+          f"page's mirrored run vs the library's unmirrored run {mae_plain:.5f}")
+    assert mae_std < 0.01 and mae_best < 0.01
+    assert mae_plain > 5 * max(mae_std, mae_best)
