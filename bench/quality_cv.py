@@ -218,7 +218,9 @@ class Variant:
       before this round), half-edge (the same, the rest repeating the last row/column),
       half-centre-reflect (half-stretched, centred, mirrored on every side), pad (stretched to the
       square less PAD_PX on every side, centred, mirrored into that margin: a subject at any edge
-      continues), with `+flip` appended: the image mirrored left-right (the output flipped back).
+      continues), with `+flip` appended: the image mirrored left-right (the output flipped back), or
+      `+flipall`: the whole input square mirrored left-right (the image at the top right, the padding
+      at its left: a subject at the image's right edge still continues into the padding).
     filter: auto (the library: bicubic when enlarging, antialiased bilinear when reducing),
       lanczos (Pillow LANCZOS, as rembg), bicubic, bilinear.
     norm: authors (x/255 - 0.5, the catalog's mean/std), divmax (x/max(x) - 0.5 with the max over
@@ -231,16 +233,18 @@ class Variant:
     norm: str = "authors"
     model: str = "int8"
     flip: bool = False
+    flip_all: bool = False  # the whole input square mirrored (see geom); flip stays False then
 
     @classmethod
     def parse(cls, text: str) -> Variant:
         body, _, model = text.partition("@")
         geom, filt, norm = (body.split(":") + ["auto", "authors"])[:3]
+        flip_all = geom.endswith("+flipall")
         flip = geom.endswith("+flip")
-        return cls(geom.removesuffix("+flip"), filt, norm, model or "int8", flip)
+        return cls(geom.removesuffix("+flipall").removesuffix("+flip"), filt, norm, model or "int8", flip, flip_all)
 
     def __str__(self) -> str:
-        text = self.geom + ("+flip" if self.flip else "")
+        text = self.geom + ("+flip" if self.flip else "") + ("+flipall" if self.flip_all else "")
         if (self.filt, self.norm) != ("auto", "authors"):
             text += f":{self.filt}" + (f":{self.norm}" if self.norm != "authors" else "")
         return text + (f"@{self.model}" if self.model != "int8" else "")
@@ -285,6 +289,8 @@ def make_input(rgb: np.ndarray, v: Variant) -> tuple[np.ndarray, tuple[int, int,
     mode = "edge" if v.geom == "half-edge" else "symmetric"
     if any(p for pp in pad for p in pp):
         x = np.pad(x, pad, mode=mode)  # type: ignore[call-overload]
+    if v.flip_all:
+        return np.ascontiguousarray(x[:, ::-1]), (mw - x0 - cw, y0, cw, ch)
     return x, (x0, y0, cw, ch)
 
 
@@ -299,7 +305,9 @@ def input_key(rgb: np.ndarray, v: Variant) -> str:
         x0, y0, cw, ch = content_box((w, h), geom)
         if int(_resize(rgb, (cw, ch), v.filt).max()) == 255:
             norm = "authors"
-    return str(Variant(geom, v.filt, norm, v.model, v.flip))
+    if w == h and geom == "stretch" and v.flip_all:  # the content fills the square: the same as +flip
+        return str(Variant(geom, v.filt, norm, v.model, True))
+    return str(Variant(geom, v.filt, norm, v.model, v.flip, v.flip_all))
 
 
 def cache_path(out: Path, key: str, item: Item) -> Path:
@@ -333,7 +341,7 @@ def run_cache(items: list[Item], variants: list[Variant], out: Path, threads: in
             x, (x0, y0, cw, ch) = make_input(rgb, Variant.parse(key))
             batch = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
             raw = backend.run(batch)[0, 0, y0:y0 + ch, x0:x0 + cw]
-            if v.flip:
+            if v.flip or v.flip_all:
                 raw = raw[:, ::-1]
             path.parent.mkdir(parents=True, exist_ok=True)
             q = np.round(np.clip(raw, 0, 1) * 65535).astype(np.uint16)
@@ -551,9 +559,10 @@ def fused_lows(lows: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
     at the network's resolution, before the output step, as the library would fuse them."""
     out = {}
     for geom in ("stretch", "half-reflect"):
-        a, b = lows.get(geom), lows.get(f"{geom}+flip")
-        if a is not None and b is not None:
-            out[f"mean({geom}, {geom}+flip)"] = (a + b) * np.float32(0.5)
+        for mirror in ("+flip", "+flipall"):
+            a, b = lows.get(geom), lows.get(geom + mirror)
+            if a is not None and b is not None:
+                out[f"mean({geom}, {geom}{mirror})"] = (a + b) * np.float32(0.5)
     return out
 
 
@@ -570,18 +579,18 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
     second_ok = names | {str(v) for v in at_edges}
     out = []
     for v in complete:
-        if v.model != "int8" or (v.flip and not mirrors):
+        if v.model != "int8" or ((v.flip or v.flip_all) and not mirrors):
             continue
         for o in outputs:
-            rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib") + v.flip
+            rank = SIMPLER[v.geom] + (v.filt != "auto") + (v.norm != "authors") + (o != "lib") + (v.flip or v.flip_all)
             out.append(Candidate(f"{v} · {o}", "plain", (v,), o, rank=rank))
             if o in curve_outputs:
                 out += [Candidate(f"{v} · {o} · {curve_label(c)}", "plain", (v,), o, rank=rank + 1, curve=c,
                                   pre=pre) for c in curves or []]
-    for geom in ("stretch", "half-reflect"):  # the flip ensemble: the image and its mirror, averaged
-        if {geom, f"{geom}+flip"} <= names:
-            pair = (Variant(geom), Variant(geom, flip=True))
-            src = f"mean({geom}, {geom}+flip)"
+    for geom, mirror in [(g, m) for g in ("stretch", "half-reflect") for m in ("+flip", "+flipall")]:
+        if {geom, geom + mirror} <= names:  # the flip ensemble: the image and its mirror, averaged
+            pair = (Variant(geom), Variant.parse(geom + mirror))
+            src = f"mean({geom}, {geom}{mirror})"
             for o in curve_outputs:
                 rank = 5 + (o != "lib")
                 out.append(Candidate(f"{src} · {o}", "plain", pair, o, rank=rank, source=src))
