@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DRAFT_MIN_SUBJECT_FRAC", "GUIDED_MIN_SCALE", "Cutout", "CutoutInfo", "Prepared", "apply_background",
            "clean_matte", "compose_cutout", "cut", "encode_cutout", "finish", "guide_decode_size",
            "guide_may_be_reduced", "infer", "layout", "matte_from_raw", "min_decode_size", "postprocess",
-           "predict_matte", "preload", "prepare", "preprocess", "refine_matte", "unmirror"]
+           "predict_matte", "preload", "prepare", "preprocess", "refine_matte", "runs_mirrored", "unmirror"]
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +91,20 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec, size_wh: tuple[int, int]
     padding: subjects cut by the bottom of a webcam frame lost their shoulders). Chosen by
     leave-one-set-out cross-validation (docs/QUALITY.md, bench/quality_cv.py).
 
-    mirrored: the image goes in mirrored left-right (flipped after the resize, which gives the very
-    same pixels as resizing the mirrored photo: both filters are symmetric); unmirror() flips the
-    output back.
+    mirrored: the whole input goes in mirrored left-right (the image at the top right, the padding at
+    its left): the network sees the exact mirror image of its usual input, so a subject at the
+    image's right edge still continues into the padding; unmirror() flips the output back.
     """
     content = content_size((rgb.shape[1], rgb.shape[0]), size_wh)
     small = resize_for_model(rgb, content)
-    if mirrored:
-        small = small[:, ::-1]
     mean = np.asarray(spec.mean, dtype=np.float32)
     std = np.asarray(spec.std, dtype=np.float32)
     x = (u8_to_float(small) - mean) / std
     pad = ((0, size_wh[1] - content[1]), (0, size_wh[0] - content[0]), (0, 0))
     if pad[0][1] or pad[1][1]:
         x = np.pad(x, pad, mode="symmetric")
+    if mirrored:
+        x = x[:, ::-1]
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32), content
 
 
@@ -226,6 +226,15 @@ def guide_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], min
     return (min(w, max(cw, math.ceil(w * f))), min(h, max(ch, math.ceil(h * f))))
 
 
+def runs_mirrored(spec: ModelSpec, size_wh: tuple[int, int]) -> bool:
+    """Whether the model's one standard run takes its input mirrored left-right: spec.mirror, at the
+    model's own input size only. For ISNet at 1024 px the mirrored run is chosen on every held-out
+    fold of the leave-one-set-out CV (lower MAE on all 10 folds); at --fast's 768 px it measured
+    no better (mean MAE over the folds 0.0839 against 0.0823 on every 3rd image), so smaller inputs
+    keep the image's own orientation (docs/QUALITY.md)."""
+    return spec.mirror and size_wh == (spec.input_size, spec.input_size)
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """An image decoded and turned into the model's input: what inference needs, and what comes after."""
@@ -238,7 +247,7 @@ class Prepared:
     #: The size the matte is enlarged to after refinement, when the photo was decoded reduced only to
     #: refine a mask against (Options.guide_min_pixels); None: the decoded size.
     matte_wh: tuple[int, int] | None = None
-    #: Quality.BEST: the mirror image's input (same content box), run too and averaged by infer.
+    #: Quality.BEST: the mirrored input (preprocess(mirrored=True)), run too and averaged by infer.
     mirror_batch: NDArray[np.float32] | None = None
     #: batch holds the mirror image (the model's spec.mirror): infer flips the output back.
     mirrored: bool = False
@@ -277,7 +286,7 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
         a = u8_to_float(decoded.alpha)[:, :, None]
         rgb = float_to_u8(u8_to_float(rgb) * a + (1.0 - a))
     best = options.quality is Quality.BEST
-    mirrored = spec.mirror and not best  # the model's own orientation; BEST runs both anyway
+    mirrored = runs_mirrored(spec, size_wh) and not best  # BEST runs both orientations anyway
     batch, content_wh = preprocess(rgb, spec, size_wh, mirrored=mirrored)
     mirror = preprocess(rgb, spec, size_wh, mirrored=True)[0] if best else None
     timings["decode"] = (t1 - t0) * 1e3
@@ -301,33 +310,25 @@ def infer(prepared: Prepared, backend: Backend) -> NDArray[np.float32]:
     release = getattr(backend, "run_and_release", None) if w * h >= RELEASE_ARENA_MIN_PIXELS else None
     last_run = release if release is not None else backend.run  # the arena is released after the last run
     if prepared.mirror_batch is not None:
-        raw = mirror_mean(backend.run(prepared.batch), last_run(prepared.mirror_batch), prepared.content_wh)
+        raw = mirror_mean(backend.run(prepared.batch), last_run(prepared.mirror_batch))
     else:
         raw = last_run(prepared.batch)
         if prepared.mirrored:
-            raw = unmirror(raw, prepared.content_wh)
+            raw = unmirror(raw)
     prepared.timings_ms["inference"] = (time.perf_counter() - t) * 1e3
     return raw
 
 
-def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32],
-                content_wh: tuple[int, int]) -> NDArray[np.float32]:
-    """Quality.BEST's fusion: over the image's part of the output, the mean of the model's output for
-    the image and, flipped back, for its mirror image (both inputs hold the image at the top left).
-    Averaged before postprocess (min-max, value curve), as bench/quality_cv.py scored it."""
-    w, h = content_wh
-    out = np.array(raw, dtype=np.float32, copy=True)
-    out[..., :h, :w] = (raw[..., :h, :w] + mirrored[..., :h, :w][..., ::-1]) * np.float32(0.5)
-    return out
+def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Quality.BEST's fusion: the mean of the model's output for the input and, flipped back, for the
+    mirrored input (preprocess(mirrored=True)). Averaged before postprocess (min-max, value curve), as
+    bench/quality_cv.py scored it."""
+    return (raw + unmirror(mirrored)) * np.float32(0.5)
 
 
-def unmirror(raw: NDArray[np.float32], content_wh: tuple[int, int]) -> NDArray[np.float32]:
-    """The model's output for a mirrored input (preprocess(mirrored=True)) flipped back over the
-    image's part (at the top left); the rest, padding, is left as it is."""
-    w, h = content_wh
-    out = np.array(raw, dtype=np.float32, copy=True)
-    out[..., :h, :w] = raw[..., :h, :w][..., ::-1]
-    return out
+def unmirror(raw: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The model's output (…×H×W) for a mirrored input (preprocess(mirrored=True)) flipped back left-right."""
+    return np.ascontiguousarray(raw[..., ::-1], dtype=np.float32)
 
 
 def matte_from_raw(prepared: Prepared, raw: NDArray[np.float32], spec: ModelSpec,

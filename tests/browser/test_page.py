@@ -109,7 +109,10 @@ def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, in
     py, _ = preprocess(rgb, spec, (mw, mh), mirrored=mirrored)
     assert np.abs(js - py).max() < 1e-6
     other, _ = preprocess(rgb, spec, (mw, mh), mirrored=not mirrored)
-    assert np.abs(js - other).max() > 0.5  # the orientation matters here: a page that ignored it would fail
+    if (w, h) == (5, 300):  # 4 px wide mirrored into 64: a period of 8 that mirrors onto itself
+        assert np.array_equal(other, py)
+    else:  # the orientation matters here: a page that ignored it would fail
+        assert np.abs(js - other).max() > 0.5
 
 
 @pytest.mark.parametrize("levels", [None, [0.3, 0.6, 0.2]])
@@ -118,7 +121,7 @@ def test_js_model_input_matches_python_preprocess(shape: tuple[int, int, int, in
 def test_js_output_of_a_mirrored_run_matches_python(shape: tuple[int, int, int, int], how: str,
                                                    levels: list[float] | None) -> None:
     """The page's matte from the model's output(s) is the library's: for a `mirror` model the output flipped
-    back over the image's part (pipeline.unmirror), for "best" the two runs averaged (pipeline.mirror_mean),
+    back (pipeline.unmirror), for "best" the two runs averaged (pipeline.mirror_mean),
     then postprocess. Random outputs, so any flip of the wrong part or a missing one shows."""
     if shutil.which("node") is None:
         pytest.skip("node is not installed (run `make browser-deps`)")
@@ -137,7 +140,7 @@ def test_js_output_of_a_mirrored_run_matches_python(shape: tuple[int, int, int, 
     cw, ch = content_size((w, h), (mw, mh))
     js = np.frombuffer(base64.b64decode(_node_check(job)["outputMatte"]), np.float32).reshape(ch, cw)
     spec = _test_spec(mw, levels)
-    fused = unmirror(raw, (cw, ch)) if how == "mirror" else mirror_mean(raw, raw2, (cw, ch))
+    fused = unmirror(raw) if how == "mirror" else mirror_mean(raw, raw2)
     py = postprocess(fused, spec, (cw, ch))
     assert np.abs(js - py).max() < 1e-6
     assert np.abs(js - postprocess(raw, spec, (cw, ch))).max() > 0.1  # without the flip / the mean: different

@@ -24,13 +24,11 @@ class RampBackend(FakeBackend):
         return np.broadcast_to(ramp, (1, 1, batch.shape[2], w)).copy()
 
 
-def test_mirror_mean_flips_the_image_part_back_and_leaves_the_rest():
-    raw = np.zeros((1, 1, 4, 6), np.float32)
-    raw[..., :3, :4] = np.arange(4, dtype=np.float32)  # image part: 3 rows x 4 columns
-    mirrored = raw.copy()
-    out = pipeline.mirror_mean(raw, mirrored, (4, 3))
-    assert np.allclose(out[..., :3, :4], 1.5)  # (x + (3 - x)) / 2
-    assert np.array_equal(out[..., 3:, :], raw[..., 3:, :]) and np.array_equal(out[..., :, 4:], raw[..., :, 4:])
+def test_mirror_mean_flips_the_mirrored_output_back_before_averaging():
+    raw = np.broadcast_to(np.arange(6, dtype=np.float32), (1, 1, 4, 6)).copy()
+    out = pipeline.mirror_mean(raw, raw.copy())
+    assert np.allclose(out, 2.5)  # (x + (5 - x)) / 2
+    assert np.array_equal(pipeline.unmirror(raw)[0, 0, 0], np.arange(6)[::-1])
 
 
 def test_best_runs_twice_and_averages_within_the_image_part_only(tiny_spec):
@@ -41,8 +39,8 @@ def test_best_runs_twice_and_averages_within_the_image_part_only(tiny_spec):
     assert cw < 64 and prepared.mirror_batch is not None
     raw = pipeline.infer(prepared, backend)
     assert backend.calls == 2
-    # x/64 and, flipped back within the strip, (cw - 1 - x)/64: a constant (cw - 1) / 128 there
-    assert np.allclose(raw[0, 0, :ch, :cw], (cw - 1) / 128)
+    # x/64 and, for the mirrored input flipped back, (63 - x)/64: a constant 63 / 128
+    assert np.allclose(raw[0, 0, :ch, :cw], 63 / 128)
     standard = pipeline.prepare(tall, backend, tiny_spec, Options())
     assert standard.mirror_batch is None
     pipeline.infer(standard, backend)
@@ -81,8 +79,9 @@ def test_cli_quality_flag(run, tmp_path):
 
 
 def test_a_mirror_model_sees_the_mirror_image_and_its_output_comes_back_unmirrored(tiny_spec):
-    """spec.mirror: the one standard run takes the image mirrored; infer flips the output back over
-    the image's part, so what follows sees the image's own orientation."""
+    """spec.mirror: the one standard run takes the whole input mirrored (the image at the top right,
+    the padding at its left); infer flips the output back, so what follows sees the image's own
+    orientation at the top left."""
     from dataclasses import replace
 
     spec = replace(tiny_spec, mirror=True)
@@ -94,13 +93,14 @@ def test_a_mirror_model_sees_the_mirror_image_and_its_output_comes_back_unmirror
     mirrored = pipeline.prepare(tall, mirror_backend, spec, Options())
     cw, ch = mirrored.content_wh
     assert mirrored.mirrored and not plain.mirrored and mirrored.mirror_batch is None
-    # the input holds the image flipped left-right over its part; the padding is mirrored from that
-    assert not np.array_equal(mirrored.batch[..., :ch, :cw], plain.batch[..., :ch, :cw])
-    assert np.array_equal(mirrored.batch[..., :ch, :cw], plain.batch[..., :ch, :cw][..., ::-1])
+    # the input is the usual one flipped left-right as a whole: the image at the top right
+    assert not np.array_equal(mirrored.batch, plain.batch)
+    assert np.array_equal(mirrored.batch, plain.batch[..., ::-1])
+    assert np.array_equal(mirrored.batch[..., :ch, 64 - cw:], plain.batch[..., :ch, :cw][..., ::-1])
     raw = pipeline.infer(mirrored, mirror_backend)
     assert mirror_backend.calls == 1
-    # the ramp x/64 seen in the mirrored input comes back as (cw - 1 - x)/64 over the image's part
-    assert np.allclose(raw[0, 0, :ch, :cw], (cw - 1 - np.arange(cw, dtype=np.float32)) / 64)
+    # the ramp x/64 seen in the mirrored input comes back as (63 - x)/64
+    assert np.allclose(raw[0, 0, :ch, :cw], (63 - np.arange(cw, dtype=np.float32)) / 64)
     # BEST runs the image and its mirror whatever the model's orientation: the same as without mirror
     best_m = pipeline.infer(pipeline.prepare(tall, RampBackend(size_hw=(64, 64)), spec, Options(quality=Quality.BEST)),
                             RampBackend(size_hw=(64, 64)))
@@ -130,3 +130,18 @@ def test_catalog_mirror_field_is_a_bool():
     assert ModelSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(ModelError, match="mirror must be true or false"):
         ModelSpec.from_dict({**base, "mirror": "yes"})
+
+
+def test_a_mirror_model_runs_mirrored_at_its_own_input_size_only(tiny_spec):
+    """--fast's smaller input measured worse mirrored: only spec.input_size runs mirrored."""
+    from dataclasses import replace
+
+    spec = replace(tiny_spec, mirror=True, input_size=128)
+    side = spec.input_size
+    assert pipeline.runs_mirrored(spec, (side, side))
+    assert not pipeline.runs_mirrored(spec, (side // 2, side // 2))
+    assert not pipeline.runs_mirrored(replace(spec, mirror=False), (side, side))
+    img = square_image(90, 60)
+    dynamic = FakeBackend(size_hw=None)
+    assert pipeline.prepare(img, dynamic, spec, Options()).mirrored
+    assert not pipeline.prepare(img, dynamic, spec, Options(resolution=side // 2)).mirrored

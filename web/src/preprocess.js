@@ -3,8 +3,8 @@
 //             widened by the shrink factor, half-pixel centres, 22-bit fixed-point weights, one pass
 //             per axis, each rounded to 8 bits: io.decode.resize_for_model), so the model sees the
 //             very bytes Python feeds it;
-//   input   = (x / 255 - mean) / std, NCHW float32, the image at the top left (mirrored left-right when the
-//             model's catalog says `mirror`), the rest mirrored from it (modelInput);
+//   input   = (x / 255 - mean) / std, NCHW float32, the image at the top left, the rest mirrored from it,
+//             all of it mirrored left-right when the model's catalog says `mirror` (modelInput);
 //   best    = the model on the image and on its mirror image, the outputs averaged (mirrorMean);
 //   output  = output 0 (sigmoid if the catalog says so) clipped to [0, 1];
 //   matte   = triangle filter, half-pixel centres (bilinear up, antialiased down: ops.resize.resize_matte).
@@ -177,15 +177,12 @@ export function padMirror(planes, w, h, outW, outH) {
   return out;
 }
 
-/** Packed RGB (3 bytes per pixel, w×h) mirrored left-right, as numpy's rgb[:, ::-1]. */
-export function flipRGB(rgb, w, h) {
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const row = y * w * 3;
-    for (let x = 0, m = (w - 1) * 3; x < w; x++, m -= 3) {
-      const o = row + x * 3, i = row + m;
-      out[o] = rgb[i]; out[o + 1] = rgb[i + 1]; out[o + 2] = rgb[i + 2];
-    }
+/** 3 planes of w×h, each row mirrored left-right, as numpy's x[..., ::-1] on an NCHW input. */
+export function flipPlanes(planes, w, h) {
+  const out = new Float32Array(planes.length);
+  for (let r = 0; r < 3 * h; r++) {
+    const o = r * w;
+    for (let x = 0; x < w; x++) out[o + x] = planes[o + w - 1 - x];
   }
   return out;
 }
@@ -193,27 +190,26 @@ export function flipRGB(rgb, w, h) {
 /**
  * The model input for packed RGB w×h (alphacut.pipeline.preprocess): {input: 1×3×mh×mw float32, cw, ch}.
  * The image is resized to contentSize at the top left, normalized, and mirrored at its bottom and right
- * edges into the rest. mirrored: the resized image goes in mirrored left-right (the model's catalog field
- * `mirror`, or the second run of "best" quality); cropOutput(..., mirrored) flips the output back.
+ * edges into the rest. mirrored: that whole input mirrored left-right (the image at the top right; the
+ * model's catalog field `mirror`, or the second run of "best" quality); cropOutput(..., mirrored) flips
+ * the output back.
  */
 export function modelInput(rgb, w, h, mw, mh, mean, std, mirrored = false) {
   const [cw, ch] = contentSize(w, h, mw, mh);
-  let small = resizeRGB(rgb, w, h, cw, ch);
-  if (mirrored) small = flipRGB(small, cw, ch);
-  return { input: padMirror(normalize(small, cw, ch, mean, std), cw, ch, mw, mh), cw, ch };
+  const input = padMirror(normalize(resizeRGB(rgb, w, h, cw, ch), cw, ch, mean, std), cw, ch, mw, mh);
+  return { input: mirrored ? flipPlanes(input, mw, mh) : input, cw, ch };
 }
 
 /**
  * The image's part (cw×ch at the top left) of the model's first output (row length mw), as a new
- * Float32Array; mirrored: flipped back left-right, for an input made with modelInput(..., mirrored)
- * (alphacut.pipeline.unmirror).
+ * Float32Array; mirrored: for an input made with modelInput(..., mirrored), the output flipped back
+ * left-right first (alphacut.pipeline.unmirror), so the image's part is read from the top right.
  */
 export function cropOutput(data, mw, cw, ch, mirrored = false) {
   const out = new Float32Array(cw * ch);
   for (let y = 0; y < ch; y++) {
-    const row = data.subarray(y * mw, y * mw + cw);
-    if (!mirrored) out.set(row, y * cw);
-    else for (let x = 0; x < cw; x++) out[y * cw + x] = row[cw - 1 - x];
+    if (!mirrored) out.set(data.subarray(y * mw, y * mw + cw), y * cw);
+    else for (let x = 0, i = y * mw + mw - 1; x < cw; x++, i--) out[y * cw + x] = data[i];
   }
   return out;
 }

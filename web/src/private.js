@@ -97,7 +97,7 @@ export async function decodePixels(blob) {
 /**
  * The model's matte for RGBA pixels, computed in this tab: {low, lw, lh, runs, ms}, a Float32Array lh×lw in
  * [0, 1] over the image's own part of the model input (contentSize: half-stretched, longer side = input).
- * As alphacut.pipeline.prepare/infer: the model sees the image mirrored left-right if its catalog entry
+ * As alphacut.pipeline.prepare/infer: the model sees its whole input mirrored left-right if its catalog entry
  * says `mirror` (the output flipped back); best: it runs on the image and on its mirror image, whatever
  * the model's own orientation, and the two outputs are averaged before postprocess.
  */

@@ -127,8 +127,9 @@ class ModelSpec:
     #: The value curve applied to the matte after the min-max stretch (ops/levels.apply_levels:
     #: lo, hi, tail), or None for none.
     levels: tuple[float, float, float] | None = None
-    #: Run the network on the mirror image (left-right) and flip its output back: for a network
-    #: that fails less often that way round (chosen for ISNet by leave-one-set-out CV, docs/QUALITY.md).
+    #: Run the network on its input mirrored left-right and flip its output back, at input_size
+    #: (pipeline.runs_mirrored): for a network that fails less often that way round (chosen for
+    #: ISNet at 1024 px by leave-one-set-out CV, docs/QUALITY.md).
     mirror: bool = False
 
     @property
