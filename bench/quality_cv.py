@@ -569,12 +569,13 @@ def fused_lows(lows: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
 def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: list[str] = OUTPUTS,
                     curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
                     rules: bool = True, pre: bool = False, mirrors: bool = False,
-                    max_runs: int = 0) -> list[Candidate]:
+                    max_runs: int = 0, min_runs: int = 0) -> list[Candidate]:
     """The candidates the CV chooses among; at_edges: variants cached (at least) on every image whose
     stretch matte touches an edge, usable as a rule's second run. Each value curve is tried on every
     one-run candidate whose output is in curve_outputs and on the flip ensembles. mirrors: a mirrored
     variant (+flip) run alone is a candidate too (one rank less simple than the unmirrored one);
-    max_runs: leave out the candidates that may run the network more often per image (0: no limit)."""
+    max_runs / min_runs: leave out the candidates that may run the network more / always run it less often
+    per image (0: no limit)."""
     names = {str(v) for v in complete}
     second_ok = names | {str(v) for v in at_edges}
     out = []
@@ -597,7 +598,7 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
                 out += [Candidate(f"{src} · {o} · {curve_label(c)}", "plain", pair, o, rank=rank + 1, curve=c,
                                   source=src, pre=pre) for c in curves or []]
     if not rules:
-        return [c for c in out if not max_runs or len(c.variants) <= max_runs]
+        return _runs_within(out, max_runs, min_runs)
     if "stretch" in names:
         for second in ("half-reflect", "half-centre-reflect", "pad"):
             if second in second_ok:
@@ -619,14 +620,21 @@ def make_candidates(complete: list[Variant], at_edges: list[Variant], outputs: l
             out.append(Candidate("mean(stretch, stretch+flip, pad, pad+flip) · lib", "ensemble",
                                  tuple(Variant.parse(t) for t in ("stretch", "stretch+flip", "pad", "pad+flip")),
                                  "lib", "mean", rank=6))
-    return [c for c in out if not max_runs or len(c.variants) <= max_runs]
+    return _runs_within(out, max_runs, min_runs)
+
+
+def _runs_within(cands: list[Candidate], max_runs: int, min_runs: int) -> list[Candidate]:
+    """The candidates whose network runs per image lie within the bounds (0: none); a rule counts as its
+    variants' number, the most it runs."""
+    return [c for c in cands if (not max_runs or len(c.variants) <= max_runs)
+            and (not min_runs or (len(c.variants) >= min_runs and c.kind != "rule"))]
 
 
 def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: list[Variant],
            outputs: list[str] = OUTPUTS, curves: list[str] | None = None, curve_outputs: tuple[str, ...] = ("lib",),
            rules: bool = True, top: int = 0, fb_floor: float | None = None, pre: bool = False,
            scores: Path | None = None, reuse: bool = False, criterion: str = "mean",
-           shipped: str = "half-reflect · lib", mirrors: bool = False, max_runs: int = 0) -> str:
+           shipped: str = "half-reflect · lib", mirrors: bool = False, max_runs: int = 0, min_runs: int = 0) -> str:
     """The CV's report (markdown). top: list only the candidates without a value curve, the `top`
     best curved ones by mean MAE and every chosen one (0: every candidate)."""
     evalsets = {it.source for it in items if it.fold == it.source}
@@ -661,7 +669,8 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         partial = {str(v): done_in[str(v)] for v in variants if done_in[str(v)] and v not in complete and v not in at_edges}
         print(f"cv: complete input variants: {[str(v) for v in complete]}; at edges: {[str(v) for v in at_edges]}; "
               f"partial: {partial}", file=sys.stderr)
-        cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules, pre, mirrors, max_runs)
+        cands = make_candidates(complete, at_edges, outputs, curves, curve_outputs, rules, pre, mirrors, max_runs,
+                                min_runs)
         shown = [f"{v} · {o}" for v in complete if v.model != "int8" or (v.flip and not mirrors) for o in ("lib", "rembg")]
         shown += [f"{v} · {o} (not on every fold)" for v in partial for o in ("lib", "rembg")]
     def score_peers(it: Item, key: str, gt: np.ndarray, valid: np.ndarray | None) -> None:
@@ -929,6 +938,8 @@ def main() -> int:
                     help="cv: a mirrored variant (+flip) run alone is a candidate too, not only shown")
     ap.add_argument("--max-runs", type=int, default=0,
                     help="cv: only candidates that run the network at most this often per image (0: any)")
+    ap.add_argument("--min-runs", type=int, default=0,
+                    help="cv: only candidates that always run the network at least this often per image (0: any)")
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
     args = ap.parse_args()
@@ -965,7 +976,8 @@ def main() -> int:
         return 0
     print(run_cv(items, args.out, args.compare, args.tie, variants, args.outputs.split(","), curves,
                  tuple(args.curve_outputs.split(",")), not args.no_rules, args.top, args.fb_floor, args.pre,
-                 args.scores, args.reuse, args.criterion, args.shipped, args.mirrors, args.max_runs))
+                 args.scores, args.reuse, args.criterion, args.shipped, args.mirrors, args.max_runs,
+                 args.min_runs))
     return 0
 
 

@@ -99,7 +99,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               "2x the model's size), none (bilinear) or matting (guided + closed-form matting of the soft "
               "edge: for hair and fur; adds 0.5-5 s per photo).")
 @click.option("--quality", default=None, help="standard (default: one network run) or best (the photo and its "
-              "mirror image, averaged: 5% lower MAE out of fold, twice the network's time; docs/QUALITY.md).")
+              "mirror image, averaged: twice the network's time for a higher max F-beta, not a lower MAE; "
+              "docs/QUALITY.md).")
 @click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
               help="Keep the original colours at soft edges (default: remove the old background's tint).")
 @click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
