@@ -98,3 +98,29 @@ def drive(job: dict[str, Any], timeout_s: float = 600) -> dict[str, Any]:
     assert proc.returncode == 0, f"driver failed:\n{proc.stderr[-3000:]}"
     report: dict[str, Any] = json.loads(proc.stdout)
     return report
+
+
+def save_matting_model(path: Path, name: str, nodes: list[Any], inits: list[Any]) -> None:
+    """A small ONNX matting network made in a test: `nodes` from "input" (1×3×H×W float) to "output"
+    (1×1×H×W), dynamic H and W, opset 17, checked and saved at path."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "height", "width"])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def sample_photo(tmp_path: Path, wh: tuple[int, int]) -> Path:
+    """samples/coffee.jpg shrunk to wh, as PNG (the browser and Pillow decode the same pixels): edges at
+    several scales, so a test network's output varies."""
+    from PIL import Image
+
+    path = tmp_path / "photo.png"
+    Image.open(ROOT / "samples" / "coffee.jpg").convert("RGB").resize(wh, Image.Resampling.BILINEAR).save(path)
+    return path

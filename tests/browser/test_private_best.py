@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from .conftest import ROOT, drive
+from .conftest import drive, sample_photo, save_matting_model
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +38,7 @@ CHECK_BEST = "(() => { const c = document.querySelector('#best'); if (!c.checked
 
 def make_float_model(path: Path, channels: int = 6, seed: int = 1) -> None:
     """1×3×H×W float in, 1×1×H×W probability out: two random 5×5 convolutions, not mirror-symmetric."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     w1 = rng.normal(0, 0.5, (channels, 3, 5, 5)).astype(np.float32)
@@ -52,22 +50,7 @@ def make_float_model(path: Path, channels: int = 6, seed: int = 1) -> None:
              helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[2] * 4),
              helper.make_node("Sigmoid", ["c2"], ["output"])]
-    graph = helper.make_graph(
-        nodes, "alphacut-test-asymmetric",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "height", "width"])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-
-
-def _photo(tmp_path: Path) -> Path:
-    """A portrait photo (the image takes a strip at the left of the square input) with detail at all
-    scales: a sample, shrunk; PNG, so the browser and Pillow decode the same pixels."""
-    path = tmp_path / "photo.png"
-    Image.open(ROOT / "samples" / "coffee.jpg").convert("RGB").resize((90, 160), Image.Resampling.BILINEAR).save(path)
-    return path
+    save_matting_model(path, "alphacut-test-asymmetric", nodes, inits)
 
 
 def _library_low(model: Path, spec: Any, photo: Path, best: bool) -> np.ndarray:
@@ -94,7 +77,7 @@ def test_private_mode_mirror_model_and_best_match_the_library(browser_tools: Non
     make_float_model(model)
     spec = replace(tiny_spec, mirror=True)  # /config.json's private_model says "mirror": true
     base = live_server(Remover(spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: model)
-    photo = _photo(tmp_path)
+    photo = sample_photo(tmp_path, (90, 160))
     report = drive({"url": base, "mode": "private", "images": [str(photo)], "downloadDir": str(tmp_path),
                     "timeoutMs": 240000, "steps": [
                         {"do": "eval", "expr": LOW_JS, "as": "standard"},
@@ -138,7 +121,7 @@ def test_server_mode_sends_quality_best(browser_tools: None, live_server: Any, t
 
     backend = FakeBackend(size_hw=(64, 64))
     base = live_server(Remover(tiny_spec, backend=backend), model_file=lambda _i: None)
-    photo = _photo(tmp_path)
+    photo = sample_photo(tmp_path, (90, 160))
     report = drive({"url": base, "mode": "server", "images": [str(photo)], "downloadDir": str(tmp_path),
                     "timeoutMs": 120000, "steps": [
                         {"do": "pick", "card": 0},

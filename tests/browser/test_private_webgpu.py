@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import ROOT, drive
+from .conftest import drive, sample_photo, save_matting_model
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,7 @@ ALPHA_MAX_DIFF_U8 = 6
 
 def make_qdq_model(path: Path, channels: int = 8, seed: int = 0) -> None:
     """A small int8 QDQ segmentation-like network: 1×3×H×W float in, 1×1×H×W probability out."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     nodes: list[Any] = []
@@ -83,21 +82,7 @@ def make_qdq_model(path: Path, channels: int = 8, seed: int = 0) -> None:
     nodes.append(helper.make_node("Concat", [qdq("sum"), c1], ["cat"], axis=1))
     c3 = conv("cat", "c3", 2 * channels, 1, 1)
     nodes.append(helper.make_node("Sigmoid", [c3], ["output"]))
-    graph = helper.make_graph(
-        nodes, "alphacut-test-qdq",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "height", "width"])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, "height", "width"])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-
-
-def _photo(tmp_path: Path) -> Path:
-    """A photo with edges at several scales (a sample, shrunk), so the network's output varies."""
-    path = tmp_path / "photo.png"
-    Image.open(ROOT / "samples" / "coffee.jpg").convert("RGB").resize((160, 120), Image.Resampling.BILINEAR).save(path)
-    return path
+    save_matting_model(path, "alphacut-test-qdq", nodes, inits)
 
 
 def _run(base: str, backend: str, photo: Path, tmp_path: Path) -> dict[str, Any]:
@@ -123,7 +108,7 @@ def test_private_mode_on_webgpu_gives_the_wasm_cutout(browser_tools: None, live_
     model = tmp_path / "qdq.onnx"
     make_qdq_model(model)
     base = live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: model)
-    photo = _photo(tmp_path)
+    photo = sample_photo(tmp_path, (160, 120))
 
     probe = drive({"url": base, "mode": "private", "images": [], "webgpu": True, "probeOnly": True})
     if probe["webgpuAdapter"] is None:
