@@ -249,7 +249,7 @@ class Prepared:
     matte_wh: tuple[int, int] | None = None
     #: Quality.BEST: the mirrored input (preprocess(mirrored=True)), run too and averaged by infer.
     mirror_batch: NDArray[np.float32] | None = None
-    #: batch holds the mirror image (the model's spec.mirror): infer flips the output back.
+    #: batch holds the mirrored input (runs_mirrored): infer flips the output back.
     mirrored: bool = False
 
 
