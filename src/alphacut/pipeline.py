@@ -288,7 +288,8 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     best = options.quality is Quality.BEST
     mirrored = runs_mirrored(spec, size_wh) and not best  # BEST runs both orientations anyway
     batch, content_wh = preprocess(rgb, spec, size_wh, mirrored=mirrored)
-    mirror = preprocess(rgb, spec, size_wh, mirrored=True)[0] if best else None
+    # BEST's mirrored input is preprocess(mirrored=True): the same input flipped, not resized again
+    mirror = np.ascontiguousarray(batch[..., ::-1]) if best else None
     timings["decode"] = (t1 - t0) * 1e3
     timings["preprocess"] = (time.perf_counter() - t1) * 1e3
     matte_wh = decoded.source_size_wh if reduced_guide and decoded.draft_scale > 1 else None

@@ -37,6 +37,8 @@ def test_best_runs_twice_and_averages_within_the_image_part_only(tiny_spec):
     prepared = pipeline.prepare(tall, backend, tiny_spec, Options(quality=Quality.BEST))
     cw, ch = prepared.content_wh
     assert cw < 64 and prepared.mirror_batch is not None
+    mirrored_input, _ = pipeline.preprocess(np.asarray(tall), tiny_spec, (64, 64), mirrored=True)
+    assert np.array_equal(prepared.mirror_batch, mirrored_input)
     raw = pipeline.infer(prepared, backend)
     assert backend.calls == 2
     # x/64 and, for the mirrored input flipped back, (63 - x)/64: a constant 63 / 128
