@@ -2,7 +2,7 @@
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page. These functions run inside the private-mode
 // worker (infer-worker.js), never on the page's main thread; refine.js then refines the matte there.
-import { cropOutput, mirrorMean, modelInput, postprocess, rgbaToRGB } from "./preprocess.js";
+import { cropOutput, flipPlanes, mirrorMean, modelInput, postprocess, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
 let sessionPromise = null;
@@ -109,19 +109,21 @@ export async function lowMatteInBrowser(state, pixels, { best = false } = {}) {
   const lap = (stage) => { const now = performance.now(); ms[stage] += now - t; t = now; };
   const { rgb } = rgbaToRGB(pixels.rgba, pixels.width, pixels.height);
   const orientations = best ? [false, true] : [Boolean(model.mirror)];
-  let low = null, lw = 0, lh = 0;
+  // One resize: best's mirrored input is the first input flipped (what modelInput(..., true) gives).
+  const first = modelInput(rgb, pixels.width, pixels.height, side, side, model.mean, model.std, orientations[0]);
+  const { cw, ch } = first;
+  let low = null;
   for (const mirrored of orientations) {
-    const { input, cw, ch } = modelInput(rgb, pixels.width, pixels.height, side, side, model.mean, model.std, mirrored);
+    const input = mirrored === orientations[0] ? first.input : flipPlanes(first.input, side, side);
     lap("preprocess");
     const outputs = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, side, side]) });
     lap("run");
     const part = cropOutput(outputs[session.outputNames[model.output_index || 0]].data, side, cw, ch, mirrored);
     for (const o of Object.values(outputs)) o.dispose?.();
     low = low ? mirrorMean(low, part) : part;
-    [lw, lh] = [cw, ch];
     lap("postprocess");
   }
   low = postprocess(low, model.activation, model.levels);
   lap("postprocess");
-  return { low, lw, lh, runs: orientations.length, ms };
+  return { low, lw: cw, lh: ch, runs: orientations.length, ms };
 }
