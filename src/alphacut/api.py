@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, load_settings
 from .models.catalog import ModelSpec
-from .options import Options
+from .options import Options, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -128,8 +128,8 @@ class Remover:
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
         opts = options or self.options
-        if overrides:
-            opts = Options.from_kwargs(**{**_fields(opts), **overrides})
+        if overrides:  # any name (bg= or background=), on top of opts' fields
+            opts = Options.from_kwargs(**{**_fields(opts), **resolve(overrides, skip_none=False)})
         return opts
 
     def cutout(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Cutout:
@@ -230,6 +230,6 @@ def remove(image: ImageInput, *, model: str | None = None, **options: Any) -> Im
 
     Example:
         >>> import alphacut
-        >>> alphacut.remove("photo.jpg", background="white").save("photo-white.jpg")
+        >>> alphacut.remove("photo.jpg", bg="white").save("photo-white.jpg")
     """
     return Remover(model, Options.from_kwargs(**options)).remove(image)
