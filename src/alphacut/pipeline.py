@@ -298,9 +298,9 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
-#: (Backend.run_and_release), so the photo's full-resolution steps reuse it: 24 MP PNG cutout peak
-#: RSS 1049-1120 -> 761 MiB; it costs ~0.1 s of CPU to grow back on the next image, so smaller
-#: photos, whose finish needs little, keep it (docs/PERFORMANCE.md, "Memory").
+#: (Backend.run_and_release), so the photo's full-resolution steps reuse it and the peak drops;
+#: growing it back costs CPU on the next image, so smaller photos, whose finish needs little, keep it
+#: (docs/PERFORMANCE.md, "Memory: 24 MP under 1 GiB").
 RELEASE_ARENA_MIN_PIXELS = 16_000_000
 
 

@@ -422,7 +422,8 @@ def enlarge_matte(alpha: NDArray[np.float32], size_wh: tuple[int, int]) -> NDArr
     """A matte enlarged bilinearly to size_wh on its 8-bit values (what a mask file holds), by Pillow.
 
     The same taps as ops.resize.resize_matte, on values rounded to 1/255 (and rounded again after
-    each of Pillow's two passes), so the result is within 1.5/255 of it. Pillow's C loop on uint8: 0.12 s instead of 0.30 s of CPU for 6 → 24 MP.
+    each of Pillow's two passes), so the result is within 1.5/255 of it: Pillow's C loop on uint8 takes
+    less CPU than the float path (docs/PERFORMANCE.md, "`--fast`'s whole process").
 
     Example:
         >>> enlarge_matte(np.ones((300, 400), np.float32), (800, 600)).shape
