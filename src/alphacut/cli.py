@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .errors import AlphacutError
 
 log = logging.getLogger("alphacut")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
@@ -49,7 +51,7 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
     return load_settings(base)
 
 
-def _table_options(command: str, *names: str) -> Any:
+def _table_options(command: str, *names: str) -> Callable[[_F], _F]:
     """The click options of `names`, derived from the option table (alphacut.option_table), in order.
 
     command: "image" (`alphacut remove`) or "video"; a video-refused option is a hidden flag there,
@@ -59,7 +61,7 @@ def _table_options(command: str, *names: str) -> Any:
 
     types: dict[str, Any] = {"int": int, "float": float, "file": click.Path(exists=True, dir_okay=False)}
 
-    def decorate(f: Any) -> Any:
+    def decorate(f: _F) -> _F:
         for name in reversed(names):
             spec = option_for(name)
             kw: dict[str, Any] = {"default": spec.cli_default, "show_default": spec.show_default}
@@ -120,7 +122,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               help="Run the batch on a Ray cluster: auto, host:port or ray://host:10001; alone, a local Ray "
                    "started for the job. Put it after the inputs (or write --ray=ADDRESS). Paths must be on a "
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
-@click.pass_context
+@click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
            layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
@@ -272,6 +274,7 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
     from .distributed.uris import is_uri, uri_jobs
 
     jobs: Any
+    out_path: str | Path | None
     if any(is_uri(x) for x in (*inputs, output or "")):  # s3://, gs://, abfs://, file:// via pyarrow
         if not output:
             raise OptionsError("options.conflict", "With a URI input, give the output location with -o.",
@@ -353,7 +356,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 # refused for video with a clear message (they change a frame's size or framing):
 @_table_options("video", "preset", "crop", "size", "fill", "shape", "outline")
-@click.pass_context
+@click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
           keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
           overwrite: bool, quiet: bool, **fields: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import OptionsError, suggest
 from .geometry import Margin
@@ -208,7 +208,7 @@ class Background:
             return self.color.hex()
         if self.kind is BackgroundKind.BLUR:
             return f"blur:{self.blur_px:g}"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 #: Options.margin's default: none (geometry.Margin)
@@ -291,7 +291,10 @@ class Shape(str, Enum):
         return _parse_enum(cls, text, "shape")
 
 
-def _parse_enum(cls: Any, text: str, name: str) -> Any:
+_E = TypeVar("_E", bound=Enum)
+
+
+def _parse_enum(cls: type[_E], text: str, name: str) -> _E:
     s = str(text).strip().lower()
     for member in cls:
         if member.value == s:

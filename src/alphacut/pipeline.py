@@ -120,7 +120,7 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
     """
     m = raw[0, 0, :content_wh[1], :content_wh[0]].astype(np.float32, copy=False)
     if spec.activation == "sigmoid":
-        m = 1.0 / (1.0 + np.exp(-m))
+        m = (1.0 / (1.0 + np.exp(-m))).astype(np.float32, copy=False)
     m = np.clip(m, 0.0, 1.0)
     lo, hi = float(m.min()), float(m.max())
     if hi - lo > 1e-6:
@@ -324,7 +324,8 @@ def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32]) -> NDAr
     """Quality.BEST's fusion: the mean of the model's output for the input and, flipped back, for the
     mirrored input (preprocess(mirrored=True)). Averaged before postprocess (min-max, value curve), as
     bench/quality_cv.py scored it."""
-    return (raw + unmirror(mirrored)) * np.float32(0.5)
+    fused: NDArray[np.float32] = (raw + unmirror(mirrored)) * np.float32(0.5)
+    return fused
 
 
 def unmirror(raw: NDArray[np.float32]) -> NDArray[np.float32]:
