@@ -128,9 +128,12 @@ class Remover:
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
         opts = options or self.options
-        if overrides:  # any name (bg= or background=), on top of opts' fields
-            opts = Options.from_kwargs(**{**_fields(opts), **resolve(overrides, skip_none=False)})
-        return opts
+        if not overrides:
+            return opts
+        changes = resolve(overrides, skip_none=False)  # any name: bg= or background=
+        if changes.get("preset") is not None:  # a preset is a whole set of options: it, then the overrides
+            return Options.from_kwargs(**changes)
+        return Options.from_kwargs(**{**_fields(opts), **changes})
 
     def cutout(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Cutout:
         """The composed image, the full-resolution matte and how it was made."""

@@ -110,3 +110,14 @@ def test_config_file_takes_the_flag_spelling(tmp_path: Any) -> None:
     with pytest.raises(OptionsError) as err:
         load_settings({}, env={}, config_file=cfg)
     assert err.value.code == "options.bad-config" and "max_pixels" in err.value.message
+
+
+def test_a_preset_given_as_a_keyword_override_applies(tiny_spec: Any) -> None:
+    """remover.remove(img, preset="ecommerce") used to keep the Remover's own (default) values over the
+    preset's, so only its name was applied."""
+    from alphacut.runtime.fake import FakeBackend
+
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    png = encoded(square_image(), "PNG")
+    out = remover.cutout(png, preset="ecommerce", size="300")
+    assert out.image.size == (300, 300) and out.image.mode == "RGB"  # the preset's white background
