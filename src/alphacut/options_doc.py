@@ -27,6 +27,17 @@ Python API (`alphacut.remove(image, bg="white")`, `Remover.remove(image, size="8
 the Python keyword `min_area`; Python also takes the `Options` field's name (`min_area_px`). Presets
 (`--preset`, `alphacut presets`) set options by the same names, and your flags override them.
 
+No value can exhaust the machine. Each option has absolute bounds (the "Type and bounds" column),
+checked when the options are built, and size-like options are also bounded by each image: `erode`,
+`dilate`, `outline` and the blur radius at half the image's shorter side, a margin in px at its longer
+side, `min_area` at its pixel count, `roi` inside it (non-empty). Beyond an absolute bound the CLI
+exits 2 (`options.invalid`); beyond an image's own limit that file fails (`options.too-large` or
+`options.roi-*`, naming the limit for this image; exit 1, the batch goes on); the server answers 400;
+all before the model runs. Two options that don't go together (e.g. `fill` without `size`, `bg` and
+`bg_image`, or a name and its alias with different values) are `options.conflict`. Erosion and
+dilation cost the same at any radius (above 3 px an octagon of four running min/max passes replaces
+the disk: `ops/morphology.py`).
+
 This page is generated from `src/alphacut/option_table.py` (`make docs`); don't edit it by hand.
 """
 
