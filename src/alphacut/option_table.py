@@ -385,12 +385,18 @@ def python_names() -> list[str]:
     return sorted(BY_NAME)
 
 
-def field_checks() -> list[tuple[str, Callable[[Any], None]]]:
+def field_checks() -> tuple[tuple[str, Callable[[Any], None]], ...]:
     """(field, check) for every field with bounds, once each, in table order."""
-    seen: set[str] = set()
-    out: list[tuple[str, Callable[[Any], None]]] = []
+    return _FIELD_CHECKS
+
+
+def _collect_checks() -> tuple[tuple[str, Callable[[Any], None]], ...]:
+    out: dict[str, Callable[[Any], None]] = {}
     for spec in OPTION_TABLE:
-        if spec.check is not None and spec.field not in seen:
-            seen.add(spec.field)
-            out.append((spec.field, spec.check))
-    return out
+        if spec.check is not None:
+            assert spec.field not in out, f"{spec.field} has two checks"
+            out[spec.field] = spec.check
+    return tuple(out.items())
+
+
+_FIELD_CHECKS = _collect_checks()
