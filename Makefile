@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ALPHACUT := $(VENV)/bin/alphacut
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit model lint clean test-deps
+.PHONY: setup demo test test-unit model lint clean test-deps docs
 
 setup: $(STAMP)
 
@@ -37,6 +37,12 @@ test-deps:
 lint: setup
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
+
+# docs/OPTIONS.md and docs/CLI.md are generated from the option table and the commands' --help
+# (tests/unit/test_options_doc.py fails when they are stale).
+docs: setup
+	$(PY) -m alphacut.options_doc > docs/OPTIONS.md
+	$(PY) -m alphacut.options_doc --cli > docs/CLI.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

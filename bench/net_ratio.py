@@ -45,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         for s in sizes:
             if m == MODELS[1] and s != 1024:
                 continue  # the fp16 file is fixed at 1024x1024
-            prepared = r.prepare(args.image, Options.from_kwargs(format="mask", resolution=s))
-            r.infer(prepared)  # warm-up
+            prepared = r._prepare(args.image, Options.from_kwargs(format="mask", resolution=s))
+            r._infer(prepared)  # warm-up
             jobs.append((m, s, r, prepared))
     walls: dict[tuple[str, int], list[float]] = {(m, s): [] for m, s, _, _ in jobs}
     cpus: dict[tuple[str, int], list[float]] = {(m, s): [] for m, s, _, _ in jobs}
     for i in range(args.repeat):
         for m, s, r, prepared in jobs[i % len(jobs):] + jobs[:i % len(jobs)]:
             w0, c0 = time.perf_counter(), time.process_time()
-            r.infer(prepared)
+            r._infer(prepared)
             walls[(m, s)].append(time.perf_counter() - w0)
             cpus[(m, s)].append(time.process_time() - c0)
     rows = {f"{m}@{s}": {"wall_min": min(walls[(m, s)]), "wall_median": statistics.median(walls[(m, s)]),

@@ -41,14 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         for p in paths:
             t = {}
             c0 = time.thread_time()
-            prepared = remover.prepare(p, opts)
+            prepared = remover._prepare(p, opts)
             c1 = time.thread_time()
             t["decode+preprocess"] = c1 - c0
             p0 = time.process_time()
-            raw = remover.infer(prepared)
+            raw = remover._infer(prepared)
             t["inference"] = time.process_time() - p0
             c2 = time.thread_time()
-            cutout = remover.finish(prepared, raw, opts)
+            cutout = remover._finish(prepared, raw, opts)
             c3 = time.thread_time()
             data = encode_cutout(cutout, opts)
             c4 = time.thread_time()

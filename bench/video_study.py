@@ -58,8 +58,8 @@ def cache_clip(clip: Path, cache: Path, threads: int, *, flip: bool = False) -> 
     remover = Remover(threads=threads)
     for p in todo:
         rgb = _read_rgb(p)
-        prepared = remover.prepare(np.ascontiguousarray(rgb[:, ::-1]) if flip else rgb, remover.options)
-        raw = remover.infer(prepared)
+        prepared = remover._prepare(np.ascontiguousarray(rgb[:, ::-1]) if flip else rgb, remover.options)
+        raw = remover._infer(prepared)
         cw, ch = prepared.content_wh
         m = raw[0, 0, :ch, :cw].astype(np.float32)
         if remover.spec.activation == "sigmoid":

@@ -32,3 +32,15 @@ def test_an_upward_import_breaks_them(tmp_path: Path) -> None:
     res = subprocess.run([_lint_imports(), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
                          check=False, env={"PYTHONPATH": str(tmp_path / "src"), "PATH": "/usr/bin:/bin"})
     assert res.returncode != 0 and "alphacut.ops.upward -> alphacut.pipeline" in res.stdout, res.stdout + res.stderr
+
+
+def test_options_and_presets_cant_import_each_other_again(tmp_path: Path) -> None:
+    """The option vocabulary is layered too: presets (data) importing options is refused."""
+    pkg = tmp_path / "src" / "alphacut"
+    shutil.copytree(ROOT / "src" / "alphacut", pkg, ignore=shutil.ignore_patterns("web", "__pycache__"))
+    with (pkg / "presets.py").open("a", encoding="utf-8") as f:
+        f.write("\nfrom . import options  # noqa: E402, F401\n")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    res = subprocess.run([_lint_imports(), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                         check=False, env={"PYTHONPATH": str(tmp_path / "src"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode != 0 and "alphacut.presets -> alphacut.options" in res.stdout, res.stdout + res.stderr

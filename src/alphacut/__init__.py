@@ -19,6 +19,7 @@ from .options import Background, BackgroundKind, Color, Options, OutputFormat
 if TYPE_CHECKING:
     from .api import Remover, remove
     from .pipeline import Cutout, CutoutInfo
+    from .video import remove_video
 
 __version__ = "0.1.0"
 
@@ -39,15 +40,16 @@ __all__ = [
     "Remover",
     "__version__",
     "remove",
+    "remove_video",
     "video",
 ]
 
 # name -> module that defines it, imported when the name is first looked up
-_LAZY = {"Remover": "api", "remove": "api", "Cutout": "pipeline", "CutoutInfo": "pipeline"}
+_LAZY = {"Remover": "api", "remove": "api", "Cutout": "pipeline", "CutoutInfo": "pipeline", "remove_video": "video"}
 
 
 def _video_module() -> Any:
-    """alphacut.video: the video package, itself callable as the whole-file job (alphacut.video(...))."""
+    """alphacut.video: the video package (still callable as alphacut.video(...), deprecated: remove_video)."""
     import importlib
 
     return importlib.import_module(".video", __name__)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, load_settings
 from .models.catalog import ModelSpec
-from .options import Options
+from .options import Options, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -128,9 +128,12 @@ class Remover:
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
         opts = options or self.options
-        if overrides:
-            opts = Options.from_kwargs(**{**_fields(opts), **overrides})
-        return opts
+        if not overrides:
+            return opts
+        changes = resolve(overrides, skip_none=False)  # any name: bg= or background=
+        if changes.get("preset") is not None:  # a preset is a whole set of options: it, then the overrides
+            return Options.from_kwargs(**changes)
+        return Options.from_kwargs(**{**_fields(opts), **changes})
 
     def cutout(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Cutout:
         """The composed image, the full-resolution matte and how it was made."""
@@ -149,42 +152,42 @@ class Remover:
 
         return predict_matte(image, self.backend, self.spec, self._opts(options, overrides))
 
-    def prepare(self, image: ImageInput, options: Options) -> Prepared:
-        """Stage 1 of 3 (decode + preprocess), for callers that pipeline many images."""
+    def _prepare(self, image: ImageInput, options: Options) -> Prepared:
+        """Stage 1 of 3 (decode + preprocess), for batch and video, which pipeline many images."""
         from .pipeline import prepare
 
         return prepare(image, self.backend, self.spec, options)
 
-    def infer(self, prepared: Prepared) -> NDArray[np.float32]:
+    def _infer(self, prepared: Prepared) -> NDArray[np.float32]:
         """Stage 2 of 3: the model itself."""
         from .pipeline import infer
 
         return infer(prepared, self.backend)
 
-    def finish(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> Cutout:
+    def _finish(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> Cutout:
         """Stage 3 of 3: matte, refinement and composition at full resolution."""
         from .pipeline import finish
 
         return finish(prepared, raw, self.spec, options, landmarker=self.landmarker(options))
 
-    def matte_from(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
+    def _matte_from(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
         """Stage 3a: the model's output as the full-resolution matte (refined and cleaned)."""
         from .pipeline import matte_from_raw
 
         return matte_from_raw(prepared, raw, self.spec, options)
 
-    def compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options, *,
+    def _compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options, *,
                 background_rgb: NDArray[np.float32] | None = None) -> Cutout:
         """Stage 3b: a full-resolution matte (e.g. one steadied over video frames) composed as options say.
 
-        background_rgb: the background picture from background_picture(), decoded once for many frames.
+        background_rgb: the background picture from _background_picture(), decoded once for many frames.
         """
         from .pipeline import compose_cutout
 
         return compose_cutout(prepared, alpha, self.spec, options, landmarker=self.landmarker(options),
                               background_rgb=background_rgb)
 
-    def background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
+    def _background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
         """options' background picture decoded (H×W×3 float32, covering size_wh when given), or None."""
         from .composition import background_picture
 
@@ -196,6 +199,46 @@ class Remover:
 
         opts = self._opts(options, overrides)
         return encode_cutout(cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts)), opts)
+
+
+    # The pipeline stages were public methods before 0.2; batch and video use the underscored ones.
+    def prepare(self, image: ImageInput, options: Options) -> Prepared:
+        """Deprecated: internal (batch and video); use cutout(), matte() or remove_bytes()."""
+        _deprecated_stage("prepare")
+        return self._prepare(image, options)
+
+    def infer(self, prepared: Prepared) -> NDArray[np.float32]:
+        """Deprecated: internal (batch and video); use cutout(), matte() or remove_bytes()."""
+        _deprecated_stage("infer")
+        return self._infer(prepared)
+
+    def finish(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> Cutout:
+        """Deprecated: internal (batch and video); use cutout(), matte() or remove_bytes()."""
+        _deprecated_stage("finish")
+        return self._finish(prepared, raw, options)
+
+    def matte_from(self, prepared: Prepared, raw: NDArray[np.float32], options: Options) -> NDArray[np.float32]:
+        """Deprecated: internal (video); use matte()."""
+        _deprecated_stage("matte_from")
+        return self._matte_from(prepared, raw, options)
+
+    def compose(self, prepared: Prepared, alpha: NDArray[np.float32], options: Options, *,
+                background_rgb: NDArray[np.float32] | None = None) -> Cutout:
+        """Deprecated: internal (video); use cutout()."""
+        _deprecated_stage("compose")
+        return self._compose(prepared, alpha, options, background_rgb=background_rgb)
+
+    def background_picture(self, options: Options, size_wh: tuple[int, int] | None = None) -> NDArray[np.float32] | None:
+        """Deprecated: internal (video)."""
+        _deprecated_stage("background_picture")
+        return self._background_picture(options, size_wh)
+
+
+def _deprecated_stage(name: str) -> None:
+    import warnings
+
+    warnings.warn(f"Remover.{name} is internal now (a pipeline stage of batch and video) and will be removed; "
+                  "use Remover.cutout, matte, remove or remove_bytes.", DeprecationWarning, stacklevel=3)
 
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
@@ -230,6 +273,6 @@ def remove(image: ImageInput, *, model: str | None = None, **options: Any) -> Im
 
     Example:
         >>> import alphacut
-        >>> alphacut.remove("photo.jpg", background="white").save("photo-white.jpg")
+        >>> alphacut.remove("photo.jpg", bg="white").save("photo-white.jpg")
     """
     return Remover(model, Options.from_kwargs(**options)).remove(image)

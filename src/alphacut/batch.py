@@ -143,13 +143,13 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
         start = time.perf_counter()
         try:
             skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
-            return start, skipped if skipped is not None else remover.prepare(job.src, options)
+            return start, skipped if skipped is not None else remover._prepare(job.src, options)
         except Exception as exc:  # noqa: BLE001 - mapped by _failure; anything unknown is re-raised there
             return start, _failure(job, exc, time.perf_counter() - start)
 
     def stage_finish(job: Job, start: float, prepared: Prepared, raw: Any) -> ItemResult:
         try:
-            return _written(job, remover.finish(prepared, raw, options), options, guard, start)
+            return _written(job, remover._finish(prepared, raw, options), options, guard, start)
         except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
             return _failure(job, exc, time.perf_counter() - start)
 
@@ -187,7 +187,7 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
                 behind.append(done)
             else:
                 try:
-                    raw = remover.infer(got)
+                    raw = remover._infer(got)
                 except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
                     done = Future()
                     done.set_result(_failure(job, exc, time.perf_counter() - start))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .errors import AlphacutError
 
 log = logging.getLogger("alphacut")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
@@ -49,6 +51,36 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
     return load_settings(base)
 
 
+def _table_options(command: str, *names: str) -> Callable[[_F], _F]:
+    """The click options of `names`, derived from the option table (alphacut.option_table), in order.
+
+    command: "image" (`alphacut remove`) or "video"; a video-refused option is a hidden flag there,
+    so `alphacut video` can refuse it with a clear message.
+    """
+    from .option_table import option_for
+
+    types: dict[str, Any] = {"int": int, "float": float, "file": click.Path(exists=True, dir_okay=False)}
+
+    def decorate(f: _F) -> _F:
+        for name in reversed(names):
+            spec = option_for(name)
+            kw: dict[str, Any] = {"default": spec.cli_default, "show_default": spec.show_default}
+            if spec.negative_flag:
+                kw["flag_value"] = False
+            elif spec.kind == "flag":
+                kw["is_flag"] = True
+            elif spec.kind in types:
+                kw["type"] = types[spec.kind]
+            if command == "video" and spec.video_refused:
+                kw["hidden"] = True
+            else:
+                kw["help"] = spec.help_for(command)
+            f = click.option(*spec.click_decls(), **kw)(f)
+        return f
+
+    return decorate
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="alphacut")
 @click.option("--offline", is_flag=True, default=None, help="Never touch the network (ALPHACUT_OFFLINE=1).")
@@ -69,55 +101,18 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
 @click.option("-o", "--output", "output", default=None,
               help="Output folder (mirrors input folders), a file name for one input, or - for stdout. "
                    "Default: beside each input as NAME.cutout.EXT.")
-@click.option("-f", "--format", "fmt", default="png", show_default=True,
-              help="png, webp, jpg (on --bg, white if none) or mask (the alpha as greyscale PNG).")
-@click.option("-p", "--preset", default=None, help="ecommerce, id-photo, id-photo-us, avatar, avatar-circle, "
-              "sticker (see `alphacut presets`); other flags override it.")
-@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), transparent, or "
-              "blur[:RADIUS] (blur the photo's own background). Default: transparent.")
-@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Put this picture behind the subject (scaled to cover).")
-@click.option("--crop", is_flag=True, default=None, help="Crop to the subject's box (plus --margin).")
-@click.option("--margin", default=None, help="Space around a crop: pixels (20) or percent of the subject's longer "
-              "side (5%); 2 or 4 values for top/bottom left/right or top right bottom left ('10 20').")
-@click.option("--roi", default=None, help="Only this region can be foreground: 'X1 Y1 X2 Y2' in px or % of the "
-              "image ('0% 0% 50% 100%').")
-@click.option("--scale", default=None, help="Without --size: scale the subject to span this much of the frame "
-              "(10%..100%), centred unless --position is given.")
-@click.option("--position", default=None, help="Without --size: move the subject in the frame: center, X% (both "
-              "axes) or 'X% Y%' (0% left/top, 100% right/bottom).")
-@click.option("--max-output-pixels", type=int, default=None,
-              help="Scale the result down (aspect kept) to at most this many pixels, after crop and --size.")
-@click.option("--size", default=None, help="Output canvas: WxH, one number for a square, or 35x45mm / 2x2in "
-              "at 300 dpi.")
-@click.option("--fit", default=None, help="fit (letterbox, default) or fill (cover and crop) for --size.")
-@click.option("--fill", type=float, default=None, help="With --size: scale the subject to fill this fraction "
-              "of the canvas, centred (0.85 for e-commerce).")
-@click.option("--shape", default=None, help="rect (default) or circle.")
-@click.option("--outline", type=int, default=None, help="Sticker outline width in px (white).")
-@click.option("--refine", default=None, help="guided (default: follows the photo's edges when it is at least "
-              "2x the model's size), none (bilinear) or matting (guided + closed-form matting of the soft "
-              "edge: for hair and fur; adds 0.5-5 s per photo).")
-@click.option("--quality", default=None, help="standard (default: one network run) or best (the photo and its "
-              "mirror image, averaged: twice the network's time for a higher max F-beta, not a lower MAE; "
-              "docs/QUALITY.md).")
-@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
-              help="Keep the original colours at soft edges (default: remove the old background's tint).")
-@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
-@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
-@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
-@click.option("--min-area", type=int, default=None, help="Drop separate specks smaller than PX pixels.")
-@click.option("--largest", is_flag=True, default=None, help="Keep the largest subject only.")
-@click.option("--subject", default=None, help="Keep one subject: largest, center, or its index (0 = largest).")
+@_table_options("image", "format", "preset", "bg", "bg_image", "crop", "margin", "roi", "scale", "position",
+                "max_output_pixels", "size", "fit", "fill", "shape", "outline", "refine", "quality",
+                "decontaminate", "threshold", "erode", "dilate", "min_area", "largest", "subject")
 @click.option("--layers", is_flag=True, help="Also write one RGBA file per subject: NAME.subject-N.png.")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
-@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@_table_options("image", "resolution")
 @click.option("--fast", is_flag=True, help=f"Fast mode: the model at {FAST_RESOLUTION} px instead of 1024 "
               f"({FAST_RESOLUTION_NO_DOT_PRODUCT} px on CPUs without VNNI/AMX, e.g. AVX2-only: `alphacut doctor` "
               "says which); about 1.6x faster, a little less accurate on small and thin subjects; masks (-f mask) of "
               "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
-@click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@_table_options("image", "max_pixels")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
@@ -127,7 +122,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               help="Run the batch on a Ray cluster: auto, host:port or ray://host:10001; alone, a local Ray "
                    "started for the job. Put it after the inputs (or write --ray=ADDRESS). Paths must be on a "
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
-@click.pass_context
+@click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
            threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
            layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
@@ -279,6 +274,7 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
     from .distributed.uris import is_uri, uri_jobs
 
     jobs: Any
+    out_path: str | Path | None
     if any(is_uri(x) for x in (*inputs, output or "")):  # s3://, gs://, abfs://, file:// via pyarrow
         if not output:
             raise OptionsError("options.conflict", "With a URI input, give the output location with -o.",
@@ -343,20 +339,9 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("-o", "--output", "output", required=True,
               help="A folder/ (one RGBA PNG per frame: 000000.png, ...), .webm (VP9 with alpha), .mov (ProRes "
                    "4444 with alpha) or .mp4 (H.264 on --bg, white if none).")
-@click.option("-f", "--format", "fmt", default="png", show_default=True,
-              help="png (cut-outs) or mask (the mattes: greyscale PNGs, or a greyscale video).")
-@click.option("--bg", default=None, help="Background: a colour (white, #RRGGBB, r,g,b), green (the chroma-key "
-              "green #00B140), transparent, or blur[:RADIUS]. Default: transparent; white for .mp4.")
-@click.option("--bg-image", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Put this picture behind the subject (scaled to cover).")
-@click.option("--refine", default=None, help="guided (default), none or matting (slow: seconds per frame).")
-@click.option("--no-decontaminate", "decontaminate", flag_value=False, default=None,
-              help="Keep the original colours at soft edges.")
-@click.option("--threshold", type=float, default=None, help="Hard mask at this level (0..1).")
-@click.option("--erode", type=int, default=None, help="Shrink the matte by PX.")
-@click.option("--dilate", type=int, default=None, help="Grow the matte by PX.")
+@_table_options("video", "format", "bg", "bg_image", "refine", "decontaminate", "threshold", "erode", "dilate")
 @click.option("-m", "--model", default=None, help="Model id (see `alphacut models list`).")
-@click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
+@_table_options("video", "resolution")
 @click.option("--fast", is_flag=True, help="Fast mode: the network on every 2nd frame (= --keyframes 2, at the "
               "model's usual resolution; add --resolution 768 for more speed), optical flow carries the matte "
               "between (see docs/VIDEO.md for what it costs).")
@@ -370,13 +355,8 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 # refused for video with a clear message (they change a frame's size or framing):
-@click.option("-p", "--preset", default=None, hidden=True)
-@click.option("--crop", is_flag=True, default=None, hidden=True)
-@click.option("--size", default=None, hidden=True)
-@click.option("--fill", type=float, default=None, hidden=True)
-@click.option("--shape", default=None, hidden=True)
-@click.option("--outline", type=int, default=None, hidden=True)
-@click.pass_context
+@_table_options("video", "preset", "crop", "size", "fill", "shape", "outline")
+@click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
           keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
           overwrite: bool, quiet: bool, **fields: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -166,7 +166,7 @@ def layout(fg: F32, alpha: F32, options: Options, *,
         if options.head_frame is not None:
             fg, alpha = portrait.frame_portrait(fg, alpha, options, landmarker)  # ID photos: portrait.py
         elif options.fill_frac is not None:
-            anchor = "bottom" if options.anchor == "bottom" else "center"
+            anchor: Literal["center", "bottom"] = "bottom" if options.anchor == "bottom" else "center"
             # The box of what the eye sees as the subject (alpha >= 0.5), not of its faint fringe.
             fg, alpha = framing.place_on_canvas(fg, alpha, size, fill_frac=options.fill_frac, anchor=anchor,
                                                 level=0.5)

@@ -84,6 +84,18 @@ def _parse_int(text: Any, name: str) -> int:
     return value
 
 
+def _flag_names(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Config keys by the CLI's spelling (max-pixels) or the field's (max_pixels); both, differing: an error."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = key.replace("-", "_")
+        if name in out and out[name] != value:
+            raise OptionsError("options.bad-config", f"The config file {path} sets {name} twice, with "
+                               f"different values ({out[name]!r} and {value!r}).", hint=f"Keep one {key}.")
+        out[name] = value
+    return out
+
+
 def load_settings(flags: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None,
                   config_file: Path | None = None) -> Settings:
@@ -100,6 +112,7 @@ def load_settings(flags: Mapping[str, Any] | None = None,
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise OptionsError("options.bad-config", f"Can't read the config file {path}: {exc}.",
                                hint="Fix it or delete it.") from exc
+        config = _flag_names(config, path)
 
     def pick(name: str, env_name: str, default: Any, parse: Any) -> Setting:
         if name in flags:

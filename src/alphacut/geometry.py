@@ -152,7 +152,7 @@ class Margin:
             sides = [sides[0], sides[1], sides[0], sides[1]]
         if len(sides) != 4:
             raise OptionsError("options.invalid", f"a margin needs 1, 2 or 4 values, not {len(sides)}.")
-        return cls(*sides, basis=basis, max_frac=max_frac, max_px=max_px)
+        return cls(sides[0], sides[1], sides[2], sides[3], basis=basis, max_frac=max_frac, max_px=max_px)
 
     @property
     def sides(self) -> tuple[Length, Length, Length, Length]:

@@ -120,7 +120,7 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
     """
     m = raw[0, 0, :content_wh[1], :content_wh[0]].astype(np.float32, copy=False)
     if spec.activation == "sigmoid":
-        m = 1.0 / (1.0 + np.exp(-m))
+        m = (1.0 / (1.0 + np.exp(-m))).astype(np.float32, copy=False)
     m = np.clip(m, 0.0, 1.0)
     lo, hi = float(m.min()), float(m.max())
     if hi - lo > 1e-6:
@@ -298,9 +298,9 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
-#: (Backend.run_and_release), so the photo's full-resolution steps reuse it: 24 MP PNG cutout peak
-#: RSS 1049-1120 -> 761 MiB; it costs ~0.1 s of CPU to grow back on the next image, so smaller
-#: photos, whose finish needs little, keep it (docs/PERFORMANCE.md, "Memory").
+#: (Backend.run_and_release), so the photo's full-resolution steps reuse it and the peak drops;
+#: growing it back costs CPU on the next image, so smaller photos, whose finish needs little, keep it
+#: (docs/PERFORMANCE.md, "Memory: 24 MP under 1 GiB").
 RELEASE_ARENA_MIN_PIXELS = 16_000_000
 
 
@@ -324,7 +324,8 @@ def mirror_mean(raw: NDArray[np.float32], mirrored: NDArray[np.float32]) -> NDAr
     """Quality.BEST's fusion: the mean of the model's output for the input and, flipped back, for the
     mirrored input (preprocess(mirrored=True)). Averaged before postprocess (min-max, value curve), as
     bench/quality_cv.py scored it."""
-    return (raw + unmirror(mirrored)) * np.float32(0.5)
+    fused: NDArray[np.float32] = (raw + unmirror(mirrored)) * np.float32(0.5)
+    return fused
 
 
 def unmirror(raw: NDArray[np.float32]) -> NDArray[np.float32]:

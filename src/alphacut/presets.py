@@ -1,4 +1,8 @@
-"""Named, documented sets of options: each preset is an Options value, not code."""
+"""Named, documented sets of options: plain data in the user-facing names (bg, size, fill, ...).
+
+A preset's values are read like a user's (alphacut.option_table), so they need nothing from
+options.py: Options.from_kwargs(preset=...) reads them, below it in the import layers.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,18 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import OptionsError, suggest
-from .ops.framing import ID_RULES
-from .options import Background, Color, Margin, Options, Shape
+from .id_rules import ID_RULES
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 
 
 @dataclass(frozen=True, slots=True)
 class Preset:
+    """A name, one line for `alphacut presets`, and option values by their user-facing names."""
+
     name: str
     description: str
     values: Mapping[str, Any]
-
-    def apply(self, overrides: Mapping[str, Any] | None = None) -> Options:
-        """The preset's options, with explicit overrides (e.g. size_wh, background) on top."""
-        return Options(**{**self.values, **(overrides or {}), "preset": self.name})
 
 
 def _p(name: str, description: str, **values: Any) -> Preset:
@@ -30,18 +31,16 @@ def _p(name: str, description: str, **values: Any) -> Preset:
 
 
 def _id_photo(rule_name: str) -> dict[str, Any]:
-    """An ID-photo preset's options from its rule (ops.framing.ID_RULES: sizes and ranges, with sources)."""
+    """An ID-photo preset's options from its rule (alphacut.id_rules: sizes and ranges, with sources)."""
     rule = ID_RULES[rule_name]
-    return {"background": Background.solid(WHITE), "size_wh": rule.size_wh, "head_frame": (rule.top, rule.head),
-            "id_rule": rule.name, "subject": "largest"}
+    return {"bg": "white", "size": rule.size_wh, "head_frame": (rule.top, rule.head), "id_rule": rule.name,
+            "subject": "largest"}
 
-
-WHITE = Color(255, 255, 255)
 
 PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
     _p("ecommerce", "Product shot: white background, subject centred, its box filling 85% of a "
        "2000x2000 canvas (change with --size).",
-       background=Background.solid(WHITE), size_wh=(2000, 2000), fill_frac=0.85),
+       bg="white", size="2000x2000", fill=0.85),
     _p("id-photo", "ID / passport photo by ICAO 9303: 35x45 mm at 300 dpi (413x531 px), white "
        "background (--bg lightblue for blue), exactly one face (detected; eyes levelled), crown to chin "
        "34 mm (76%; rule 32-36 mm), 4.5 mm above the crown, head centred.",
@@ -51,11 +50,11 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (
        "above the bottom.",
        **_id_photo("us")),
     _p("avatar", "Square 512x512 profile picture, transparent, subject centred filling 90%.",
-       size_wh=(512, 512), fill_frac=0.9, subject="largest"),
+       size="512x512", fill=0.9, subject="largest"),
     _p("avatar-circle", "Round 512x512 profile picture: like avatar, transparent outside the circle.",
-       size_wh=(512, 512), fill_frac=0.9, subject="largest", shape=Shape.CIRCLE),
+       size="512x512", fill=0.9, subject="largest", shape="circle"),
     _p("sticker", "Sticker: transparent, cropped to the subject with a 6% margin, 12 px white outline.",
-       crop=True, margin=Margin.all(6.0, percent=True), outline_px=12, outline_color=WHITE),
+       crop=True, margin="6%", outline=12, outline_color="white"),
 )})
 
 

@@ -42,7 +42,7 @@ def test_webm_alpha_shows_the_page_colour(tmp_path: Path, tiny_spec: object) -> 
 
     clip = make_clip(tmp_path / "in.mp4", frames=8)
     out = tmp_path / "out.webm"
-    alphacut.video(clip, out, remover=Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))))
+    alphacut.remove_video(clip, out, remover=Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))))
     html = tmp_path / "page.html"
     html.write_text(PAGE.format(src=out.name))
     # 2 s on a quiet machine; it timed out once at 30 s with two test suites sharing the 2 cores: 90 s

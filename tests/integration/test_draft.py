@@ -22,7 +22,7 @@ def _visible(img: Image.Image) -> np.ndarray:
 def test_preset_from_a_draft_decode_matches_the_full_decode(real_remover, tmp_path: Path, preset: str,
                                                             size_wh: tuple[int, int]) -> None:
     from alphacut.io.decode import decode_image
-    from alphacut.presets import get_preset
+    from alphacut.options import Options
 
     if preset == "id-photo":  # a face to frame (tests/unit/portraits.py), drawn at half size and enlarged
         from ..unit.portraits import draw_portrait
@@ -32,7 +32,7 @@ def test_preset_from_a_draft_decode_matches_the_full_decode(real_remover, tmp_pa
         Image.fromarray(half).resize(size_wh, Image.BILINEAR).save(src, quality=90)
     else:
         src = _photo(tmp_path / "big.jpg", *size_wh, seed=7)
-    options = get_preset(preset).apply()
+    options = Options.from_kwargs(preset=preset)
     out = real_remover.cutout(src, options)
     ref = real_remover.cutout(decode_image(src), options)  # a Decoded input is never reduced
     assert out.info.decode_scale == 2 and ref.info.decode_scale == 1

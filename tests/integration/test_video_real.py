@@ -32,8 +32,8 @@ def test_samples_clip_end_to_end(tmp_path: Path, real_remover) -> None:
     assert info["clip_bytes"] < 1_000_000
     gt = _masks(tmp_path / "clip" / "gt")
 
-    steady = alphacut.video(clip, f"{tmp_path / 'steady'}/", remover=real_remover, format="mask")
-    plain = alphacut.video(clip, f"{tmp_path / 'plain'}/", remover=real_remover, format="mask", steady=False)
+    steady = alphacut.remove_video(clip, f"{tmp_path / 'steady'}/", remover=real_remover, format="mask")
+    plain = alphacut.remove_video(clip, f"{tmp_path / 'plain'}/", remover=real_remover, format="mask", steady=False)
     assert steady.frames == plain.frames == 6
     s_steady = score_clip(_masks(tmp_path / "steady"), gt)
     s_plain = score_clip(_masks(tmp_path / "plain"), gt)
@@ -41,7 +41,7 @@ def test_samples_clip_end_to_end(tmp_path: Path, real_remover) -> None:
     assert s_steady.flicker < s_plain.flicker, (s_steady, s_plain)
     assert s_steady.dtssd <= s_plain.dtssd * 1.02, (s_steady, s_plain)
 
-    webm = alphacut.video(clip, tmp_path / "out.webm", remover=real_remover, keyframes=6)  # network once
+    webm = alphacut.remove_video(clip, tmp_path / "out.webm", remover=real_remover, keyframes=6)  # network once
     assert webm.frames == 6 and webm.inferred < 6
     with av.open(str(tmp_path / "out.webm")) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]

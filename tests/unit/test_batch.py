@@ -23,20 +23,20 @@ class CountingRemover(Remover):
         self.peak = 0
         self.lock = threading.Lock()
 
-    def prepare(self, image, options):
+    def _prepare(self, image, options):
         with self.lock:
             self.alive += 1
             self.peak = max(self.peak, self.alive)
         try:
-            return super().prepare(image, options)
+            return super()._prepare(image, options)
         except Exception:
             with self.lock:
                 self.alive -= 1
             raise
 
-    def finish(self, prepared, raw, options):
+    def _finish(self, prepared, raw, options):
         try:
-            return super().finish(prepared, raw, options)
+            return super()._finish(prepared, raw, options)
         finally:
             with self.lock:
                 self.alive -= 1

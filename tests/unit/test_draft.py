@@ -14,7 +14,6 @@ from alphacut.io.decode import decode_image
 from alphacut.ops import framing
 from alphacut.options import Background, Fit, Margin
 from alphacut.pipeline import DRAFT_MIN_SUBJECT_FRAC, layout, min_decode_size
-from alphacut.presets import get_preset
 
 F = DRAFT_MIN_SUBJECT_FRAC
 
@@ -81,9 +80,9 @@ def _visible(img: Image.Image) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("source", "options", "scale"), [
-    ("big_jpeg", get_preset("avatar").apply(), 2),
+    ("big_jpeg", Options.from_kwargs(preset="avatar"), 2),
     ("big_rotated_jpeg", Options(size_wh=(512, 512)), 4),
-    ("big_rotated_portrait_jpeg", get_preset("id-photo").apply(), 2),
+    ("big_rotated_portrait_jpeg", Options.from_kwargs(preset="id-photo"), 2),
 ])
 def test_sized_output_decodes_small_and_matches_the_full_decode(request, remover, source, options, scale):
     data = request.getfixturevalue(source)
@@ -176,7 +175,7 @@ def test_the_layout_never_upsamples_a_subject_of_the_minimum_fraction(name, sour
 @pytest.mark.parametrize("preset", ["id-photo", "id-photo-us"])
 @pytest.mark.parametrize("source_wh", [(3000, 4000), (4000, 3000), (6000, 4000)])
 def test_head_framing_never_upsamples_a_head_of_the_minimum_fraction(preset, source_wh):
-    options = get_preset(preset).apply()
+    options = Options.from_kwargs(preset=preset)
     w, h = min_decode_size(source_wh, (1024, 1024), options)
     # A head (crown to chin) F of the frame's height: the framing must then map >= ch source rows to
     # the canvas's ch rows. The face box is placed so the calibrated chin is the head's bottom.

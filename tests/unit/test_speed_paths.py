@@ -109,7 +109,7 @@ def test_a_mask_refined_on_a_reduced_decode_is_full_size_and_close(tmp_path, tin
     assert float(np.abs(reduced.alpha - full.alpha).mean()) < 0.01
     # the smallest reduction that keeps the floor: 1/4 is 160x120 = 19 200 px
     for floor, scale in ((19_200, 4), (19_201, 2)):
-        prepared = remover.prepare(path, Options.from_kwargs(format="mask", guide_min_pixels=floor))
+        prepared = remover._prepare(path, Options.from_kwargs(format="mask", guide_min_pixels=floor))
         assert prepared.decoded.draft_scale == scale and prepared.matte_wh == (640, 480)
 
 
@@ -123,7 +123,7 @@ def test_the_guide_stays_full_where_the_photo_or_its_pixels_count(tmp_path, tiny
 
     path = _dark_square_jpeg(tmp_path)
     remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
-    prepared = remover.prepare(path, Options.from_kwargs(**{"guide_min_pixels": 40_000, **extra}))
+    prepared = remover._prepare(path, Options.from_kwargs(**{"guide_min_pixels": 40_000, **extra}))
     assert prepared.decoded.draft_scale == 1 and prepared.matte_wh is None
 
 

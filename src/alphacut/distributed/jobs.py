@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..batch import BatchSummary, ItemResult, Outcome, _check_destination, layer_path
 from ..config import Settings
@@ -260,7 +260,8 @@ def _run(ray: Any, todo: list[Job | uris.UriJob], options: Options, summary: Clu
         for row in batch.to_pylist():
             if not summary.first_result_s:
                 summary.first_result_s = time.perf_counter() - t0
-            job = jobs_by_src[row["src"]]
+            # a UriJob stands in for a Job: ItemResult and its readers use only .src and .dst
+            job = cast(Job, jobs_by_src[row["src"]])
             stats = nodes.setdefault(row["node_id"], NodeStats(row["node_id"], row["node_ip"]))
             stats.images += 1
             stats.busy_s += row["seconds"]

@@ -51,7 +51,7 @@ def here() -> tuple[str, str]:
     """(node id, node IP) of the Ray worker this runs in."""
     import ray
 
-    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
+    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
 
 
 def node_store(catalog: Catalog, spec: ModelSpec) -> tuple[Any, ModelSpec, Any]:
@@ -70,7 +70,7 @@ def node_store(catalog: Catalog, spec: ModelSpec) -> tuple[Any, ModelSpec, Any]:
     local = store.catalog.get(spec.id)
     if local.checksum != spec.checksum:
         raise ModelError("model.hash-mismatch",
-                         f"This node's catalog ({settings.user_catalog}) gives '{spec.id}' the checksum "
+                         f"This node's catalog ({store.user_catalog_path}) gives '{spec.id}' the checksum "
                          f"{local.checksum}, the driver's is {spec.checksum}.",
                          hint="Give one of them another id, so every node runs the same model.")
     return settings, spec, store

@@ -37,7 +37,8 @@ def _fs(uri: str) -> tuple[Any, str]:
     import pyarrow.fs as pafs
 
     try:
-        return pafs.FileSystem.from_uri(uri)
+        fs, path = pafs.FileSystem.from_uri(uri)
+        return fs, str(path)
     except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise InputError("input.bad-uri", f"{uri} is not a location pyarrow can open: {exc}",
                          hint="Use s3://bucket/prefix, gs://..., abfs://..., file:///abs/path or a local path.") \
@@ -69,8 +70,8 @@ def uri_jobs(inputs: Sequence[str], output: str, suffix: str) -> list[UriJob]:
                         or rel.suffix.lower() not in IMAGE_SUFFIXES:
                     continue
                 found.append((_join(uri, str(rel)), str(rel)))
-        for src, rel in sorted(found):
-            jobs.append(UriJob(src, _join(output, str(PurePosixPath(rel).with_suffix(suffix)))))
+        for src, rel_text in sorted(found):
+            jobs.append(UriJob(src, _join(output, str(PurePosixPath(rel_text).with_suffix(suffix)))))
     seen: dict[str, str] = {}
     for job in jobs:
         if job.dst in seen:

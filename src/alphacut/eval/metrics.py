@@ -59,7 +59,8 @@ def gradient_error(pred: NDArray[np.float32], gt: NDArray[np.float32], valid: ND
     def mag(x: NDArray[np.float32]) -> NDArray[np.float64]:
         gx = ndimage.gaussian_filter(x.astype(np.float64), sigma, order=(0, 1))
         gy = ndimage.gaussian_filter(x.astype(np.float64), sigma, order=(1, 0))
-        return np.sqrt(gx * gx + gy * gy)
+        out: NDArray[np.float64] = np.sqrt(gx * gx + gy * gy)
+        return out
 
     d = (mag(pred) - mag(gt)) ** 2
     return float(d[valid].sum() if valid is not None else d.sum()) / 1000.0

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,7 +44,7 @@ __all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image
 
 log = logging.getLogger(__name__)
 
-ImageInput = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | NDArray[Any]
+ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | Image.Image | NDArray[Any]
 
 MIN_SIDE_PX = 8
 #: Float arrays may stray this far outside [0, 1] (float rounding) and are clipped; further is refused.
@@ -170,7 +170,7 @@ def _open(source: ImageInput, name: str) -> Image.Image:
                              hint="Send the file's bytes, not an empty body.")
         fp = io.BytesIO(bytes(source))
     elif callable(getattr(source, "read", None)):
-        fp = source  # a binary file-like object
+        fp = cast("IO[bytes]", source)  # a binary file-like object
     else:
         raise _bad_type(source)
     try:
@@ -352,9 +352,10 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
     mode_in = img.mode
     original_wh: tuple[int, int] | None = None
     try:
-        if getattr(img, "n_frames", 1) > 1:
-            notes.append(f"it has {img.n_frames} frames; only the first was used")
-            log.warning("%s is animated (%d frames): using the first frame", name, img.n_frames)
+        n_frames: int = getattr(img, "n_frames", 1)
+        if n_frames > 1:
+            notes.append(f"it has {n_frames} frames; only the first was used")
+            log.warning("%s is animated (%d frames): using the first frame", name, n_frames)
             img.seek(0)
         if min_size_wh is not None and img is not source:  # never reconfigure a caller's Image
             original_wh = _draft(img, min_size_wh)
@@ -422,7 +423,8 @@ def enlarge_matte(alpha: NDArray[np.float32], size_wh: tuple[int, int]) -> NDArr
     """A matte enlarged bilinearly to size_wh on its 8-bit values (what a mask file holds), by Pillow.
 
     The same taps as ops.resize.resize_matte, on values rounded to 1/255 (and rounded again after
-    each of Pillow's two passes), so the result is within 1.5/255 of it. Pillow's C loop on uint8: 0.12 s instead of 0.30 s of CPU for 6 → 24 MP.
+    each of Pillow's two passes), so the result is within 1.5/255 of it: Pillow's C loop on uint8 takes
+    less CPU than the float path (docs/PERFORMANCE.md, "`--fast`'s whole process").
 
     Example:
         >>> enlarge_matte(np.ones((300, 400), np.float32), (800, 600)).shape

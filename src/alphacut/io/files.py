@@ -60,11 +60,11 @@ def _expand(arg: str) -> Iterator[tuple[Path, Path]]:
     if glob.has_magic(arg):
         matches = sorted(glob.glob(arg, recursive=True))
         base = Path(arg.split("*")[0].split("?")[0].split("[")[0] or ".")
-        root = base if base.is_dir() else base.parent
+        glob_root = base if base.is_dir() else base.parent
         for m in matches:
             p = Path(m)
             if p.is_file() and _is_image(p):
-                yield p, root
+                yield p, glob_root
         return
     raise InputError("input.not-found", f"{arg} does not exist.", hint="Check the path or the glob pattern.")
 

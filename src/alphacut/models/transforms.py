@@ -14,7 +14,7 @@ file and the same ``onnx`` version give byte-identical output, so the catalog ca
   activation ranges shipped in ``calibration/isnet-general-use.json``.
 - ``tflite-to-onnx``: a float TFLite graph (MediaPipe's face landmark model) as ONNX (models/tflite.py).
 
-``onnx`` is the optional extra ``alphacut[convert]``; it is imported only when a transform runs.
+``onnx`` (one of alphacut's own dependencies) is imported only when a transform runs.
 
 Example:
     >>> TRANSFORMS["dynamic-resolution"](Path("isnet.onnx"), Path("isnet-dyn.onnx"))  # doctest: +SKIP
@@ -61,13 +61,14 @@ Dims = tuple[int | str | None, ...]  # a tensor shape: int, symbolic name or unk
 
 
 def _require_onnx() -> None:
-    """Raise a BackendError that says how to install the extra when onnx is missing."""
+    """Raise a BackendError that says how to install onnx when it is missing (a broken install)."""
     try:
         import onnx  # noqa: F401
     except ImportError as exc:
         raise BackendError("backend.missing-extra",
                            "Deriving a model needs the 'onnx' package, which is not installed.",
-                           hint="Install it with `pip install 'alphacut[convert]'`.") from exc
+                           hint="It is one of alphacut's dependencies: `pip install 'onnx>=1.16,<2'` or "
+                                "reinstall alphacut.") from exc
 
 
 # --------------------------------------------------------------------------------------- file level

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from ..id_rules import ID_RULES, IdPhotoRule
 from .composite import cover_resize
 from .resize import resize_image
 
@@ -285,44 +286,6 @@ def fill(image: F32, alpha: F32, size_wh: tuple[int, int]) -> tuple[F32, F32]:
 # --- ID photos framed by the rules (the face box comes from runtime/faces.py) ---------------------
 
 
-@dataclass(frozen=True, slots=True)
-class IdPhotoRule:
-    """The geometry an ID photo must have, as fractions of the photo's height (data, with its source).
-
-    head: crown (top of the hair) to chin; top: space above the crown; eyes: the eye line's height
-    above the bottom edge. Each has an allowed range and the target the framing aims for.
-    """
-
-    name: str
-    size_wh: tuple[int, int]  # pixels at 300 dpi
-    head_range: tuple[float, float]
-    head: float
-    top_range: tuple[float, float]
-    top: float
-    eyes_range: tuple[float, float]
-    source: str
-
-
-ID_RULES: dict[str, IdPhotoRule] = {
-    "icao": IdPhotoRule(
-        name="icao", size_wh=(413, 531),  # 35 x 45 mm at 300 dpi
-        head_range=(32 / 45, 36 / 45), head=34 / 45,  # chin to crown 32-36 mm (70-80% of the height)
-        top_range=(3 / 45, 6 / 45), top=4.5 / 45,  # 3-6 mm of space above the head
-        eyes_range=(0.50, 0.70),  # eye line 50-70% of the height above the bottom
-        source="ICAO Doc 9303 Part 3 and its photo guidelines (35x45 mm, chin to crown 32-36 mm, head "
-               "centred); ISO/IEC 19794-5 full-frontal geometry (eye line 50-70% of the height from the bottom); "
-               "the space above the head (3-6 mm) as national offices that apply ICAO state it.",
-    ),
-    "us": IdPhotoRule(
-        name="us", size_wh=(600, 600),  # 2 x 2 in at 300 dpi
-        head_range=(1.0 / 2.0, 1.375 / 2.0), head=1.1875 / 2.0,  # head 1 to 1 3/8 in of 2 in
-        top_range=(0.08 / 2.0, 0.5 / 2.0), top=0.2 / 2.0,
-        eyes_range=(1.125 / 2.0, 1.375 / 2.0),  # eye line 1 1/8 to 1 3/8 in above the bottom
-        source="U.S. Department of State, passport photo requirements (2x2 in; head from the bottom of "
-               "the chin to the top of the head 1 to 1 3/8 in; eyes 1 1/8 to 1 3/8 in from the bottom).",
-    ),
-}
-
 #: Where a face box from runtime/faces.py puts the chin and the eye line, in box heights below the
 #: box's top edge: over 11 hand-marked frontal faces (evaldata grabcut/sod_bsds_dev people and
 #: samples/astronaut.jpg) the chin lies 0.92-1.15 (mean 1.02, sd 0.08; mean error 0.07), the eyes
@@ -475,7 +438,7 @@ def rotate_about(image: F32, alpha: F32, centre_xy: tuple[float, float], angle_d
         >>> float(r[0, 10]), float(r[10, 0])
         (1.0, 0.0)
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy costs ~0.35 s of start-up
+    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
 
     t = math.radians(angle_deg)
     c, s = math.cos(t), math.sin(t)

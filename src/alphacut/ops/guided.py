@@ -26,7 +26,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
 
     Uses scipy's running-sum 1-D uniform filter on each axis (zero padding), divided by the
     same filter applied to ones, i.e. the count of in-image pixels (He et al.'s convention).
-    This is the cumulative-sum box filter of the paper, about 20x faster than a numpy cumsum.
+    This is the paper's cumulative-sum box filter.
 
     Args:
         x: H x W or H x W x C array.
@@ -36,7 +36,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
         >>> float(box_filter(np.ones((5, 5), np.float32), 2)[0, 0])
         1.0
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy costs ~0.35 s of start-up
+    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     xf = np.asarray(x, dtype=np.float32)

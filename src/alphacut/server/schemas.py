@@ -16,6 +16,7 @@ from typing import Any
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AlphacutError, OptionsError, ServerError
+from ..option_table import OPTION_TABLE
 from ..options import DEFAULT_MAX_PIXELS, Options, Quality
 from ..options import parse_bool as _parse_bool
 
@@ -151,26 +152,23 @@ def _quality(value: str, name: str) -> tuple[str, Any]:
                                 "jpeg_quality, the output's JPEG/WebP quality.") from None
 
 
-#: request field name → (the user-facing option name of Options.from_user, parser of the string).
-#: The names are the CLI's flags (bg, size, fill, erode, ...); aliases map to the same option.
-OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
-    "format": ("format", _text), "f": ("format", _text),
-    "bg": ("bg", _text), "background": ("bg", _text),
-    "preset": ("preset", _text),
-    "resolution": ("resolution", _int),
-    "max_pixels": ("max_pixels", _int),
-    "jpeg_quality": ("jpeg_quality", _int), "quality": ("quality", _text),  # ROUTED_FIELDS parses it
-    "refine": ("refine", _text),
-    "decontaminate": ("decontaminate", _flag),
-    "threshold": ("threshold", _text),
-    "erode": ("erode", _int), "dilate": ("dilate", _int), "min_area": ("min_area", _int),
-    "largest": ("largest", _flag), "subject": ("subject", _text),
-    "crop": ("crop", _flag), "margin": ("margin", _text),
-    "roi": ("roi", _text), "max_output_pixels": ("max_output_pixels", _int),
-    "scale": ("scale", _text), "position": ("position", _text),
-    "size": ("size", _text), "fit": ("fit", _text), "fill": ("fill", _text),
-    "shape": ("shape", _text), "outline": ("outline", _int),
-}
+_READERS: dict[str, Callable[[str, str], Any]] = {"int": _int, "flag": _flag}
+
+
+def _option_fields() -> dict[str, tuple[str, Callable[[str, str], Any]]]:
+    """OPTION_FIELDS from the option table: each row set over HTTP, by its name and its HTTP aliases."""
+    out: dict[str, tuple[str, Callable[[str, str], Any]]] = {}
+    for spec in OPTION_TABLE:
+        if "http" in spec.where:
+            for name in (spec.name, *spec.http_aliases):
+                out[name] = (spec.name, _READERS.get(spec.kind, _text))
+    return out
+
+
+#: request field name → (the user-facing option name of Options.from_user, parser of the string),
+#: derived from alphacut.option_table. The names are the CLI's flags (bg, size, fill, erode, ...);
+#: aliases (f, background) map to the same option.
+OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = _option_fields()
 
 #: fields whose value decides which option they set: name → parser returning (option, value).
 #: `quality` is standard/best, or an integer, the jpeg_quality alias older clients send.
@@ -195,30 +193,9 @@ def request_body_doc(fields: Mapping[str, str], file_fields: tuple[str, ...], *,
     return {"requestBody": {"required": True, "content": content}}
 
 
-REMOVE_FIELDS_DOC = {
-    "format": "png (default), webp, jpg (white background unless bg is set) or mask (the matte as greyscale PNG)",
-    "bg": "background colour: white, #RRGGBB, #RRGGBBAA or r,g,b; default transparent",
-    "resolution": "side the model runs at (dynamic-resolution models only)",
-    "max_pixels": "refuse larger inputs (can only lower the server's limit)",
-    "jpeg_quality": "1..100 for jpg and webp (default 95)",
-    "quality": "standard (default: one network run) or best (the image and its mirror image, averaged: "
-               "2x the network's time); a whole number 1..100 is the older alias of jpeg_quality "
-               "(refused together with jpeg_quality)",
-    "preset": "ecommerce, id-photo, id-photo-us, avatar, avatar-circle or sticker; other fields override it",
-    "size": "output canvas: WxH, N (square), 35x45mm or 2x2in (300 dpi)",
-    "fit": "fit (letterbox) or fill (cover) for size", "fill": "fraction of the canvas the subject fills",
-    "crop": "true: crop to the subject",
-    "margin": "crop margin: pixels or percent of the subject's longer side (5%); 1, 2 or 4 values (top right bottom left)",
-    "roi": "x1 y1 x2 y2 in px or % of the image: only this region can be foreground",
-    "max_output_pixels": "scale the result down to at most this many pixels (aspect kept)",
-    "scale": "without size: the subject spans this much of the frame (10%..100%), centred",
-    "position": "without size: center, X% or 'X% Y%' (0% left/top, 100% right/bottom)",
-    "shape": "rect or circle", "outline": "sticker outline in px",
-    "refine": "guided (default), none, or matting (closed-form matting of the soft edge, for hair and fur; slower)", "decontaminate": "true (default) or false",
-    "threshold": "hard mask at this level (0..1)", "erode": "px", "dilate": "px", "min_area": "px",
-    "largest": "true: keep the largest subject", "subject": "largest, center or an index",
-    "model": "must be the served model if given",
-}
+#: the OpenAPI description of each field of /v1/remove (the option table's http_help), then `model`
+REMOVE_FIELDS_DOC = {**{spec.name: spec.help_for("http") for spec in OPTION_TABLE if "http" in spec.where},
+                     "model": "must be the served model if given"}
 
 
 def options_from_fields(fields: Mapping[str, str], *, max_pixels: int,

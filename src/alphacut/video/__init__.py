@@ -1,11 +1,12 @@
 """Video: whole clips cut out with steady mattes (the `video` extra: PyAV + OpenCV).
 
-The module itself is callable, so `alphacut.video(...)` is the whole-file job:
+`alphacut.remove_video(...)` is the whole-file job (the older spelling `alphacut.video(...)`, the
+module called like a function, still works with a DeprecationWarning):
 
 Example:
     >>> import alphacut
-    >>> alphacut.video("talk.mp4", "talk.webm")                    # VP9 with alpha, sound kept
-    >>> alphacut.video("talk.mp4", "talk.mp4", bg="green")          # H.264 on chroma-key green
+    >>> alphacut.remove_video("talk.mp4", "talk.webm")               # VP9 with alpha, sound kept
+    >>> alphacut.remove_video("talk.mp4", "talk.mp4", bg="green")     # H.264 on chroma-key green
     >>> cutter = alphacut.video.FrameCutter(alphacut.Remover())     # frames in, cutouts out
     >>> for cutout in cutter.cut_all(frames): ...
 
@@ -27,10 +28,12 @@ from .steady import MatteStabilizer, SteadyOptions
 if TYPE_CHECKING:
     from ..api import Remover
 
-__all__ = ["FrameCutter", "MatteStabilizer", "SteadyOptions", "VideoOptions", "VideoReport", "cut_video", "video"]
+__all__ = [
+    "FrameCutter", "MatteStabilizer", "SteadyOptions", "VideoOptions", "VideoReport", "cut_video", "remove_video", "video",
+]
 
 
-def video(source: str | Path, output: str | Path, *, model: str | None = None, remover: Remover | None = None,
+def remove_video(source: str | Path, output: str | Path, *, model: str | None = None, remover: Remover | None = None,
           steady: bool = True, keyframes: int = 1, audio: bool = True, overwrite: bool = False,
           skip_existing: bool = False, on_progress: Callable[[int, int | None], None] | None = None,
           **options: Any) -> VideoReport:
@@ -57,11 +60,25 @@ def video(source: str | Path, output: str | Path, *, model: str | None = None, r
     return cut_video(source, output, remover, opts, vopts, on_progress=on_progress)
 
 
+def video(source: str | Path, output: str | Path, **kwargs: Any) -> VideoReport:
+    """Deprecated spelling of remove_video()."""
+    _deprecated()
+    return remove_video(source, output, **kwargs)
+
+
+def _deprecated() -> None:
+    import warnings
+
+    warnings.warn("alphacut.video(...) is now alphacut.remove_video(...); the old spelling will be removed.",
+                  DeprecationWarning, stacklevel=3)
+
+
 class _CallableModule(types.ModuleType):
-    """`alphacut.video(...)` runs video(); `alphacut.video.X` is the package's X."""
+    """`alphacut.video(...)` (deprecated) runs remove_video(); `alphacut.video.X` is the package's X."""
 
     def __call__(self, source: str | Path, output: str | Path, **kwargs: Any) -> VideoReport:
-        return video(source, output, **kwargs)
+        _deprecated()
+        return remove_video(source, output, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -123,11 +123,11 @@ class FrameCutter:
             self.window.reset()
 
     def prepare(self, rgb: NDArray[np.uint8]) -> Prepared:
-        return self.remover.prepare(rgb, self.options)
+        return self.remover._prepare(rgb, self.options)
 
     def infer(self, prepared: Prepared) -> NDArray[np.float32]:
         self.inferred += 1
-        return self.remover.infer(prepared)
+        return self.remover._infer(prepared)
 
     def finish(self, rgb: NDArray[np.uint8], prepared: Prepared, raw: NDArray[np.float32] | None) -> Cutout:
         """The steady cutout of a frame whose network output is `raw` (None: infer only if needed)."""
@@ -135,18 +135,18 @@ class FrameCutter:
 
         def matte() -> NDArray[np.float32]:
             r = raw if raw is not None else self.infer(prepared)
-            return self.remover.matte_from(prepared, r, opts)
+            return self.remover._matte_from(prepared, r, opts)
 
         alpha, info = self.stabilizer.step(rgb, matte() if raw is not None else matte)
         self.frames += 1
         self._resets += info.reset
-        return self.remover.compose(prepared, alpha, opts, background_rgb=self.background_picture(alpha.shape))
+        return self.remover._compose(prepared, alpha, opts, background_rgb=self.background_picture(alpha.shape))
 
     def background_picture(self, shape_hw: tuple[int, ...]) -> NDArray[np.float32] | None:
         """--bg-image decoded and sized to the frames once, not per frame (None for other backgrounds)."""
         size_wh = (int(shape_hw[1]), int(shape_hw[0]))
         if self._background is None or self._background[0] != size_wh:
-            self._background = (size_wh, self.remover.background_picture(self.options, size_wh))
+            self._background = (size_wh, self.remover._background_picture(self.options, size_wh))
         return self._background[1]
 
     def push(self, rgb: NDArray[np.uint8], prepared: Prepared, raw: NDArray[np.float32] | None,
@@ -163,13 +163,13 @@ class FrameCutter:
             # --keyframes: the recursive stabiliser carries the matte between keyframes (and asks
             # for the network at once on a cut)
             def matte() -> NDArray[np.float32]:
-                return self.remover.matte_from(prepared, raw if raw is not None else self.infer(prepared),
+                return self.remover._matte_from(prepared, raw if raw is not None else self.infer(prepared),
                                                self.options)
 
             alpha, info = self.stabilizer.step(rgb, matte() if raw is not None else matte)
             self._resets += info.reset
         else:
-            alpha = self.remover.matte_from(prepared, raw, self.options)
+            alpha = self.remover._matte_from(prepared, raw, self.options)
         # the window keeps 2k+1 frames: not their model inputs (12 MB each at 1024 px)
         prepared = dataclasses.replace(prepared, batch=_NO_BATCH)
         return self._window_out(self.window.push(rgb, alpha, (token, prepared)))
@@ -184,7 +184,7 @@ class FrameCutter:
                     count: bool = True) -> list[tuple[Any, Cutout]]:
         if count:
             self.frames += 1
-        return [(token, self.remover.compose(prepared, alpha, self.options,
+        return [(token, self.remover._compose(prepared, alpha, self.options,
                                              background_rgb=self.background_picture(alpha.shape)))
                 for (token, prepared), alpha in done]
 

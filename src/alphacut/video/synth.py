@@ -97,7 +97,8 @@ def _read_rgb(path: Path) -> NDArray[np.float32]:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError("input.undecodable", f"Can't read {path} as an image.")
-    return np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.float32) / np.float32(255)
+    rgb: NDArray[np.float32] = np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.float32) / np.float32(255)
+    return rgb
 
 
 def _read_alpha(path: Path) -> NDArray[np.float32]:
@@ -132,7 +133,8 @@ def _without_subject(rgb: NDArray[np.float32], alpha: NDArray[np.float32]) -> ND
     mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     u8 = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
     filled = cv2.inpaint(u8, mask * 255, 7, cv2.INPAINT_TELEA)
-    return filled.astype(np.float32) / np.float32(255)
+    out: NDArray[np.float32] = filled.astype(np.float32) / np.float32(255)
+    return out
 
 
 def _stems(evaldata: Path, set_name: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The library side: alphacut.video(...), the FrameCutter iterator, the steadying itself, the missing extra."""
+"""The library side: alphacut.remove_video(...), the FrameCutter iterator, the steadying itself, the missing extra."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ from alphacut.video.steady import MatteStabilizer, SteadyOptions
 from .conftest import square_frame
 
 
-def test_alphacut_video_is_callable_and_writes_the_clip(tmp_path: Path, clip: Path, fake_remover: Remover) -> None:
-    report = alphacut.video(clip, tmp_path / "out.mp4", remover=fake_remover, bg="green")
+def test_remove_video_writes_the_clip(tmp_path: Path, clip: Path, fake_remover: Remover) -> None:
+    report = alphacut.remove_video(clip, tmp_path / "out.mp4", remover=fake_remover, bg="green")
     assert report.frames == 6 and report.inferred == 6 and (tmp_path / "out.mp4").is_file()
-    assert callable(alphacut.video) and alphacut.video.FrameCutter is not None
+    assert alphacut.video.FrameCutter is not None
+
+
+def test_the_old_spelling_alphacut_video_still_works_with_a_deprecation_warning(
+        tmp_path: Path, clip: Path, fake_remover: Remover) -> None:
+    with pytest.warns(DeprecationWarning, match="remove_video"):
+        report = alphacut.video(clip, tmp_path / "out.mp4", remover=fake_remover, bg="green")
+    assert report.frames == 6 and (tmp_path / "out.mp4").is_file()
 
 
 def test_frame_cutter_keeps_state_and_skips_the_network_between_keyframes(fake_remover: Remover) -> None:
@@ -85,5 +92,5 @@ def test_steadying_removes_flicker_on_a_still_subject_and_follows_a_moving_one()
 def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clip: Path) -> None:
     monkeypatch.setitem(sys.modules, "av", None)  # import av now raises ImportError
     with pytest.raises(BackendError) as err:
-        alphacut.video(clip, tmp_path / "o.webm")
+        alphacut.remove_video(clip, tmp_path / "o.webm")
     assert err.value.code == "backend.missing-extra" and "alphacut[video]" in (err.value.hint or "")

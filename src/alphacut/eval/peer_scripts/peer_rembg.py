@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def load(path: Path) -> Image.Image:
         with Image.open(path) as im:
-            return im.convert("RGB")
+            rgb: Image.Image = im.convert("RGB")
+            return rgb
 
     warmup_s = None
     if not args.no_warmup:
