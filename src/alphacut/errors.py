@@ -189,6 +189,7 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "request.multiple-sources": (ServerError, 400),
     "request.url-not-fetched": (ServerError, 400),
     "request.upload-timeout": (ServerError, 408),
+    "request.repeated-header": (ServerError, 400),  # two X-Api-Key headers: which one counts would be a guess
     "request.method-not-allowed": (ServerError, 405),
     "server.overloaded": (ServerError, 503),
     "server.loading": (ServerError, 503),

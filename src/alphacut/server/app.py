@@ -132,16 +132,15 @@ class Slot:
 
 
 class _AccessAndGuard:
-    """ASGI middleware: API key check, security headers, and one access-log line per request.
+    """ASGI middleware (the outermost): security headers, and one access-log line per request.
 
     The log line holds method, path (no query string), status, request and response bytes and
-    time: never bodies, file names or query values.
+    time: never bodies, file names or query values. The path is escaped (:func:`printable`), so a
+    request can't write a line break, an escape sequence or a NUL into the log.
     """
 
-    def __init__(self, app: ASGIApp, api_key: str | None, wants_removebg_errors: Callable[[str], bool]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.api_key = api_key
-        self.removebg = wants_removebg_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,7 +161,7 @@ class _AccessAndGuard:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 for key, value in _security_headers(path):
-                    if key.encode() not in names:
+                    if key.lower().encode() not in names:
                         headers.append((key.encode(), value.encode()))
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
@@ -170,30 +169,94 @@ class _AccessAndGuard:
             await send(message)
 
         try:
-            if self.api_key and path.startswith(PROTECTED_PREFIXES) and not self._key_ok(scope):
-                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
-                body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
-                await JSONResponse(body, status_code=403)(scope, counting_receive, guarded_send)
-            else:
-                await self.app(scope, counting_receive, guarded_send)
+            await self.app(scope, counting_receive, guarded_send)
         finally:
-            access_log.info("%s %s %d in=%dB out=%dB %.1fms", scope["method"], path, counts["status"],
-                            counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
+            access_log.info("%s %s %d in=%dB out=%dB %.1fms", printable(scope["method"]), printable(path),
+                            counts["status"], counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
 
-    def _key_ok(self, scope: Scope) -> bool:
-        for key, value in scope.get("headers", []):
-            if key.lower() == b"x-api-key":
-                return hmac.compare_digest(value, (self.api_key or "").encode())
-        return False
+
+def printable(text: str, limit: int = 512) -> str:
+    r"""`text` safe for one log line: backslash and every unprintable character (line breaks, ESC,
+    NUL, U+2028) escaped as \\xNN / \\uNNNN, and at most `limit` characters kept.
+
+    Example:
+        >>> printable("/a\nINFO forged")
+        '/a\\x0aINFO forged'
+    """
+    out = []
+    for ch in text[:limit]:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out) + ("..." if len(text) > limit else "")
+
+
+class _ApiGuard:
+    """ASGI middleware inside the Origin guard: the API key, and plain OPTIONS requests.
+
+    It runs after OriginGuard, so a CORS preflight from an --allow-origin page is answered without
+    a key (browsers never send one on a preflight), and a 403 for a missing key still carries the
+    CORS headers the page needs to read it. Two X-Api-Key headers are a 400: which one counts
+    would be a guess.
+    """
+
+    def __init__(self, app: ASGIApp, api_key: str | None, wants_removebg_errors: Callable[[str], bool]) -> None:
+        self.app = app
+        self.api_key = api_key
+        self.removebg = wants_removebg_errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if scope["method"] == "OPTIONS":
+            allow = ", ".join(_methods_for(scope))
+            await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
+            return
+        exc: ServerError | None = None
+        if self.api_key and path.startswith(PROTECTED_PREFIXES):
+            keys = [value for key, value in scope.get("headers", []) if key.lower() == b"x-api-key"]
+            if len(keys) > 1:
+                exc = ServerError("request.repeated-header", f"X-Api-Key is sent {len(keys)} times.",
+                                  hint="Send the key once.")
+            elif not keys or not hmac.compare_digest(keys[0], self.api_key.encode()):
+                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.",
+                                  hint="Send the key given to `alphacut serve` (--api-key-file, ALPHACUT_API_KEY "
+                                       "or --api-key).")
+        if exc is not None:
+            body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
+            await JSONResponse(body, status_code=exc.http_status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _methods_for(scope: Scope) -> list[str]:
+    """The methods the app answers on this path (for OPTIONS' Allow): its routes', else the page's."""
+    from starlette.routing import Match, Mount
+
+    app = scope.get("app")
+    routes = [r for r in getattr(getattr(app, "router", None), "routes", []) if not isinstance(r, Mount)]
+    methods = [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+               if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+    return (methods or ["GET", "HEAD"]) + ["OPTIONS"]  # no API route: the page and its files
 
 
 def _security_headers(path: str) -> list[tuple[str, str]]:
     headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                # cross-origin isolation lets onnxruntime-web use threads (SharedArrayBuffer)
                ("Cross-Origin-Opener-Policy", "same-origin"), ("Cross-Origin-Embedder-Policy", "require-corp"),
-               ("Cross-Origin-Resource-Policy", "same-origin")]
+               ("Cross-Origin-Resource-Policy", "same-origin"),
+               # no other site may frame anything here (the page, /docs, the API): clickjacking
+               ("X-Frame-Options", "DENY")]
     if not path.startswith(("/docs", "/v1")):
         headers.append(("Content-Security-Policy", CSP))
+    else:  # /docs (Swagger UI) and the API: no page rules, but never in another site's frame
+        headers.append(("Content-Security-Policy", "frame-ancestors 'none'"))
     return headers
 
 
@@ -278,11 +341,13 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
 
     if static_dir.is_dir():
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
-    # added first = runs inside the access log: refused requests are logged too, and refused before any work
+    # the last added runs first: access log and headers, then Host/Origin (and CORS, preflights), then the
+    # key: refused requests are logged too, and refused before any work
+    app.add_middleware(_ApiGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     app.add_middleware(OriginGuard, policy=OriginPolicy.build(settings.host, settings.port, settings.allow_hosts,
                                                               settings.allow_origins),
                        error_body=lambda path, exc: removebg_error_body(exc) if is_removebg(path) else error_body(exc))
-    app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
+    app.add_middleware(_AccessAndGuard)
     return app
 
 
