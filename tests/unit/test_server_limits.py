@@ -90,3 +90,14 @@ def test_two_api_key_headers_are_refused(tiny_spec: Any) -> None:
             assert r.status_code == 400, keys
             assert r.json()["error"]["code"] == "request.repeated-header"
         assert c.post("/v1/remove", content=PNG, headers={"x-api-key": "s3cret"}).status_code == 200
+
+
+# ---------------------------------------------------------------- 5: deeply nested JSON
+@pytest.mark.parametrize("route", ["/v1/remove", "/v1.0/removebg"])
+def test_deeply_nested_json_is_a_400(tiny_spec: Any, route: str) -> None:
+    body = b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with make_client(tiny_spec) as c:
+        r = c.post(route, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    text = json.dumps(r.json())
+    assert "bad_json" in text or "request.bad-json" in text

@@ -309,6 +309,9 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
             data = json.loads(body or b"{}")
         except ValueError:
             raise ServerError("request.bad-json", "The JSON body can't be parsed.") from None
+        except RecursionError:  # nesting deeper than the parser's stack
+            raise ServerError("request.bad-json", "The JSON body is nested too deeply.",
+                              hint="Send one flat object of fields.") from None
         if not isinstance(data, dict):
             raise ServerError("request.bad-json", "The JSON body must be an object.")
         return RequestData(fields={str(k): _json_text(v) for k, v in data.items() if v is not None},
