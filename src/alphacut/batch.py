@@ -118,9 +118,20 @@ def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
     raise exc
 
 
+#: what run_batch checks each image's estimated memory against, asked per image: (bytes, what it is,
+#: a hint), or None for no check (alphacut.cost; the CLI: --max-memory, else the memory available now)
+MemoryLimit = Callable[[], "tuple[int, str, str] | None"]
+
+
+def _check_memory(remover: Remover, job: Job, options: Options, memory_limit: MemoryLimit | None) -> None:
+    limit = memory_limit() if memory_limit is not None else None
+    if limit is not None:
+        remover.check_memory(job.src, options, limit[0], limit_text=limit[1], hint=limit[2])
+
+
 def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_existing: bool = False,
               overwrite: bool = False, on_item: Callable[[ItemResult], None] | None = None,
-              depth: int = 2, layers: bool = False) -> BatchSummary:
+              depth: int = 2, layers: bool = False, memory_limit: MemoryLimit | None = None) -> BatchSummary:
     """Process jobs with decoding, inference and encoding of neighbouring images overlapped.
 
     Three stages run at once: a thread decodes and preprocesses up to `depth` images ahead, the
@@ -134,8 +145,8 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     guard = _LayerGuard(overwrite, frozenset(_real(j.src) for j in jobs)) if layers else None
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard),
-                                         on_item))
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard,
+                                                 memory_limit), on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -143,7 +154,10 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
         start = time.perf_counter()
         try:
             skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
-            return start, skipped if skipped is not None else remover.prepare(job.src, options)
+            if skipped is not None:
+                return start, skipped
+            _check_memory(remover, job, options, memory_limit)
+            return start, remover.prepare(job.src, options)
         except Exception as exc:  # noqa: BLE001 - mapped by _failure; anything unknown is re-raised there
             return start, _failure(job, exc, time.perf_counter() - start)
 
@@ -270,12 +284,13 @@ def layer_path(dst: Path, index: int, options: Options) -> Path:
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
-            guard: _LayerGuard | None = None) -> ItemResult:
+            guard: _LayerGuard | None = None, memory_limit: MemoryLimit | None = None) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
+        _check_memory(remover, job, options, memory_limit)
         return _written(job, remover.cutout(job.src, options), options, guard, start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

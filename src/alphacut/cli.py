@@ -118,6 +118,11 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
+@click.option("--max-bytes", default=None, metavar="SIZE",
+              help="Refuse larger files or stdin, read no further (default 400M; ALPHACUT_MAX_BYTES).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Refuse an image whose estimated peak memory is above this (default: the memory available "
+                   "now; ALPHACUT_MAX_MEMORY). docs/LIMITS.md.")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
@@ -129,9 +134,16 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
-           threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
+           threads: int | None, max_pixels: int | None, max_bytes: str | None, max_memory: str | None,
+           skip_existing: bool, overwrite: bool, quiet: bool,
            layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
-    """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
+    """Cut out INPUTS: files, folders (recursive), globs, or - for stdin.
+
+    A folder is walked recursively, leaving out hidden entries and the output folder when it lies
+    inside it (-o tree/out). Symbolic links are followed only within the folder: a link to a file
+    inside it is processed, a link to a folder is not walked (what it points to inside the folder is
+    walked anyway), and a link that leads outside is skipped and listed in the summary.
+    """
     from .errors import OptionsError
     from .options import Options
 
@@ -143,7 +155,8 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         model = model or FAST_MODEL
         fields["resolution"] = fields.get("resolution") or fast_resolution()
         fields["guide_min_pixels"] = FAST_GUIDE_MIN_PIXELS  # masks of large JPEGs: refined on a 1/2 decode
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
+                         max_memory=max_memory)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
         if as_json:
@@ -209,14 +222,36 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
             if not overwrite:
                 raise OutputError("output.exists", f"{dst} exists.",
                                   hint="Pass --overwrite to replace it or --skip-existing to keep it.")
+    from .io.decode import read_bounded
+
     remover = _remover(settings)  # the model loads in the background while stdin is read
-    data = sys.stdin.buffer.read()
+    data = read_bounded(sys.stdin.buffer, int(settings.max_bytes.value), "stdin")
+    limit = _memory_limit(settings)()
+    if limit is not None:
+        remover.check_memory(data, options, limit[0], limit_text=limit[1], hint=limit[2])
     result = remover.remove_bytes(data, options)
     if output in (None, "-"):
         sys.stdout.buffer.write(result)
         sys.stdout.buffer.flush()
     else:
         write_atomic(Path(output), result)
+
+
+def _memory_limit(settings: Settings) -> Any:
+    """What each image's estimated peak memory is checked against: --max-memory, else what is available now."""
+    from .cost import available_memory_bytes
+
+    hint = ("Lower --resolution or --max-pixels, downscale the image, close other programs, or set --max-memory "
+            "if the estimate is too careful (docs/LIMITS.md).")
+    fixed = settings.max_memory.value
+
+    def limit() -> tuple[int, str, str] | None:
+        if fixed is not None:
+            return int(fixed), f"--max-memory ({settings.max_memory.source.value})", hint
+        available = available_memory_bytes()
+        return (available, "the memory available now", hint) if available is not None else None
+
+    return limit
 
 
 def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tuple[list[Any], Path | None]:
@@ -247,7 +282,8 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     remover = _remover(settings, spin_wait=False)
     from .batch import Outcome, run_batch
 
-    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)
+    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers,
+                                 memory_limit=_memory_limit(settings))
     done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
                              summary.count(Outcome.FAILED))
     for r in summary.failed:
@@ -314,9 +350,10 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
 
 
 def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, skip_existing: bool,
-                       overwrite: bool, quiet: bool, layers: bool) -> Any:
+                       overwrite: bool, quiet: bool, layers: bool, memory_limit: Any = None) -> Any:
     if quiet or not sys.stderr.isatty():
-        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite, layers=layers)
+        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite, layers=layers,
+                         memory_limit=memory_limit)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -334,7 +371,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task("remove", total=len(jobs))
         return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite,
-                         layers=layers, on_item=lambda _r: progress.advance(task))
+                         layers=layers, on_item=lambda _r: progress.advance(task), memory_limit=memory_limit)
 
 
 # ------------------------------------------------------------------------------------------ video

@@ -1,0 +1,135 @@
+"""What one cutout costs in memory, estimated before any work: the server's admission and the CLI's check.
+
+:func:`estimate_peak_bytes` gives the peak memory one cutout adds to a process that already holds
+the loaded model, from what is known before decoding: the image's pixel count (its header), the
+side the model runs at, the options, and the size of the encoded input. The server reserves it
+against its budget (``alphacut serve --max-memory``); the CLI compares it with the memory the
+machine has available (``alphacut remove --max-memory``).
+
+The coefficients are measured, not guessed: ``bench/memory_fit.py`` runs one cutout per fresh
+process for a grid of image sizes, model resolutions and options and records its peak RSS
+(docs/LIMITS.md has the table). They belong to one inference runtime: ONNX Runtime's CPU
+provider's activations for a 1024 px input are ~0.35 GB. **Another runtime (OpenVINO) has other
+activations: re-run bench/memory_fit.py with it and add its row to :data:`COEFFICIENTS`**; the
+per-model-input coefficient (``per_model_pixel``) is the one that differs most.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .options import Options, Quality, Refine
+
+__all__ = ["COEFFICIENTS", "DEFAULT_RUNTIME", "MemoryCoefficients", "available_memory_bytes", "check_fits",
+           "default_server_budget", "estimate_peak_bytes", "format_bytes", "total_memory_bytes"]
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryCoefficients:
+    """Peak memory of one cutout = per_request + per_model_pixel x side² (x best_factor for quality=best)
+    + per_image_pixel x W·H (+ per_image_pixel_matting x W·H for refine=matting) + per_input_byte x
+    the encoded input's size. Above the process's base (interpreter, libraries, loaded model)."""
+
+    per_request: int  # bytes every cutout needs whatever its size (libraries' buffers, first-use imports)
+    per_model_pixel: float  # bytes per pixel of the model's input: the runtime's activations
+    per_image_pixel: float  # bytes per photo pixel: decode, matte, guided filter, composite, encode
+    per_image_pixel_matting: float  # more bytes per photo pixel with refine=matting (closed-form band)
+    best_factor: float  # the model's term times this with quality=best (the mirrored second run)
+    per_input_byte: float  # copies of the encoded input held while it decodes (body, part, decoder buffer)
+
+
+#: ONNX Runtime, CPU provider, fitted 2026-12-08 with bench/memory_fit.py (peaks in MB, base ~200 MB
+#: with isnet-general-use-fp16 loaded): side 320/512/1024/2048/3072/4096 on small images: 221/347/551/
+#: 1503/3437/5062 -> ~335 MB per million model pixels; 1/6/24/48 MP JPEGs at 1024: 634/800/643/1137
+#: (the photo's steps reuse the runtime's freed arena, so large photos cost less per pixel than small
+#: ones); quality=best +8 %, refine=matting +11 % at 6 MP. Every measured peak is below
+#: base + this estimate (tests/unit/test_cost.py pins that table).
+ONNXRUNTIME_CPU = MemoryCoefficients(per_request=170 * MIB, per_model_pixel=340.0, per_image_pixel=16.0,
+                                     per_image_pixel_matting=16.0, best_factor=1.25, per_input_byte=3.0)
+
+#: runtime name -> its coefficients; the server and the CLI use DEFAULT_RUNTIME's
+COEFFICIENTS: dict[str, MemoryCoefficients] = {"onnxruntime": ONNXRUNTIME_CPU}
+DEFAULT_RUNTIME = "onnxruntime"
+
+
+def estimate_peak_bytes(size_wh: tuple[int, int], model_side: int, options: Options, *, input_bytes: int = 0,
+                        coefficients: MemoryCoefficients | None = None) -> int:
+    """The peak memory one cutout adds to a process holding the model, in bytes (an upper estimate).
+
+    Args:
+        size_wh: the photo's size as its header gives it.
+        model_side: the side the model runs at (options.resolution, else the model's input size).
+        input_bytes: the encoded input's size (0 when it is already decoded).
+
+    Example:
+        >>> estimate_peak_bytes((6000, 4000), 1024, Options()) // MIB
+        891
+    """
+    c = coefficients or COEFFICIENTS[DEFAULT_RUNTIME]
+    pixels = max(0, size_wh[0]) * max(0, size_wh[1])
+    model = c.per_model_pixel * model_side * model_side * (c.best_factor if options.quality is Quality.BEST else 1.0)
+    per_pixel = c.per_image_pixel + (c.per_image_pixel_matting if options.refine is Refine.MATTING else 0.0)
+    return int(c.per_request + model + per_pixel * pixels + c.per_input_byte * max(0, input_bytes))
+
+
+def format_bytes(n: int | float) -> str:
+    """1.5 GiB, 300 MiB: for messages."""
+    return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / MIB:.0f} MiB"
+
+
+def _meminfo(field: str) -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def available_memory_bytes() -> int | None:
+    """What the OS can give without swapping (Linux MemAvailable), or None where unknown."""
+    return _meminfo("MemAvailable")
+
+
+def total_memory_bytes() -> int | None:
+    """The machine's RAM, or None where unknown."""
+    total = _meminfo("MemTotal")
+    if total is None:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return total
+
+
+#: the server's default budget per worker, and its share of the machine's RAM at most
+BUDGET_PER_WORKER = 2 * GIB
+BUDGET_RAM_SHARE = 0.5
+
+
+def default_server_budget(workers: int, total_bytes: int | None = None) -> int:
+    """`serve --max-memory`'s default: 2 GiB per worker, at most half the machine's RAM, at least 1 GiB.
+
+    2 GiB per worker admits a default cutout (side 1024) of a 100 MP photo on each, or one at side
+    2048 of a 12 MP photo; half the RAM leaves the rest to the model, the OS and other programs.
+    """
+    total = total_bytes if total_bytes is not None else total_memory_bytes()
+    budget = BUDGET_PER_WORKER * max(1, workers)
+    if total:
+        budget = min(budget, int(total * BUDGET_RAM_SHARE))
+    return max(GIB, budget)
+
+
+def check_fits(estimate: int, limit: int | None, *, name: str, limit_text: str, hint: str) -> None:
+    """Refuse (input.too-costly, HTTP 413) a cutout whose estimate is above `limit` (None: no limit)."""
+    from .errors import InputError
+
+    if limit is not None and estimate > limit:
+        raise InputError("input.too-costly", f"{name} needs about {format_bytes(estimate)} of memory to cut out; "
+                         f"{limit_text} is {format_bytes(limit)}.", hint=hint)
