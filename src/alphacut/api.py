@@ -7,9 +7,8 @@ while that thread works (docs/PERFORMANCE.md, cold start).
 
 from __future__ import annotations
 
-import os
-
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -117,6 +116,12 @@ class Remover:
 
         opts = options or self.options
         return estimate_peak_bytes(size_wh, opts.resolution or self.spec.input_size, opts, input_bytes=input_bytes)
+
+    def image_size_wh(self, image: ImageInput) -> tuple[int, int] | None:
+        """The image's (w, h) from its header alone, or None when it can't be read (decoding says why)."""
+        from .io.decode import peek_size_wh
+
+        return peek_size_wh(image)
 
     def check_memory(self, image: ImageInput, options: Options, limit: int | None, *, limit_text: str,
                      hint: str) -> None:

@@ -787,11 +787,23 @@ def doctor(ctx: click.Context) -> None:
               help="Address to bind. Anything but loopback exposes the server to your network.")
 @click.option("--port", type=int, default=7000, show_default=True)
 @click.option("--api-key", envvar="ALPHACUT_API_KEY", default=None,
-              help="Require this X-Api-Key on API requests (ALPHACUT_API_KEY). The page itself stays public.")
+              help="Require this X-Api-Key on API requests. The page itself stays public. Prefer ALPHACUT_API_KEY "
+                   "or --api-key-file: a flag shows in `ps`.")
+@click.option("--api-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the API key from this file (its first line).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Images cut out at once (threads).")
 @click.option("--queue", type=int, default=8, show_default=True, help="Requests that may wait; more get 503.")
-@click.option("--max-upload-mb", type=float, default=25, show_default=True, help="Largest request body.")
+@click.option("--max-bytes", default=None, metavar="SIZE",
+              help="Largest image (file part, body, base64 decoded); default 400M (ALPHACUT_MAX_BYTES).")
+@click.option("--max-upload-mb", type=float, default=None, hidden=True, help="Older name of --max-bytes, in MiB.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory the requests in flight may need together (estimated per request; over it: 413 or 503). "
+                   "Default: 2G per worker, at most half the RAM (ALPHACUT_MAX_MEMORY).")
+@click.option("--max-resolution", type=int, default=2048, show_default=True,
+              help="Largest `resolution` a request may ask for.")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds per request before 504.")
+@click.option("--read-timeout", type=float, default=60, show_default=True,
+              help="Seconds a client has to send its whole request body (408 after).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
@@ -803,8 +815,9 @@ def doctor(ctx: click.Context) -> None:
               help="Also let the web page at this origin (http://host:port) call the API, with CORS "
                    "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
-          max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
+def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key_file: Path | None, workers: int,
+          queue: int, max_bytes: str | None, max_upload_mb: float | None, max_memory: str | None, max_resolution: int,
+          timeout: float, read_timeout: float, model: str | None, threads: int | None,
           max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
     """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
 
@@ -822,9 +835,22 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
         raise BackendError("backend.missing-extra", f"The server needs its extra: {exc.name} is missing.",
                            hint="pip install 'alphacut[server]'") from exc
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    if max_upload_mb is not None and max_bytes is None:
+        max_bytes = str(int(max_upload_mb * 1024 * 1024))
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
+                         max_memory=max_memory)
+    if api_key_file is not None:
+        from .errors import OptionsError
+
+        lines = api_key_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        api_key = lines[0].strip() if lines else ""
+        if not api_key:
+            raise OptionsError("options.invalid", f"--api-key-file {api_key_file}: the first line is empty.",
+                               hint="Put the key on the file's first line.")
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
-                                     max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
+                                     max_bytes=int(settings.max_bytes.value), timeout_s=timeout,
+                                     max_memory=settings.max_memory.value, max_resolution=max_resolution,
+                                     read_timeout_s=read_timeout,
                                      max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,
                                      allow_origins=allow_origins)
     if not server_settings.is_loopback:

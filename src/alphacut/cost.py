@@ -77,7 +77,7 @@ def estimate_peak_bytes(size_wh: tuple[int, int], model_side: int, options: Opti
     return int(c.per_request + model + per_pixel * pixels + c.per_input_byte * max(0, input_bytes))
 
 
-def format_bytes(n: int | float) -> str:
+def format_bytes(n: float) -> str:
     """1.5 GiB, 300 MiB: for messages."""
     return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / MIB:.0f} MiB"
 

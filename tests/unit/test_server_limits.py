@@ -101,3 +101,123 @@ def test_deeply_nested_json_is_a_400(tiny_spec: Any, route: str) -> None:
     assert r.status_code == 400, r.text
     text = json.dumps(r.json())
     assert "bad_json" in text or "request.bad-json" in text
+
+
+# ---------------------------------------------------------------- 12: an unknown file part is a 400
+def test_unknown_file_part_is_refused(tiny_spec: Any) -> None:
+    with make_client(tiny_spec) as c:
+        r = c.post("/v1/remove", files={"file": ("a.png", PNG), "bg_image": ("b.png", PNG)})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "request.unknown-field"
+        assert "bg_image" in r.json()["error"]["message"]
+        assert c.post("/v1/remove", files={"upload": ("a.png", PNG)}).status_code == 200  # a lone part is the image
+
+
+# ---------------------------------------------------------------- 1: admission by cost
+def test_resolution_has_an_http_cap(tiny_spec: Any) -> None:
+    with make_client(tiny_spec, max_resolution=1024) as c:
+        r = c.post("/v1/remove?resolution=4096", content=PNG)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "options.too-large"
+        assert "1024" in r.json()["error"]["message"] and "--max-resolution" in r.json()["error"]["hint"]
+        under = c.post("/v1/remove?resolution=1024", content=PNG)  # at the cap: past the cap check
+        assert under.status_code == 200 or under.json()["error"]["code"] != "options.too-large"
+
+
+@pytest.mark.parametrize("route,kw", [("/v1/remove", {"files": {"file": ("a.png", PNG)}}),
+                                      ("/v1.0/removebg", {"files": {"image_file": ("a.png", PNG)}})])
+def test_a_request_over_the_memory_budget_is_413_naming_it(tiny_spec: Any, route: str, kw: dict[str, Any]) -> None:
+    with make_client(tiny_spec, max_memory=64 * 1024 * 1024) as c:
+        r = c.post(route, **kw)
+        assert r.status_code == 413, r.text
+        assert "--max-memory" in r.text and "64 MiB" in r.text
+        assert c.app.state.budget.used == 0  # nothing stays reserved
+
+
+def test_a_busy_budget_is_503_with_retry_after(tiny_spec: Any) -> None:
+    from alphacut.cost import estimate_peak_bytes
+    from alphacut.options import Options
+
+    one = estimate_peak_bytes((120, 80), 64, Options(), input_bytes=len(PNG)) + len(PNG)
+    with make_client(tiny_spec, max_memory=one + one // 2, workers=2) as c:
+        held = c.app.state.budget.hold()
+        held.grow(one)  # as if a request were in flight
+        r = c.post("/v1/remove", content=PNG)
+        assert r.status_code == 503 and r.headers["retry-after"] and r.json()["error"]["code"] == "server.memory-busy"
+        held.release()
+        assert c.post("/v1/remove", content=PNG).status_code == 200
+        assert c.app.state.budget.used == 0 and c.app.state.budget.peak <= c.app.state.budget.total
+
+
+def test_base64_over_max_bytes_is_413(tiny_spec: Any) -> None:
+    import base64
+
+    with make_client(tiny_spec, max_bytes=len(PNG) - 1) as c:
+        r = c.post("/v1.0/removebg", data={"image_file_b64": base64.b64encode(PNG).decode()})
+        assert r.status_code == 413, r.text
+
+
+# ---------------------------------------------------------------- 6: bounded fields, parsed off the loop
+@pytest.mark.parametrize("ctype,body", [
+    ("application/x-www-form-urlencoded", b"&".join(b"f%d=1" % i for i in range(200_000))),
+    ("multipart/form-data; boundary=xx", b"".join(b'--xx\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n1\r\n' % i
+                                                  for i in range(100_000)) + b"--xx--\r\n"),
+    ("application/json", json.dumps({f"f{i}": 1 for i in range(100_000)}).encode()),
+])
+def test_too_many_fields_is_a_400(tiny_spec: Any, ctype: str, body: bytes) -> None:
+    with make_client(tiny_spec) as c:
+        r = c.post("/v1/remove", content=body, headers={"content-type": ctype})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "request.too-many-fields", r.text
+
+
+def test_bodies_are_parsed_off_the_event_loop(tiny_spec: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from alphacut.server import routes, schemas
+
+    on_loop: list[bool] = []
+    real = schemas.parse_body
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "parse_body", spy)
+    with make_client(tiny_spec) as c:
+        assert c.post("/v1/remove", files={"file": ("a.png", PNG)}).status_code == 200
+    assert on_loop == [False]
+
+
+# ---------------------------------------------------------------- 10: a client hanging up mid-upload
+def test_client_hanging_up_mid_upload_is_one_quiet_line(tiny_spec: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    app = create_app(remover, ServerSettings(), model_file=lambda _id: None)
+    caplog.set_level(logging.INFO)
+    sent: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        messages = [{"type": "http.request", "body": PNG[:50], "more_body": True}, {"type": "http.disconnect"}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async with app.router.lifespan_context(app):
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                     "scheme": "http", "path": "/v1/remove", "raw_path": b"/v1/remove", "query_string": b"",
+                     "root_path": "", "server": ("127.0.0.1", 7000), "client": ("127.0.0.1", 5555),
+                     "headers": [(b"host", b"127.0.0.1:7000"), (b"content-length", str(len(PNG)).encode())],
+                     "app": app}
+            await app(scope, receive, send)
+            assert app.state.budget.used == 0 and app.state.pool.busy == 0
+
+    asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    assert not any(r.exc_info for r in caplog.records)
+    assert any("client went away" in r.getMessage() for r in caplog.records)

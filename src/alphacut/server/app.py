@@ -23,17 +23,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError, ServerError
+from ..errors import AlphacutError, InputError, ServerError
 from .origin import OriginGuard, OriginPolicy
 from .removebg import router as removebg_router
-from .routes import ready_remover, router
+from .routes import printable, ready_remover, router
 from .schemas import ServerSettings, error_body
 
 if TYPE_CHECKING:
     from ..api import Remover
     from ..config import Settings
 
-__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
+__all__ = ["Hold", "InferencePool", "MemoryBudget", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
            "ready_remover", "web_dir"]
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,10 @@ def web_dir() -> Path:
 class InferencePool:
     """A fixed pool of worker threads with a bounded waiting room.
 
-    At most `workers` jobs run and `queue` wait; a request that finds no room is refused (503)
-    before its body is read, so memory stays bounded. A slot is freed when its job ends, not when
-    its client gave up waiting (a timed-out job still holds the CPU until it finishes).
+    At most `workers` jobs run and `queue` wait; a request that finds no room is refused (503).
+    A slot is taken only once the request's body is in (routes.admit): a slow upload holds no slot.
+    A slot is freed when its job ends, not when its client gave up waiting (a timed-out job still
+    holds the CPU until it finishes), and with it the request's memory reservation (MemoryBudget).
     """
 
     def __init__(self, workers: int, queue: int, timeout_s: float, retry_after_s: int = 5) -> None:
@@ -115,20 +116,97 @@ class InferencePool:
 
 
 class Slot:
-    """One place in the pool, released exactly once: by the caller, or when its job ends."""
+    """One place in the pool, released exactly once: by the caller, or when its job ends; the request's
+    memory reservation (a Hold, if attached) goes with it."""
 
     def __init__(self, pool: InferencePool) -> None:
         self._pool = pool
         self._owned = True
+        self.hold: Hold | None = None
+
+    def attach(self, hold: Hold) -> None:
+        self.hold = hold
+
+    def _free(self) -> None:
+        self._pool._release()
+        if self.hold is not None:
+            self.hold.release()
 
     def hand_over(self, future: Any) -> None:
         self._owned = False
-        future.add_done_callback(lambda _f: self._pool._release())
+        future.add_done_callback(lambda _f: self._free())
 
     def release(self) -> None:
         if self._owned:
             self._owned = False
-            self._pool._release()
+            self._free()
+
+
+class MemoryBudget:
+    """The memory the requests in flight may need together (`serve --max-memory`), reserved before work.
+
+    Each request holds a Hold: its body's bytes as they arrive, then its cutout's estimated peak
+    (alphacut.cost) before it is queued. A request that could never fit is 413 input.too-costly; one
+    that does not fit now is 503 server.memory-busy with Retry-After. Released when its job ends.
+    """
+
+    def __init__(self, total_bytes: int, retry_after_s: int = 5) -> None:
+        self.total = total_bytes
+        self.retry_after_s = retry_after_s
+        self._lock = threading.Lock()
+        self._used = 0
+        self._peak = 0
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @property
+    def peak(self) -> int:
+        """The most bytes ever reserved at once (never above total)."""
+        return self._peak
+
+    def hold(self) -> Hold:
+        return Hold(self)
+
+    def _take(self, held: int, more: int, what: str) -> None:
+        from ..cost import format_bytes
+
+        if held + more > self.total:
+            raise InputError("input.too-costly", f"{what} needs about {format_bytes(held + more)} of memory; the "
+                             f"server's budget (--max-memory) is {format_bytes(self.total)}.",
+                             hint="Send a smaller image or a lower resolution, or raise `alphacut serve --max-memory`.")
+        with self._lock:
+            if self._used + more > self.total:
+                raise ServerError("server.memory-busy", f"The server's memory budget (--max-memory, "
+                                  f"{format_bytes(self.total)}) is taken by requests in flight.",
+                                  hint=f"Retry in {self.retry_after_s} s.",
+                                  headers={"Retry-After": str(self.retry_after_s)})
+            self._used += more
+            self._peak = max(self._peak, self._used)
+
+    def _give(self, n: int) -> None:
+        with self._lock:
+            self._used -= n
+
+
+class Hold:
+    """One request's share of a MemoryBudget: grows, then is released once."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self._budget = budget
+        self.bytes = 0
+        self._released = False
+
+    def grow(self, n: int, what: str = "This request") -> None:
+        if n > 0:
+            self._budget._take(self.bytes, n, what)
+            self.bytes += n
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._budget._give(self.bytes)
 
 
 class _AccessAndGuard:
@@ -173,26 +251,6 @@ class _AccessAndGuard:
         finally:
             access_log.info("%s %s %d in=%dB out=%dB %.1fms", printable(scope["method"]), printable(path),
                             counts["status"], counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
-
-
-def printable(text: str, limit: int = 512) -> str:
-    r"""`text` safe for one log line: backslash and every unprintable character (line breaks, ESC,
-    NUL, U+2028) escaped as \\xNN / \\uNNNN, and at most `limit` characters kept.
-
-    Example:
-        >>> printable("/a\nINFO forged")
-        '/a\\x0aINFO forged'
-    """
-    out = []
-    for ch in text[:limit]:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out) + ("..." if len(text) > limit else "")
 
 
 class _ApiGuard:
@@ -297,6 +355,7 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = InferencePool(settings.workers, settings.queue, settings.timeout_s, settings.retry_after_s)
         app.state.pool = pool
+        app.state.budget = MemoryBudget(server_budget(settings), settings.retry_after_s)
         app.state.remover = None
         app.state.load_error = None
         app.state.loaded = asyncio.Event()
@@ -351,11 +410,21 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     return app
 
 
+def server_budget(settings: ServerSettings) -> int:
+    """--max-memory, else its default from the machine's RAM and the worker count (alphacut.cost)."""
+    from ..cost import default_server_budget
+
+    return settings.max_memory if settings.max_memory is not None else default_server_budget(settings.workers)
+
+
 def _ready(app: FastAPI, remover: Remover) -> None:
     app.state.remover = remover
     app.state.loaded.set()
     settings: ServerSettings = app.state.settings
-    log.info("serving model %s with %d workers, queue %d", remover.model_id, settings.workers, settings.queue)
+    from ..cost import format_bytes
+
+    log.info("serving model %s with %d workers, queue %d, memory budget %s", remover.model_id, settings.workers,
+             settings.queue, format_bytes(app.state.budget.total))
 
 
 async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
