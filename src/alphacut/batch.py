@@ -16,7 +16,7 @@ from typing import Any
 from .api import Remover
 from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
-from .io.files import Job, write_atomic
+from .io.files import SYMLINK_OUTSIDE, Job, write_atomic
 from .options import Options, OutputFormat
 from .pipeline import Cutout, Prepared, encode_cutout, preload
 
@@ -93,6 +93,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
     """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
     if job.problem is not None:
         raise job.problem
+    if job.skipped is not None:  # a link leading outside its folder (io.files.collect_jobs)
+        return ItemResult(job, Outcome.SKIPPED, SYMLINK_OUTSIDE, job.skipped)
     if _same_file(job.src, job.dst):
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output folder with -o.")

@@ -281,11 +281,15 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
     remover = _remover(settings, spin_wait=False)
     from .batch import Outcome, run_batch
+    from .io.files import SYMLINK_OUTSIDE
 
     summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers,
                                  memory_limit=_memory_limit(settings))
     done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
                              summary.count(Outcome.FAILED))
+    for r in summary.results:
+        if r.outcome is Outcome.SKIPPED and r.code == SYMLINK_OUTSIDE:
+            click.echo(f"skipped: {r.message}", err=True)
     for r in summary.failed:
         click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
     rate = done / summary.seconds if summary.seconds > 0 else 0.0

@@ -115,3 +115,54 @@ def test_cli_checks_the_memory_estimate(run: Any, tmp_path: Path) -> None:
     stdin = run("remove", "-", "-o", "-", "--max-memory", "100M", input=PNG)
     assert stdin.exit_code == 3 and "input.too-costly" in stdin.output
     assert run("remove", str(src), "-o", str(tmp_path / "ok.png"), "--max-memory", "4G").exit_code == 0
+
+
+# ---------------------------------------------------------------- 8: an output folder inside the input folder
+def test_output_inside_the_input_folder_is_not_cut_again(run: Any, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.png").write_bytes(PNG)
+    (tree / "sub" / "b.png").write_bytes(PNG)
+    first = run("remove", str(tree), "-o", str(tree / "out"))
+    assert first.exit_code == 0, first.output
+    again = run("remove", str(tree), "-o", str(tree / "out"), "--skip-existing")
+    assert again.exit_code == 0 and "0 done, 2 skipped" in again.output, again.output
+    assert not (tree / "out" / "out").exists()
+    made = sorted(p.relative_to(tree).as_posix() for p in (tree / "out").rglob("*.png"))
+    assert made == ["out/a.png", "out/sub/b.png"]
+
+
+# ---------------------------------------------------------------- 12: one rule for symbolic links
+def test_links_are_followed_within_the_folder_only_and_skips_are_reported(run: Any, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(PNG)
+    tree = tmp_path / "tree"
+    (tree / "real").mkdir(parents=True)
+    (tree / "real" / "a.png").write_bytes(PNG)
+    (tree / "inner.png").symlink_to(tree / "real" / "a.png")  # a file link inside: followed (same file: once)
+    (tree / "b.png").write_bytes(PNG)
+    (tree / "alias.png").symlink_to(tree / "b.png")
+    (tree / "out_file.png").symlink_to(outside / "secret.png")  # leaves the tree: skipped, reported
+    (tree / "out_dir").symlink_to(outside, target_is_directory=True)  # leaves the tree: skipped, reported
+    (tree / "in_dir").symlink_to(tree / "real", target_is_directory=True)  # inside: its target is walked anyway
+    result = run("remove", str(tree), "-o", str(tmp_path / "cut"))
+    assert result.exit_code == 0, result.output
+    assert "out_file.png is a link to a file outside" in result.output
+    assert "out_dir is a link to a folder outside" in result.output
+    assert "2 done, 2 skipped" in result.output, result.output
+    made = sorted(p.relative_to(tmp_path / "cut").as_posix() for p in (tmp_path / "cut").rglob("*.png"))
+    assert len(made) == 2 and not any("secret" in m or m.startswith(("out_dir", "in_dir")) for m in made)
+
+
+# ---------------------------------------------------------------- 12: outputs are fsynced before the rename
+def test_write_atomic_syncs_before_renaming(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphacut.io import files
+
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(files.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(files.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    files.write_atomic(tmp_path / "x.png", b"data")
+    assert events[:2] == ["fsync", "replace"] and events.count("fsync") == 2  # the file, then its folder
+    assert (tmp_path / "x.png").read_bytes() == b"data"

@@ -128,7 +128,7 @@ def _slow_upload(port: int, seconds: float, results: list[int]) -> None:
                 answer += s.recv(4096)
                 if answer:
                     break
-            except socket.timeout:
+            except TimeoutError:
                 continue
         s.settimeout(10)
         try:
