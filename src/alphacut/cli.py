@@ -802,7 +802,7 @@ def doctor(ctx: click.Context) -> None:
 @click.option("--max-upload-mb", type=float, default=None, hidden=True, help="Older name of --max-bytes, in MiB.")
 @click.option("--max-memory", default=None, metavar="SIZE",
               help="Memory the requests in flight may need together (estimated per request; over it: 413 or 503). "
-                   "Default: 2G per worker, at most half the RAM (ALPHACUT_MAX_MEMORY).")
+                   "Default: 2.5G per worker, at most half the RAM (ALPHACUT_MAX_MEMORY).")
 @click.option("--max-resolution", type=int, default=2048, show_default=True,
               help="Largest `resolution` a request may ask for.")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds per request before 504.")

@@ -43,13 +43,13 @@ class MemoryCoefficients:
     per_input_byte: float  # copies of the encoded input held while it decodes (body, part, decoder buffer)
 
 
-#: ONNX Runtime, CPU provider, fitted 2026-12-08 with bench/memory_fit.py (peaks in MB, base ~200 MB
-#: with isnet-general-use-fp16 loaded): side 320/512/1024/2048/3072/4096 on small images: 221/347/551/
-#: 1503/3437/5062 -> ~335 MB per million model pixels; 1/6/24/48 MP JPEGs at 1024: 634/800/643/1137
-#: (the photo's steps reuse the runtime's freed arena, so large photos cost less per pixel than small
-#: ones); quality=best +8 %, refine=matting +11 % at 6 MP. Every measured peak is below
-#: base + this estimate (tests/unit/test_cost.py pins that table).
-ONNXRUNTIME_CPU = MemoryCoefficients(per_request=170 * MIB, per_model_pixel=340.0, per_image_pixel=16.0,
+#: ONNX Runtime, CPU provider, fitted 2026-12-08 with bench/memory_fit.py and isnet-general-use-fp16
+#: (base: 162 MB with the model loaded, before any cutout). Peaks in MB: side 320/512/1024/2048/3072/
+#: 4096 on small images 221/347/551/1503/3437/5062, i.e. ~340 bytes per model-input pixel; 1/6/24/48/
+#: 100 MP JPEGs at side 1024: 634/800/643/1137/1780 (the photo's steps reuse the runtime's freed arena,
+#: so large photos cost less per pixel than small ones); quality=best +8 %, refine=matting +11 % at
+#: 6 MP. Every measured peak is at most base + this estimate (tests/unit/test_cost.py pins the table).
+ONNXRUNTIME_CPU = MemoryCoefficients(per_request=224 * MIB, per_model_pixel=340.0, per_image_pixel=16.0,
                                      per_image_pixel_matting=16.0, best_factor=1.25, per_input_byte=3.0)
 
 #: runtime name -> its coefficients; the server and the CLI use DEFAULT_RUNTIME's
@@ -68,7 +68,7 @@ def estimate_peak_bytes(size_wh: tuple[int, int], model_side: int, options: Opti
 
     Example:
         >>> estimate_peak_bytes((6000, 4000), 1024, Options()) // MIB
-        891
+        930
     """
     c = coefficients or COEFFICIENTS[DEFAULT_RUNTIME]
     pixels = max(0, size_wh[0]) * max(0, size_wh[1])
@@ -109,15 +109,16 @@ def total_memory_bytes() -> int | None:
 
 
 #: the server's default budget per worker, and its share of the machine's RAM at most
-BUDGET_PER_WORKER = 2 * GIB
+BUDGET_PER_WORKER = 5 * GIB // 2
 BUDGET_RAM_SHARE = 0.5
 
 
 def default_server_budget(workers: int, total_bytes: int | None = None) -> int:
-    """`serve --max-memory`'s default: 2 GiB per worker, at most half the machine's RAM, at least 1 GiB.
+    """`serve --max-memory`'s default: 2.5 GiB per worker, at most half the machine's RAM, at least 1 GiB.
 
-    2 GiB per worker admits a default cutout (side 1024) of a 100 MP photo on each, or one at side
-    2048 of a 12 MP photo; half the RAM leaves the rest to the model, the OS and other programs.
+    2.5 GiB per worker admits a default cutout (side 1024) of a 100 MP photo with its upload (~2.2
+    GiB estimated) on each, or one at side 2048 of a 24 MP photo; side 4096 (~5.5 GiB) needs a budget
+    of its own. Half the RAM leaves the rest to the model, the OS and other programs.
     """
     total = total_bytes if total_bytes is not None else total_memory_bytes()
     budget = BUDGET_PER_WORKER * max(1, workers)

@@ -357,10 +357,12 @@ def peek_size_wh(source: ImageInput) -> tuple[int, int] | None:
             return source.size
         if isinstance(source, (bytes, bytearray, memoryview)):
             with Image.open(io.BytesIO(source)) as im:
-                return im.size
+                w, h = im.size
+            return int(w), int(h)
         if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
             with Image.open(source) as im:
-                return im.size
+                w, h = im.size
+            return int(w), int(h)
     except Exception:  # noqa: BLE001 - anything unreadable is decode_image's to report
         return None
     return None
