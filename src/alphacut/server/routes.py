@@ -209,9 +209,12 @@ def result_headers(cutout: Cutout, size_wh: tuple[int, int], t0: float) -> dict[
                               "description": "The cutout (X-Width, X-Height, Server-Timing headers)"},
                         400: {"description": "Bad field: {\"error\": {code, message, hint}}"},
                         403: {"description": "Missing or wrong X-Api-Key"},
-                        413: {"description": "Upload or pixel count over the limit"},
+                        408: {"description": "The body took longer than --read-timeout"},
+                        413: {"description": "Upload (--max-bytes), pixel count (--max-pixels) or estimated memory "
+                                             "(--max-memory) over the limit: docs/LIMITS.md"},
                         415: {"description": "Not an image alphacut can read"},
-                        503: {"description": "Overloaded: retry after Retry-After seconds"},
+                        503: {"description": "Overloaded (workers or memory budget busy): retry after Retry-After "
+                                             "seconds"},
                         504: {"description": "Timed out"}},
              openapi_extra=request_body_doc(REMOVE_FIELDS_DOC, ("file",), raw=True))
 async def remove(request: Request) -> Response:
