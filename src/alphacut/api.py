@@ -115,7 +115,8 @@ class Remover:
         from .cost import estimate_peak_bytes
 
         opts = options or self.options
-        return estimate_peak_bytes(size_wh, opts.resolution or self.spec.input_size, opts, input_bytes=input_bytes)
+        return estimate_peak_bytes(size_wh, opts.resolution or self.spec.input_size, opts, input_bytes=input_bytes,
+                                   model_id=self.spec.id)
 
     def image_size_wh(self, image: ImageInput) -> tuple[int, int] | None:
         """The image's (w, h) from its header alone, or None when it can't be read (decoding says why)."""

@@ -1,6 +1,6 @@
 """alphacut.cost: the memory estimate stays above every peak bench/memory_fit.py measured, and not far above.
 
-The table is bench/memory_fit.py's output (ONNX Runtime CPU, isnet-general-use-fp16, 2026-12-08): a fresh
+The table is bench/memory_fit.py's output (ONNX Runtime CPU, isnet-general-use-int8-static, the default model, 2026-12-08): a fresh
 `alphacut remove` per case, peak RSS from os.wait4. A re-fit (another runtime, another model) replaces it.
 """
 
@@ -11,11 +11,13 @@ import pytest
 from alphacut.cost import GIB, MIB, default_server_budget, estimate_peak_bytes
 from alphacut.options import Options
 
-#: the process with the model loaded, before its first cutout (MB)
-BASE_MB = 162
+#: the process with the model loaded, before its first cutout (MB), per model
+BASE_MB = {"isnet-general-use-int8-static": 162, "isnet-general-use-int8": 127, "isnet-general-use-fp16": 265,
+           "isnet-general-use-dynamic": 266}
+DEFAULT = "isnet-general-use-int8-static"
 
-#: (w, h, model side, flags, input bytes (0: not recorded), peak RSS MB)
-MEASURED = [
+#: (w, h, model side, flags, input bytes (0: not recorded), peak RSS MB[, model]); the default model unless named
+MEASURED: list[tuple] = [  # type: ignore[type-arg]
     (77, 64, 320, (), 0, 221),
     (77, 64, 1024, (), 0, 551),
     (1224, 816, 1024, (), 0, 634),
@@ -34,6 +36,13 @@ MEASURED = [
     (6000, 4000, 1024, ("png",), 50729923, 830),
     (12247, 8164, 1024, (), 21654772, 1780),
     (12247, 8164, 1024, ("png",), 211268718, 1818),
+    (77, 64, 1024, (), 2199, 1065, "isnet-general-use-int8"),
+    (1224, 816, 1024, (), 224655, 1120, "isnet-general-use-int8"),
+    (77, 64, 1024, (), 2199, 1259, "isnet-general-use-fp16"),
+    (1224, 816, 1024, (), 224655, 1341, "isnet-general-use-fp16"),
+    (77, 64, 1024, (), 2199, 1443, "isnet-general-use-dynamic"),
+    (1224, 816, 1024, (), 224655, 942, "isnet-general-use-dynamic"),
+    (1224, 816, 2048, (), 224655, 2566, "isnet-general-use-dynamic"),
 ]
 
 
@@ -48,12 +57,21 @@ def _options(flags: tuple[str, ...]) -> Options:
     return Options.from_user(**kw)
 
 
-@pytest.mark.parametrize("w,h,side,flags,nbytes,peak_mb", MEASURED)
-def test_estimate_bounds_every_measured_peak(w: int, h: int, side: int, flags: tuple[str, ...], nbytes: int,
-                                             peak_mb: int) -> None:
-    estimate_mb = estimate_peak_bytes((w, h), side, _options(flags), input_bytes=nbytes) / MIB
-    assert BASE_MB + estimate_mb >= peak_mb  # never below what it cost
-    assert estimate_mb <= 2.0 * (peak_mb - BASE_MB) + 300  # and not so careful it refuses what fits
+@pytest.mark.parametrize("case", MEASURED, ids=lambda c: f"{c[0]}x{c[1]}@{c[2]}{''.join(c[3])}-{c[6] if len(c) > 6 else ''}")
+def test_estimate_bounds_every_measured_peak(case: tuple) -> None:  # type: ignore[type-arg]
+    w, h, side, flags, nbytes, peak_mb = case[:6]
+    model = case[6] if len(case) > 6 else DEFAULT
+    estimate_mb = estimate_peak_bytes((w, h), side, _options(flags), input_bytes=nbytes, model_id=model) / MIB
+    base = BASE_MB[model]
+    assert base + estimate_mb >= peak_mb  # never below what it cost
+    assert estimate_mb <= 2.0 * (peak_mb - base) + 300  # and not so careful it refuses what fits
+
+
+def test_an_unmeasured_model_is_estimated_no_lower_than_any_measured_one() -> None:
+    o = Options()
+    unmeasured = estimate_peak_bytes((4000, 3000), 1024, o, model_id="someone-elses-model")
+    for model in BASE_MB:
+        assert unmeasured >= estimate_peak_bytes((4000, 3000), 1024, o, model_id=model)
 
 
 def test_estimate_grows_with_what_costs() -> None:

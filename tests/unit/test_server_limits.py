@@ -133,10 +133,10 @@ def test_a_request_over_the_memory_budget_is_413_naming_it(tiny_spec: Any, route
 
 
 def test_a_busy_budget_is_503_with_retry_after(tiny_spec: Any) -> None:
-    from alphacut.cost import estimate_peak_bytes
     from alphacut.options import Options
 
-    one = estimate_peak_bytes((120, 80), 64, Options(), input_bytes=len(PNG)) + len(PNG)
+    probe = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    one = probe.estimate_peak_bytes((120, 80), Options(), input_bytes=len(PNG)) + len(PNG)
     with make_client(tiny_spec, max_memory=one + one // 2, workers=2) as c:
         held = c.app.state.budget.hold()
         held.grow(one)  # as if a request were in flight
