@@ -221,3 +221,49 @@ def test_client_hanging_up_mid_upload_is_one_quiet_line(tiny_spec: Any, caplog: 
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
     assert not any(r.exc_info for r in caplog.records)
     assert any("client went away" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------- 2: a slow upload holds no slot
+def test_a_body_still_arriving_holds_no_worker_slot(tiny_spec: Any) -> None:
+    """With 1 worker and no queue, a request whose body trickles in takes no slot: a second request is
+    served meanwhile, and the slow one is dropped at --read-timeout (408)."""
+    import asyncio
+
+    remover = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
+    app = create_app(remover, ServerSettings(workers=1, queue=0, read_timeout_s=0.5), model_file=lambda _id: None)
+    statuses: dict[str, int] = {}
+
+    def scope(path: str, length: int) -> dict[str, Any]:
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                "server": ("127.0.0.1", 7000), "client": ("127.0.0.1", 5555), "app": app,
+                "headers": [(b"host", b"127.0.0.1:7000"), (b"content-type", b"image/png"),
+                            (b"content-length", str(length).encode())]}
+
+    async def call(name: str, receive: Any, length: int) -> None:
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses[name] = message["status"]
+
+        await app(scope("/v1/remove", length), receive, send)
+
+    async def scenario() -> None:
+        async def slow_receive() -> dict[str, Any]:
+            await asyncio.sleep(0.2)  # one byte now and then, never the whole body
+            return {"type": "http.request", "body": b"x", "more_body": True}
+
+        fast = [{"type": "http.request", "body": PNG, "more_body": False}]
+
+        async def fast_receive() -> dict[str, Any]:
+            return fast.pop(0) if fast else {"type": "http.disconnect"}
+
+        async with app.router.lifespan_context(app):
+            slow = asyncio.create_task(call("slow", slow_receive, 100_000))
+            await asyncio.sleep(0.1)
+            assert app.state.pool.busy == 0  # the slow body is being read: no slot taken
+            await call("fast", fast_receive, len(PNG))
+            await slow
+            assert app.state.pool.busy == 0 and app.state.budget.used == 0
+
+    asyncio.run(scenario())
+    assert statuses == {"fast": 200, "slow": 408}
