@@ -100,11 +100,11 @@ def _expand(arg: str, exclude: Path | None = None) -> Iterator[tuple[Path, Path,
     if glob.has_magic(arg):
         matches = sorted(glob.glob(arg, recursive=True))
         base = Path(arg.split("*")[0].split("?")[0].split("[")[0] or ".")
-        root = base if base.is_dir() else base.parent
+        glob_root = base if base.is_dir() else base.parent
         for m in matches:
             p = Path(m)
             if p.is_file() and _is_image(p) and not (exclude is not None and _inside(_resolved(p) or p, exclude)):
-                yield p, root, None
+                yield p, glob_root, None
         return
     raise InputError("input.not-found", f"{arg} does not exist.", hint="Check the path or the glob pattern.")
 
