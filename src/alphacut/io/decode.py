@@ -190,7 +190,11 @@ def _open(source: ImageInput, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
                 raise InputError("input.empty", f"{path} is empty (0 bytes).",
                                  hint="Re-export or re-download the image.")
             with open(path, "rb") as fh:
-                data = read_bounded(fh, max_bytes, str(path))
+                # a regular file in one read of its size; one that grew meanwhile, and anything else
+                # (pipe, device), block by block up to the limit
+                data = fh.read(st.st_size) if regular else b""
+                if not regular or len(data) == st.st_size:
+                    data += read_bounded(fh, max_bytes - len(data), str(path))
             if not data:
                 raise InputError("input.empty", f"{path} gave no data (0 bytes): it is a "
                                  f"{'file' if regular else 'pipe or device'} with nothing in it.",
