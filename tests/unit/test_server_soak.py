@@ -221,7 +221,8 @@ def test_soak_good_bad_slow_and_huge_clients(server: dict[str, Any]) -> None:
 
     # the server is still healthy and holds nothing
     ready = json.loads(_request(base + "/readyz")[2])
-    assert ready["status"] == "ready" and ready["busy"] == 0
+    assert ready["status"] == "ready" and ready["busy"] == 0 and ready["memory_reserved_bytes"] == 0
+    assert ready["memory_budget_bytes"] == 4 * 1024**3
     assert list(server["tmp"].iterdir()) == []
     proc.terminate()
     proc.wait(15)

@@ -250,15 +250,17 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the model is loaded and the pool has room."""
+    """Readiness: the model is loaded; how many pool slots are busy and how much of the memory budget
+    (--max-memory) the requests in flight hold."""
     remover = request.app.state.remover
     if request.app.state.load_error is not None:
         return JSONResponse({"status": "failed", "error": request.app.state.load_error.to_dict()}, status_code=503)
     if remover is None:
         return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
-    pool = request.app.state.pool
+    pool, budget = request.app.state.pool, request.app.state.budget
     return JSONResponse({"status": "ready", "model": remover.model_id, "busy": pool.busy,
-                         "capacity": pool.capacity})
+                         "capacity": pool.capacity, "memory_reserved_bytes": budget.used,
+                         "memory_budget_bytes": budget.total})
 
 
 @router.get("/config.json", tags=["page"])
