@@ -16,7 +16,7 @@ from typing import Any
 from .api import Remover
 from .errors import AlphacutError, ModelError, OutputError
 from .io.encode import encode_image
-from .io.files import Job, write_atomic
+from .io.files import SYMLINK_OUTSIDE, Job, write_atomic
 from .options import Options, OutputFormat
 from .pipeline import Cutout, Prepared, encode_cutout, preload
 
@@ -93,6 +93,8 @@ def _check_destination(job: Job, *, skip_existing: bool, overwrite: bool) -> Ite
     """A SKIPPED result, None to go ahead, or OutputError when the destination must not be written."""
     if job.problem is not None:
         raise job.problem
+    if job.skipped is not None:  # a link leading outside its folder (io.files.collect_jobs)
+        return ItemResult(job, Outcome.SKIPPED, SYMLINK_OUTSIDE, job.skipped)
     if _same_file(job.src, job.dst):
         raise OutputError("output.is-input", f"{job.dst} is the input itself; alphacut never overwrites an input.",
                           hint="Choose another output folder with -o.")
@@ -118,9 +120,20 @@ def _failure(job: Job, exc: BaseException, seconds: float) -> ItemResult:
     raise exc
 
 
+#: what run_batch checks each image's estimated memory against, asked per image: (bytes, what it is,
+#: a hint), or None for no check (alphacut.cost; the CLI: --max-memory, else the memory available now)
+MemoryLimit = Callable[[], "tuple[int, str, str] | None"]
+
+
+def _check_memory(remover: Remover, job: Job, options: Options, memory_limit: MemoryLimit | None) -> None:
+    limit = memory_limit() if memory_limit is not None else None
+    if limit is not None:
+        remover.check_memory(job.src, options, limit[0], limit_text=limit[1], hint=limit[2])
+
+
 def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_existing: bool = False,
               overwrite: bool = False, on_item: Callable[[ItemResult], None] | None = None,
-              depth: int = 2, layers: bool = False) -> BatchSummary:
+              depth: int = 2, layers: bool = False, memory_limit: MemoryLimit | None = None) -> BatchSummary:
     """Process jobs with decoding, inference and encoding of neighbouring images overlapped.
 
     Three stages run at once: a thread decodes and preprocesses up to `depth` images ahead, the
@@ -134,8 +147,8 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
     guard = _LayerGuard(overwrite, frozenset(_real(j.src) for j in jobs)) if layers else None
     if depth <= 0:
         for job in jobs:
-            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard),
-                                         on_item))
+            summary.results.append(_emit(_serial(remover, job, options, skip_existing, overwrite, guard,
+                                                 memory_limit), on_item))
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -143,7 +156,10 @@ def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_e
         start = time.perf_counter()
         try:
             skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
-            return start, skipped if skipped is not None else remover._prepare(job.src, options)
+            if skipped is not None:
+                return start, skipped
+            _check_memory(remover, job, options, memory_limit)
+            return start, remover._prepare(job.src, options)
         except Exception as exc:  # noqa: BLE001 - mapped by _failure; anything unknown is re-raised there
             return start, _failure(job, exc, time.perf_counter() - start)
 
@@ -270,12 +286,13 @@ def layer_path(dst: Path, index: int, options: Options) -> Path:
 
 
 def _serial(remover: Remover, job: Job, options: Options, skip_existing: bool, overwrite: bool,
-            guard: _LayerGuard | None = None) -> ItemResult:
+            guard: _LayerGuard | None = None, memory_limit: MemoryLimit | None = None) -> ItemResult:
     start = time.perf_counter()
     try:
         skipped = _check_destination(job, skip_existing=skip_existing, overwrite=overwrite)
         if skipped is not None:
             return skipped
+        _check_memory(remover, job, options, memory_limit)
         return _written(job, remover.cutout(job.src, options), options, guard, start)
     except Exception as exc:  # noqa: BLE001 - _failure maps known errors, re-raises the rest
         return _failure(job, exc, time.perf_counter() - start)

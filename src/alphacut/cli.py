@@ -113,6 +113,11 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
 @_table_options("image", "max_pixels")
+@click.option("--max-bytes", default=None, metavar="SIZE",
+              help="Refuse larger files or stdin, read no further (default 400M; ALPHACUT_MAX_BYTES).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Refuse an image whose estimated peak memory is above this (default: the memory available "
+                   "now; ALPHACUT_MAX_MEMORY). docs/LIMITS.md.")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, only errors and the summary.")
@@ -124,9 +129,16 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
-           threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
+           threads: int | None, max_pixels: int | None, max_bytes: str | None, max_memory: str | None,
+           skip_existing: bool, overwrite: bool, quiet: bool,
            layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
-    """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
+    """Cut out INPUTS: files, folders (recursive), globs, or - for stdin.
+
+    A folder is walked recursively, leaving out hidden entries and the output folder when it lies
+    inside it (-o tree/out). Symbolic links are followed only within the folder: a link to a file
+    inside it is processed, a link to a folder is not walked (what it points to inside the folder is
+    walked anyway), and a link that leads outside is skipped and listed in the summary.
+    """
     from .errors import OptionsError
     from .options import Options
 
@@ -138,7 +150,8 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         model = model or FAST_MODEL
         fields["resolution"] = fields.get("resolution") or fast_resolution()
         fields["guide_min_pixels"] = FAST_GUIDE_MIN_PIXELS  # masks of large JPEGs: refined on a 1/2 decode
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
+                         max_memory=max_memory)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
         if as_json:
@@ -204,14 +217,36 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
             if not overwrite:
                 raise OutputError("output.exists", f"{dst} exists.",
                                   hint="Pass --overwrite to replace it or --skip-existing to keep it.")
+    from .io.decode import read_bounded
+
     remover = _remover(settings)  # the model loads in the background while stdin is read
-    data = sys.stdin.buffer.read()
+    data = read_bounded(sys.stdin.buffer, int(settings.max_bytes.value), "stdin")
+    limit = _memory_limit(settings)()
+    if limit is not None:
+        remover.check_memory(data, options, limit[0], limit_text=limit[1], hint=limit[2])
     result = remover.remove_bytes(data, options)
     if output in (None, "-"):
         sys.stdout.buffer.write(result)
         sys.stdout.buffer.flush()
     else:
         write_atomic(Path(output), result)
+
+
+def _memory_limit(settings: Settings) -> Any:
+    """What each image's estimated peak memory is checked against: --max-memory, else what is available now."""
+    from .cost import available_memory_bytes
+
+    hint = ("Lower --resolution or --max-pixels, downscale the image, close other programs, or set --max-memory "
+            "if the estimate is too careful (docs/LIMITS.md).")
+    fixed = settings.max_memory.value
+
+    def limit() -> tuple[int, str, str] | None:
+        if fixed is not None:
+            return int(fixed), f"--max-memory ({settings.max_memory.source.value})", hint
+        available = available_memory_bytes()
+        return (available, "the memory available now", hint) if available is not None else None
+
+    return limit
 
 
 def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tuple[list[Any], Path | None]:
@@ -241,10 +276,15 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
     remover = _remover(settings, spin_wait=False)
     from .batch import Outcome, run_batch
+    from .io.files import SYMLINK_OUTSIDE
 
-    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)
+    summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers,
+                                 memory_limit=_memory_limit(settings))
     done, skipped, failed = (summary.count(Outcome.DONE), summary.count(Outcome.SKIPPED),
                              summary.count(Outcome.FAILED))
+    for r in summary.results:
+        if r.outcome is Outcome.SKIPPED and r.code == SYMLINK_OUTSIDE:
+            click.echo(f"skipped: {r.message}", err=True)
     for r in summary.failed:
         click.secho(f"failed: {r.job.src}: {r.code}: {r.message}", fg="red", err=True)
     rate = done / summary.seconds if summary.seconds > 0 else 0.0
@@ -310,9 +350,10 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
 
 
 def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, skip_existing: bool,
-                       overwrite: bool, quiet: bool, layers: bool) -> Any:
+                       overwrite: bool, quiet: bool, layers: bool, memory_limit: Any = None) -> Any:
     if quiet or not sys.stderr.isatty():
-        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite, layers=layers)
+        return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite, layers=layers,
+                         memory_limit=memory_limit)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -330,7 +371,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task("remove", total=len(jobs))
         return run_batch(remover, jobs, options, skip_existing=skip_existing, overwrite=overwrite,
-                         layers=layers, on_item=lambda _r: progress.advance(task))
+                         layers=layers, on_item=lambda _r: progress.advance(task), memory_limit=memory_limit)
 
 
 # ------------------------------------------------------------------------------------------ video
@@ -730,11 +771,23 @@ def doctor(ctx: click.Context) -> None:
               help="Address to bind. Anything but loopback exposes the server to your network.")
 @click.option("--port", type=int, default=7000, show_default=True)
 @click.option("--api-key", envvar="ALPHACUT_API_KEY", default=None,
-              help="Require this X-Api-Key on API requests (ALPHACUT_API_KEY). The page itself stays public.")
+              help="Require this X-Api-Key on API requests. The page itself stays public. Prefer ALPHACUT_API_KEY "
+                   "or --api-key-file: a flag shows in `ps`.")
+@click.option("--api-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the API key from this file (its first line).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Images cut out at once (threads).")
 @click.option("--queue", type=int, default=8, show_default=True, help="Requests that may wait; more get 503.")
-@click.option("--max-upload-mb", type=float, default=25, show_default=True, help="Largest request body.")
+@click.option("--max-bytes", default=None, metavar="SIZE",
+              help="Largest image (file part, body, base64 decoded); default 400M (ALPHACUT_MAX_BYTES).")
+@click.option("--max-upload-mb", type=float, default=None, hidden=True, help="Older name of --max-bytes, in MiB.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory the requests in flight may need together (estimated per request; over it: 413 or 503). "
+                   "Default: 2.5G per worker, at most half the RAM (ALPHACUT_MAX_MEMORY).")
+@click.option("--max-resolution", type=int, default=2048, show_default=True,
+              help="Largest `resolution` a request may ask for.")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds per request before 504.")
+@click.option("--read-timeout", type=float, default=60, show_default=True,
+              help="Seconds a client has to send its whole request body (408 after).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
@@ -746,8 +799,9 @@ def doctor(ctx: click.Context) -> None:
               help="Also let the web page at this origin (http://host:port) call the API, with CORS "
                    "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
-          max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
+def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key_file: Path | None, workers: int,
+          queue: int, max_bytes: str | None, max_upload_mb: float | None, max_memory: str | None, max_resolution: int,
+          timeout: float, read_timeout: float, model: str | None, threads: int | None,
           max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
     """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
 
@@ -765,9 +819,22 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
         raise BackendError("backend.missing-extra", f"The server needs its extra: {exc.name} is missing.",
                            hint="pip install 'alphacut[server]'") from exc
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    if max_upload_mb is not None and max_bytes is None:
+        max_bytes = str(int(max_upload_mb * 1024 * 1024))
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
+                         max_memory=max_memory)
+    if api_key_file is not None:
+        from .errors import OptionsError
+
+        lines = api_key_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        api_key = lines[0].strip() if lines else ""
+        if not api_key:
+            raise OptionsError("options.invalid", f"--api-key-file {api_key_file}: the first line is empty.",
+                               hint="Put the key on the file's first line.")
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
-                                     max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
+                                     max_bytes=int(settings.max_bytes.value), timeout_s=timeout,
+                                     max_memory=settings.max_memory.value, max_resolution=max_resolution,
+                                     read_timeout_s=read_timeout,
                                      max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,
                                      allow_origins=allow_origins)
     if not server_settings.is_loopback:

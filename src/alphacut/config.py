@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["APP_NAME", "Setting", "Settings", "ValueSource", "load_settings"]
+__all__ = ["APP_NAME", "Setting", "Settings", "ValueSource", "load_settings", "parse_bytes"]
 
 APP_NAME = "alphacut"
 
@@ -49,6 +49,8 @@ class Settings:
     threads: Setting  # int | None: intra-op threads; None means all cores
     max_pixels: Setting  # int
     config_file: Path
+    max_bytes: Setting = Setting(0, ValueSource.DEFAULT)  # int: the largest encoded image read (file, stdin, upload)
+    max_memory: Setting = Setting(None, ValueSource.DEFAULT)  # int | None: memory one cutout may need; None: auto
 
     @property
     def home_path(self) -> Path:
@@ -56,7 +58,7 @@ class Settings:
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         rows = []
-        for name in ("home", "offline", "model", "threads", "max_pixels"):
+        for name in ("home", "offline", "model", "threads", "max_pixels", "max_bytes", "max_memory"):
             s: Setting = getattr(self, name)
             rows.append((name, str(s.value), s.source.value))
         return rows
@@ -96,11 +98,35 @@ def _flag_names(config: dict[str, Any], path: Path) -> dict[str, Any]:
     return out
 
 
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+          "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+
+
+def parse_bytes(text: Any, name: str) -> int:
+    """A size in bytes: 1048576, 400M, 1.5G, 512MiB (K, M, G, T are powers of 1024).
+
+    Example:
+        >>> parse_bytes("1.5G", "max_memory")
+        1610612736
+    """
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise OptionsError("options.invalid", f"{name}={text!r} is not a size.",
+                           hint="Give bytes, or a number with K, M, G or T (powers of 1024): e.g. 400M, 2G.")
+    value = int(float(match.group(1)) * _UNITS[unit])
+    if value < 1:
+        raise OptionsError("options.invalid", f"{name}={text!r} must be at least 1 byte.")
+    return value
+
+
 def load_settings(flags: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None,
                   config_file: Path | None = None) -> Settings:
     """Resolve settings from flags (None values are unset), the environment and the config file."""
-    from .options import DEFAULT_MAX_PIXELS, parse_bool
+    from .options import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, parse_bool
 
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
@@ -134,4 +160,6 @@ def load_settings(flags: Mapping[str, Any] | None = None,
         max_pixels=pick("max_pixels", "ALPHACUT_MAX_PIXELS", DEFAULT_MAX_PIXELS,
                         lambda v: _parse_int(v, "max_pixels")),
         config_file=path,
+        max_bytes=pick("max_bytes", "ALPHACUT_MAX_BYTES", DEFAULT_MAX_BYTES, lambda v: parse_bytes(v, "max_bytes")),
+        max_memory=pick("max_memory", "ALPHACUT_MAX_MEMORY", None, lambda v: parse_bytes(v, "max_memory")),
     )

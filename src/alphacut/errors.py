@@ -121,7 +121,8 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "input.undecodable": (InputError, 415),
     "input.empty": (InputError, 415),
     "input.too-large": (InputError, 413),
-    "input.file-too-large": (InputError, 413),
+    "input.file-too-large": (InputError, 413),  # more bytes than --max-bytes (file, stdin, upload, base64)
+    "input.too-costly": (InputError, 413),  # its estimated peak memory is above --max-memory (or what is available)
     "input.too-small": (InputError, 422),
     "input.bad-array": (InputError, 400),
     "input.not-found": (InputError, 400),
@@ -189,8 +190,12 @@ CODES: dict[str, tuple[type[AlphacutError], int]] = {
     "request.multiple-sources": (ServerError, 400),
     "request.url-not-fetched": (ServerError, 400),
     "request.upload-timeout": (ServerError, 408),
+    "request.repeated-header": (ServerError, 400),  # two X-Api-Key headers: which one counts would be a guess
     "request.method-not-allowed": (ServerError, 405),
     "server.overloaded": (ServerError, 503),
+    "server.memory-busy": (ServerError, 503),  # the memory budget is taken by requests in flight: retry
+    "request.too-many-fields": (ServerError, 400),
+    "request.client-gone": (ServerError, 400),  # the client hung up mid-upload (nobody reads the answer)
     "server.loading": (ServerError, 503),
     "server.load-failed": (ServerError, 503),
     "server.timeout": (ServerError, 504),

@@ -16,6 +16,7 @@ from .geometry import Margin
 
 __all__ = [
     "DEFAULT_BLUR_PX",
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
     "MAX_BLUR_PX",
     "MAX_RADIUS_PX",
@@ -39,6 +40,9 @@ __all__ = [
 #: Largest image (width x height) decoded by default: a 100 MP photo, well above any camera JPEG
 #: users feed a background remover, well below a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
+#: The largest encoded image read (file, stdin, upload, base64 decoded): a 100 MP RGBA PNG stored without
+#: compression is 400 MB, so every 100 MP JPEG or 8-bit PNG fits (--max-bytes, ALPHACUT_MAX_BYTES).
+DEFAULT_MAX_BYTES = 400 * 1024 * 1024
 
 #: Caps on size-like options, so no value can exhaust the machine (each is also bounded by the
 #: image: check_fits_image). erode, dilate, outline and the blur radius are radii in px.

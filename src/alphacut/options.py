@@ -27,6 +27,7 @@ from .geometry import (
 from .option_table import field_checks, option_for
 from .option_types import (
     DEFAULT_BLUR_PX,
+    DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     MAX_BLUR_PX,
     MAX_RADIUS_PX,
@@ -48,6 +49,7 @@ from .presets import get_preset
 
 __all__ = [
     "DEFAULT_BLUR_PX",
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
     "FAST_GUIDE_MIN_PIXELS",
     "FAST_MODEL",

@@ -254,7 +254,7 @@ class Prepared:
 
 
 def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
-            full_resolution: bool = False) -> Prepared:
+            full_resolution: bool = False, max_bytes: int | None = None) -> Prepared:
     """Decode (unless already decoded) and preprocess: everything before inference.
 
     A JPEG is decoded at reduced size when the options' output allows it (see min_decode_size),
@@ -274,7 +274,8 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
             assert options.guide_min_pixels is not None
             need = partial(guide_decode_size, model_wh=size_wh, min_pixels=options.guide_min_pixels)
             reduced_guide = True
-        decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need)
+        decoded = decode_image(source, max_pixels=options.max_pixels, min_size_wh=need,
+                               **({"max_bytes": max_bytes} if max_bytes is not None else {}))
     check_fits_image(options, decoded.size_wh)  # size-like options bounded by the image, before inference
     if decoded.draft_scale > 1:
         log.info("%s: decoded at 1/%d (%dx%d) for a %dx%d output", decoded.name, decoded.draft_scale,
@@ -448,14 +449,15 @@ def preload(options: Options) -> None:
 
 
 def predict_matte(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec,
-                  options: Options) -> NDArray[np.float32]:
-    """The full-resolution matte for one image."""
-    prepared = prepare(source, backend, spec, options, full_resolution=True)
+                  options: Options, *, max_bytes: int | None = None) -> NDArray[np.float32]:
+    """The full-resolution matte for one image (max_bytes: the largest encoded input read)."""
+    prepared = prepare(source, backend, spec, options, full_resolution=True, max_bytes=max_bytes)
     return matte_from_raw(prepared, infer(prepared, backend), spec, options)
 
 
 def cut(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
-        landmarker: FaceLandmarker | None = None) -> Cutout:
-    """One image, start to finish (landmarker: the face landmark model for head framing, portrait.py)."""
-    prepared = prepare(source, backend, spec, options)
+        landmarker: FaceLandmarker | None = None, max_bytes: int | None = None) -> Cutout:
+    """One image, start to finish (landmarker: the face landmark model for head framing, portrait.py;
+    max_bytes: the largest encoded input read)."""
+    prepared = prepare(source, backend, spec, options, max_bytes=max_bytes)
     return finish(prepared, infer(prepared, backend), spec, options, landmarker=landmarker)

@@ -85,7 +85,7 @@ def run(monkeypatch, tiny_spec, tmp_path):
 
     def fake_remover(settings: object, **kwargs: object) -> Remover:
         remover_kwargs.append(kwargs)
-        return Remover(tiny_spec, backend=FakeBackend())
+        return Remover(tiny_spec, backend=FakeBackend(), settings=settings)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli, "_remover", fake_remover)
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))

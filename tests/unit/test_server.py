@@ -138,7 +138,7 @@ def test_tiny_image_is_422(client: TestClient) -> None:
 
 
 def test_upload_over_limit_is_413_with_and_without_content_length(tiny_spec) -> None:  # type: ignore[no-untyped-def]
-    with make_client(tiny_spec, max_upload_bytes=1000) as c:
+    with make_client(tiny_spec, max_bytes=1000) as c:
         r = c.post("/v1/remove", content=b"x" * 5000)
         assert r.status_code == 413 and r.json()["error"]["code"] == "input.file-too-large"
 

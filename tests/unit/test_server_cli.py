@@ -37,7 +37,8 @@ def test_serve_defaults_bind_loopback_quietly(captured: dict[str, Any], tmp_path
     assert captured["access_log"] is False  # alphacut's own access log replaces uvicorn's
     settings = captured["app"].state.settings
     assert settings.workers == 2 and settings.queue == 8 and settings.api_key is None
-    assert settings.max_upload_bytes == 25 * 1024 * 1024 and settings.timeout_s == 120
+    assert settings.max_bytes == 400 * 1024 * 1024 and settings.timeout_s == 120
+    assert settings.max_resolution == 2048 and settings.read_timeout_s == 60 and settings.max_memory is None
     assert "WARNING" not in result.output
 
 
@@ -49,7 +50,23 @@ def test_serve_warns_loudly_off_loopback_and_takes_key_from_env(captured: dict[s
     assert "WARNING: binding 0.0.0.0" in result.output
     settings = captured["app"].state.settings
     assert settings.api_key == "k3y" and settings.workers == 1 and settings.queue == 0
-    assert settings.max_upload_bytes == 1024 * 1024 and settings.timeout_s == 5
+    assert settings.max_bytes == 1024 * 1024 and settings.timeout_s == 5  # --max-upload-mb: --max-bytes' older name
+
+
+def test_serve_reads_the_key_from_a_file_and_sizes_from_flags(captured: dict[str, Any], tmp_path: Path) -> None:
+    key = tmp_path / "key.txt"
+    key.write_text("fr0m-f1le\n")
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--api-key-file", str(key),
+                                       "--max-bytes", "10M", "--max-memory", "3G", "--max-resolution", "1536",
+                                       "--read-timeout", "7"], env={"ALPHACUT_API_KEY": ""})
+    assert result.exit_code == 0, result.output
+    settings = captured["app"].state.settings
+    assert settings.api_key == "fr0m-f1le" and settings.max_bytes == 10 * 1024 * 1024
+    assert settings.max_memory == 3 * 1024**3 and settings.max_resolution == 1536 and settings.read_timeout_s == 7
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    bad = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--api-key-file", str(empty)])
+    assert bad.exit_code == 2 and "options.invalid" in bad.output
 
 
 def test_serve_rejects_bad_pool_sizes(captured: dict[str, Any], tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -38,9 +39,10 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
 from ..ops.pixels import float_to_u8, u8_to_float
-from ..options import DEFAULT_MAX_PIXELS
+from ..options import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
-__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image", "enlarge_matte", "read_matte"]
+__all__ = ["DRAFT_SCALES", "MIN_SIDE_PX", "Decoded", "ImageInput", "decode_image", "enlarge_matte", "peek_size_wh",
+           "read_bounded", "read_matte"]
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +147,33 @@ def _name_of(source: object) -> str:
     return getattr(source, "name", None) or f"<{type(source).__name__}>"
 
 
-def _open(source: ImageInput, name: str) -> Image.Image:
-    """Open lazily (header only) with every Pillow failure mapped to an InputError."""
+def _too_many_bytes(name: str, max_bytes: int, size: int | None = None) -> InputError:
+    what = f"{size:,} bytes" if size is not None else f"more than {max_bytes:,} bytes"
+    return InputError("input.file-too-large", f"{name} is {what}; the limit is {max_bytes:,} bytes "
+                      f"({max_bytes / 1024 / 1024:g} MiB).",
+                      hint="Send a smaller file, or raise the limit with --max-bytes / ALPHACUT_MAX_BYTES.")
+
+
+def read_bounded(fh: IO[bytes], max_bytes: int, name: str, *, block: int = 1 << 20) -> bytes:
+    """Read a stream to its end, refusing it (input.file-too-large) as soon as it passes max_bytes:
+    never the whole of /dev/zero or a 3 GB pipe in memory first."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = fh.read(min(block, max_bytes + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_many_bytes(name, max_bytes)
+
+
+def _open(source: ImageInput, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Image.Image:
+    """Open lazily (header only) with every Pillow failure mapped to an InputError.
+
+    A path is read through `max_bytes` (a FIFO, /dev/zero or /dev/stdin has no size to check first).
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -155,10 +182,24 @@ def _open(source: ImageInput, name: str) -> Image.Image:
             raise InputError("input.is-directory", f"{path} is a folder, not an image.",
                              hint="Pass the folder to `alphacut remove` to process every image in it.")
         try:
-            if path.stat().st_size == 0:
+            st = path.stat()
+            regular = stat.S_ISREG(st.st_mode)
+            if regular and st.st_size > max_bytes:
+                raise _too_many_bytes(str(path), max_bytes, st.st_size)
+            if regular and st.st_size == 0:
                 raise InputError("input.empty", f"{path} is empty (0 bytes).",
                                  hint="Re-export or re-download the image.")
-            fp: IO[bytes] = io.BytesIO(path.read_bytes())
+            with open(path, "rb") as fh:
+                # a regular file in one read of its size; one that grew meanwhile, and anything else
+                # (pipe, device), block by block up to the limit
+                data = fh.read(st.st_size) if regular else b""
+                if not regular or len(data) == st.st_size:
+                    data += read_bounded(fh, max_bytes - len(data), str(path))
+            if not data:
+                raise InputError("input.empty", f"{path} gave no data (0 bytes): it is a "
+                                 f"{'file' if regular else 'pipe or device'} with nothing in it.",
+                                 hint="Re-export or re-download the image.")
+            fp: IO[bytes] = io.BytesIO(data)
         except PermissionError as exc:
             raise InputError("input.unreadable", f"{path} can't be read: permission denied.",
                              hint="Check the file's permissions.") from exc
@@ -168,7 +209,9 @@ def _open(source: ImageInput, name: str) -> Image.Image:
         if len(source) == 0:
             raise InputError("input.empty", "The image data is empty (0 bytes).",
                              hint="Send the file's bytes, not an empty body.")
-        fp = io.BytesIO(bytes(source))
+        if len(source) > max_bytes:
+            raise _too_many_bytes(name, max_bytes, len(source))
+        fp = io.BytesIO(source)
     elif callable(getattr(source, "read", None)):
         fp = cast("IO[bytes]", source)  # a binary file-like object
     else:
@@ -266,9 +309,14 @@ def _from_array(arr: NDArray[Any], name: str) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(u8[:, :, 0] if mode == "L" else u8), mode)
 
 
-def _sixteen_to_eight(img: Image.Image) -> Image.Image:
+def _sixteen_to_eight(img: Image.Image, name: str = "the image") -> Image.Image:
     a = np.asarray(img, dtype=np.uint32) if img.mode != "F" else np.asarray(img)
-    if img.mode == "F":
+    if img.mode == "F":  # a float TIFF: 0..1, like a float array; anything else is refused, not clipped
+        lo, hi = (float(np.nanmin(a)), float(np.nanmax(a))) if a.size else (0.0, 0.0)
+        if not np.all(np.isfinite(a)) or lo < -FLOAT_SLACK or hi > 1.0 + FLOAT_SLACK:
+            raise InputError("input.undecodable", f"{name} holds floating-point pixels spanning {lo:g}..{hi:g}; "
+                             "alphacut reads float images as 0..1 (0 black, 1 white).",
+                             hint="Export it as 8- or 16-bit integers, or scale it to 0..1 first.")
         return Image.fromarray(np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8), "L")
     peak = 65535 if img.mode.startswith("I;16") or int(a.max(initial=0)) > 255 else 255
     scale = 257 if peak == 65535 else 1
@@ -303,8 +351,30 @@ def _draft(img: Image.Image, min_size_wh: Callable[[tuple[int, int]], tuple[int,
     return None
 
 
+def peek_size_wh(source: ImageInput) -> tuple[int, int] | None:
+    """The image's (w, h) from its header alone (nothing decoded), or None when it can't be read:
+    decode_image then says why. For estimating what decoding it will cost (alphacut.cost)."""
+    try:
+        if isinstance(source, np.ndarray):
+            return (int(source.shape[1]), int(source.shape[0])) if source.ndim >= 2 else None
+        if isinstance(source, Image.Image):
+            return source.size
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            with Image.open(io.BytesIO(source)) as im:
+                w, h = im.size
+            return int(w), int(h)
+        if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+            with Image.open(source) as im:
+                w, h = im.size
+            return int(w), int(h)
+    except Exception:  # noqa: BLE001 - anything unreadable is decode_image's to report
+        return None
+    return None
+
+
 def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None = None) -> Decoded:
+                 min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
     """Decode a path, bytes, file object, PIL image or numpy array into upright sRGB.
 
     Args:
@@ -323,7 +393,7 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise _bad_type(source)
     name = _name_of(source)
     with _WARNINGS.capture() as caught:
-        decoded = _decode(source, name, max_pixels, min_size_wh)
+        decoded = _decode(source, name, max_pixels, min_size_wh, max_bytes)
     if not caught:
         return decoded
     notes = list(decoded.warnings)
@@ -336,7 +406,7 @@ def decode_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS,
 
 
 def _decode(source: ImageInput, name: str, max_pixels: int,
-            min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None) -> Decoded:
+            min_size_wh: Callable[[tuple[int, int]], tuple[int, int]] | None, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
     notes: list[str] = []
     if isinstance(source, np.ndarray):
         img = _from_array(source, name)
@@ -345,7 +415,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
         img = source
         fmt = source.format
     else:
-        img = _open(source, name)
+        img = _open(source, name, max_bytes)
         fmt = img.format
     w, h = img.size
     _check_size(w, h, name, max_pixels)
@@ -362,7 +432,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
         img.load()
         img = ImageOps.exif_transpose(img) or img
         if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-            img = _sixteen_to_eight(img)
+            img = _sixteen_to_eight(img, name)
         img = _to_srgb(img, name, notes)
         if img.mode == "P":
             img = img.convert("RGBA" if "transparency" in img.info else "RGB")

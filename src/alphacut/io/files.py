@@ -37,25 +37,65 @@ class Job:
     #: Why this input can't be processed, found while collecting (a symlink loop, an output name
     #: shared with another input): the batch reports it as failed and goes on with the others.
     problem: AlphacutError | None = None
+    #: Why this input is left out on purpose (a link leading outside its folder): reported as skipped.
+    skipped: str | None = None
 
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def _expand(arg: str) -> Iterator[tuple[Path, Path]]:
-    """Yield (file, root it was found under) for one command-line argument."""
+#: Why a walked entry was left out (Job.skipped): reported in the batch summary, never an error.
+SYMLINK_OUTSIDE = "input.symlink-outside"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _expand(arg: str, exclude: Path | None = None) -> Iterator[tuple[Path, Path, str | None]]:
+    """Yield (file, root it was found under, why it is skipped or None) for one command-line argument.
+
+    In a walked folder, hidden entries and `exclude` (the output folder, when it lies inside) are left
+    out, and symbolic links are followed only within the folder: a link to a file inside it is
+    yielded, a link to a folder is not walked (its target, being inside, is walked anyway), and a
+    link that leads outside the folder is yielded as skipped. A link given as the argument itself
+    is followed: the user named it.
+    """
     path = Path(arg)
     if path.is_dir():
+        real_root = path.resolve()
         for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            here = Path(root)
+            kept = []
+            for d in sorted(dirs):
+                sub = here / d
+                if d.startswith(".") or (exclude is not None and _resolved(sub) == exclude):
+                    continue
+                if sub.is_symlink():
+                    target = _resolved(sub)
+                    if target is None or not _inside(target, real_root):
+                        yield sub, path, f"{sub} is a link to a folder outside {path}: not followed."
+                    continue  # a link within the folder: its target is walked anyway
+                kept.append(d)
+            dirs[:] = kept
             for f in sorted(files):
-                p = Path(root) / f
-                if _is_image(p):
-                    yield p, path
+                p = here / f
+                if not _is_image(p):
+                    continue
+                if p.is_symlink():
+                    target = _resolved(p)
+                    if target is not None and not _inside(target, real_root):
+                        yield p, path, f"{p} is a link to a file outside {path}: not followed."
+                        continue
+                yield p, path, None
         return
     if path.exists() or (path.is_symlink() and _resolved(path) is None):  # a loop: collect_jobs reports it
-        yield path, path.parent
+        yield path, path.parent, None
         return
     if glob.has_magic(arg):
         matches = sorted(glob.glob(arg, recursive=True))
@@ -63,8 +103,8 @@ def _expand(arg: str) -> Iterator[tuple[Path, Path]]:
         glob_root = base if base.is_dir() else base.parent
         for m in matches:
             p = Path(m)
-            if p.is_file() and _is_image(p):
-                yield p, glob_root
+            if p.is_file() and _is_image(p) and not (exclude is not None and _inside(_resolved(p) or p, exclude)):
+                yield p, glob_root, None
         return
     raise InputError("input.not-found", f"{arg} does not exist.", hint="Check the path or the glob pattern.")
 
@@ -90,8 +130,12 @@ def collect_jobs(args: Iterable[str], out_dir: Path | None, suffix: str) -> list
     """
     jobs: list[Job] = []
     seen: set[Path] = set()
+    exclude = _resolved(out_dir) if out_dir is not None and out_dir.is_dir() else None
     for arg in args:
-        for src, root in _expand(arg):
+        for src, root, skip in _expand(arg, exclude):
+            if skip is not None:
+                jobs.append(Job(src=src, dst=src, skipped=skip))
+                continue
             key = _resolved(src)
             if key is None:
                 jobs.append(Job(src=src, dst=src, problem=InputError(
@@ -112,7 +156,7 @@ def collect_jobs(args: Iterable[str], out_dir: Path | None, suffix: str) -> list
             jobs.append(Job(src=src, dst=dst))
     by_dst: dict[Path, list[Job]] = {}
     for job in jobs:
-        if job.problem is None:
+        if job.problem is None and job.skipped is None:
             by_dst.setdefault(job.dst, []).append(job)
     clashes = {id(j): group for group in by_dst.values() if len(group) > 1 for j in group}
     return [job if id(job) not in clashes else _collision(job, clashes[id(job)]) for job in jobs]
@@ -155,11 +199,28 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())  # the bytes are on disk before the name points at them (a crash: old or new)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError("output.not-writable", f"Can't write {path}: {exc.strerror or exc}.",
                           hint=_hint_for(exc)) from exc
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX); a filesystem that can't sync folders is left as is."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _check_name(path: Path) -> None:

@@ -23,17 +23,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import AlphacutError, ServerError
+from ..errors import AlphacutError, InputError, ServerError
 from .origin import OriginGuard, OriginPolicy
 from .removebg import router as removebg_router
-from .routes import ready_remover, router
+from .routes import printable, ready_remover, router
 from .schemas import ServerSettings, error_body
 
 if TYPE_CHECKING:
     from ..api import Remover
     from ..config import Settings
 
-__all__ = ["InferencePool", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
+__all__ = ["Hold", "InferencePool", "MemoryBudget", "ModelFileResolver", "build_remover", "create_app", "default_model_file",
            "ready_remover", "web_dir"]
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,10 @@ def web_dir() -> Path:
 class InferencePool:
     """A fixed pool of worker threads with a bounded waiting room.
 
-    At most `workers` jobs run and `queue` wait; a request that finds no room is refused (503)
-    before its body is read, so memory stays bounded. A slot is freed when its job ends, not when
-    its client gave up waiting (a timed-out job still holds the CPU until it finishes).
+    At most `workers` jobs run and `queue` wait; a request that finds no room is refused (503).
+    A slot is taken only once the request's body is in (routes.admit): a slow upload holds no slot.
+    A slot is freed when its job ends, not when its client gave up waiting (a timed-out job still
+    holds the CPU until it finishes), and with it the request's memory reservation (MemoryBudget).
     """
 
     def __init__(self, workers: int, queue: int, timeout_s: float, retry_after_s: int = 5) -> None:
@@ -115,33 +116,109 @@ class InferencePool:
 
 
 class Slot:
-    """One place in the pool, released exactly once: by the caller, or when its job ends."""
+    """One place in the pool, released exactly once: by the caller, or when its job ends; the request's
+    memory reservation (a Hold, if attached) goes with it."""
 
     def __init__(self, pool: InferencePool) -> None:
         self._pool = pool
         self._owned = True
+        self.hold: Hold | None = None
+
+    def attach(self, hold: Hold) -> None:
+        self.hold = hold
+
+    def _free(self) -> None:
+        self._pool._release()
+        if self.hold is not None:
+            self.hold.release()
 
     def hand_over(self, future: Any) -> None:
         self._owned = False
-        future.add_done_callback(lambda _f: self._pool._release())
+        future.add_done_callback(lambda _f: self._free())
 
     def release(self) -> None:
         if self._owned:
             self._owned = False
-            self._pool._release()
+            self._free()
+
+
+class MemoryBudget:
+    """The memory the requests in flight may need together (`serve --max-memory`), reserved before work.
+
+    Each request holds a Hold: its body's bytes as they arrive, then its cutout's estimated peak
+    (alphacut.cost) before it is queued. A request that could never fit is 413 input.too-costly; one
+    that does not fit now is 503 server.memory-busy with Retry-After. Released when its job ends.
+    """
+
+    def __init__(self, total_bytes: int, retry_after_s: int = 5) -> None:
+        self.total = total_bytes
+        self.retry_after_s = retry_after_s
+        self._lock = threading.Lock()
+        self._used = 0
+        self._peak = 0
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @property
+    def peak(self) -> int:
+        """The most bytes ever reserved at once (never above total)."""
+        return self._peak
+
+    def hold(self) -> Hold:
+        return Hold(self)
+
+    def _take(self, held: int, more: int, what: str) -> None:
+        from ..cost import format_bytes
+
+        if held + more > self.total:
+            raise InputError("input.too-costly", f"{what} needs about {format_bytes(held + more)} of memory; the "
+                             f"server's budget (--max-memory) is {format_bytes(self.total)}.",
+                             hint="Send a smaller image or a lower resolution, or raise `alphacut serve --max-memory`.")
+        with self._lock:
+            if self._used + more > self.total:
+                raise ServerError("server.memory-busy", f"The server's memory budget (--max-memory, "
+                                  f"{format_bytes(self.total)}) is taken by requests in flight.",
+                                  hint=f"Retry in {self.retry_after_s} s.",
+                                  headers={"Retry-After": str(self.retry_after_s)})
+            self._used += more
+            self._peak = max(self._peak, self._used)
+
+    def _give(self, n: int) -> None:
+        with self._lock:
+            self._used -= n
+
+
+class Hold:
+    """One request's share of a MemoryBudget: grows, then is released once."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self._budget = budget
+        self.bytes = 0
+        self._released = False
+
+    def grow(self, n: int, what: str = "This request") -> None:
+        if n > 0:
+            self._budget._take(self.bytes, n, what)
+            self.bytes += n
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._budget._give(self.bytes)
 
 
 class _AccessAndGuard:
-    """ASGI middleware: API key check, security headers, and one access-log line per request.
+    """ASGI middleware (the outermost): security headers, and one access-log line per request.
 
     The log line holds method, path (no query string), status, request and response bytes and
-    time: never bodies, file names or query values.
+    time: never bodies, file names or query values. The path is escaped (:func:`printable`), so a
+    request can't write a line break, an escape sequence or a NUL into the log.
     """
 
-    def __init__(self, app: ASGIApp, api_key: str | None, wants_removebg_errors: Callable[[str], bool]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.api_key = api_key
-        self.removebg = wants_removebg_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,7 +239,7 @@ class _AccessAndGuard:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 for key, value in _security_headers(path):
-                    if key.encode() not in names:
+                    if key.lower().encode() not in names:
                         headers.append((key.encode(), value.encode()))
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
@@ -170,30 +247,74 @@ class _AccessAndGuard:
             await send(message)
 
         try:
-            if self.api_key and path.startswith(PROTECTED_PREFIXES) and not self._key_ok(scope):
-                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.", hint="Send the key given to `alphacut serve --api-key` (or ALPHACUT_API_KEY).")
-                body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
-                await JSONResponse(body, status_code=403)(scope, counting_receive, guarded_send)
-            else:
-                await self.app(scope, counting_receive, guarded_send)
+            await self.app(scope, counting_receive, guarded_send)
         finally:
-            access_log.info("%s %s %d in=%dB out=%dB %.1fms", scope["method"], path, counts["status"],
-                            counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
+            access_log.info("%s %s %d in=%dB out=%dB %.1fms", printable(scope["method"]), printable(path),
+                            counts["status"], counts["in"], counts["out"], (time.perf_counter() - t0) * 1e3)
 
-    def _key_ok(self, scope: Scope) -> bool:
-        for key, value in scope.get("headers", []):
-            if key.lower() == b"x-api-key":
-                return hmac.compare_digest(value, (self.api_key or "").encode())
-        return False
+
+class _ApiGuard:
+    """ASGI middleware inside the Origin guard: the API key, and plain OPTIONS requests.
+
+    It runs after OriginGuard, so a CORS preflight from an --allow-origin page is answered without
+    a key (browsers never send one on a preflight), and a 403 for a missing key still carries the
+    CORS headers the page needs to read it. Two X-Api-Key headers are a 400: which one counts
+    would be a guess.
+    """
+
+    def __init__(self, app: ASGIApp, api_key: str | None, wants_removebg_errors: Callable[[str], bool]) -> None:
+        self.app = app
+        self.api_key = api_key
+        self.removebg = wants_removebg_errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if scope["method"] == "OPTIONS":
+            allow = ", ".join(_methods_for(scope))
+            await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
+            return
+        exc: ServerError | None = None
+        if self.api_key and path.startswith(PROTECTED_PREFIXES):
+            keys = [value for key, value in scope.get("headers", []) if key.lower() == b"x-api-key"]
+            if len(keys) > 1:
+                exc = ServerError("request.repeated-header", f"X-Api-Key is sent {len(keys)} times.",
+                                  hint="Send the key once.")
+            elif not keys or not hmac.compare_digest(keys[0], self.api_key.encode()):
+                exc = ServerError("auth.invalid-key", "A valid X-Api-Key header is required.",
+                                  hint="Send the key given to `alphacut serve` (--api-key-file, ALPHACUT_API_KEY "
+                                       "or --api-key).")
+        if exc is not None:
+            body = removebg_error_body(exc) if self.removebg(path) else error_body(exc)
+            await JSONResponse(body, status_code=exc.http_status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _methods_for(scope: Scope) -> list[str]:
+    """The methods the app answers on this path (for OPTIONS' Allow): its routes', else the page's."""
+    from starlette.routing import Match, Mount
+
+    app = scope.get("app")
+    routes = [r for r in getattr(getattr(app, "router", None), "routes", []) if not isinstance(r, Mount)]
+    methods = [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+               if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+    return (methods or ["GET", "HEAD"]) + ["OPTIONS"]  # no API route: the page and its files
 
 
 def _security_headers(path: str) -> list[tuple[str, str]]:
     headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                # cross-origin isolation lets onnxruntime-web use threads (SharedArrayBuffer)
                ("Cross-Origin-Opener-Policy", "same-origin"), ("Cross-Origin-Embedder-Policy", "require-corp"),
-               ("Cross-Origin-Resource-Policy", "same-origin")]
+               ("Cross-Origin-Resource-Policy", "same-origin"),
+               # no other site may frame anything here (the page, /docs, the API): clickjacking
+               ("X-Frame-Options", "DENY")]
     if not path.startswith(("/docs", "/v1")):
         headers.append(("Content-Security-Policy", CSP))
+    else:  # /docs (Swagger UI) and the API: no page rules, but never in another site's frame
+        headers.append(("Content-Security-Policy", "frame-ancestors 'none'"))
     return headers
 
 
@@ -234,6 +355,7 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = InferencePool(settings.workers, settings.queue, settings.timeout_s, settings.retry_after_s)
         app.state.pool = pool
+        app.state.budget = MemoryBudget(server_budget(settings), settings.retry_after_s)
         app.state.remover = None
         app.state.load_error = None
         app.state.loaded = asyncio.Event()
@@ -278,19 +400,31 @@ def create_app(remover: Remover | Callable[[], Remover], settings: ServerSetting
 
     if static_dir.is_dir():
         app.mount("/", _WebFiles(directory=static_dir, html=True, check_dir=False), name="web")
-    # added first = runs inside the access log: refused requests are logged too, and refused before any work
+    # the last added runs first: access log and headers, then Host/Origin (and CORS, preflights), then the
+    # key: refused requests are logged too, and refused before any work
+    app.add_middleware(_ApiGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
     app.add_middleware(OriginGuard, policy=OriginPolicy.build(settings.host, settings.port, settings.allow_hosts,
                                                               settings.allow_origins),
                        error_body=lambda path, exc: removebg_error_body(exc) if is_removebg(path) else error_body(exc))
-    app.add_middleware(_AccessAndGuard, api_key=settings.api_key, wants_removebg_errors=is_removebg)
+    app.add_middleware(_AccessAndGuard)
     return app
+
+
+def server_budget(settings: ServerSettings) -> int:
+    """--max-memory, else its default from the machine's RAM and the worker count (alphacut.cost)."""
+    from ..cost import default_server_budget
+
+    return settings.max_memory if settings.max_memory is not None else default_server_budget(settings.workers)
 
 
 def _ready(app: FastAPI, remover: Remover) -> None:
     app.state.remover = remover
     app.state.loaded.set()
     settings: ServerSettings = app.state.settings
-    log.info("serving model %s with %d workers, queue %d", remover.model_id, settings.workers, settings.queue)
+    from ..cost import format_bytes
+
+    log.info("serving model %s with %d workers, queue %d, memory budget %s", remover.model_id, settings.workers,
+             settings.queue, format_bytes(app.state.budget.total))
 
 
 async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:

@@ -58,7 +58,7 @@ from ..options import (
     parse_position,
     parse_scale,
 )
-from .routes import admit, check_model, run_job
+from .routes import admit, admit_cost, check_model, run_job
 from .schemas import decode_b64, parse_bool, request_body_doc
 
 if TYPE_CHECKING:
@@ -312,6 +312,7 @@ async def removebg(request: Request) -> Response:
         check_model(remover, data.fields)
         req = parse_removebg(data.fields, data.files)
         options = removebg_options(req, request.app.state.settings.max_pixels)
+        await admit_cost(request, slot, remover, req.image, options)
     except BaseException:
         slot.release()
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from ..api import Remover
 from ..errors import AlphacutError, InputError, ServerError, error_for
 from ..io.encode import CONTENT_TYPES
+from ..options import Options
 from .schemas import (
     REMOVE_FIELDS_DOC,
     RequestData,
@@ -26,11 +28,32 @@ from .schemas import (
 if TYPE_CHECKING:
     from .. import Cutout
 
-__all__ = ["admit", "read_body", "ready_remover", "result_headers", "router", "run_job"]
+__all__ = ["admit", "admit_cost", "check_image_bytes", "printable", "read_body", "ready_remover", "result_headers", "router", "run_job"]
 
 T = TypeVar("T")
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+def printable(text: str, limit: int = 512) -> str:
+    r"""`text` safe for one log line: backslash and every unprintable character (line breaks, ESC,
+    NUL, U+2028) escaped as \\xNN / \\uNNNN, and at most `limit` characters kept.
+
+    Example:
+        >>> printable("/a\nINFO forged")
+        '/a\\x0aINFO forged'
+    """
+    out = []
+    for ch in text[:limit]:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out) + ("..." if len(text) > limit else "")
 
 
 async def ready_remover(app: Any, timeout_s: float) -> Remover:
@@ -47,43 +70,85 @@ async def ready_remover(app: Any, timeout_s: float) -> Remover:
     return result
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes (checked while streaming)."""
+async def read_body(request: Request, limit: int, hold: Any | None = None) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes (checked while streaming),
+    its bytes reserved on the memory budget (`hold`) as they arrive: a slow or lying client holds
+    only what it has sent. A client that hangs up mid-upload ends here quietly (request.client-gone)."""
+    from starlette.requests import ClientDisconnect
+
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > limit:
-            raise _too_large(limit)
+    try:
+        async for chunk in request.stream():
+            if len(buf) + len(chunk) > limit:
+                raise _too_large(limit)
+            if hold is not None:
+                hold.grow(len(chunk), "The request body")
+            buf += chunk
+    except ClientDisconnect:
+        log.info("client went away after %d bytes of %s %s", len(buf), request.method, printable(request.url.path))
+        raise ServerError("request.client-gone", "The client closed the connection before the body was in.") from None
     return bytes(buf)
 
 
 def _too_large(limit: int) -> ServerError:
-    return ServerError("input.file-too-large", f"The upload exceeds the limit of {limit / 1024 / 1024:g} MB.",
-                       hint="Send a smaller file or raise `alphacut serve --max-upload-mb`.")
+    return ServerError("input.file-too-large", f"The request body exceeds the limit of {limit:,} bytes.",
+                       hint="Send a smaller file or raise `alphacut serve --max-bytes` (the body may be 4/3 of it, "
+                            "for base64).")
+
+
+def check_image_bytes(image: bytes, max_bytes: int, name: str = "The image") -> None:
+    """413 input.file-too-large for an image (file part, raw body, decoded base64) over --max-bytes."""
+    if len(image) > max_bytes:
+        raise ServerError("input.file-too-large", f"{name} is {len(image):,} bytes; the limit is {max_bytes:,} bytes.",
+                          hint="Send a smaller file or raise `alphacut serve --max-bytes`.")
 
 
 async def admit(request: Request) -> tuple[Any, RequestData, Remover]:
-    """Wait for the model if it is still loading, take a pool slot (503 when full), and only then
-    read and parse the body into memory."""
+    """Read the whole body first (size-checked, within --read-timeout, its bytes on the memory budget),
+    parse it off the event loop, and only then take a pool slot (503 when full): a slow upload holds
+    no worker. The slot carries the request's memory reservation (admit_cost adds the cutout's)."""
     settings: ServerSettings = request.app.state.settings
     remover = await ready_remover(request.app, settings.timeout_s)
-    slot = request.app.state.pool.acquire()
+    hold = request.app.state.budget.hold()
     try:
         try:
-            body = await asyncio.wait_for(read_body(request, settings.max_upload_bytes), settings.timeout_s)
+            body = await asyncio.wait_for(read_body(request, settings.max_body_bytes, hold), settings.read_timeout_s)
         except asyncio.TimeoutError:
-            raise ServerError("request.upload-timeout", f"The upload took longer than {settings.timeout_s:g} s.",
-                              hint="Check the connection, or raise --timeout.") from None
-        data = parse_body(body, request.headers.get("content-type"))
+            raise ServerError("request.upload-timeout", f"The upload took longer than {settings.read_timeout_s:g} s.",
+                              hint="Check the connection, or raise `alphacut serve --read-timeout`.") from None
+        # python-multipart and json are pure Python/C on the whole body: a worker thread, not the event loop
+        data = await asyncio.to_thread(parse_body, body, request.headers.get("content-type"),
+                                       max_fields=settings.max_fields)
         data.merge_query(request.query_params)
         data.check_repeated()
+        slot = request.app.state.pool.acquire()
     except BaseException:
-        slot.release()
+        hold.release()
         raise
+    slot.attach(hold)
     return slot, data, remover
+
+
+async def admit_cost(request: Request, slot: Any, remover: Remover, image: bytes, options: Options) -> None:
+    """Reserve the cutout's estimated peak memory (alphacut.cost) on the budget before it is queued:
+    413 input.too-costly if it could never fit, 503 server.memory-busy if not now; and the HTTP cap
+    on `resolution` (--max-resolution)."""
+    settings: ServerSettings = request.app.state.settings
+    check_image_bytes(image, settings.max_bytes)
+    if options.resolution is not None and options.resolution > settings.max_resolution:
+        raise ServerError("options.too-large", f"resolution={options.resolution} is above this server's cap of "
+                          f"{settings.max_resolution} (the model's memory grows with its square).",
+                          field_name="resolution", hint="Send a lower resolution, or start `alphacut serve "
+                          "--max-resolution` higher (and mind --max-memory).")
+    size = await asyncio.to_thread(remover.image_size_wh, image)
+    if size is not None and size[0] * size[1] > options.max_pixels:
+        size = None  # decoding refuses it from its header (input.too-large), before any pixel is decoded
+    slot.hold.grow(remover.estimate_peak_bytes(size or (0, 0), options, input_bytes=len(image)),
+                   f"This image ({size[0]}x{size[1]} at model side {options.resolution or remover.spec.input_size})"
+                   if size else "This image")
 
 
 def pick_image(data: RequestData, content_type: str | None) -> bytes:
@@ -96,6 +161,12 @@ def pick_image(data: RequestData, content_type: str | None) -> bytes:
         raise ServerError("request.url-not-fetched", "image_url is refused: this server never fetches URLs.",
                           field_name="image_url", hint="Fetching images server-side would leak what you "
                           "process; send the image itself (multipart `file` or the body).")
+    extra = sorted(set(data.files) - {"file", "image"}) if len(data.files) > 1 else []
+    if extra:  # a second file part (bg_image, ...) would be ignored silently, as no text field is
+        raise ServerError("request.unknown-field", f"Unknown file part '{extra[0]}'.", field_name=extra[0],
+                          hint="Send the image as the `file` part, alone.")
+    if len(data.files) > 1:
+        raise ServerError("request.multiple-sources", "Give either `file` or `image`, not both.", field_name="file")
     for name in ("file", "image", *data.files):
         if name in data.files:
             if not data.files[name]:
@@ -138,9 +209,12 @@ def result_headers(cutout: Cutout, size_wh: tuple[int, int], t0: float) -> dict[
                               "description": "The cutout (X-Width, X-Height, Server-Timing headers)"},
                         400: {"description": "Bad field: {\"error\": {code, message, hint}}"},
                         403: {"description": "Missing or wrong X-Api-Key"},
-                        413: {"description": "Upload or pixel count over the limit"},
+                        408: {"description": "The body took longer than --read-timeout"},
+                        413: {"description": "Upload (--max-bytes), pixel count (--max-pixels) or estimated memory "
+                                             "(--max-memory) over the limit: docs/LIMITS.md"},
                         415: {"description": "Not an image alphacut can read"},
-                        503: {"description": "Overloaded: retry after Retry-After seconds"},
+                        503: {"description": "Overloaded (workers or memory budget busy): retry after Retry-After "
+                                             "seconds"},
                         504: {"description": "Timed out"}},
              openapi_extra=request_body_doc(REMOVE_FIELDS_DOC, ("file",), raw=True))
 async def remove(request: Request) -> Response:
@@ -154,9 +228,11 @@ async def remove(request: Request) -> Response:
         image = pick_image(data, request.headers.get("content-type"))
         check_model(remover, data.fields)
         options = options_from_fields(data.fields, max_pixels=request.app.state.settings.max_pixels)
+        await admit_cost(request, slot, remover, image, options)
     except BaseException:
         slot.release()
         raise
+
     def job() -> tuple[Cutout, bytes]:
         cutout = remover.cutout(image, options)
         return cutout, cutout.to_bytes(options)
@@ -174,15 +250,17 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the model is loaded and the pool has room."""
+    """Readiness: the model is loaded; how many pool slots are busy and how much of the memory budget
+    (--max-memory) the requests in flight hold."""
     remover = request.app.state.remover
     if request.app.state.load_error is not None:
         return JSONResponse({"status": "failed", "error": request.app.state.load_error.to_dict()}, status_code=503)
     if remover is None:
         return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
-    pool = request.app.state.pool
+    pool, budget = request.app.state.pool, request.app.state.budget
     return JSONResponse({"status": "ready", "model": remover.model_id, "busy": pool.busy,
-                         "capacity": pool.capacity})
+                         "capacity": pool.capacity, "memory_reserved_bytes": budget.used,
+                         "memory_budget_bytes": budget.total})
 
 
 @router.get("/config.json", tags=["page"])
@@ -197,7 +275,7 @@ async def page_config(request: Request) -> dict[str, Any]:
                    "mean": list(spec.mean), "std": list(spec.std), "size_bytes": spec.size_bytes,
                    "output_index": spec.output_index, "activation": spec.activation,
                    "levels": list(spec.levels) if spec.levels is not None else None, "mirror": spec.mirror}
-    return {"api_key_required": bool(settings.api_key), "max_upload_bytes": settings.max_upload_bytes,
+    return {"api_key_required": bool(settings.api_key), "max_upload_bytes": settings.max_bytes,
             "model": spec.id, "private_model": private}
 
 

@@ -17,7 +17,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import AlphacutError, OptionsError, ServerError
 from ..option_table import OPTION_TABLE
-from ..options import DEFAULT_MAX_PIXELS, Options, Quality
+from ..options import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, Options, Quality
 from ..options import parse_bool as _parse_bool
 
 __all__ = [
@@ -43,8 +43,17 @@ class ServerSettings:
     api_key: str | None = None
     workers: int = 2
     queue: int = 8
-    max_upload_bytes: int = 25 * MB
+    #: the largest image in bytes (a file part, a raw body, base64 decoded); bodies may be 4/3 of it + fields
+    max_bytes: int = DEFAULT_MAX_BYTES
     timeout_s: float = 120.0
+    #: bytes the requests in flight may need at their peak together (alphacut.cost); None: from RAM and workers
+    max_memory: int | None = None
+    #: the largest `resolution` a request may ask for (the model's memory grows with its square)
+    max_resolution: int = 2048
+    #: seconds a client has to send its whole body, counted from the request's start (408 after)
+    read_timeout_s: float = 60.0
+    #: the most fields (form, multipart parts, JSON keys) one request may have
+    max_fields: int = 256
     max_pixels: int = DEFAULT_MAX_PIXELS
     retry_after_s: int = 5
     #: more Host names (NAME or NAME:PORT) and page origins (scheme://host[:port]) to accept: server/origin.py
@@ -54,8 +63,10 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if self.workers < 1 or self.queue < 0:
             raise OptionsError("options.invalid", "--workers must be >= 1 and --queue >= 0.")
-        if self.max_upload_bytes < 1 or self.timeout_s <= 0:
-            raise OptionsError("options.invalid", "--max-upload-mb and --timeout must be positive.")
+        if self.max_bytes < 1 or self.timeout_s <= 0 or self.read_timeout_s <= 0 or self.max_resolution < 1 \
+                or (self.max_memory is not None and self.max_memory < 1) or self.max_fields < 1:
+            raise OptionsError("options.invalid", "--max-bytes, --max-memory, --max-resolution, --timeout and "
+                               "--read-timeout must be positive.")
         from .origin import check_host, check_origin
 
         for origin in self.allow_origins:
@@ -66,6 +77,11 @@ class ServerSettings:
             problem = check_host(host)
             if problem:
                 raise OptionsError("options.invalid", problem, hint="e.g. --allow-host mybox.local")
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest request body: the image as base64 (4/3 of max_bytes) plus room for the fields."""
+        return self.max_bytes * 4 // 3 + 64 * 1024
 
     @property
     def is_loopback(self) -> bool:
@@ -260,23 +276,32 @@ def decode_b64(text: str, name: str) -> bytes:
         raise ServerError("request.bad-base64", f"{name} is not valid base64.", field_name=name) from None
 
 
-def parse_body(body: bytes, content_type: str | None) -> RequestData:
+def _too_many_fields(max_fields: int) -> ServerError:
+    return ServerError("request.too-many-fields", f"The request has more than {max_fields} fields.",
+                       hint="Send the image and the options you need, nothing else.")
+
+
+def parse_body(body: bytes, content_type: str | None, *, max_fields: int = 256) -> RequestData:
     """Split a body held in memory into fields and files: multipart, urlencoded, JSON or raw bytes.
 
     Nothing is spooled to disk (unlike Starlette's form parser, which writes parts over 1 MB to a
-    temporary file).
+    temporary file). More than `max_fields` fields (parts, pairs, keys) is a 400 as soon as it is seen.
     """
     ctype, params = parse_options_header(content_type or "")
     if ctype == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary:
             raise ServerError("request.bad-multipart", "multipart/form-data without a boundary.")
-        return _parse_multipart(body, boundary)
+        return _parse_multipart(body, boundary, max_fields)
     if ctype == b"application/x-www-form-urlencoded":
         from urllib.parse import parse_qsl
 
         form = RequestData()
-        for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+        try:
+            pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=max_fields)
+        except ValueError:  # parse_qsl counts the separators first: refused before any pair is built
+            raise _too_many_fields(max_fields) from None
+        for key, value in pairs:
             form.add(key, value)
         return form
     if ctype == b"application/json":
@@ -286,8 +311,13 @@ def parse_body(body: bytes, content_type: str | None) -> RequestData:
             data = json.loads(body or b"{}")
         except ValueError:
             raise ServerError("request.bad-json", "The JSON body can't be parsed.") from None
+        except RecursionError:  # nesting deeper than the parser's stack
+            raise ServerError("request.bad-json", "The JSON body is nested too deeply.",
+                              hint="Send one flat object of fields.") from None
         if not isinstance(data, dict):
             raise ServerError("request.bad-json", "The JSON body must be an object.")
+        if len(data) > max_fields:
+            raise _too_many_fields(max_fields)
         return RequestData(fields={str(k): _json_text(v) for k, v in data.items() if v is not None},
                            json_body=True)
     return RequestData(raw=body)
@@ -300,9 +330,9 @@ def _json_text(value: Any) -> str:
     return str(value)
 
 
-def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
+def _parse_multipart(body: bytes, boundary: bytes, max_fields: int = 256) -> RequestData:
     out = RequestData()
-    state: dict[str, Any] = {"headers": {}, "name": b"", "value": b"", "chunks": []}
+    state: dict[str, Any] = {"headers": {}, "name": b"", "value": b"", "chunks": [], "parts": 0}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["name"] += data[start:end]
@@ -316,6 +346,9 @@ def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
 
     def on_part_begin() -> None:
         state["headers"], state["chunks"] = {}, []
+        state["parts"] += 1
+        if state["parts"] > max_fields:
+            raise _too_many_fields(max_fields)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         state["chunks"].append(data[start:end])
@@ -337,6 +370,8 @@ def _parse_multipart(body: bytes, boundary: bytes) -> RequestData:
     try:
         parser.write(body)
         parser.finalize()
+    except ServerError:
+        raise
     except Exception as exc:  # python-multipart raises its own error types; map them at this seam
         raise ServerError("request.bad-multipart", f"The multipart body can't be parsed: {exc}.") from exc
     return out
