@@ -124,7 +124,7 @@ class Remover:
 
         return peek_size_wh(image)
 
-    def check_memory(self, image: ImageInput, options: Options, limit: int | None, *, limit_text: str,
+    def _check_memory(self, image: ImageInput, options: Options, limit: int | None, *, limit_text: str,
                      hint: str) -> None:
         """Refuse (input.too-costly) an image whose estimated peak memory is above `limit`, from its
         header alone, before anything is decoded. An unreadable header passes: decoding reports it."""

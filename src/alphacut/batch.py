@@ -128,7 +128,7 @@ MemoryLimit = Callable[[], "tuple[int, str, str] | None"]
 def _check_memory(remover: Remover, job: Job, options: Options, memory_limit: MemoryLimit | None) -> None:
     limit = memory_limit() if memory_limit is not None else None
     if limit is not None:
-        remover.check_memory(job.src, options, limit[0], limit_text=limit[1], hint=limit[2])
+        remover._check_memory(job.src, options, limit[0], limit_text=limit[1], hint=limit[2])
 
 
 def run_batch(remover: Remover, jobs: Sequence[Job], options: Options, *, skip_existing: bool = False,

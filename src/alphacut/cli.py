@@ -223,7 +223,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
     data = read_bounded(sys.stdin.buffer, int(settings.max_bytes.value), "stdin")
     limit = _memory_limit(settings)()
     if limit is not None:
-        remover.check_memory(data, options, limit[0], limit_text=limit[1], hint=limit[2])
+        remover._check_memory(data, options, limit[0], limit_text=limit[1], hint=limit[2])
     result = remover.remove_bytes(data, options)
     if output in (None, "-"):
         sys.stdout.buffer.write(result)
