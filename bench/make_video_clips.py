@@ -6,7 +6,7 @@ Subjects with their ground-truth alpha move over a panning/zooming scene (anothe
 with per-frame sensor noise and H.264 compression; two clips are webcam-like 16:9 shots whose
 subject runs off the frame's bottom edge, one has a scene cut. Per clip: clip.mp4, images/ (the
 decoded frames) and gt/ (exact alpha), so each clip folder is also an eval set. Logic:
-alphacut.video.synth. Needs the video extra.
+alphacut.eval.video_clips. Needs the video extra.
 
 --samples adds a clip made from the bundled samples/ (no evaldata needed): astronaut.jpg over a
 pan of rocket.jpg, its alpha being the default model's matte of the still photo (the composite is
@@ -20,7 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
-from alphacut.video.synth import DEFAULT_CLIPS, make_clips, samples_clip
+from alphacut.eval.video_clips import DEFAULT_CLIPS, make_clips, samples_clip
 
 
 def main(argv: list[str] | None = None) -> int:

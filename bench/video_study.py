@@ -113,7 +113,7 @@ def subject_motion(clips: Path, clip: str, evaldata: Path) -> list[NDArray[np.fl
     """Per frame, the 2×3 affine the synthetic clip moved its subject with (subject image → frame)."""
     import dataclasses
 
-    from alphacut.video import synth
+    from alphacut.eval import video_clips as synth
 
     entry = next(c for c in json.loads((clips / "manifest.json").read_text())["clips"] if c["name"] == clip)
     fields = {f.name for f in dataclasses.fields(synth.ClipSpec)}

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError, OutputError
-from ._deps import require_av, require_cv2
+from ..video._deps import require_av, require_cv2
 
 __all__ = ["DEFAULT_CLIPS", "ClipSpec", "Still", "load_still", "make_clip", "make_clips", "pick_still"]
 

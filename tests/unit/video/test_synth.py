@@ -12,7 +12,7 @@ pytest.importorskip("av")
 cv2 = pytest.importorskip("cv2")
 
 from alphacut.errors import OutputError
-from alphacut.video.synth import ClipSpec, make_clips
+from alphacut.eval.video_clips import ClipSpec, make_clips
 
 
 def _fake_evaldata(root: Path) -> Path:
