@@ -11,7 +11,7 @@ from alphacut.batch import Outcome, run_batch
 from alphacut.io.files import Job
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 class CountingRemover(Remover):

@@ -17,7 +17,7 @@ from alphacut.models.store import ModelStore
 from alphacut.runtime.background import BackgroundBackend
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 HEAVY = ("onnxruntime", "scipy", "PIL", "numpy")
 

@@ -10,7 +10,7 @@ import pytest
 from alphacut import Options, Remover
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 
 def test_old_stage_names_warn(tiny_spec: Any) -> None:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from alphacut import cli
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 @pytest.fixture

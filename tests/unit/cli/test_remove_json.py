@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from alphacut import Remover, cli
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from alphacut import cli
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 def test_ray_flag_without_the_extra_says_how_to_get_it(monkeypatch, tmp_path):

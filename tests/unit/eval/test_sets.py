@@ -11,7 +11,7 @@ from alphacut.errors import InputError
 from alphacut.eval.metrics import SetAccumulator, gradient_error
 from alphacut.eval.sets import compare_markdown, discover_sets, evaluate, evaluate_dir
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def disc(h=64, w=64, r=18):

@@ -11,7 +11,7 @@ from PIL import Image, ImageCms
 from alphacut.errors import InputError
 from alphacut.io.decode import decode_image
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 
 def test_jpeg_bytes_path_pil_and_array_agree(tmp_path):

@@ -14,7 +14,7 @@ from PIL import Image
 
 from alphacut.io.files import collect_jobs, write_atomic
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 def test_symlink_loops_under_a_folder_are_reported_and_the_rest_runs(run, tmp_path):

@@ -18,9 +18,9 @@ from alphacut.models.catalog import load_catalog
 from alphacut.models.store import ModelStore
 from alphacut.runtime.fake import FakeBackend
 
-from .portraits import BACKGROUND, draw_portrait
-from .test_store import PKG, VERSION, FakeNpm, _catalog, _payload, _sha, _spec
-from .test_store import store_npm as _fake_npm
+from ..models.test_store import PKG, VERSION, FakeNpm, _catalog, _payload, _sha, _spec
+from ..models.test_store import store_npm as _fake_npm
+from ..portraits import BACKGROUND, draw_portrait
 
 store_npm = pytest.fixture(_fake_npm.__wrapped__, name="store_npm")  # the fake npm client of test_store
 INNER = "/third_party/mediapipe/modules/face_landmark/face_landmark.tflite"

@@ -13,8 +13,8 @@ from alphacut import ModelError, Remover, cli
 from alphacut.models.catalog import Catalog, ModelSpec
 from alphacut.models.store import ModelStore
 
-from .conftest import make_tiny_onnx, square_image
-from .test_optimized_cache import _rot_in_place
+from ..conftest import make_tiny_onnx, square_image
+from ..runtime.test_optimized_cache import _rot_in_place
 
 
 def _store(tmp_path: Path) -> ModelStore:

@@ -221,7 +221,7 @@ def _sha256(path: Path) -> str:
 
 # The int8 transform needs ISNet's own tensors (its shipped calibration): tested above on the tiny
 # graph through make_int8, and on the real model in tests/integration/test_transforms_real.py.
-# tflite-to-onnx reads a TFLite file, not an ONNX one: tested in tests/unit/test_tflite.py.
+# tflite-to-onnx reads a TFLite file, not an ONNX one: tested in tests/unit/models/test_tflite.py.
 @pytest.mark.parametrize("name", sorted(n for n in TRANSFORMS if "int8" not in n and n != "tflite-to-onnx"))
 def test_transforms_are_deterministic_and_recorded(tmp_path: Path, name: str) -> None:
     src = tmp_path / "src.onnx"
@@ -257,7 +257,7 @@ def test_unreadable_source_is_a_model_error(tmp_path: Path, content: bytes | Non
 # ------------------------------------------------------------------------------------ static int8
 
 def _ranges(model: onnx.ModelProto, xs: list[np.ndarray]) -> dict[str, tuple[float, float]]:
-    """Min/max of every float activation over xs, measured as bench/calibrate_int8.py does."""
+    """Min/max of every float activation over xs, measured as bench/data/calibrate_int8.py does."""
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     inits = {i.name for i in probe.graph.initializer}

@@ -16,7 +16,7 @@ from alphacut.ops.resize import resize_image, resize_matte
 from alphacut.options import Background, Color
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 def photo_and_matte(h: int = 96, w: int = 160) -> tuple[np.ndarray, np.ndarray]:

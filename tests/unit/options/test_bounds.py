@@ -24,7 +24,7 @@ from alphacut.options import (
     parse_size,
 )
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")  # 120x80
 

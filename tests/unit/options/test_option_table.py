@@ -14,7 +14,7 @@ from alphacut.option_table import BY_NAME, OPTION_TABLE, option_for
 from alphacut.options import Background, Color
 from alphacut.presets import PRESETS
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 
 def test_every_field_has_a_row_and_every_row_a_field() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from alphacut.options_doc import cli_reference, options_reference
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 @pytest.mark.parametrize(("name", "make"), [("OPTIONS.md", options_reference), ("CLI.md", cli_reference)])

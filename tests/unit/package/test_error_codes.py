@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from alphacut import cli
 from alphacut.errors import CODES, AlphacutError, ServerError, error_for
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "alphacut"
+SRC = Path(__file__).resolve().parents[3] / "src" / "alphacut"
 RAISE = re.compile(r"\b(\w*Error)\(\s*\"([a-z][a-z0-9_.-]*)\"", re.DOTALL)
 NAME = re.compile(r"^[a-z]+(\.[a-z0-9]+(-[a-z0-9]+)*)+$")
 
@@ -79,7 +79,7 @@ def raising_client(tiny_spec: Any) -> Any:
 
 def test_server_answers_each_code_with_its_one_status(raising_client: Any) -> None:
     client, remover = raising_client
-    from .conftest import encoded, square_image
+    from ..conftest import encoded, square_image
 
     png = encoded(square_image(), "PNG")
     for code, (_cls, status) in CODES.items():

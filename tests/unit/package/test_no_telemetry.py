@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 STRACE = shutil.which("strace")
 INET = re.compile(r"\b(socket|connect|bind)\(.*?(AF_INET6?)\b(.*)")

@@ -16,7 +16,7 @@ from alphacut.errors import OptionsError
 from alphacut.options import Length, Margin, MarginBasis, Options, Roi, check_fits_image
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 #: remove.bg's crop_margin as a library user writes it: % of the subject's own axis, 50 % / 500 px caps
 REMOVEBG_MARGIN = {"basis": MarginBasis.AXIS, "max_frac": 0.5, "max_px": 500}

@@ -51,7 +51,7 @@ def big_jpeg() -> bytes:
 @pytest.fixture(scope="module")
 def big_rotated_portrait_jpeg() -> bytes:
     """Like big_rotated_jpeg, with a face the id-photo presets can detect (tests/unit/portraits.py)."""
-    from .portraits import draw_portrait
+    from ..portraits import draw_portrait
 
     img = Image.fromarray(draw_portrait(1500, 2000, face_w=250).rgb).resize((3000, 4000), Image.BILINEAR)
     exif = Image.Exif()

@@ -23,7 +23,7 @@ from alphacut.ops.framing import ID_RULES, find_crown, frame_portrait, rotate_ab
 from alphacut.runtime.faces import detect_faces
 from alphacut.runtime.fake import FakeBackend
 
-from .portraits import NECK, SKIN, draw_portrait, rotate
+from ..portraits import NECK, SKIN, draw_portrait, rotate
 
 PRESET_RULE = {"id-photo": "icao", "id-photo-us": "us"}
 
@@ -214,7 +214,7 @@ def test_cli_reports_no_face_and_writes_nothing(monkeypatch, tiny_spec, tmp_path
 
 def test_server_frames_a_portrait_and_answers_400_without_a_face(tiny_spec):
     pytest.importorskip("fastapi")
-    from .test_server import make_client
+    from ..server.test_routes import make_client
 
     with make_client(tiny_spec, FakeBackend(size_hw=(256, 256), softness=0.02)) as client:
         r = client.post("/v1/remove?preset=id-photo", files={"file": ("me.png", _png(draw_portrait().rgb), "image/png")})

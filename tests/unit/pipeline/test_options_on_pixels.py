@@ -14,7 +14,7 @@ from alphacut.ops.pixels import float_to_u8, u8_to_float
 from alphacut.options import Background, Color, Refine
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_ecommerce_subject_fills_85_percent_and_is_centred(remover, size):
 def test_id_photo_has_exact_size_and_plain_background(remover, preset, size):
     from alphacut.ops.framing import ID_RULES
 
-    from .portraits import draw_portrait
+    from ..portraits import draw_portrait
 
     out = remover.cutout(draw_portrait().rgb, opts(preset=preset, bg="lightblue"))  # a face to frame
     assert out.image.size == size and out.image.mode == "RGB"

@@ -11,7 +11,7 @@ from alphacut import Background, Color, Options, OutputFormat, Remover
 from alphacut.errors import OptionsError
 from alphacut.runtime.onnx import OnnxBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 @pytest.fixture

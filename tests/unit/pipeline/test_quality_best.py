@@ -11,7 +11,7 @@ from alphacut.errors import OptionsError
 from alphacut.options import Quality
 from alphacut.runtime.fake import FakeBackend
 
-from .conftest import square_image
+from ..conftest import square_image
 
 
 class RampBackend(FakeBackend):

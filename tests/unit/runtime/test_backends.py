@@ -8,7 +8,7 @@ from alphacut.runtime.base import Backend
 from alphacut.runtime.fake import FakeBackend
 from alphacut.runtime.onnx import OnnxBackend, available_providers
 
-from .conftest import make_tiny_onnx
+from ..conftest import make_tiny_onnx
 
 
 def test_tiny_model_runs_and_reports_fixed_size(tiny_onnx):

@@ -11,7 +11,7 @@ import pytest
 from alphacut.runtime import onnx as onnx_runtime
 from alphacut.runtime.onnx import OnnxBackend
 
-from .conftest import make_tiny_onnx
+from ..conftest import make_tiny_onnx
 
 HASH = "sha256:" + "ab" * 32
 

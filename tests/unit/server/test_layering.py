@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-SERVER = Path(__file__).resolve().parents[2] / "src" / "alphacut" / "server"
+SERVER = Path(__file__).resolve().parents[3] / "src" / "alphacut" / "server"
 FORBIDDEN = ("alphacut.post", "alphacut.ops", "alphacut.io.decode", "alphacut.runtime", "alphacut.pipeline",
              "alphacut.composition")
 
@@ -49,7 +49,7 @@ def test_removebg_calls_remover_cutout_with_all_fields_as_options(tiny_spec: Any
     from alphacut.server.app import create_app
     from alphacut.server.schemas import ServerSettings
 
-    from .conftest import encoded, square_image
+    from ..conftest import encoded, square_image
 
     seen: list[Any] = []
 

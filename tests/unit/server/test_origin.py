@@ -22,7 +22,7 @@ from alphacut.server.app import create_app
 from alphacut.server.origin import OriginPolicy
 from alphacut.server.schemas import ServerSettings
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 

@@ -22,7 +22,7 @@ from alphacut.runtime.fake import FakeBackend
 from alphacut.server.app import create_app
 from alphacut.server.schemas import ServerSettings, options_from_fields, parse_body
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 JPEG_FIELDS = {"format": "jpg"}

@@ -25,7 +25,7 @@ from alphacut.runtime.fake import FakeBackend
 from alphacut.server.app import create_app
 from alphacut.server.schemas import ServerSettings, options_from_fields
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 LOCAL = "http://127.0.0.1:7000"  # ServerSettings()'s own address: the Host the server answers to
