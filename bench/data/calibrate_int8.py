@@ -6,7 +6,7 @@ float activation the mean over images of its per-image min and max (a moving ave
 one outlier image from stretching a scale). Written to
 src/alphacut/models/calibration/<name>.json, read by the ``...+int8`` transforms.
 
-    python bench/calibrate_int8.py            # needs the isnet-general-use-dynamic model cached
+    python bench/data/calibrate_int8.py            # needs the isnet-general-use-dynamic model cached
 
 Only alphacut's bundled samples are used, never evaldata: the quality eval stays independent.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
 from alphacut.config import load_settings

@@ -1,6 +1,6 @@
 """Build the benchmark image set: mixed sizes, every image with its ground truth, deterministic.
 
-    PYTHONPATH=src python bench/make_bench_set.py --evaldata ../shared/evaldata --out out/benchset
+    PYTHONPATH=src python bench/data/make_bench_set.py --evaldata ../shared/evaldata --out out/benchset
 
 Writes ``<out>/images/<name>.jpg|png``, ``<out>/gt/<name>.png`` (8-bit matte, same size as the image)
 and ``<out>/manifest.json`` (source pair, size, whether 128 in the GT means "unknown, don't score").

@@ -1,6 +1,6 @@
 """Build the synthetic video clips (exact per-frame alpha) from ../shared/evaldata, deterministic.
 
-    PYTHONPATH=src python bench/make_video_clips.py --evaldata ../shared/evaldata --out out/videoclips
+    PYTHONPATH=src python bench/data/make_video_clips.py --evaldata ../shared/evaldata --out out/videoclips
 
 Subjects with their ground-truth alpha move over a panning/zooming scene (another evaldata image),
 with per-frame sensor noise and H.264 compression; two clips are webcam-like 16:9 shots whose

@@ -1,6 +1,6 @@
 """Compare OpenCV's frontal-face cascades on evaldata's photos (how runtime/faces.py's was chosen).
 
-Usage: .venv/bin/python bench/id_photo_detectors.py [../shared/evaldata]
+Usage: .venv/bin/python bench/id_photo/id_photo_detectors.py [../shared/evaldata]
 
 Runs haarcascade_frontalface_{default,alt,alt2} the way runtime/faces.py does (grey, equalized,
 scaleFactor 1.1, minNeighbors 5, faces >= 6% of the shorter side here to count small ones too) on
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FACES = [  # (image, face centre x, y), judged by eye
     ("davis_people/images/180_stroller.jpg", 281, 150),
     ("davis_people/images/221_breakdance-flare.jpg", 642, 152),

@@ -1,6 +1,6 @@
 """The id-photo chin before and after the landmark model (docs/ID_PHOTOS.md, "Measured").
 
-Usage: .venv/bin/python bench/id_photo_landmarks.py [../shared/evaldata]
+Usage: .venv/bin/python bench/id_photo/id_photo_landmarks.py [../shared/evaldata]
 
 Needs the default model and mediapipe-face-landmark in the cache (`make model`). Three tables:
 
@@ -8,7 +8,7 @@ Needs the default model and mediapipe-face-landmark in the cache (`make model`).
    when both eye cascades fire, else 1.02 face-box heights below the box's top) and the model's
    mesh point 152, in pixels and in % of the marked head (crown to chin);
 2. the landmark model's face probability on every box the Haar cascade finds in davis_people,
-   sod_bsds_dev, grabcut and samples/astronaut.jpg (real faces: bench/id_photo_detectors.FACES);
+   sod_bsds_dev, grabcut and samples/astronaut.jpg (real faces: bench/id_photo/id_photo_detectors.FACES);
 3. where the marked crown and chin land on the canvas of both presets, framed without and with
    the landmark model (the same call the pipeline makes, portrait.place_portrait);
 and first the time to load the model and, on samples/astronaut.jpg, to detect the face and locate
@@ -17,6 +17,7 @@ its landmarks.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -25,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench" / "id_photo"))
 
 from id_photo_detectors import FACES, IGNORE
 
@@ -155,7 +156,10 @@ def main() -> None:
     from alphacut.runtime.faces import FaceLandmarker
 
     logging.basicConfig(level=logging.ERROR)
-    evaldata = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "evaldata"
+    parser = argparse.ArgumentParser(description="The id-photo chin before and after the landmark model.")
+    parser.add_argument("evaldata", nargs="?", type=Path, default=REPO.parent / "shared" / "evaldata",
+                        help="the evaldata folder (default: ../shared/evaldata beside the repository)")
+    evaldata = parser.parse_args().evaldata
     t = time.perf_counter()
     marker = FaceLandmarker(ModelStore(load_settings().home_path).ensure(FACE_LANDMARK_MODEL))
     print(f"landmark model loaded in {1000 * (time.perf_counter() - t):.0f} ms")

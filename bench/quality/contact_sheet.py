@@ -1,7 +1,7 @@
 """Contact sheet of hard cases: the original, rembg's cutout and alphacut's cutout on white and on black.
 
-    PYTHONPATH=src .venv/bin/python bench/contact_sheet.py            # defaults below
-    PYTHONPATH=src .venv/bin/python bench/contact_sheet.py \\
+    PYTHONPATH=src .venv/bin/python bench/quality/contact_sheet.py            # defaults below
+    PYTHONPATH=src .venv/bin/python bench/quality/contact_sheet.py \\
         --item adobe_crops/dbaf7521a5_87f08cf0ad --item davis_people/107_lady-walk --out docs/img/contact_sheet.png
 
 Rows are images (``--item SET/STEM``, picked from an evaldata folder), columns are:
@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = HERE.parents[1]
 DEFAULT_ITEMS = (
     "adobe_crops/dbaf7521a5_87f08cf0ad",  # dog: fur against a dark background
     "davis_people/107_lady-walk",  # long hair, small subject
@@ -58,13 +58,13 @@ def find_image(evaldata: Path, set_name: str, stem: str) -> Path:
 def rembg_matte(rembg_dir: Path, image: Path, set_name: str, stem: str) -> Image.Image:
     path = rembg_dir / set_name / f"{stem}.png"
     if not path.is_file():
-        py = HERE / ".envs" / "rembg" / "bin" / "python"
+        py = HERE.parent / ".envs" / "rembg" / "bin" / "python"
         if not py.is_file():
             raise SystemExit(f"contact_sheet: no rembg matte {path}; run bench/compare_quality.sh "
                              "(or bench/setup_peers.sh rembg) first.")
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / image.name).symlink_to(image.resolve())
-            subprocess.run([str(py), str(HERE / "peer_rembg.py"), "--model", str(MODEL), "--images", tmp,
+            subprocess.run([str(py), str(HERE.parent / "peer_rembg.py"), "--model", str(MODEL), "--images", tmp,
                             "--out", str(path.parent)], check=True)
     return Image.open(path).convert("L")
 

@@ -1,6 +1,6 @@
 """What a --fast resolution costs in quality: MAE (and max F-beta) per evaldata set against the default.
 
-    .venv/bin/python bench/fast_quality.py --root ../shared/evaldata --out out/fastq [--resolutions 768,640] [--limit N]
+    .venv/bin/python bench/quality/fast_quality.py --root ../shared/evaldata --out out/fastq [--resolutions 768,640] [--limit N]
 
 For the default mode and each resolution R, `alphacut remove <set>/images -o OUT/<R>/<set> -f mask
 --skip-existing` (R: `--fast --resolution R`) writes every set's mattes; a run that was stopped picks up

@@ -1,6 +1,6 @@
 """Ray's fixed and per-image overhead for `alphacut remove --ray`, with a model that costs ~nothing.
 
-    .venv/bin/python bench/ray_overhead.py --count 300 --repeat 2
+    .venv/bin/python bench/scale/ray_overhead.py --count 300 --repeat 2
 
 The tiny test model of tests/unit/conftest.py (one ONNX op deep) in a temporary ALPHACUT_HOME, on
 `count` generated 96x64 PNGs: what remains of a run's time is reading, decoding, encoding and
@@ -19,9 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "bench" / "scale"))
 
 from ray_scale import run
 from tests.unit.conftest import make_tiny_onnx, square_image

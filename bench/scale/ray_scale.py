@@ -1,6 +1,6 @@
 """Local batch vs `--ray` on the same images, runs interleaved, for docs/SCALE.md.
 
-    .venv/bin/python bench/ray_scale.py --evaldata ../shared/evaldata --count 200 --repeat 1 --out out/scale
+    .venv/bin/python bench/scale/ray_scale.py --evaldata ../shared/evaldata --count 200 --repeat 1 --out out/scale
 
 Takes `count` images evenly spaced over evaldata's MANIFEST.csv (all sets), links them into
 <out>/images/<set>/, then alternates `alphacut remove <out>/images -o <out>/<tool> --overwrite -q`

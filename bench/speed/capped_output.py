@@ -1,7 +1,7 @@
 """Time of a capped cutout (remove.bg's size=preview: max_output_pixels=250000) from a big JPEG: the
 reduced decode that min_decode_size allows vs the full decode, interleaved round by round.
 
-    nice -n 5 .venv/bin/python bench/capped_output.py [--mp 24] [--rounds 3] [--threads 2]
+    nice -n 5 .venv/bin/python bench/speed/capped_output.py [--mp 24] [--rounds 3] [--threads 2]
 
 Needs the default model in the cache (alphacut models fetch). Compare the ratio, not the seconds:
 the machine may be shared.

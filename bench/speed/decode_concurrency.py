@@ -4,7 +4,7 @@
 decode); "lock-free" is decode_image as it is now (warnings captured per thread). Both variants run
 interleaved, round after round, so machine load hits them alike; compare the ratio, not the rates.
 
-    .venv/bin/python bench/decode_concurrency.py [--mp 12] [--per-thread 4] [--rounds 3]
+    .venv/bin/python bench/speed/decode_concurrency.py [--mp 12] [--per-thread 4] [--rounds 3]
 """
 
 from __future__ import annotations

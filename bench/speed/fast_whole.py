@@ -1,7 +1,7 @@
 """Whole-process `alphacut remove --fast` against rembg on a folder: fresh processes, interleaved.
 
-    .venv/bin/python bench/fast_whole.py out/benchset --peers-dir /work/peers [--resolutions 768,640] [--rounds 2]
-    bench/avx2only/run.sh .venv/bin/python bench/fast_whole.py ...   # on an AVX2-only CPU (emulated)
+    .venv/bin/python bench/speed/fast_whole.py out/benchset --peers-dir /work/peers [--resolutions 768,640] [--rounds 2]
+    bench/avx2only/run.sh .venv/bin/python bench/speed/fast_whole.py ...   # on an AVX2-only CPU (emulated)
 
 Each round spawns, in a rotating order: rembg's runner over the folder (no warm-up call: its model
 load and imports count, as alphacut's do) and `alphacut remove FOLDER -o OUT -f mask --fast

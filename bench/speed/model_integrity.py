@@ -4,7 +4,7 @@ Runs in a temporary ALPHACUT_HOME (the shared cache is only read): copies the de
 writes its optimized graph once, then times, interleaved, a load with the model's sha256 check and
 one without (both check the optimized graph's recorded hash, which is not optional).
 
-    .venv/bin/python bench/model_integrity.py [ROUNDS]
+    .venv/bin/python bench/speed/model_integrity.py [ROUNDS]
 """
 
 from __future__ import annotations

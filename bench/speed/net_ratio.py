@@ -1,7 +1,7 @@
 """Time the network alone: the default int8 model against the fp16 file, interleaved, in one process.
 
-    .venv/bin/python bench/net_ratio.py [--sizes 1024,768,640] [--repeat 5] [--threads 2] [--image samples/coffee.jpg]
-    bench/avx2only/run.sh .venv/bin/python bench/net_ratio.py ...   # the same on an AVX2-only CPU (emulated)
+    .venv/bin/python bench/speed/net_ratio.py [--sizes 1024,768,640] [--repeat 5] [--threads 2] [--image samples/coffee.jpg]
+    bench/avx2only/run.sh .venv/bin/python bench/speed/net_ratio.py ...   # the same on an AVX2-only CPU (emulated)
 
 Each round runs every (model, size) once, in a rotating order, on the same prepared input
 (Remover.prepare → Remover.infer: exactly the pipeline's inference call). Per (model, size): the

@@ -1,6 +1,6 @@
 """CPU seconds per stage of alphacut's pipeline on a folder, one image at a time, in this process.
 
-    .venv/bin/python bench/stage_cpu.py FOLDER [--fast] [-f mask|png] [--repeat N] [--json OUT]
+    .venv/bin/python bench/speed/stage_cpu.py FOLDER [--fast] [-f mask|png] [--repeat N] [--json OUT]
 
 CPU time, not wall time, so that the shares hold on a shared, busy machine: the stages that run in
 the calling thread (decode, preprocess, matte = upsampling + clean-up, compose = decontamination +

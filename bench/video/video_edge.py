@@ -1,9 +1,9 @@
 """What is the per-frame edge error of video mattes made of? (issue 13 point 2, docs/VIDEO.md "Edge study")
 
-    PYTHONPATH=src .venv/bin/python bench/video_edge.py --clips out/clips0 --cache out/study0 \
+    PYTHONPATH=src .venv/bin/python bench/video/video_edge.py --clips out/clips0 --cache out/study0 \
         --rembg out/rembg_clips0 [--fit-on out/clips0 --fit-cache out/study0] --json out/edge0.json
 
-Reads what bench/video_study.py cached (the network's output per frame, before the min-max stretch)
+Reads what bench/video/video_study.py cached (the network's output per frame, before the min-max stretch)
 and the clips' exact truth; no network run. Per clip and method (alphacut frame by frame, the
 shipped MatteWindow, the same two with the matte resized by Lanczos instead of the library's
 area-weighted bilinear, rembg's masks):

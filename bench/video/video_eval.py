@@ -1,8 +1,8 @@
-"""Score video cut-outs on the synthetic clips (bench/make_video_clips.py): rembg frame by frame,
+"""Score video cut-outs on the synthetic clips (bench/data/make_video_clips.py): rembg frame by frame,
 alphacut frame by frame (`alphacut video --no-steady`), `alphacut video`, `alphacut video --fast`,
 `alphacut video --keyframes 2` (the network on every 2nd frame at the default resolution).
 
-    PYTHONPATH=src .venv/bin/python bench/video_eval.py --clips out/videoclips --out out/videoeval \
+    PYTHONPATH=src .venv/bin/python bench/video/video_eval.py --clips out/videoclips --out out/videoeval \
         --rembg-python bench/.envs/rembg/bin/python --rembg-model ~/.cache/alphacut/models/isnet-general-use-fp16.onnx
 
 Every method runs as its own process per clip, the methods interleaved clip by clip (so a busy
@@ -54,7 +54,7 @@ def methods(args: argparse.Namespace, clip: Path, out: Path) -> dict[str, list[s
     m = {"alphacut frame by frame": [*base, "-o", f"{out / 'alphacut_frames'}/", "--no-steady"],
          "alphacut video": [*base, "-o", f"{out / 'alphacut_video'}/"]}
     if args.rembg_python:
-        m["rembg frame by frame"] = [str(args.rembg_python), str(HERE / "peer_rembg.py"), "--model",
+        m["rembg frame by frame"] = [str(args.rembg_python), str(HERE.parent / "peer_rembg.py"), "--model",
                                      str(args.rembg_model.expanduser()), "--images", str(clip / "images"),
                                      "--out", str(out / "rembg"), "--threads", str(args.threads)]
     m["alphacut video --fast"] = [*base, "-o", f"{out / 'alphacut_video_fast'}/", "--fast"]
@@ -69,7 +69,7 @@ _DIRS = {"rembg frame by frame": "rembg", "alphacut frame by frame": "alphacut_f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=Path, required=True, help="bench/make_video_clips.py's output")
+    parser.add_argument("--clips", type=Path, required=True, help="bench/data/make_video_clips.py's output")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rembg-python", type=Path, default=None, help="bench/.envs/rembg/bin/python")
     parser.add_argument("--rembg-model", type=Path,

@@ -1,9 +1,9 @@
 """Per-frame matte fixes for video, scored frame by frame and through the shipped window (issue 13 point 2).
 
-    PYTHONPATH=src .venv/bin/python bench/video_fixes.py --clips out/clips0 --cache out/study0 \
+    PYTHONPATH=src .venv/bin/python bench/video/video_fixes.py --clips out/clips0 --cache out/study0 \
         --rembg out/rembg_clips0 [--window "levels 0.05-0.95" ...] --json out/fixes0.json
 
-Reads bench/video_study.py's cache (the network's output per frame, before the min-max stretch); no
+Reads bench/video/video_study.py's cache (the network's output per frame, before the min-max stretch); no
 network run. Each variant turns the low-resolution output into the frame's matte differently, after
 pipeline.postprocess's min-max stretch and the default model's value curve (catalog `levels`;
 --no-curve leaves the curve out, as the pipeline was before the quality owner chose one):

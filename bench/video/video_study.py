@@ -1,14 +1,14 @@
 """Where does alphacut video's dtSSD come from, and what lowers it? (issue 13, docs/VIDEO.md "Study")
 
-    PYTHONPATH=src .venv/bin/python bench/video_study.py --clips out/clips0 --cache out/study0 \
+    PYTHONPATH=src .venv/bin/python bench/video/video_study.py --clips out/clips0 --cache out/study0 \
         [--rembg out/rembg_clips0] [--evaldata ../shared/evaldata] [--extra "MatteWindow (shipped)"]
 
-1. cache: the network's output for every frame of every clip (bench/make_video_clips.py's images/),
+1. cache: the network's output for every frame of every clip (bench/data/make_video_clips.py's images/),
    after its activation and before the min-max stretch, as float16 npy under --cache (resumable:
    one file per frame). The only step that runs the network; the rest is numpy/OpenCV on the cache.
 2. variants: full-resolution mattes of several post-processing / steadying methods (per-frame,
    clip-level or no stretch; the recursive MatteStabilizer; window filters; the shipped
-   MatteWindow), scored with alphacut.video.metrics.score_clip (as bench/video_eval.py), with
+   MatteWindow), scored with alphacut.video.metrics.score_clip (as bench/video/video_eval.py), with
    rembg's masks (bench/peer_rembg.py's output, one folder per clip) as the reference when given.
 3. decomposition, per clip and method: the shares of Σ dtSSD² in the edge band (within 3 px of
    where either frame's truth is soft or changes), the interior and the background; the largest

@@ -1,10 +1,10 @@
-// Applies one scripted brush stroke with web/src/brush.js, flat and edge-aware, for bench/edge_brush.py.
+// Applies one scripted brush stroke with web/src/brush.js, flat and edge-aware, for bench/web/edge_brush.py.
 // Input (JSON on stdin): {dir, w, h, erase, radius, box}; reads dir/photo.u8 (H×W×4 RGBA), dir/alpha.u8
 // (H×W, the model's matte) and dir/mask.u8 (H×W stroke coverage 0..255); writes dir/flat.u8 and
 // dir/edge.u8 (the alpha after the stroke). Prints {ms} for the edge-aware target.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyStroke, edgeAwareTarget } from "../web/src/brush.js";
+import { applyStroke, edgeAwareTarget } from "../../web/src/brush.js";
 
 const job = JSON.parse(readFileSync(0, "utf8"));
 const read = (name) => new Uint8Array(readFileSync(join(job.dir, name)));

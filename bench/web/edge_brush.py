@@ -8,8 +8,8 @@ matte is too high there, restore when it is too low. The stroke is applied by we
 flat and edge-aware; the table gives the mean absolute alpha error inside the stroke's footprint
 (grabcut's unknown band left out) for the model, the flat brush and the edge-aware brush.
 
-    PYTHONPATH=src .venv/bin/python bench/edge_brush.py               # 4 images per set; EVALDATA=... elsewhere
-    PYTHONPATH=src .venv/bin/python bench/edge_brush.py --per-set 8 --sets adobe_crops,davis_people
+    PYTHONPATH=src .venv/bin/python bench/web/edge_brush.py               # 4 images per set; EVALDATA=... elsewhere
+    PYTHONPATH=src .venv/bin/python bench/web/edge_brush.py --per-set 8 --sets adobe_crops,davis_people
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVAL = Path(os.environ.get("EVALDATA", str(ROOT.parent / "shared" / "evaldata")))
 SETS = "adobe_crops,davis_people,davis_animals,davis_objects,ebay_products,sod_bsds_dev,grabcut"
 
@@ -98,7 +98,7 @@ def main() -> int:
                 (d / "mask.u8").write_bytes(mask.tobytes())
                 job = {"dir": tmp, "w": w, "h": h, "erase": erase, "radius": radius, "box": box, "lambda": args.lam,
                        "eps": args.eps}
-                proc = subprocess.run(["node", str(ROOT / "bench" / "edge_brush.mjs")], input=json.dumps(job),
+                proc = subprocess.run(["node", str(ROOT / "bench" / "web" / "edge_brush.mjs")], input=json.dumps(job),
                                       capture_output=True, text=True, check=True)
                 ms = json.loads(proc.stdout)["ms"]
                 flat = np.frombuffer((d / "flat.u8").read_bytes(), np.uint8).reshape(h, w) / 255

@@ -4,12 +4,12 @@ The catalog has no fp32 ISNet file cached here; this makes one from the fp16 fil
 constants become fp32, Casts to fp16 become Casts to fp32, fp16 tensor types become fp32. Checks the copy
 against the original with onnxruntime on a random input and prints the largest difference.
 
-    .venv/bin/python bench/fp16_to_fp32.py ~/.cache/alphacut/models/isnet-general-use-fp16.onnx /tmp/isnet-fp32.onnx
+    .venv/bin/python bench/web/fp16_to_fp32.py ~/.cache/alphacut/models/isnet-general-use-fp16.onnx /tmp/isnet-fp32.onnx
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 import onnx
@@ -35,7 +35,11 @@ def widen(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def main() -> int:
-    src, dst = sys.argv[1], sys.argv[2]
+    parser = argparse.ArgumentParser(description="Write an fp32 copy of an fp16 ONNX model and check it.")
+    parser.add_argument("src", help="the fp16 model (.onnx)")
+    parser.add_argument("dst", help="where to write the fp32 copy")
+    args = parser.parse_args()
+    src, dst = args.src, args.dst
     onnx.save(widen(onnx.load(src)), dst)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2

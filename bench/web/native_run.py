@@ -1,10 +1,10 @@
 """session.run of a model in native onnxruntime (the server's runtime), timed: the native side of the
-page's WASM measurement (bench/web_ort.mjs), same model file, thread count and input size. Under
+page's WASM measurement (bench/web/web_ort.mjs), same model file, thread count and input size. Under
 bench/avx2only/run.sh the same process sees a CPU without AVX-512, VNNI and AMX, so the two runs show what
 the int8 kernels' instruction set is worth on this machine.
 
-    .venv/bin/python bench/native_run.py ~/.cache/alphacut/models/isnet-general-use-int8-static.onnx --threads 2
-    bench/avx2only/run.sh .venv/bin/python bench/native_run.py ~/.cache/alphacut/models/isnet-general-use-int8-static.onnx
+    .venv/bin/python bench/web/native_run.py ~/.cache/alphacut/models/isnet-general-use-int8-static.onnx --threads 2
+    bench/avx2only/run.sh .venv/bin/python bench/web/native_run.py ~/.cache/alphacut/models/isnet-general-use-int8-static.onnx
 """
 
 from __future__ import annotations

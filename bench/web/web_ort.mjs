@@ -5,7 +5,7 @@
 // creation, one warm-up run, then --runs timed runs. Each setting's first output is compared with the
 // first setting's (max and mean |difference|), so a faster setting that changes the matte shows it.
 //
-//   node bench/web_ort.mjs --model int8s=~/.cache/alphacut/models/isnet-general-use-int8-static.onnx \
+//   node bench/web/web_ort.mjs --model int8s=~/.cache/alphacut/models/isnet-general-use-int8-static.onnx \
 //       --model fp32=/tmp/isnet-fp32.onnx [--threads 2,1] [--graphopt all,basic] [--runs 2] [--rounds 1]
 //       [--ep wasm,webgpu] [--layout NCHW,NHWC] [--fixdims 0,1]
 //
@@ -27,8 +27,8 @@ const { values: args } = parseArgs({ options: { model: { type: "string", multipl
   size: { type: "string", default: "1024" }, ep: { type: "string", default: "wasm" },
   layout: { type: "string", default: "NCHW" }, fixdims: { type: "string", default: "0" },
   dims: { type: "string", default: "height,width" } } });
-const webDir = fileURLToPath(new URL("../web/", import.meta.url));
-const ortDir = fileURLToPath(new URL("../src/alphacut/web/vendor/ort/", import.meta.url));
+const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
+const ortDir = fileURLToPath(new URL("../../src/alphacut/web/vendor/ort/", import.meta.url));
 const require = createRequire(webDir + "package.json");
 const { chromium } = require("playwright-core");
 const models = Object.fromEntries((args.model || []).map((m) => {

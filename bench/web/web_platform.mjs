@@ -3,12 +3,12 @@
 // one-instruction probe module: i32x4.relaxed_dot_i8x16_i7x16_add_s). Evidence for docs/WEB.md's
 // "why 1.5x is not reachable"; light (no model is run).
 //
-//   node bench/web_platform.mjs          # needs web/node_modules (make web) and /usr/bin/chromium
+//   node bench/web/web_platform.mjs          # needs web/node_modules (make web) and /usr/bin/chromium
 import { createRequire } from "node:module";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 
-const require = createRequire(fileURLToPath(new URL("../web/package.json", import.meta.url)));
+const require = createRequire(fileURLToPath(new URL("../../web/package.json", import.meta.url)));
 const { chromium } = require("playwright-core");
 const FLAG_SETS = [
   ["--disable-gpu"],

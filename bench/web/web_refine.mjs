@@ -4,7 +4,7 @@
 // cutout in a worker (as the page's infer-worker.js runs cutoutRGBA after the model) while a 10 ms timer on the main thread records its
 // longest gap: how long the tab stops answering while a photo is refined.
 //
-//   node bench/web_refine.mjs [--mp 12] [--reps 3] [--json out.json]
+//   node bench/web/web_refine.mjs [--mp 12] [--reps 3] [--json out.json]
 //
 // Needs web/node_modules (make web) and /usr/bin/chromium. The photo is 4:3 with --mp megapixels,
 // the matte 1024 px along its longer side (as the model gives it); the median of --reps runs is kept.
@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({ options: { mp: { type: "string", default: "12" },
   reps: { type: "string", default: "3" }, json: { type: "string" } } });
-const webDir = fileURLToPath(new URL("../web/", import.meta.url));
+const webDir = fileURLToPath(new URL("../../web/", import.meta.url));
 const require = createRequire(webDir + "package.json");
 const { build } = require("esbuild");
 const { chromium } = require("playwright-core");

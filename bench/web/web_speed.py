@@ -13,12 +13,12 @@ bench knobs to its URL, e.g. `threads=1` or `graphopt=basic` (onnxruntime-web's 
 --best runs each mode also with the page's "Best quality" control on (server mode sends quality=best;
 private mode runs the model on the image and on its mirror image), right after the standard run.
 
-    PYTHONPATH=src .venv/bin/python bench/web_speed.py
-    PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static,isnet-general-use-fp16 \\
+    PYTHONPATH=src .venv/bin/python bench/web/web_speed.py
+    PYTHONPATH=src .venv/bin/python bench/web/web_speed.py --models isnet-general-use-int8-static,isnet-general-use-fp16 \\
         --images samples/coffee.jpg,samples/chelsea.jpg --rounds 2
-    PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static \\
+    PYTHONPATH=src .venv/bin/python bench/web/web_speed.py --models isnet-general-use-int8-static \\
         --modes private,server --query ",threads=1,graphopt=basic"
-    PYTHONPATH=src .venv/bin/python bench/web_speed.py --models isnet-general-use-int8-static \
+    PYTHONPATH=src .venv/bin/python bench/web/web_speed.py --models isnet-general-use-int8-static \
         --images samples/coffee.jpg,samples/chelsea.jpg --best --rounds 2
 
 Needs `make web browser-deps` and the models cached (`alphacut models fetch <id>`).
@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_IMAGES = "samples/coffee.jpg,samples/chelsea.jpg,samples/astronaut.jpg"

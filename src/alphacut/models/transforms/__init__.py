@@ -106,7 +106,7 @@ def fp16_to_fp32_dynamic_resolution(src: Path, dst: Path) -> None:
 
 
 def load_calibration(name: str) -> dict[str, tuple[float, float]]:
-    """Activation ranges shipped in alphacut/models/calibration/<name>.json (bench/calibrate_int8.py)."""
+    """Activation ranges shipped in alphacut/models/calibration/<name>.json (bench/data/calibrate_int8.py)."""
     import json
     from importlib import resources
     try:

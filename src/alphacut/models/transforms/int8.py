@@ -53,7 +53,7 @@ def make_int8(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]],
     Args:
         model: an fp32 graph (e.g. after :func:`make_fp32`); modified in place and returned.
         ranges: tensor name -> (min, max) of that tensor over calibration images, for every
-            activation tensor the rules above quantize (see bench/calibrate_int8.py).
+            activation tensor the rules above quantize (see bench/data/calibrate_int8.py).
         keep_float: names of Conv nodes left in float (weights and output), e.g. a cheap last
             layer whose precision the matte needs.
     """
