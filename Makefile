@@ -29,17 +29,17 @@ test: model web browser-deps test-deps
 test-unit: setup
 	$(PY) -m pytest -ra tests/unit tests/test_public_api.py
 
-# strace for tests/unit/test_no_telemetry.py (no socket but loopback; needs root, as in CI); skipped when present.
+# strace for tests/unit/package/test_no_telemetry.py (no socket but loopback; needs root, as in CI); skipped when present.
 test-deps:
 	@command -v strace >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y strace)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
 # docs/OPTIONS.md and docs/CLI.md are generated from the option table and the commands' --help
-# (tests/unit/test_options_doc.py fails when they are stale).
+# (tests/unit/options/test_options_doc.py fails when they are stale).
 docs: setup
 	$(PY) -m alphacut.options_doc > docs/OPTIONS.md
 	$(PY) -m alphacut.options_doc --cli > docs/CLI.md

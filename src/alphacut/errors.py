@@ -105,7 +105,7 @@ class ServerError(AlphacutError):
 
 #: Every error code alphacut raises on purpose: code → (error class, HTTP status). The class gives
 #: the CLI's exit code; the status is the same wherever the code is raised. Codes are kebab-case,
-#: dotted by area: `area.what-went-wrong`. tests/unit/test_error_codes.py checks every raise site.
+#: dotted by area: `area.what-went-wrong`. tests/unit/package/test_error_codes.py checks every raise site.
 CODES: dict[str, tuple[type[AlphacutError], int]] = {
     # options: a value the user gave (exit 2)
     "options.invalid": (OptionsError, 400),

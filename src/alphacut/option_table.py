@@ -4,7 +4,7 @@ its bounds, its help and where a user can set it.
 The `alphacut remove` / `alphacut video` flags (cli.py), the server's request fields
 (server/schemas.py: OPTION_FIELDS), the Python keywords (Options.from_kwargs / from_user) and
 docs/OPTIONS.md (`python -m alphacut.options_doc`) are all derived from OPTION_TABLE. A new option
-is a field of Options (its type and default) plus one row here; tests/unit/test_option_table.py
+is a field of Options (its type and default) plus one row here; tests/unit/options/test_option_table.py
 checks that the two agree.
 
 The name a user reads in `--help` (bg, size, fill, erode, ...) is the Python keyword and the HTTP

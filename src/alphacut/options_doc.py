@@ -3,7 +3,7 @@
     python -m alphacut.options_doc > docs/OPTIONS.md
     python -m alphacut.options_doc --cli > docs/CLI.md
 
-(`make docs` runs both.) tests/unit/test_options_doc.py fails when a committed file is not what
+(`make docs` runs both.) tests/unit/options/test_options_doc.py fails when a committed file is not what
 these print.
 """
 

@@ -8,7 +8,7 @@ as a *fallback* adapter, which runs the real model far slower than WASM (docs/WE
 
 The model is a small int8 QDQ network made here (the ops the real ISNet file runs: QuantizeLinear,
 DequantizeLinear int8/uint8/int32, Conv, Relu, MaxPool, Resize, Concat, Add, Sigmoid; random weights, 64 px
-input), so one inference takes well under a second even on SwiftShader; bench/web_ort.mjs --ep webgpu
+input), so one inference takes well under a second even on SwiftShader; bench/web/web_ort.mjs --ep webgpu
 measures the real model. Skipped with the reason where Chromium offers no WebGPU adapter at all."""
 
 from __future__ import annotations

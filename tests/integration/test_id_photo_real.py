@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 PRESET_RULE = {"id-photo": "icao", "id-photo-us": "us"}
 
 # (set/image, crown_y, chin_y, eye_y) in source pixels, marked by hand (one list for this test and
-# bench/id_photo_landmarks.py)
-_MARKS = [tuple(m) for m in json.loads((REPO / "bench" / "id_photo_marks.json").read_text())["marks"]]
+# bench/id_photo/id_photo_landmarks.py)
+_MARKS = [tuple(m) for m in json.loads((REPO / "bench" / "id_photo" / "id_photo_marks.json").read_text())["marks"]]
 ASTRONAUT = _MARKS[0]
 EVALDATA_FACES = _MARKS[1:]
 

@@ -23,8 +23,8 @@ def _masks(folder: Path) -> list[np.ndarray]:
 
 def test_samples_clip_end_to_end(tmp_path: Path, real_remover) -> None:
     import alphacut
+    from alphacut.eval.video_clips import samples_clip
     from alphacut.video.metrics import score_clip
-    from alphacut.video.synth import samples_clip
 
     still = real_remover.matte(str(REPO / "samples" / "astronaut.jpg"))
     info = samples_clip(REPO / "samples", tmp_path / "clip", frames=6, matte=still)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from alphacut.api import Remover
+from alphacut.eval.video_clips import _mux_tone
 from alphacut.models.catalog import ModelSpec
 from alphacut.runtime.fake import FakeBackend
-from alphacut.video.synth import _mux_tone
 
 av = pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -53,7 +53,7 @@ def make_clip(path: Path, *, frames: int = 6, w: int = 96, h: int = 64, pts: lis
         for packet in stream.encode():
             out.mux(packet)
         if a is not None:
-            _mux_tone(out, a, seconds=float(pts[-1] * time_base + Fraction(1, rate)))  # 440 Hz, as synth's clips
+            _mux_tone(out, a, seconds=float(pts[-1] * time_base + Fraction(1, rate)))  # 440 Hz, as eval.video_clips' clips
     return path
 
 
