@@ -103,13 +103,13 @@ class Remover:
         return self.spec.id
 
     @property
-    def max_bytes(self) -> int:
+    def _max_bytes(self) -> int:
         """The largest encoded image this Remover reads (settings: --max-bytes, ALPHACUT_MAX_BYTES)."""
         from .options import DEFAULT_MAX_BYTES
 
         return int(self.settings.max_bytes.value) or DEFAULT_MAX_BYTES
 
-    def estimate_peak_bytes(self, size_wh: tuple[int, int], options: Options | None = None, *,
+    def _estimate_peak_bytes(self, size_wh: tuple[int, int], options: Options | None = None, *,
                             input_bytes: int = 0) -> int:
         """The memory one cutout of an image this size adds at its peak (alphacut.cost), before any work."""
         from .cost import estimate_peak_bytes
@@ -118,7 +118,7 @@ class Remover:
         return estimate_peak_bytes(size_wh, opts.resolution or self.spec.input_size, opts, input_bytes=input_bytes,
                                    model_id=self.spec.id)
 
-    def image_size_wh(self, image: ImageInput) -> tuple[int, int] | None:
+    def _image_size_wh(self, image: ImageInput) -> tuple[int, int] | None:
         """The image's (w, h) from its header alone, or None when it can't be read (decoding says why)."""
         from .io.decode import peek_size_wh
 
@@ -143,7 +143,7 @@ class Remover:
         else:
             nbytes = 0
         name = str(image) if isinstance(image, (str, os.PathLike)) else "The image"
-        check_fits(self.estimate_peak_bytes(size, options, input_bytes=nbytes), limit,
+        check_fits(self._estimate_peak_bytes(size, options, input_bytes=nbytes), limit,
                    name=f"{name} ({size[0]}x{size[1]}, model side {options.resolution or self.spec.input_size})",
                    limit_text=limit_text, hint=hint)
 
@@ -186,7 +186,7 @@ class Remover:
         from .pipeline import cut
 
         opts = self._opts(options, overrides)
-        return cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts), max_bytes=self.max_bytes)
+        return cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts), max_bytes=self._max_bytes)
 
     def remove(self, image: ImageInput, options: Options | None = None, **overrides: Any) -> Image.Image:
         """The cutout as a Pillow image: RGBA, or RGB when a background colour is set."""
@@ -196,13 +196,13 @@ class Remover:
         """The alpha matte at the image's full resolution: H×W float32 in [0, 1]."""
         from .pipeline import predict_matte
 
-        return predict_matte(image, self.backend, self.spec, self._opts(options, overrides), max_bytes=self.max_bytes)
+        return predict_matte(image, self.backend, self.spec, self._opts(options, overrides), max_bytes=self._max_bytes)
 
     def _prepare(self, image: ImageInput, options: Options) -> Prepared:
         """Stage 1 of 3 (decode + preprocess), for batch and video, which pipeline many images."""
         from .pipeline import prepare
 
-        return prepare(image, self.backend, self.spec, options, max_bytes=self.max_bytes)
+        return prepare(image, self.backend, self.spec, options, max_bytes=self._max_bytes)
 
     def _infer(self, prepared: Prepared) -> NDArray[np.float32]:
         """Stage 2 of 3: the model itself."""
@@ -245,7 +245,7 @@ class Remover:
 
         opts = self._opts(options, overrides)
         return encode_cutout(cut(image, self.backend, self.spec, opts, landmarker=self.landmarker(opts),
-                                 max_bytes=self.max_bytes), opts)
+                                 max_bytes=self._max_bytes), opts)
 
 
     # The pipeline stages were public methods before 0.2; batch and video use the underscored ones.

@@ -6,11 +6,11 @@ side the model runs at, the options, and the size of the encoded input. The serv
 against its budget (``alphacut serve --max-memory``); the CLI compares it with the memory the
 machine has available (``alphacut remove --max-memory``).
 
-The coefficients are measured, not guessed: ``bench/memory_fit.py`` runs one cutout per fresh
+The coefficients are measured, not guessed: ``bench/speed/memory_fit.py`` runs one cutout per fresh
 process for a grid of image sizes, model resolutions and options and records its peak RSS
 (docs/LIMITS.md has the table). They belong to one inference runtime and model: ONNX Runtime's CPU
 provider's activations for a 1024 px input are ~0.35 GB with the default int8 model, ~0.9 GB with
-the fp16 one. **Another runtime (OpenVINO) has other activations: re-run bench/memory_fit.py with
+the fp16 one. **Another runtime (OpenVINO) has other activations: re-run bench/speed/memory_fit.py with
 it and add its row to :data:`COEFFICIENTS`**; the per-model-input coefficients
 (``ModelMemory.per_model_pixel``, one per model) differ most.
 """
@@ -58,8 +58,8 @@ class MemoryCoefficients:
         return self.models.get(model_id or "", self.unmeasured)
 
 
-#: ONNX Runtime, CPU provider, fitted 2026-12-08 with bench/memory_fit.py (peak RSS of one fresh
-#: `alphacut remove` per case; tests/unit/test_cost.py pins every measured peak <= base + estimate).
+#: ONNX Runtime, CPU provider, fitted 2026-12-08 with bench/speed/memory_fit.py (peak RSS of one fresh
+#: `alphacut remove` per case; tests/unit/api/test_cost.py pins every measured peak <= base + estimate).
 #: The default model, isnet-general-use-int8-static (base 162 MB with the model loaded): side
 #: 320/512/1024/2048/3072/4096 on small images 221/347/551/1503/3437/5062 MB, i.e. ~340 bytes per
 #: model-input pixel; 1/6/24/48/100 MP JPEGs at side 1024: 634/800/643/1137/1780 MB (the photo's
@@ -69,7 +69,7 @@ class MemoryCoefficients:
 #: 265 MB) 1259/1341 MB on a tiny / 1 MP image at 1024; isnet-general-use-dynamic (base 266 MB)
 #: 1443 MB at 1024 and 2566 MB at 2048 (1 MP). Models not measured here (u2net, birefnet, ...) get
 #: `unmeasured`, the largest of these: a guess, too low for the birefnet family (Swin-L). Measure them
-#: with `bench/memory_fit.py --model ID` and add their rows.
+#: with `bench/speed/memory_fit.py --model ID` and add their rows.
 ONNXRUNTIME_CPU = MemoryCoefficients(
     per_request=224 * MIB,
     models={"isnet-general-use-int8-static": ModelMemory(0, 340.0),
@@ -81,7 +81,7 @@ ONNXRUNTIME_CPU = MemoryCoefficients(
     per_image_pixel=16.0, per_image_pixel_matting=16.0, best_factor=1.25, per_input_byte=3.0)
 
 #: runtime name -> its coefficients; the server and the CLI use DEFAULT_RUNTIME's. **Another runtime
-#: (OpenVINO, issue 21) needs its own row**, fitted with bench/memory_fit.py: its activations differ.
+#: (OpenVINO, issue 21) needs its own row**, fitted with bench/speed/memory_fit.py: its activations differ.
 COEFFICIENTS: dict[str, MemoryCoefficients] = {"onnxruntime": ONNXRUNTIME_CPU}
 DEFAULT_RUNTIME = "onnxruntime"
 

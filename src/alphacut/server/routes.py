@@ -143,10 +143,10 @@ async def admit_cost(request: Request, slot: Any, remover: Remover, image: bytes
                           f"{settings.max_resolution} (the model's memory grows with its square).",
                           field_name="resolution", hint="Send a lower resolution, or start `alphacut serve "
                           "--max-resolution` higher (and mind --max-memory).")
-    size = await asyncio.to_thread(remover.image_size_wh, image)
+    size = await asyncio.to_thread(remover._image_size_wh, image)
     if size is not None and size[0] * size[1] > options.max_pixels:
         size = None  # decoding refuses it from its header (input.too-large), before any pixel is decoded
-    slot.hold.grow(remover.estimate_peak_bytes(size or (0, 0), options, input_bytes=len(image)),
+    slot.hold.grow(remover._estimate_peak_bytes(size or (0, 0), options, input_bytes=len(image)),
                    f"This image ({size[0]}x{size[1]} at model side {options.resolution or remover.spec.input_size})"
                    if size else "This image")
 

@@ -2,7 +2,7 @@
 alphacut.cost's coefficients (docs/LIMITS.md). Each case is a fresh `alphacut remove` process; its
 peak RSS comes from os.wait4 (alphacut.eval.measure.spawn_measured).
 
-    PYTHONPATH=src python bench/memory_fit.py --out /tmp/memfit.json [--backend-note onnxruntime]
+    PYTHONPATH=src python bench/speed/memory_fit.py --out /tmp/memfit.json [--backend-note onnxruntime]
 
 Then compare each case's peak with alphacut.cost.estimate_peak_bytes (printed in the last column):
 the estimate must stay above every measured peak minus the process's base (the smallest case).

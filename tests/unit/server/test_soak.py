@@ -25,7 +25,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from .conftest import encoded, make_tiny_onnx, square_image
+from ..conftest import encoded, make_tiny_onnx, square_image
 
 RSS_BOUND_MB = 700  # the interpreter, onnxruntime and the tiny model are ~150 MB; every body is capped
 READ_TIMEOUT_S = 3

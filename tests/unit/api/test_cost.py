@@ -1,6 +1,6 @@
-"""alphacut.cost: the memory estimate stays above every peak bench/memory_fit.py measured, and not far above.
+"""alphacut.cost: the memory estimate stays above every peak bench/speed/memory_fit.py measured, and not far above.
 
-The table is bench/memory_fit.py's output (ONNX Runtime CPU, isnet-general-use-int8-static, the default model, 2026-12-08): a fresh
+The table is bench/speed/memory_fit.py's output (ONNX Runtime CPU, isnet-general-use-int8-static, the default model, 2026-12-08): a fresh
 `alphacut remove` per case, peak RSS from os.wait4. A re-fit (another runtime, another model) replaces it.
 """
 

@@ -19,7 +19,7 @@ from alphacut.runtime.fake import FakeBackend
 from alphacut.server.app import create_app
 from alphacut.server.schemas import ServerSettings
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 
@@ -136,7 +136,7 @@ def test_a_busy_budget_is_503_with_retry_after(tiny_spec: Any) -> None:
     from alphacut.options import Options
 
     probe = Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64)))
-    one = probe.estimate_peak_bytes((120, 80), Options(), input_bytes=len(PNG)) + len(PNG)
+    one = probe._estimate_peak_bytes((120, 80), Options(), input_bytes=len(PNG)) + len(PNG)
     with make_client(tiny_spec, max_memory=one + one // 2, workers=2) as c:
         held = c.app.state.budget.hold()
         held.grow(one)  # as if a request were in flight

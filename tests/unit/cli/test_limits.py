@@ -13,7 +13,7 @@ from PIL import Image
 
 from alphacut.io.decode import read_bounded
 
-from .conftest import encoded, square_image
+from ..conftest import encoded, square_image
 
 PNG = encoded(square_image(), "PNG")
 
