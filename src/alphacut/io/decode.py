@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -145,7 +146,7 @@ def _name_of(source: object) -> str:
     return getattr(source, "name", None) or f"<{type(source).__name__}>"
 
 
-def _open(source: ImageInput, name: str) -> Image.Image:
+def _open(source: ImageInput, name: str, max_pixels: int) -> Image.Image:
     """Open lazily (header only) with every Pillow failure mapped to an InputError."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -175,9 +176,8 @@ def _open(source: ImageInput, name: str) -> Image.Image:
         raise _bad_type(source)
     try:
         return Image.open(fp)
-    except Image.DecompressionBombError as exc:
-        raise InputError("input.too-large", f"{name} has far too many pixels to decode safely: {exc}",
-                         hint="Downscale the image first.", http_status=413) from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own stop (over 2x its MAX_IMAGE_PIXELS), at open
+        raise _bomb(exc, name, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise InputError("input.undecodable", f"{name} is not an image format alphacut can read.",
                          hint="Use JPEG, PNG, WebP, TIFF, BMP or GIF.", http_status=415) from exc
@@ -186,6 +186,16 @@ def _open(source: ImageInput, name: str) -> Image.Image:
     except Exception as exc:  # any decoder failure is the input's fault (NotImplementedError for 'DDS |')
         raise InputError("input.undecodable", f"{name} can't be decoded: {_describe(exc)}.",
                          hint="The file may be damaged; re-export it.") from exc
+
+
+def _bomb(exc: Image.DecompressionBombError, name: str, max_pixels: int) -> InputError:
+    """Pillow refused to open an image with far too many pixels (only their count is known from its
+    error): the same message and limit as _check_size, never Pillow's own text."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    what = f"{name} is {_pixels(int(found.group(1)))}" if found else f"{name} has too many pixels"
+    limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else max_pixels
+    return InputError("input.too-large", f"{what}; the limit is {_pixels(limit)}.",
+                      hint="Downscale it, or raise the limit with --max-pixels / ALPHACUT_MAX_PIXELS.", http_status=413)
 
 
 def _describe(exc: BaseException) -> str:
@@ -345,7 +355,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
         img = source
         fmt = source.format
     else:
-        img = _open(source, name)
+        img = _open(source, name, max_pixels)
         fmt = img.format
     w, h = img.size
     _check_size(w, h, name, max_pixels)
@@ -379,7 +389,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError("input.too-large", f"{name} has too many pixels: {exc}", http_status=413) from exc
+        raise _bomb(exc, name, max_pixels) from exc
     except MemoryError:
         raise
     except Exception as exc:  # any decoder failure is the input's fault
