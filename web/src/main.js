@@ -452,6 +452,7 @@ function runtimeReady(info) {
  * now, so a drop only waits for the preview's inference. */
 function warm() {
   if (state.warm || !state.config?.private_model) return;
+  if (state.config.api_key_required && !$("#api-key").value.trim()) return; // the first drop loads it, with the key
   state.warm = warmUp(state.config.private_model, apiHeaders(), {
     onReady: runtimeReady,
     onProgress: ({ stage, fraction }) => {
