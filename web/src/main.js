@@ -441,7 +441,8 @@ function runtimeReady(info) {
   const how = info.backend === "webgpu" ? `WebGPU${gpu}` : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
   const kept = { kept: "read from this browser's own store and verified (sha256)",
     downloaded: info.store?.kept ? "downloaded once, verified (sha256) and kept in this browser"
-      : "downloaded (this page is not a secure context, so the browser can't keep it)" }[info.store?.source] || "";
+      : state.config.private_model?.sha256 ? "downloaded (not kept: this page is not a secure context, so the browser has no store for it)"
+        : "downloaded (not kept: the catalog gives no sha256 to check a kept copy against)" }[info.store?.source] || "";
   showPrivateStatus(`Private mode runs on ${how}${info.isolated ? "" : " (not cross-origin isolated)"}, ` +
     `in a background worker: the image never leaves this tab. The model was ${kept}` +
     `${info.store?.dropped ? " (the kept copy was damaged: dropped and downloaded again)" : ""}.`);
