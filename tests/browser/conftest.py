@@ -54,6 +54,15 @@ def tiny_spec() -> Any:
     })
 
 
+def with_checksum(spec: Any, model: Path) -> Any:
+    """spec with the sha256 of the model file a test serves: /config.json gives it to the page, which checks
+    the file against it before use (web/src/model-cache.js)."""
+    import hashlib
+    from dataclasses import replace
+
+    return replace(spec, checksum="sha256:" + hashlib.sha256(model.read_bytes()).hexdigest())
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,7 +1,7 @@
 // Drives Debian's chromium with playwright-core (no browser download) through the alphacut page.
 // Input: one JSON job on stdin. Output: one JSON report on stdout. Called by tests/browser/*.py.
 //   {url, mode: "server"|"private", images: [paths], timeoutMs, downloadDir,
-//    screenshots: {desktop?: path, phone?: path}, bg?: "#ffffff"|..., preset?: str, apiKey?: str,
+//    screenshots: {desktop?: path, phone?: path}, viewport?: [w, h], userDataDir?: path (persistent profile), bg?: "#ffffff"|..., preset?: str, apiKey?: str,
 //    wantMatte?: bool, measureGaps?: bool, webgpu?: bool, probeOnly?: bool, steps?: [...]}
 // report.webgpuAdapter: the WebGPU adapter a worker of the page gets ({vendor, architecture, fallback}) or null;
 // probeOnly: stop after loading the page (nothing dropped).
@@ -14,12 +14,16 @@
 // traceMinMs (50) with wall and CPU time and what they spent it on (longtasks.mjs); tracePath keeps the raw trace;
 // traceSteps: the same for the steps after the batch (report.stepsTrace).
 // Without steps: download the first done card and the ZIP. With steps, each one of
-//   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card}
+//   {do: "download", card, as} {do: "zip", as} {do: "bg", value} {do: "preset", value} {do: "pick", card} {do: "unpick", card}
+//   {do: "press", key} {do: "focus", selector} {do: "click", selector} {do: "tab", count, shift?, as}
+//   {do: "files", images} (drop, don't wait) {do: "waitFor", expr, timeoutMs?} {do: "viewport", size: [w, h]}
+//   {do: "chooser", selector, images?, as} (report.values[as]: whether a file chooser opened; no images: cancelled)
+//   {do: "reload"} (HTTP cache cleared first; requests after it follow a {method: "RELOAD"} marker)
 //   {do: "drop", images} (report.values.dropMs: drop to all done, ms) {do: "eval", expr, as} {do: "screenshot", path, fullPage?}
 //   {do: "edit", card, actions: [{stroke: [[x, y], ...] (image px), tool?, size?, edge?, touch?},
 //     {press: "Control+z"}, {click: selector}, {wheel: [x, y, deltaY]}, {pinch: [x, y, factor]},
 //     {spaceDrag: [x0, y0, x1, y1]},
-//     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"}
+//     {screenshot: path}, {viewport: [w, h]}, {eval: expr, as}], finish: "done"|"cancel"|"none" (left open)}
 import { createRequire } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,11 +34,17 @@ const require = createRequire(join(job.webDir, "package.json"));
 const { chromium } = require("playwright-core");
 
 // webgpu: WebGPU on (no --disable-gpu); without a GPU, Chromium's adapter is SwiftShader (software, on the CPU)
-const browser = await chromium.launch({
+const launch = {
   executablePath: job.chromium || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", ...(job.webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-gpu"]), "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-default-apps"],
-});
+};
+const contextOptions = { acceptDownloads: true, viewport: { width: (job.viewport || [1280])[0], height: (job.viewport || [0, 900])[1] },
+  hasTouch: true };
+// userDataDir: a persistent profile (Cache Storage, HTTP cache) that a later job with the same directory sees
+const persistent = job.userDataDir ? await chromium.launchPersistentContext(job.userDataDir, { ...launch, ...contextOptions }) : null;
+const browser = persistent ? null : await chromium.launch(launch);
+const closeAll = () => (persistent ? persistent.close() : browser.close());
 const report = { requests: [], console: [], downloads: {}, statuses: [], values: {} };
 const doneCount = (page, n, timeout) => page.waitForFunction(
   (count) => document.querySelectorAll(".card.done, .card.failed").length >= count
@@ -109,12 +119,28 @@ async function edit(page, cdp, step) {
     else if (a.eval) report.values[a.as] = await page.evaluate(a.eval);
     await page.waitForTimeout(50);
   }
+  if (step.finish === "none") return; // left open: later steps use the keyboard
   await page.click(step.finish === "cancel" ? "[data-testid=ed-cancel]" : "[data-testid=ed-done]");
 }
 
+// The element with focus, described: its id, data-testid or tag, and whether it is inside the editor.
+const FOCUSED = `(() => { const e = document.activeElement; return { id: e?.id || "", testid: e?.dataset?.testid || "",
+  tag: e?.tagName || "", inEditor: Boolean(e?.closest?.("#editor")) }; })()`;
+
+/** Click `selector` (the background's "Image…" label) and wait up to 3 s for a file chooser; give it
+ * `images` (or nothing: cancelled) and say whether one opened. */
+async function chooser(page, step) {
+  const opened = page.waitForEvent("filechooser", { timeout: 3000 }).catch(() => null);
+  await page.click(step.selector);
+  const fc = await opened;
+  if (fc) await fc.setFiles(step.images || []);
+  await page.waitForTimeout(300);
+  return Boolean(fc);
+}
+
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, hasTouch: true });
-  const page = await context.newPage();
+  const context = persistent || await browser.newContext(contextOptions);
+  const page = persistent?.pages()[0] || await context.newPage();
   const cdp = await context.newCDPSession(page);
   page.on("request", (r) => {
     const body = r.postDataBuffer();
@@ -138,7 +164,7 @@ try {
     w.onerror = () => { w.terminate(); resolve(null); };
   }));
   if (job.probeOnly) {
-    await browser.close();
+    await closeAll();
     process.stdout.write(JSON.stringify(report));
     process.exit(0);
   }
@@ -210,6 +236,7 @@ try {
       else if (step.do === "bg") await page.locator("label.bg-opt", { has: page.locator(`input[name=bg][value="${step.value}"]`) }).click();
       else if (step.do === "preset") await page.selectOption("[data-testid=preset]", step.value);
       else if (step.do === "pick") await page.locator("[data-testid=card]").nth(step.card).locator("[data-testid=pick]").check();
+      else if (step.do === "unpick") await page.locator("[data-testid=card]").nth(step.card).locator("[data-testid=pick]").uncheck();
       else if (step.do === "drop") {
         const before = await page.locator("[data-testid=card]").count();
         const t0 = await page.evaluate(() => performance.now());
@@ -222,7 +249,36 @@ try {
       } else if (step.do === "eval") report.values[step.as] = await page.evaluate(step.expr);
       else if (step.do === "screenshot") await page.screenshot({ path: step.path, fullPage: Boolean(step.fullPage) });
       else if (step.do === "edit") await edit(page, cdp, step);
-      else throw new Error(`unknown step ${step.do}`);
+      else if (step.do === "press") await page.keyboard.press(step.key);
+      else if (step.do === "focus") await page.focus(step.selector);
+      else if (step.do === "click") await page.click(step.selector);
+      else if (step.do === "tab") { // press Tab `count` times; report.values[as] = where the focus went each time
+        const seen = [];
+        for (let k = 0; k < step.count; k++) {
+          await page.keyboard.press(step.shift ? "Shift+Tab" : "Tab");
+          seen.push(await page.evaluate(FOCUSED));
+        }
+        report.values[step.as] = seen;
+      } else if (step.do === "files") await page.setInputFiles("[data-testid=files]", step.images); // no wait
+      else if (step.do === "waitFor") {
+        // polled here (the expression is evaluated as page.evaluate does); a timeout is not an error: the
+        // test checks the state after it
+        const end = Date.now() + (step.timeoutMs || 120000);
+        while (!(await page.evaluate(step.expr))) {
+          if (Date.now() > end) { report.console.push(`waitFor timed out: ${step.expr.slice(0, 80)}`); break; }
+          await page.waitForTimeout(step.pollMs || 50);
+        }
+      } else if (step.do === "chooser") report.values[step.as] = await chooser(page, step);
+      else if (step.do === "viewport") {
+        await page.setViewportSize({ width: step.size[0], height: step.size[1] });
+        await page.waitForTimeout(200);
+      } else if (step.do === "reload") { // a new visit: HTTP cache emptied, so only the page's own store can keep a file
+        await cdp.send("Network.clearBrowserCache");
+        report.requests.push({ method: "RELOAD", url: "", type: "", body_b64: null });
+        await page.reload({ waitUntil: "networkidle" });
+        await page.waitForFunction(() => document.querySelector("#model-name").textContent.length > 0);
+        if (job.mode === "private") await page.check("[data-testid=mode-private]");
+      } else throw new Error(`unknown step ${step.do}`);
     }
     if (job.traceSteps) {
       report.stepsTrace = mainThreadTasks(JSON.parse((await browser.stopTracing()).toString("utf8")),
@@ -259,6 +315,6 @@ try {
     await page.screenshot({ path: job.screenshots.phone, fullPage: true });
   }
 } finally {
-  await browser.close();
+  await closeAll();
 }
 process.stdout.write(JSON.stringify(report));

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .conftest import drive, sample_photo, save_matting_model
+from .conftest import drive, sample_photo, save_matting_model, with_checksum
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ def test_private_mode_mirror_model_and_best_match_the_library(browser_tools: Non
 
     model = tmp_path / "asymmetric.onnx"
     make_float_model(model)
-    spec = replace(tiny_spec, mirror=True)  # /config.json's private_model says "mirror": true
+    spec = replace(with_checksum(tiny_spec, model), mirror=True)  # /config.json's private_model says "mirror": true
     base = live_server(Remover(spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: model)
     photo = sample_photo(tmp_path, (90, 160))
     report = drive({"url": base, "mode": "private", "images": [str(photo)], "downloadDir": str(tmp_path),

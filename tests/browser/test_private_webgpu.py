@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import drive, sample_photo, save_matting_model
+from .conftest import drive, sample_photo, save_matting_model, with_checksum
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,8 @@ def test_private_mode_on_webgpu_gives_the_wasm_cutout(browser_tools: None, live_
 
     model = tmp_path / "qdq.onnx"
     make_qdq_model(model)
-    base = live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: model)
+    base = live_server(Remover(with_checksum(tiny_spec, model), backend=FakeBackend(size_hw=(64, 64))),
+                       model_file=lambda _i: model)
     photo = sample_photo(tmp_path, (160, 120))
 
     probe = drive({"url": base, "mode": "private", "images": [], "webgpu": True, "probeOnly": True})

@@ -31,8 +31,11 @@ export function openEditor({ name, cut, photo: original, bg, onDone }) {
   const root = $("#editor"), view = $("#ed-view"), canvas = $("#ed-canvas");
   const ctx = canvas.getContext("2d");
   $("#ed-title").textContent = name;
+  const opener = document.activeElement; // focus goes back there when the editor closes
   root.hidden = false;
   document.body.classList.add("editing");
+  const behind = [...document.body.children].filter((el) => el !== root && !el.inert && el.tagName !== "SCRIPT");
+  for (const el of behind) el.inert = true;
 
   const ed = { w, h, rgba, tool: "erase", size: Number($("#ed-size").value), soft: Number($("#ed-soft").value) / 100,
     edge: $("#ed-edge").checked, zoom: 1, panX: 0, panY: 0, before: false, undo: [], redo: [], cursor: null,
@@ -243,13 +246,29 @@ export function openEditor({ name, cut, photo: original, bg, onDone }) {
   const onLeave = () => { ed.cursor = null; render(); };
 
   // ---------------------------------------------------------------- keys and buttons
+  // Keys: a focused button or checkbox keeps its own Enter and Space (Enter on Cancel cancels); elsewhere
+  // Enter is Done and Space held pans. Tab and Shift+Tab go round the dialog's controls only (aria-modal;
+  // the page behind is inert meanwhile).
+  const focusables = () => [...root.querySelectorAll("button, input, select, [tabindex]:not([tabindex='-1'])")]
+    .filter((el) => !el.disabled && el.offsetParent !== null);
+  const trapTab = (e) => {
+    const list = focusables();
+    if (!list.length) return;
+    const at = list.indexOf(document.activeElement);
+    const next = e.shiftKey ? (at <= 0 ? list.length - 1 : at - 1) : (at < 0 || at === list.length - 1 ? 0 : at + 1);
+    e.preventDefault();
+    list[next].focus();
+  };
   const onKey = (e) => {
     if (e.target.matches?.("input[type=number], input[type=text]")) return;
     const k = e.key.toLowerCase();
+    const control = e.target !== view && e.target.matches?.("button, input[type=checkbox], input[type=radio], select");
     if (e.type === "keyup") {
-      if (k === " ") { e.preventDefault(); ed.space = false; view.classList.remove("panning"); }
+      if (k === " ") { ed.space = false; view.classList.remove("panning"); if (!control) e.preventDefault(); }
       return;
     }
+    if (k === "tab") return trapTab(e);
+    if (control && (k === "enter" || k === " ")) return undefined; // the focused control's own action
     if ((e.ctrlKey || e.metaKey) && k === "z") { e.preventDefault(); return e.shiftKey ? redo() : undo(); }
     if ((e.ctrlKey || e.metaKey) && k === "y") { e.preventDefault(); return redo(); }
     if (k === " ") { e.preventDefault(); ed.space = true; view.classList.add("panning"); return undefined; }
@@ -292,6 +311,8 @@ export function openEditor({ name, cut, photo: original, bg, onDone }) {
     for (const [el, ev, fn, opt] of controls) el.removeEventListener(ev, fn, opt);
     root.hidden = true;
     document.body.classList.remove("editing");
+    for (const el of behind) el.inert = false;
+    opener?.focus?.({ preventScroll: true });
     current = null;
     if (keep && ed.changed) onDone(rgba);
   }

@@ -9,10 +9,13 @@
 import { drawComposite } from "./compose.js";
 import { openEditor } from "./editor.js";
 import { imageTask } from "./image-client.js";
-import { cutPrivately } from "./private-client.js";
+import { imageSize, pixelLimitMessage } from "./header.js";
+import { cutPrivately, forgetModel, modelIsKept, warmUp } from "./private-client.js";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { config: null, items: [], running: 0, queue: [], bgImage: null, runtime: null };
+// userBg: the background the user picked last (a radio's value); a preset with a background of its own
+// shows that one instead, one without (or "None") brings the user's back (PRESET_BG)
+const state = { config: null, items: [], running: 0, queue: [], bgImage: null, runtime: null, userBg: "transparent" };
 // read by the browser tests (parity with Python, responsiveness)
 window.alphacutDebug = { lastLow: null, lastMatte: null, lastCutoutKey: null, items: state.items,
   cutout: (key) => imageTask("cutout", { key }) }; // a copy of a card's full-size cutout, from the image worker
@@ -68,10 +71,20 @@ async function init() {
   privateRadio.addEventListener("change", () => {
     const mb = Math.round((state.config.private_model?.size_bytes || 0) / 1e6);
     const threads = self.crossOriginIsolated ? "several threads" : "one thread (the page is not cross-origin isolated)";
-    showPrivateStatus(`The model (${mb} MB) is downloaded once from this server and cached by your browser. ` +
-      `It runs in a background worker with WebGPU if available, else WebAssembly on ${threads}.`);
+    modelIsKept(state.config.private_model).then((kept) => {
+      if (state.runtime) return; // already loaded: its own note stays
+      showPrivateStatus(`The model (${mb} MB) ${kept ? "is kept in this browser (checked before each use)"
+        : "is downloaded once from this server and kept in this browser"}. ` +
+        `It runs in a background worker with WebGPU if available, else WebAssembly on ${threads}. ` +
+        "Each image shows a quick provisional preview first, then the full-quality result.");
+    });
+    syncForget();
+    warm();
   });
-  document.querySelector("input[value=server]").addEventListener("change", () => ($("#private-status").hidden = true));
+  document.querySelector("input[value=server]").addEventListener("change", () => {
+    $("#private-status").hidden = true;
+    syncForget();
+  });
   wireInputs();
 }
 
@@ -92,6 +105,10 @@ function askForKey() {
   if (!input.value) input.focus();
 }
 
+function syncForget() {
+  $("#forget-model").hidden = mode() !== "private";
+}
+
 function showPrivateStatus(text, isError = false) {
   const el = $("#private-status");
   el.hidden = false;
@@ -107,23 +124,53 @@ function wireInputs() {
   drop.addEventListener("drop", (e) => { e.preventDefault(); addFiles(e.dataTransfer.files); });
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("#files").click(); });
   for (const r of document.querySelectorAll("input[name=bg]")) {
-    r.addEventListener("change", () => (r.value === "image" && !state.bgImage ? $("#bg-image").click() : applyToSelected("bg")));
+    if (r.value === "image") {
+      // "Image…" always opens the chooser (again, for another picture); the radio is checked only once a
+      // picture was chosen, so a cancelled chooser leaves the previous background as it was
+      r.addEventListener("click", (e) => {
+        e.preventDefault();
+        $("#bg-image").value = "";
+        $("#bg-image").click();
+      });
+      continue;
+    }
+    r.addEventListener("change", () => { state.userBg = r.value; applyToCards("bg"); });
   }
   $("#bg-color").addEventListener("input", () => {
     document.querySelector("input[name=bg][value=color]").checked = true;
-    applyToSelected("bg");
+    state.userBg = "color";
+    applyToCards("bg");
   });
   $("#bg-image").addEventListener("change", async (e) => {
-    if (e.target.files[0]) state.bgImage = await createImageBitmap(e.target.files[0]);
-    applyToSelected("bg");
+    const file = e.target.files[0];
+    if (!file) return; // cancelled: nothing changes
+    try {
+      state.bgImage = await createImageBitmap(file);
+    } catch {
+      showPrivateStatus(`${file.name} can't be used as a background: it is not a picture this browser can read.`, true);
+      return;
+    }
+    document.querySelector("input[name=bg][value=image]").checked = true;
+    state.userBg = "image";
+    applyToCards("bg");
   });
-  for (const r of document.querySelectorAll("input[name=fmt]")) r.addEventListener("change", () => applyToSelected("fmt"));
-  $("#best").addEventListener("change", () => applyToSelected("best"));
+  for (const r of document.querySelectorAll("input[name=fmt]")) r.addEventListener("change", () => applyToCards("fmt"));
+  $("#best").addEventListener("change", () => applyToCards("best"));
   $("#preset").addEventListener("change", () => {
-    const bg = PRESET_BG[$("#preset").value];
-    if (bg) document.querySelector(`input[name=bg][value="${bg}"]`).checked = true; // the preset's own background
-    applyToSelected("preset");
+    // the preset's own background, or (a preset without one, or None) the one the user picked last: one
+    // preset's white never stays for the next (a pick made after choosing a preset applies as usual)
+    const bg = PRESET_BG[$("#preset").value] || state.userBg;
+    const radio = document.querySelector(`input[name=bg][value="${bg}"]`);
+    if (radio && (bg !== "image" || state.bgImage)) radio.checked = true;
+    applyToCards("preset");
   });
+  $("#forget-model").addEventListener("click", async () => {
+    const removed = await forgetModel();
+    showPrivateStatus(removed ? "The downloaded model was removed from this browser; the next private cut-out downloads it again."
+      : "No downloaded model is kept in this browser.");
+    syncForget();
+  });
+  $("#files").tabIndex = -1; // the drop zone is the one tab stop for choosing files
   $("#select-all").addEventListener("change", (e) => {
     for (const item of state.items) item.card.querySelector(".pick").checked = e.target.checked;
     syncSelection();
@@ -136,6 +183,7 @@ function wireInputs() {
   };
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", syncPreset);
   syncPreset();
+  syncSelection();
 }
 
 function selectedItems() {
@@ -144,15 +192,16 @@ function selectedItems() {
 
 function syncSelection() {
   const n = selectedItems().length;
-  $("#apply-note").textContent = n ? `Changes apply to the ${n} selected card${n > 1 ? "s" : ""}.`
-    : "Changes apply to the next images you drop; tick cards to change them too.";
+  $("#apply-note").textContent = n ? `Changes apply to the ${n} selected card${n > 1 ? "s" : ""} and to the next images you drop.`
+    : "Changes apply to every card and to the next images you drop; tick cards to change only those.";
 }
 
-/** A control changed: give the selected cards the new value; redraw, or cut out again for a preset (server
- * mode) or the quality (either mode). */
-function applyToSelected(what) {
+/** A control changed: give the ticked cards (every card when none is ticked) the new value; redraw, or cut
+ * out again for a preset (server mode) or the quality (either mode). */
+function applyToCards(what) {
   const now = currentSettings();
-  for (const item of selectedItems()) {
+  const picked = selectedItems();
+  for (const item of picked.length ? picked : state.items) {
     if (what === "best") {
       if (item.settings.best === now.best) continue;
       item.settings = { ...item.settings, best: now.best };
@@ -170,7 +219,7 @@ function applyToSelected(what) {
     }
     item.settings = { ...item.settings, [what]: now[what] };
     showSettings(item);
-    if (item.status === "done") redraw(item);
+    if (item.preview) redraw(item);
   }
 }
 
@@ -179,9 +228,11 @@ function addFiles(list) {
     $("#api-key").focus();
     return;
   }
+  let first = true;
   for (const file of list) {
     const item = { id: state.items.length, file, name: file.name || "image", settings: currentSettings(),
-      mode: mode(), status: "queued" };
+      mode: mode(), status: "queued", reveal: first, droppedAt: performance.now() };
+    first = false;
     item.card = makeCard(item);
     state.items.push(item);
     if (!ACCEPTED.includes(file.type)) {
@@ -195,6 +246,9 @@ function addFiles(list) {
 
 function makeCard(item) {
   const node = $("#card").content.firstElementChild.cloneNode(true);
+  node.dataset.state = "queued";
+  node.querySelector("[data-testid=after]").setAttribute("aria-label", `${item.name}: the cut-out`);
+  node.querySelector("[data-testid=before]").setAttribute("aria-label", `${item.name}: the original`);
   node.querySelector(".name").textContent = item.name;
   node.querySelector(".name").title = item.name;
   const slider = node.querySelector(".slider");
@@ -223,6 +277,8 @@ function setStatus(item, text, percent) {
 
 function fail(item, message) {
   item.status = "failed";
+  item.card.dataset.state = "failed";
+  item.card.classList.remove("provisional");
   item.card.classList.remove("done");
   item.card.classList.add("failed");
   item.card.querySelector(".dl").disabled = true;
@@ -236,6 +292,7 @@ function requeue(item) {
     return;
   }
   item.status = "queued";
+  item.card.dataset.state = "queued";
   item.card.classList.remove("done", "failed");
   item.card.querySelector(".dl").disabled = true;
   item.card.querySelector(".edit").disabled = true;
@@ -267,33 +324,62 @@ function pump() {
   }
 }
 
+/** The image's size from its header (PNG, JPEG, WebP, GIF), before anything decodes or uploads it: over the
+ * server's max_pixels (/config.json) it is refused here, in both modes, with the limit named. */
+async function checkPixels(item) {
+  if (item.size === undefined) item.size = await imageSize(item.file).catch(() => null);
+  const limit = state.config?.max_pixels;
+  if (item.size && limit && item.size.width * item.size.height > limit) {
+    throw new Error(pixelLimitMessage(item.name, item.size.width, item.size.height, limit));
+  }
+}
+
+/** The first card of each drop is brought into view when its result (or preview) shows, if it is not
+ * visible (a phone's screen shows the controls, the results are below them). */
+function reveal(item) {
+  if (!item.reveal) return;
+  item.reveal = false;
+  const r = item.card.getBoundingClientRect();
+  if (r.top >= 0 && r.bottom <= innerHeight) return; // already in full view
+  item.card.scrollIntoView({ behavior: "smooth", block: r.height > innerHeight ? "start" : "nearest" });
+}
+
+/** Show a card's before/after from preview bitmaps at card size. */
+function showPictures(item, cut, before, frameNote) {
+  item.preview?.cut.close();
+  item.preview?.before.close();
+  item.preview = { cut, before };
+  item.card.querySelector(".compare").hidden = false;
+  const canvas = item.card.querySelector(".before canvas");
+  canvas.width = before.width;
+  canvas.height = before.height;
+  canvas.getContext("2d").drawImage(before, 0, 0);
+  item.card.querySelector(".before").title = frameNote || "";
+  redraw(item);
+  reveal(item);
+}
+
 async function process(item) {
-  item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" }); // decoded off-thread
   const t0 = performance.now();
+  await checkPixels(item);
+  item.original ||= await createImageBitmap(item.file, { imageOrientation: "from-image" }); // decoded off-thread
   const settings = item.settings;
   // {width, height, frame, cutPreview, beforePreview}: the cutout's size, how the original maps onto it,
   // and the card's two previews (ImageBitmaps at card size), all made in a worker; the full-size cutout
   // itself stays in the image worker under the card's key (item.id)
-  const result = item.mode === "private" ? await cutOutHere(item) : await cutOutOnServer(item, settings);
+  const result = item.mode === "private" ? await cutOutHere(item, t0) : await cutOutOnServer(item, settings);
   item.cut = { width: result.width, height: result.height };
   item.frame = result.frame;
-  item.preview?.cut.close();
-  item.preview?.before.close();
-  item.preview = { cut: result.cutPreview, before: result.beforePreview };
   item.edited = false;
   item.ms = performance.now() - t0;
   item.status = "done";
+  item.card.dataset.state = "done";
+  item.card.classList.remove("provisional");
   item.card.classList.add("done");
-  item.card.querySelector(".compare").hidden = false;
   item.card.querySelector(".dl").disabled = false;
   item.card.querySelector(".edit").disabled = false;
-  const before = item.card.querySelector(".before canvas");
-  before.width = item.preview.before.width;
-  before.height = item.preview.before.height;
-  before.getContext("2d").drawImage(item.preview.before, 0, 0);
-  item.card.querySelector(".before").title = item.frame.note;
   showSettings(item);
-  redraw(item);
+  showPictures(item, result.cutPreview, result.beforePreview, item.frame.note);
   const where = item.mode === "private" ? `in browser, ${state.runtime?.backend || "wasm"}` : "server";
   const runs = settings.best ? " · best (2 runs)" : "";
   setStatus(item, `done · ${result.width}×${result.height} · ${where}${runs} · ${(item.ms / 1000).toFixed(1)} s`, 100);
@@ -347,6 +433,43 @@ function postImage(item, query, from, to, attempt = 0) {
   });
 }
 
+/** The private-mode worker has its runtime and model: say which, and where the model came from. */
+function runtimeReady(info) {
+  state.runtime = info;
+  window.alphacutDebug.store = { ...info.store, loadMs: info.loadMs };
+  const gpu = info.adapter ? ` (${info.adapter.name || "adapter"}${info.adapter.fallback ? ", a software adapter" : ""})` : "";
+  const how = info.backend === "webgpu" ? `WebGPU${gpu}` : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
+  const kept = { kept: "read from this browser's own store and verified (sha256)",
+    downloaded: info.store?.kept ? "downloaded once, verified (sha256) and kept in this browser"
+      : state.config.private_model?.sha256 ? "downloaded (not kept: this page is not a secure context, so the browser has no store for it)"
+        : "downloaded (not kept: the catalog gives no sha256 to check a kept copy against)" }[info.store?.source] || "";
+  showPrivateStatus(`Private mode runs on ${how}${info.isolated ? "" : " (not cross-origin isolated)"}, ` +
+    `in a background worker: the image never leaves this tab. The model was ${kept}` +
+    `${info.store?.dropped ? " (the kept copy was damaged: dropped and downloaded again)" : ""}.`);
+  $("#runtime").textContent = ` · private: ${how}`;
+}
+
+/** Private mode chosen: the worker loads the runtime and the model (kept copy or download) and compiles it
+ * now, so a drop only waits for the preview's inference. */
+function warm() {
+  if (state.warm || !state.config?.private_model) return;
+  if (state.config.api_key_required && !$("#api-key").value.trim()) return; // the first drop loads it, with the key
+  state.warm = warmUp(state.config.private_model, apiHeaders(), {
+    onReady: runtimeReady,
+    onProgress: ({ stage, fraction }) => {
+      if (state.runtime) return;
+      showPrivateStatus(stage === "model" ? `Getting the model ready: downloading ${Math.round(fraction * 100)}%…`
+        : "Getting the model ready: compiling…");
+    },
+  }).catch((e) => {
+    state.warm = null; // the first drop tries again and its card says what went wrong
+    showPrivateStatus(`Private mode could not load its model: ${e.message}`, true);
+  });
+}
+
+/** The preview's model input side in private mode: the default model takes any size (docs/WEB.md, "Preview"). */
+const PREVIEW_SIDE = 320;
+
 const STAGES = { decode: "reading the image", infer: "cutting out in this browser", refine: "refining the edges" };
 
 /** Private mode: decoding and inference run in the infer worker, refinement and previews in the image
@@ -355,28 +478,39 @@ const STAGES = { decode: "reading the image", infer: "cutting out in this browse
 async function cutOutHere(item) {
   let ticker = null;
   const stop = () => clearInterval(ticker);
+  // the provisional preview's model input side (?preview=N for the bench, 0: none); see docs/WEB.md
+  const knob = new URLSearchParams(location.search).get("preview");
+  const side = knob === null ? PREVIEW_SIDE : Number(knob);
   try {
     const r = await cutPrivately(item.file, state.config.private_model, apiHeaders(), {
       best: Boolean(item.settings.best),
-      onReady: (info) => {
-        state.runtime = info;
-        const gpu = info.adapter ? ` (${info.adapter.name || "adapter"}${info.adapter.fallback ? ", a software adapter" : ""})` : "";
-        const how = info.backend === "webgpu" ? `WebGPU${gpu}` : `WebAssembly, ${info.threads} thread${info.threads > 1 ? "s" : ""}`;
-        showPrivateStatus(`Private mode runs on ${how}${info.isolated ? "" : " (not cross-origin isolated)"}, ` +
-          "in a background worker: the image never leaves this tab.");
-        $("#runtime").textContent = ` · private: ${how}`;
+      preview: side > 0 && !item.cut ? { side, size: item.size } : null,
+      onPreview: (p) => {
+        if (p.error) {
+          item.card.querySelector(".status").title = `no preview: ${p.error}`;
+          return;
+        }
+        const ms = performance.now() - item.droppedAt;
+        (window.alphacutDebug.previews ||= []).push({ name: item.name, fromDropMs: ms, side: p.side, ...p.ms });
+        item.card.dataset.state = "preview";
+        item.card.classList.add("provisional");
+        showPictures(item, p.cutPreview, p.beforePreview, "provisional preview: the full-quality result follows");
+        setStatus(item, `preview in ${(ms / 1000).toFixed(1)} s · full quality on the way…`);
       },
+      onReady: runtimeReady,
       onProgress: ({ stage, fraction, expectMs }) => {
         stop();
         if (stage === "model") return setStatus(item, `downloading model ${Math.round(fraction * 100)}%`, fraction * 30);
         if (stage === "compile") return setStatus(item, "preparing the model…", 30);
         if (stage === "infer") {
           const t0 = performance.now();
-          setStatus(item, STAGES.infer + (item.settings.best ? " (best: the model runs twice)" : ""), 35);
+          // after the preview: the full-quality run, which the status says is still to come
+          const what = item.card.dataset.state === "preview" ? "preview shown · full quality in progress" : STAGES.infer;
+          setStatus(item, what + (item.settings.best ? " (best: the model runs twice)" : ""), 35);
           if (expectMs) {
             ticker = setInterval(() => {
               const f = Math.min(0.97, (performance.now() - t0) / expectMs);
-              setStatus(item, `${STAGES.infer}${item.settings.best ? ", best" : ""} (~${Math.max(0, Math.round((expectMs - (performance.now() - t0)) / 1000))} s left)`,
+              setStatus(item, `${what}${item.settings.best ? ", best" : ""} (~${Math.max(0, Math.round((expectMs - (performance.now() - t0)) / 1000))} s left)`,
                 35 + 55 * f);
             }, 250);
           }

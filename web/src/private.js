@@ -2,6 +2,7 @@
 // the only requests are for the runtime (/vendor/ort/...) and the model file (/model/<id>.onnx),
 // both from the alphacut server that served this page. These functions run inside the private-mode
 // worker (infer-worker.js), never on the page's main thread; refine.js then refines the matte there.
+import { modelBytes } from "./model-cache.js";
 import { cropOutput, flipPlanes, mirrorMean, modelInput, postprocess, rgbaToRGB } from "./preprocess.js";
 
 const ORT_BASE = "/vendor/ort/";
@@ -42,24 +43,6 @@ async function loadRuntime(tuning) {
   return { ort, gpu };
 }
 
-async function fetchModel(url, headers, onProgress) {
-  const res = await fetch(url, { headers, cache: "default" });
-  if (!res.ok) throw new Error(`model download failed: HTTP ${res.status}`);
-  const total = Number(res.headers.get("content-length")) || 0;
-  if (!res.body || !total) return new Uint8Array(await res.arrayBuffer());
-  const out = new Uint8Array(total);
-  const reader = res.body.getReader();
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out.set(value, got);
-    got += value.length;
-    onProgress(got / total);
-  }
-  return out;
-}
-
 /**
  * Load (once) the runtime and the model described by /config.json's private_model. tuning: the page's
  * bench knobs from its URL (?threads=N&graphopt=disabled|basic|extended|all&backend=webgpu|wasm), empty normally.
@@ -68,14 +51,17 @@ export function loadSession(model, headers, onProgress, tuning = {}) {
   if (!sessionPromise) {
     sessionPromise = (async () => {
       const { ort, gpu } = await loadRuntime(tuning);
-      const bytes = await fetchModel(model.url, headers, (f) => onProgress("model", f));
+      // from the browser's own store when a verified copy is kept there (model-cache.js), else downloaded once
+      const got = await modelBytes(model, headers, (f) => onProgress("model", f));
+      const bytes = got.bytes;
       onProgress("compile", 1);
       const providers = gpu ? ["webgpu", "wasm"] : ["wasm"];
       // intra-op threads that sleep instead of spinning between kernels: spinning ones took the page's
       // main thread's core on a 2-core machine (300 ms gaps while a batch ran; tests/browser/test_private_worker.py)
       const session = await ort.InferenceSession.create(bytes, { executionProviders: providers,
         graphOptimizationLevel: tuning.graphopt || "all", extra: { session: { intra_op: { allow_spinning: "0" } } } });
-      return { ort, session, gpu, model, threads: gpu ? 0 : ort.env.wasm.numThreads };
+      return { ort, session, gpu, model, threads: gpu ? 0 : ort.env.wasm.numThreads,
+        store: { source: got.source, dropped: got.dropped, kept: got.kept, ms: got.ms } };
     })();
     sessionPromise.catch(() => { sessionPromise = null; });
   }
@@ -99,11 +85,11 @@ export async function decodePixels(blob) {
  * [0, 1] over the image's own part of the model input (contentSize: half-stretched, longer side = input).
  * As alphacut.pipeline.prepare/infer: the model sees its whole input mirrored left-right if its catalog entry
  * says `mirror` (the output flipped back); best: it runs on the image and on its mirror image, whatever
- * the model's own orientation, and the two outputs are averaged before postprocess.
+ * the model's own orientation, and the two outputs are averaged before postprocess. side: the model's input
+ * side (its catalog input_size; the preview runs a model that takes any size at a smaller one).
  */
-export async function lowMatteInBrowser(state, pixels, { best = false } = {}) {
+export async function lowMatteInBrowser(state, pixels, { best = false, side = state.model.input_size } = {}) {
   const { ort, session, model } = state;
-  const side = model.input_size;
   const ms = { preprocess: 0, run: 0, postprocess: 0 };
   let t = performance.now();
   const lap = (stage) => { const now = performance.now(); ms[stage] += now - t; t = now; };

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import stat
 import threading
 import warnings
@@ -169,7 +170,7 @@ def read_bounded(fh: IO[bytes], max_bytes: int, name: str, *, block: int = 1 << 
             raise _too_many_bytes(name, max_bytes)
 
 
-def _open(source: ImageInput, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Image.Image:
+def _open(source: ImageInput, name: str, max_pixels: int, max_bytes: int = DEFAULT_MAX_BYTES) -> Image.Image:
     """Open lazily (header only) with every Pillow failure mapped to an InputError.
 
     A path is read through `max_bytes` (a FIFO, /dev/zero or /dev/stdin has no size to check first).
@@ -218,9 +219,8 @@ def _open(source: ImageInput, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         raise _bad_type(source)
     try:
         return Image.open(fp)
-    except Image.DecompressionBombError as exc:
-        raise InputError("input.too-large", f"{name} has far too many pixels to decode safely: {exc}",
-                         hint="Downscale the image first.", http_status=413) from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own stop (over 2x its MAX_IMAGE_PIXELS), at open
+        raise _bomb(exc, name, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise InputError("input.undecodable", f"{name} is not an image format alphacut can read.",
                          hint="Use JPEG, PNG, WebP, TIFF, BMP or GIF.", http_status=415) from exc
@@ -229,6 +229,16 @@ def _open(source: ImageInput, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     except Exception as exc:  # any decoder failure is the input's fault (NotImplementedError for 'DDS |')
         raise InputError("input.undecodable", f"{name} can't be decoded: {_describe(exc)}.",
                          hint="The file may be damaged; re-export it.") from exc
+
+
+def _bomb(exc: Image.DecompressionBombError, name: str, max_pixels: int) -> InputError:
+    """Pillow refused to open an image with far too many pixels (only their count is known from its
+    error): the same message and limit as _check_size, never Pillow's own text."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    what = f"{name} is {_pixels(int(found.group(1)))}" if found else f"{name} has too many pixels"
+    limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else max_pixels
+    return InputError("input.too-large", f"{what}; the limit is {_pixels(limit)}.",
+                      hint="Downscale it, or raise the limit with --max-pixels / ALPHACUT_MAX_PIXELS.", http_status=413)
 
 
 def _describe(exc: BaseException) -> str:
@@ -415,7 +425,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
         img = source
         fmt = source.format
     else:
-        img = _open(source, name, max_bytes)
+        img = _open(source, name, max_pixels, max_bytes)
         fmt = img.format
     w, h = img.size
     _check_size(w, h, name, max_pixels)
@@ -450,7 +460,7 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError("input.too-large", f"{name} has too many pixels: {exc}", http_status=413) from exc
+        raise _bomb(exc, name, max_pixels) from exc
     except MemoryError:
         raise
     except Exception as exc:  # any decoder failure is the input's fault

@@ -274,9 +274,10 @@ async def page_config(request: Request) -> dict[str, Any]:
         private = {"id": spec.id, "url": f"/model/{spec.id}.onnx", "input_size": spec.input_size,
                    "mean": list(spec.mean), "std": list(spec.std), "size_bytes": spec.size_bytes,
                    "output_index": spec.output_index, "activation": spec.activation,
-                   "levels": list(spec.levels) if spec.levels is not None else None, "mirror": spec.mirror}
+                   "levels": list(spec.levels) if spec.levels is not None else None, "mirror": spec.mirror,
+                   "sha256": spec.hash_hex if spec.checksum.startswith("sha256:") else None}
     return {"api_key_required": bool(settings.api_key), "max_upload_bytes": settings.max_bytes,
-            "model": spec.id, "private_model": private}
+            "max_pixels": settings.max_pixels, "model": spec.id, "private_model": private}
 
 
 @router.get("/model/{model_id}.onnx", tags=["page"], response_class=Response)

@@ -151,6 +151,21 @@ def test_max_pixels_guard_reads_no_pixels():
     assert err.value.code == "input.too-large"
 
 
+def test_an_image_pillow_refuses_at_open_gets_the_same_message_as_any_other_too_large_one():
+    # 20000 x 20000 is over Pillow's own stop (2 x MAX_IMAGE_PIXELS): its "decompression bomb" text never shows;
+    # the message names the pixel count and alphacut's limit, as for any image over max_pixels
+    img = Image.new("L", (64, 64))
+    data = bytearray(encoded(img, "PNG"))
+    data[16:24] = (20000).to_bytes(4, "big") * 2
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    with pytest.raises(InputError) as err:
+        decode_image(bytes(data))
+    e = err.value
+    assert e.code == "input.too-large" and e.http_status == 413
+    assert e.message.endswith("is 400,000,000 px (400 MP); the limit is 100,000,000 px (100 MP)."), e.message
+    assert "bomb" not in e.message.lower() and "--max-pixels" in (e.hint or "")
+
+
 def test_path_errors(tmp_path):
     with pytest.raises(InputError) as err:
         decode_image(tmp_path / "missing.jpg")

@@ -210,6 +210,8 @@ def test_page_config_offers_private_model_only_when_cached(tiny_spec, tmp_path: 
         assert cfg["url"] == "/model/tiny-test.onnx" and cfg["mean"] == [0.5, 0.5, 0.5]
         assert cfg["levels"] is None  # the page applies the model's value curve only when it has one
         assert cfg["mirror"] is False  # and mirrors its input only for a model that runs mirrored
+        assert cfg["sha256"] == tiny_spec.hash_hex  # the page checks its kept copy of the model against it
+        assert c.get("/config.json").json()["max_pixels"] == 100_000_000  # the page refuses larger images
     curved = dataclasses.replace(tiny_spec, levels=(0.3, 0.6, 0.2), mirror=True)
     with make_client(curved, model_file=lambda i: blob) as c:
         cfg = c.get("/config.json").json()["private_model"]
