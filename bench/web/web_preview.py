@@ -12,8 +12,8 @@ compiled meanwhile); a later one waits until the model is ready (the page loads 
 is chosen) and drops both. Other engineers share this machine's CPU: the load average is printed with each
 run; run it more than once.
 
-    PYTHONPATH=src .venv/bin/python bench/web_preview.py
-    PYTHONPATH=src .venv/bin/python bench/web_preview.py --sides 256,320,384 --rounds 2
+    PYTHONPATH=src .venv/bin/python bench/web/web_preview.py
+    PYTHONPATH=src .venv/bin/python bench/web/web_preview.py --sides 256,320,384 --rounds 2
 
 Needs `make web browser-deps` and the default model cached (`alphacut models fetch`).
 """
@@ -28,10 +28,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.web_speed import LiveServer
+from bench.web.web_speed import LiveServer
 
 # a 10 ms timer's longest lateness on the page's main thread, reset by each read
 GAPS = """(() => { if (!window.__gap) { const g = window.__gap = { max: 0, last: performance.now() };
