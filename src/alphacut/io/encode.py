@@ -12,7 +12,7 @@ from ..errors import OptionsError
 from ..ops import pixels
 from ..options import OutputFormat
 
-__all__ = ["CONTENT_TYPES", "encode_image", "matte_to_pil", "pixels_to_pil", "to_pil"]
+__all__ = ["CONTENT_TYPES", "PNG_SAVE", "encode_image", "matte_to_pil", "pixels_to_pil", "to_pil"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",
@@ -20,6 +20,12 @@ CONTENT_TYPES = {
     OutputFormat.JPEG: "image/jpeg",
     OutputFormat.MASK: "image/png",
 }
+
+#: Pillow's PNG settings: zlib's run-length strategy (Z_RLE = 3) instead of the default one at level 6.
+#: On the 16-image bench set (docs/PERFORMANCE.md, "Where the time goes after the network"): RGBA
+#: cutouts encode in 1.63 s instead of 3.28 s of CPU for 9.75 MB instead of 9.01 MB (+8%); masks in
+#: 0.38 s instead of 0.59 s for 1.34 MB instead of 1.43 MB (-6%). Lossless either way: same pixels.
+PNG_SAVE: dict[str, object] = {"optimize": False, "compress_level": 6, "compress_type": 3}
 
 
 def matte_to_pil(alpha_u8: NDArray[np.uint8]) -> Image.Image:
@@ -66,9 +72,9 @@ def encode_image(image: Image.Image, fmt: OutputFormat, *, quality: int = 95) ->
     if fmt is OutputFormat.MASK:
         if image.mode != "L":
             image = image.getchannel("A") if image.mode == "RGBA" else image.convert("L")
-        image.save(buf, "PNG", optimize=False, compress_level=6)
+        image.save(buf, "PNG", **PNG_SAVE)
     elif fmt is OutputFormat.PNG:
-        image.save(buf, "PNG", optimize=False, compress_level=6)
+        image.save(buf, "PNG", **PNG_SAVE)
     elif fmt is OutputFormat.WEBP:
         image.save(buf, "WEBP", quality=quality, alpha_quality=100, method=4, exact=False)
     elif fmt is OutputFormat.JPEG:
