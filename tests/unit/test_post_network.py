@@ -48,3 +48,56 @@ def test_png_settings_are_lossless(mode: str, fmt: OutputFormat) -> None:
     with Image.open(io.BytesIO(data)) as back:
         assert back.format == "PNG" and back.mode == mode
         assert np.array_equal(np.asarray(back), np.asarray(image))
+
+
+def _soft_disc(h: int, w: int, centre: tuple[int, int], radius: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A photo (uint8 noise over two colours) and a matte: a disc with a soft rim, 0 and 1 elsewhere."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    d = np.hypot(yy - centre[0], xx - centre[1])
+    alpha = np.clip((radius - d) / 6.0, 0.0, 1.0).astype(np.float32)
+    colour = np.where(alpha[..., None] > 0.5, [200, 40, 30], [20, 90, 220]).astype(np.float32)
+    photo = np.clip(colour + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+    return photo, alpha
+
+
+@pytest.mark.parametrize(("work_pixels", "centre"), [(10_000_000, (60, 80)), (10_000_000, (150, 200)),
+                                                     (40_000, (60, 300)), (40_000, (200, 40))])
+def test_cropped_estimate_equals_full_where_pasted(monkeypatch: pytest.MonkeyPatch, work_pixels: int,
+                                                   centre: tuple[int, int]) -> None:
+    """The cropped estimate gives the pasted (soft) pixels the full estimate's colours, at full
+    size and at reduced size (FOREGROUND_WORK_PIXELS lowered to make a 300x400 photo 'large')."""
+    from alphacut.ops import foreground
+
+    monkeypatch.setattr(foreground, "FOREGROUND_WORK_PIXELS", work_pixels)
+    photo, alpha = _soft_disc(300, 400, centre, 30.0)
+    full = foreground.estimate_foreground_u8(photo, alpha, crop=False)
+    cropped = foreground.estimate_foreground_u8(photo, alpha)
+    assert full is not None and cropped is not None and full.shape == cropped.shape
+    a, b = photo.copy(), photo.copy()
+    foreground.paste_soft_band(a, alpha, full)
+    foreground.paste_soft_band(b, alpha, cropped)
+    soft = (alpha > 0.002) & (alpha < 0.998)
+    assert soft.sum() > 100
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1  # float32 rounding of the box sums at most
+    assert (a != b).mean() < 1e-3
+    if work_pixels > 300 * 400:  # at full size the values themselves agree where the paste reads them
+        np.testing.assert_allclose(cropped[soft], full[soft], atol=1e-5)
+
+
+def test_planar_estimate_is_unchanged() -> None:
+    """estimate_foreground on colour planes: the same values as the interleaved formula."""
+    from alphacut.ops.foreground import estimate_foreground
+    from alphacut.ops.guided import box_filter
+
+    photo, alpha = _soft_disc(120, 160, (60, 80), 30.0, seed=1)
+    image = photo.astype(np.float32) / 255.0
+    fg = bg = image
+    a3 = alpha[..., None]
+    for radius in (20, 3):  # the previous implementation, written out
+        ba = box_filter(alpha, radius)[..., None]
+        box3 = lambda x: np.stack([box_filter(np.ascontiguousarray(x[..., k]), radius) for k in range(3)], 2)  # noqa: B023
+        mean_f = box3(fg * a3) / (ba + np.float32(1e-5))
+        bg = box3(bg * (1.0 - a3)) / ((1.0 - ba) + np.float32(1e-5))
+        fg = np.clip(mean_f + a3 * (image - a3 * mean_f - (1.0 - a3) * bg), 0.0, 1.0)
+    np.testing.assert_allclose(estimate_foreground(image, alpha, radii=(20, 3)), fg, atol=1e-6)
