@@ -101,3 +101,27 @@ def test_planar_estimate_is_unchanged() -> None:
         bg = box3(bg * (1.0 - a3)) / ((1.0 - ba) + np.float32(1e-5))
         fg = np.clip(mean_f + a3 * (image - a3 * mean_f - (1.0 - a3) * bg), 0.0, 1.0)
     np.testing.assert_allclose(estimate_foreground(image, alpha, radii=(20, 3)), fg, atol=1e-6)
+
+
+@pytest.mark.parametrize(("hw", "mirrored"), [((480, 854), False), ((480, 854), True), ((700, 500), False),
+                                              ((64, 64), True)])
+def test_preprocess_planes_equal_interleaved_formula(hw: tuple[int, int], mirrored: bool) -> None:
+    """preprocess normalizes plane by plane: bit-identical to (u8_to_float(x) - mean) / std, padded
+    symmetrically, mirrored and transposed as before."""
+    from alphacut.io.decode import resize_for_model
+    from alphacut.models.catalog import load_catalog
+    from alphacut.ops.pixels import u8_to_float
+    from alphacut.pipeline import content_size, preprocess
+
+    spec = load_catalog().get("isnet-general-use-int8-static")
+    rgb = np.random.default_rng(hw[0]).integers(0, 256, (*hw, 3), dtype=np.uint8)
+    size = (256, 256)
+    got, content = preprocess(rgb, spec, size, mirrored=mirrored)
+    x = (u8_to_float(resize_for_model(rgb, content_size((hw[1], hw[0]), size)))
+         - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    x = np.pad(x, ((0, size[1] - content[1]), (0, size[0] - content[0]), (0, 0)), mode="symmetric")
+    if mirrored:
+        x = x[:, ::-1]
+    expected = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    assert got.shape == expected.shape and got.flags.c_contiguous
+    assert np.array_equal(got, expected)
