@@ -404,7 +404,9 @@ def refine_matte(low: NDArray[np.float32], image: NDArray[np.uint8] | NDArray[np
     if refine is Refine.NONE or scale < GUIDED_MIN_SCALE:
         alpha = resize_matte(low, (w, h))
     else:
-        alpha = guided.guided_upsample(low, image)
+        # Blocks an 8-bit matte holds as 0 or 255 are not evaluated (written 0 or 1): the float
+        # matte moves by < 0.5/255 there, its 8-bit values not at all (docs/PERFORMANCE.md).
+        alpha = guided.guided_upsample(low, image, saturate=guided.U8_SATURATE)
     if refine is Refine.MATTING:
         from .ops import matting  # scipy.sparse: loaded only when matting is asked for
 

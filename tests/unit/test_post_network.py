@@ -125,3 +125,43 @@ def test_preprocess_planes_equal_interleaved_formula(hw: tuple[int, int], mirror
     expected = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
     assert got.shape == expected.shape and got.flags.c_contiguous
     assert np.array_equal(got, expected)
+
+
+def _guided_case(u8: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A low-res matte with exact 0/1 areas, faint tails and a soft edge, and a 4x larger guide."""
+    photo, alpha = _soft_disc(400, 520, (200, 250), 120.0, seed=5)
+    from alphacut.ops.resize import resize_matte
+
+    low = resize_matte(alpha, (130, 100))
+    low = np.where(low < 0.5, low * 0.002, low)  # a tail: faint greys (< 0.001), not exactly 0
+    low[:10] = 0.0  # exactly 0: clips to 0
+    guide = photo if u8 else photo.astype(np.float32) / 255.0
+    return low.astype(np.float32), guide
+
+
+@pytest.mark.parametrize("u8", [True, False])
+def test_guided_saturate_zero_equals_full_evaluation(u8: bool) -> None:
+    from alphacut.ops import guided
+
+    low, guide = _guided_case(u8)
+    full = guided.guided_upsample(low, guide, saturate=None)
+    skipped = guided.guided_upsample(low, guide, saturate=0.0, band_pixels=1 << 14)
+    assert np.array_equal(full, guided.guided_upsample(low, guide, saturate=None, band_pixels=1 << 14))
+    assert np.array_equal(skipped, full)
+
+
+@pytest.mark.parametrize("u8", [True, False])
+def test_guided_u8_saturate_keeps_8bit_values(u8: bool) -> None:
+    from alphacut.ops import guided
+    from alphacut.ops.pixels import float_to_u8
+
+    low, guide = _guided_case(u8)
+    full = guided.guided_upsample(low, guide, saturate=None)
+    fast = guided.guided_upsample(low, guide, saturate=guided.U8_SATURATE, band_pixels=1 << 14)
+    assert np.array_equal(float_to_u8(fast), float_to_u8(full))
+    assert np.abs(fast - full).max() < 0.5 / 255
+    changed = fast != full
+    assert changed.any()  # blocks were skipped: faint greys written as 0 ...
+    assert set(np.unique(fast[changed]).tolist()) <= {0.0, 1.0}  # ... and only as 0 or 1
+    mid = (full > 0.01) & (full < 0.99)
+    assert np.array_equal(fast[mid], full[mid])  # the edge itself is evaluated as before
