@@ -306,7 +306,8 @@ def _unsaturated_runs(sub: list[F32], x_taps: NDArray[np.intp], top: float, satu
         widened = c.copy()
         for t in range(1, n_taps):  # widened[j] = max(c[j : j + n_taps])
             np.maximum(widened[:-t], c[t:], out=widened[:-t])
-        return np.maximum(np.maximum.reduceat(widened, first), widened[last])
+        result: NDArray[np.float64] = np.maximum(np.maximum.reduceat(widened, first), widened[last])
+        return result
 
     *a_rows, b_rows = sub
     upper = block_max(b_rows.max(axis=0))
