@@ -165,3 +165,20 @@ def test_guided_u8_saturate_keeps_8bit_values(u8: bool) -> None:
     assert set(np.unique(fast[changed]).tolist()) <= {0.0, 1.0}  # ... and only as 0 or 1
     mid = (full > 0.01) & (full < 0.99)
     assert np.array_equal(fast[mid], full[mid])  # the edge itself is evaluated as before
+
+
+@pytest.mark.parametrize(("shape", "size", "rows", "cols"), [
+    ((300, 200, 3), (70, 110), (10, 90), (5, 60)),  # shrinking, antialiased
+    ((300, 400, 3), (100, 80), (0, 80), (0, 100)),  # the whole output
+    ((40, 60), (150, 100), (3, 97), (20, 149)),  # enlarging, one channel
+])
+def test_resize_u8_block_equals_block_of_full(shape: tuple[int, ...], size: tuple[int, int],
+                                              rows: tuple[int, int], cols: tuple[int, int]) -> None:
+    from alphacut.ops.resize import resize_u8
+
+    img = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    full = resize_u8(img, size)
+    block = resize_u8(img, size, rows=rows, cols=cols, band_pixels=1 << 12)
+    assert np.array_equal(block, full[rows[0]:rows[1], cols[0]:cols[1]])
+    with pytest.raises(ValueError, match="must lie in"):
+        resize_u8(img, size, rows=(0, size[1] + 1))

@@ -124,8 +124,9 @@ def estimate_foreground_u8(image: U8, alpha: F32, *, crop: bool = True) -> F32 |
 
     Only the estimate at and near the soft pixels is ever used (paste_soft_band), so with crop it is
     computed on the box around them, widened by the passes' radii (plus the enlargement's taps when
-    the photo is estimated at reduced size): the values the paste reads are the full estimate's, up
-    to float32 rounding of the box sums; outside that box the result holds the photo's colours.
+    the photo is estimated at reduced size; the photo is then reduced inside the box only): the
+    values the paste reads are the full estimate's, up to float32 rounding of the box sums;
+    outside that box the result is 0.
     On the bench set's photos the box is 44-100% of the frame (tests/unit/test_post_network.py
     compares the two).
     """
@@ -138,21 +139,25 @@ def estimate_foreground_u8(image: U8, alpha: F32, *, crop: bool = True) -> F32 |
     if not rows.any():
         return None
     if h * w <= FOREGROUND_WORK_PIXELS:
-        img, a, radii = u8_to_float(image), alpha, (90, 6)
+        work_wh, radii = (w, h), (90, 6)
     else:
         k = (FOREGROUND_WORK_PIXELS / (h * w)) ** 0.5
-        size = (max(8, round(w * k)), max(8, round(h * k)))
-        img, a = resize_u8(image, size), resize_matte(alpha, size)
-        radii = (max(8, round(90 * k)), max(2, round(6 * k)))
-    if not crop:
-        return estimate_foreground(img, a, radii=radii)
+        work_wh, radii = (max(8, round(w * k)), max(8, round(h * k))), (max(8, round(90 * k)), max(2, round(6 * k)))
     ys, xs = np.flatnonzero(rows), np.flatnonzero(cols)
-    wy0, wy1 = _span(int(ys[0]), int(ys[-1]) + 1, h, img.shape[0], sum(radii))
-    wx0, wx1 = _span(int(xs[0]), int(xs[-1]) + 1, w, img.shape[1], sum(radii))
-    if (wy1 - wy0) * (wx1 - wx0) == img.shape[0] * img.shape[1]:
-        return estimate_foreground(img, a, radii=radii)
-    img[wy0:wy1, wx0:wx1] = estimate_foreground(img[wy0:wy1, wx0:wx1], a[wy0:wy1, wx0:wx1], radii=radii)
-    return img
+    wy0, wy1 = _span(int(ys[0]), int(ys[-1]) + 1, h, work_wh[1], sum(radii)) if crop else (0, work_wh[1])
+    wx0, wx1 = _span(int(xs[0]), int(xs[-1]) + 1, w, work_wh[0], sum(radii)) if crop else (0, work_wh[0])
+    whole = (wy0, wy1, wx0, wx1) == (0, work_wh[1], 0, work_wh[0])
+    if work_wh == (w, h):
+        img, a = u8_to_float(image[wy0:wy1, wx0:wx1]), alpha[wy0:wy1, wx0:wx1]
+    else:  # the photo reduced, only inside the box (the same values as the whole reduction's)
+        img = resize_u8(image, work_wh, rows=(wy0, wy1), cols=(wx0, wx1))
+        a = resize_matte(alpha, work_wh)[wy0:wy1, wx0:wx1]
+    estimate = estimate_foreground(img, a, radii=radii)
+    if whole:
+        return estimate
+    full = np.zeros((work_wh[1], work_wh[0], 3), np.float32)  # never read outside the box
+    full[wy0:wy1, wx0:wx1] = estimate
+    return full
 
 
 def _span(i0: int, i1: int, n: int, m: int, margin: int) -> tuple[int, int]:
