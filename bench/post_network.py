@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-cache", type=Path, default=None, help="folder for the network's outputs (.npy)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--label", default="")
+    parser.add_argument("--save", type=Path, default=None, help="write each image's output here (to compare trees)")
     args = parser.parse_args(argv)
     folder = args.folder / "images" if (args.folder / "images").is_dir() else args.folder
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
@@ -136,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
             data = encode_cutout(cutout, opts)
             c3 = time.thread_time()
             sizes[p.stem] = len(data)
+            if args.save is not None:
+                args.save.mkdir(parents=True, exist_ok=True)
+                (args.save / f"{p.stem}.{'png' if args.format == 'mask' else args.format}").write_bytes(data)
             t["prepare"], t["finish"], t["encode"] = c1 - c0, c2 - c1, c3 - c2
             t["total"] = c3 - c0
             t.update({f"  {k}": v for k, v in _acc.items()})

@@ -244,27 +244,40 @@ def resize_u8(
         raise ValueError(f"rows {rows} and cols {cols} must lie in the output's {out_h} x {out_w}")
     h, w = img.shape[:2]
     x_idx, x_w = _taps(w, out_w, antialias)
-    in_x0, in_x1 = (0, w) if (x0, x1) == (0, out_w) else (int(x_idx[x0:x1].min()), int(x_idx[x0:x1].max()) + 1)
+    x_idx, x_w = x_idx[x0:x1], x_w[x0:x1]
+    same_w = (x0, x1) == (0, out_w) and w == out_w
+    in_x0, in_x1 = (0, w) if same_w else (int(x_idx.min()), int(x_idx.max()) + 1)
+    x_idx = x_idx - in_x0
     channels = 1 if img.ndim == 2 else img.shape[2]
     flat = img.reshape(h, -1)[:, in_x0 * channels:in_x1 * channels]
     weights = resize_weights(h, out_h, antialias)
-    tmp = np.empty((y1 - y0, flat.shape[1]), dtype=np.float32)
-    # Output rows per band, so that the input rows they read come to about band_pixels.
+    out = np.empty((y1 - y0, x1 - x0) + img.shape[2:], dtype=np.float32)
+    # Output rows per band, so that the input rows they read come to about band_pixels; each band is
+    # reduced along y (sparse product) and then along x (gathers of its taps, in the order of
+    # _resize_axis0's sums), so no full-width float intermediate nor transposed copy is made.
     step = max(1, (band_pixels // max(1, flat.shape[1])) * out_h // h)
     for r0 in range(y0, y1, step):
         r1 = min(y1, r0 + step)
         sub = weights[r0:r1]
         c0, c1 = int(sub.indices.min()), int(sub.indices.max()) + 1
-        tmp[r0 - y0:r1 - y0] = sub[:, c0:c1] @ u8_to_float(flat[c0:c1])
-    tall: NDArray[np.float32] = tmp.reshape((y1 - y0, in_x1 - in_x0) + img.shape[2:])
-    if (x0, x1) == (0, out_w) and tall.shape[1] == out_w:
-        return tall
-    swapped = np.ascontiguousarray(np.swapaxes(tall, 0, 1))
-    if (x0, x1) == (0, out_w):
-        res = _resize_axis0(swapped, out_w, antialias)
-    else:
-        res = _resize_axis0_taps(swapped, x_idx[x0:x1] - in_x0, x_w[x0:x1])
-    return np.ascontiguousarray(np.swapaxes(res, 0, 1))
+        tall = np.asarray(sub[:, c0:c1] @ u8_to_float(flat[c0:c1]), dtype=np.float32)
+        tall = tall.reshape((r1 - r0, in_x1 - in_x0) + img.shape[2:])
+        band = out[r0 - y0:r1 - y0]
+        if same_w:
+            band[...] = tall
+            continue
+        np.take(tall, x_idx[:, 0], axis=1, out=band)
+        band *= _along_axis1(x_w[:, 0], tall.ndim)
+        for k in range(1, x_idx.shape[1]):
+            t = np.take(tall, x_idx[:, k], axis=1)
+            t *= _along_axis1(x_w[:, k], tall.ndim)
+            band += t
+    return out
+
+
+def _along_axis1(weights: NDArray[np.float32], ndim: int) -> NDArray[np.float32]:
+    """Per-column weights shaped to broadcast over axis 1 of an ndim array."""
+    return weights.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 def sample_enlarged(
