@@ -455,7 +455,8 @@ def _decode(source: ImageInput, name: str, max_pixels: int,
             if alpha is not None and int(alpha.min()) == 255:
                 alpha = None
         else:
-            rgb = np.asarray(img.convert("RGB"))
+            # np.asarray copies the pixels out of Pillow: an RGB image needs no convert() copy first
+            rgb = np.asarray(img if img.mode == "RGB" else img.convert("RGB"))
             alpha = None
     except InputError:
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,7 +13,7 @@ from ..errors import OptionsError
 from ..ops import pixels
 from ..options import OutputFormat
 
-__all__ = ["CONTENT_TYPES", "encode_image", "matte_to_pil", "pixels_to_pil", "to_pil"]
+__all__ = ["CONTENT_TYPES", "PNG_SAVE", "encode_image", "matte_to_pil", "pixels_to_pil", "to_pil"]
 
 CONTENT_TYPES = {
     OutputFormat.PNG: "image/png",
@@ -20,6 +21,12 @@ CONTENT_TYPES = {
     OutputFormat.JPEG: "image/jpeg",
     OutputFormat.MASK: "image/png",
 }
+
+#: Pillow's PNG settings: zlib's run-length strategy (Z_RLE = 3) instead of the default one at level 6.
+#: On the 16-image bench set (docs/PERFORMANCE.md, "Where the time goes after the network"): RGBA
+#: cutouts encode in 1.63 s instead of 3.28 s of CPU for 9.75 MB instead of 9.01 MB (+8%); masks in
+#: 0.38 s instead of 0.59 s for 1.34 MB instead of 1.43 MB (-6%). Lossless either way: same pixels.
+PNG_SAVE: dict[str, object] = {"optimize": False, "compress_level": 6, "compress_type": 3}
 
 
 def matte_to_pil(alpha_u8: NDArray[np.uint8]) -> Image.Image:
@@ -49,11 +56,23 @@ def pixels_to_pil(pixels_u8: NDArray[np.uint8]) -> Image.Image:
     if pixels_u8.shape[2] == 3:
         return Image.fromarray(np.ascontiguousarray(pixels_u8), "RGB")
     rgba = np.ascontiguousarray(pixels_u8)
+    _clear_transparent(rgba)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def _clear_transparent(rgba: NDArray[np.uint8]) -> None:
+    """Zero the colour of every pixel whose alpha is 0, in place (H×W×4 uint8, C-contiguous).
+
+    Each pixel is read as one 32-bit word and multiplied by (alpha != 0), a band of rows at a time:
+    the same pixels as rgba[rgba[..., 3] == 0, :3] = 0, 25x faster (12 MP: 185 → 7 ms of CPU).
+    """
+    words = rgba.view(np.uint32).reshape(rgba.shape[:2])
+    little = sys.byteorder == "little"  # alpha, the 4th byte, is the word's top byte on little-endian CPUs
     rows = max(1, pixels.BAND_VALUES // (4 * rgba.shape[1]))
     for y0 in range(0, rgba.shape[0], rows):
-        band = rgba[y0:y0 + rows]
-        band[band[:, :, 3] == 0, :3] = 0
-    return Image.fromarray(rgba, "RGBA")
+        band = words[y0:y0 + rows]
+        keep = band >= np.uint32(1 << 24) if little else (band & np.uint32(0xFF)) != 0
+        np.multiply(band, keep, out=band)
 
 
 def encode_image(image: Image.Image, fmt: OutputFormat, *, quality: int = 95) -> bytes:
@@ -66,9 +85,9 @@ def encode_image(image: Image.Image, fmt: OutputFormat, *, quality: int = 95) ->
     if fmt is OutputFormat.MASK:
         if image.mode != "L":
             image = image.getchannel("A") if image.mode == "RGBA" else image.convert("L")
-        image.save(buf, "PNG", optimize=False, compress_level=6)
+        image.save(buf, "PNG", **PNG_SAVE)
     elif fmt is OutputFormat.PNG:
-        image.save(buf, "PNG", optimize=False, compress_level=6)
+        image.save(buf, "PNG", **PNG_SAVE)
     elif fmt is OutputFormat.WEBP:
         image.save(buf, "WEBP", quality=quality, alpha_quality=100, method=4, exact=False)
     elif fmt is OutputFormat.JPEG:

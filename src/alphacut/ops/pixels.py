@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["float_to_u8", "u8_to_float"]
+__all__ = ["U8_SCALE", "float_to_u8", "u8_to_float"]
 
-_U8_SCALE = np.float32(1.0 / 255.0)
+#: float32(1 / 255): what u8_to_float multiplies by.
+U8_SCALE = np.float32(1.0 / 255.0)
 #: Large conversions to uint8 run a band of about this many values at a time, so they hold no
 #: full-size float temporaries (a 24 MP plane would need several of 96 MB each).
 BAND_VALUES = 1 << 18
@@ -21,7 +22,7 @@ def u8_to_float(x: NDArray[np.uint8]) -> NDArray[np.float32]:
         [0.0, 1.0]
     """
     out: NDArray[np.float32] = x.astype(np.float32)
-    out *= _U8_SCALE
+    out *= U8_SCALE
     return out
 
 

@@ -129,6 +129,19 @@ def _resize_axis0(
     return out.reshape((out_size,) + arr.shape[1:])
 
 
+def _resize_axis0_taps(arr: NDArray[np.float32], idx: NDArray[np.intp], w: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Output rows of _resize_axis0 given their taps (idx into arr's first axis) and weights: the
+    numpy branch's sums, in the same order."""
+    flat = arr.reshape(arr.shape[0], -1)
+    out = np.take(flat, idx[:, 0], axis=0)
+    out *= w[:, 0, None]
+    for k in range(1, idx.shape[1]):
+        t = np.take(flat, idx[:, k], axis=0)
+        t *= w[:, k, None]
+        out += t
+    return out.reshape((idx.shape[0],) + arr.shape[1:])
+
+
 def _resize_2d(
     arr: NDArray[np.float32],
     size_wh: tuple[int, int],
@@ -202,6 +215,8 @@ def resize_u8(
     *,
     antialias: bool = True,
     band_pixels: int = 1 << 18,
+    rows: tuple[int, int] | None = None,
+    cols: tuple[int, int] | None = None,
 ) -> NDArray[np.float32]:
     """Resize a uint8 image to size_wh as float32 in [0, 1] (value / 255) with no full-size float copy.
 
@@ -211,6 +226,8 @@ def resize_u8(
     Args:
         img: H x W x C (or H x W) uint8 image.
         size_wh: target (width, height) in pixels.
+        rows, cols: only output rows [r0, r1) and columns [c0, c1) of that result (the same values),
+            reading only the input pixels they need; None: all.
 
     Example:
         >>> round(float(resize_u8(np.full((400, 600, 3), 255, np.uint8), (150, 100)).max()), 6)
@@ -221,23 +238,46 @@ def resize_u8(
     out_w, out_h = int(size_wh[0]), int(size_wh[1])
     if out_w < 1 or out_h < 1:
         raise ValueError(f"size_wh must be positive, got {size_wh}")
-    h = img.shape[0]
-    flat = img.reshape(h, -1)
+    y0, y1 = rows if rows is not None else (0, out_h)
+    x0, x1 = cols if cols is not None else (0, out_w)
+    if not (0 <= y0 < y1 <= out_h and 0 <= x0 < x1 <= out_w):
+        raise ValueError(f"rows {rows} and cols {cols} must lie in the output's {out_h} x {out_w}")
+    h, w = img.shape[:2]
+    x_idx, x_w = _taps(w, out_w, antialias)
+    x_idx, x_w = x_idx[x0:x1], x_w[x0:x1]
+    same_w = (x0, x1) == (0, out_w) and w == out_w
+    in_x0, in_x1 = (0, w) if same_w else (int(x_idx.min()), int(x_idx.max()) + 1)
+    x_idx = x_idx - in_x0
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    flat = img.reshape(h, -1)[:, in_x0 * channels:in_x1 * channels]
     weights = resize_weights(h, out_h, antialias)
-    tmp = np.empty((out_h, flat.shape[1]), dtype=np.float32)
-    # Output rows per band, so that the input rows they read come to about band_pixels.
+    out = np.empty((y1 - y0, x1 - x0) + img.shape[2:], dtype=np.float32)
+    # Output rows per band, so that the input rows they read come to about band_pixels; each band is
+    # reduced along y (sparse product) and then along x (gathers of its taps, in the order of
+    # _resize_axis0's sums), so no full-width float intermediate nor transposed copy is made.
     step = max(1, (band_pixels // max(1, flat.shape[1])) * out_h // h)
-    for r0 in range(0, out_h, step):
-        r1 = min(out_h, r0 + step)
+    for r0 in range(y0, y1, step):
+        r1 = min(y1, r0 + step)
         sub = weights[r0:r1]
         c0, c1 = int(sub.indices.min()), int(sub.indices.max()) + 1
-        tmp[r0:r1] = sub[:, c0:c1] @ u8_to_float(flat[c0:c1])
-    tall: NDArray[np.float32] = tmp.reshape((out_h,) + img.shape[1:])
-    if tall.shape[1] == out_w:
-        return tall
-    swapped = np.ascontiguousarray(np.swapaxes(tall, 0, 1))
-    res = _resize_axis0(swapped, out_w, antialias)
-    return np.ascontiguousarray(np.swapaxes(res, 0, 1))
+        tall = np.asarray(sub[:, c0:c1] @ u8_to_float(flat[c0:c1]), dtype=np.float32)
+        tall = tall.reshape((r1 - r0, in_x1 - in_x0) + img.shape[2:])
+        band = out[r0 - y0:r1 - y0]
+        if same_w:
+            band[...] = tall
+            continue
+        np.take(tall, x_idx[:, 0], axis=1, out=band)
+        band *= _along_axis1(x_w[:, 0], tall.ndim)
+        for k in range(1, x_idx.shape[1]):
+            t = np.take(tall, x_idx[:, k], axis=1)
+            t *= _along_axis1(x_w[:, k], tall.ndim)
+            band += t
+    return out
+
+
+def _along_axis1(weights: NDArray[np.float32], ndim: int) -> NDArray[np.float32]:
+    """Per-column weights shaped to broadcast over axis 1 of an ndim array."""
+    return weights.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 def sample_enlarged(
