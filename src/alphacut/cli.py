@@ -18,6 +18,15 @@ log = logging.getLogger("alphacut")
 
 from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
+#: --runtime's choices (config.RUNTIMES; spelled out here so that `--help` imports nothing more).
+RUNTIME_CHOICES = ("auto", "openvino", "onnxruntime")
+
+
+def _runtime_option(f: Any) -> Any:
+    return click.option("--runtime", type=click.Choice(RUNTIME_CHOICES), default=None,
+                        help="Inference runtime: auto (OpenVINO where it runs on this CPU, else onnxruntime), "
+                             "openvino or onnxruntime (ALPHACUT_RUNTIME; `alphacut doctor` says which runs).")(f)
+
 
 def _fail(exc: AlphacutError) -> NoReturn:
     click.secho(f"error: {exc.code}: {exc.message}", fg="red", err=True)
@@ -117,6 +126,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               "says which); about 1.6x faster, a little less accurate on small and thin subjects; masks (-f mask) of "
               "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@_runtime_option
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--skip-existing", is_flag=True, help="Keep outputs that already exist.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
@@ -129,8 +139,8 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
-           threads: int | None, max_pixels: int | None, skip_existing: bool, overwrite: bool, quiet: bool,
-           layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
+           threads: int | None, runtime: str | None, max_pixels: int | None, skip_existing: bool, overwrite: bool,
+           quiet: bool, layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin."""
     from .errors import OptionsError
     from .options import Options
@@ -143,7 +153,7 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         model = model or FAST_MODEL
         fields["resolution"] = fields.get("resolution") or fast_resolution()
         fields["guide_min_pixels"] = FAST_GUIDE_MIN_PIXELS  # masks of large JPEGs: refined on a 1/2 decode
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, runtime=runtime)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
         if as_json:
@@ -366,6 +376,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
               help="Cut every frame on its own (no temporal steadying).")
 @click.option("--no-audio", "audio", flag_value=False, default=True, help="Leave the sound out.")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@_runtime_option
 @click.option("--skip-existing", is_flag=True, help="Folder output: keep frames already written (resume).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -378,8 +389,8 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @click.option("--outline", type=int, default=None, hidden=True)
 @click.pass_context
 def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
-          keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
-          overwrite: bool, quiet: bool, **fields: Any) -> None:
+          keyframes: int | None, steady: bool, audio: bool, threads: int | None, runtime: str | None,
+          skip_existing: bool, overwrite: bool, quiet: bool, **fields: Any) -> None:
     """Cut out every frame of a video SOURCE (MP4, MOV, WebM, MKV, GIF), steady from frame to frame.
 
     \b
@@ -404,7 +415,7 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
         keyframes = keyframes or 2
     if str(fields.get("bg") or "").strip().lower() == "green":
         fields["bg"] = CHROMA_GREEN.hex()
-    settings = _settings(ctx, model=model, threads=threads)
+    settings = _settings(ctx, model=model, threads=threads, runtime=runtime)
     options = Options.from_user(format=fmt, **fields)
     vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
                          overwrite=overwrite, skip_existing=skip_existing)
@@ -681,6 +692,9 @@ def _progress_callback(label: str) -> Any:
 @click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="alphacut's inference threads (default: all cores).")
+@click.option("--runtime", "runtimes", default=None, metavar="RUNTIME[,RUNTIME...]",
+              help="alphacut's inference runtime(s): auto, openvino, onnxruntime (default: the settings'). A second "
+                   "one adds its own alphacut rows, run interleaved with the first's.")
 @click.option("--repeat", type=int, default=1, show_default=True,
               help="Batch runs per tool, tools alternated; the median is reported.")
 @click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -694,8 +708,8 @@ def _progress_callback(label: str) -> Any:
                    "folder; in a checkout bench/.envs is what bench/setup_peers.sh fills).")
 @click.pass_context
 def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
-          cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
-          write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
+          cutout: bool, model: str | None, threads: int | None, runtimes: str | None, repeat: int,
+          make_set: Path | None, write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
     """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
@@ -712,6 +726,10 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
         raise InputError("input.not-found", f"{folder} is not a folder.",
                          hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
+    runtime_list = tuple(r.strip() for r in (runtimes or "").split(",") if r.strip())
+    bad = [r for r in runtime_list if r not in RUNTIME_CHOICES]
+    if bad:
+        raise OptionsError("options.invalid", f"--runtime {', '.join(bad)}: not one of {', '.join(RUNTIME_CHOICES)}.")
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
     from .eval.bench import run_compare
@@ -721,7 +739,7 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     home = (ctx.obj or {}).get("home")
     report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
                          threads=threads, home=home, repeats=repeat, cutout=cutout, command=command,
-                         peers_dir=peers_dir)
+                         peers_dir=peers_dir, runtimes=runtime_list)
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
@@ -735,12 +753,13 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
 
 # ----------------------------------------------------------------------------------------- doctor
 @main.command()
+@_runtime_option
 @click.pass_context
-def doctor(ctx: click.Context) -> None:
-    """Versions, CPU features, providers, settings, cache contents, offline state."""
+def doctor(ctx: click.Context, runtime: str | None) -> None:
+    """Versions, CPU features, the inference runtime (which, precision, ISA, why), settings, cache, offline state."""
     from .doctor import report
 
-    for line in report(_settings(ctx), _store(ctx)):
+    for line in report(_settings(ctx, runtime=runtime), _store(ctx)):
         click.echo(line)
 
 
@@ -757,6 +776,7 @@ def doctor(ctx: click.Context) -> None:
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds per request before 504.")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
+@_runtime_option
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
               help="Also answer to this Host name (repeatable). Accepted without it: localhost, 127.0.0.1, "
@@ -767,7 +787,7 @@ def doctor(ctx: click.Context) -> None:
                    "(repeatable). Without it, browsers may call only from the server's own page.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers: int, queue: int,
-          max_upload_mb: float, timeout: float, model: str | None, threads: int | None,
+          max_upload_mb: float, timeout: float, model: str | None, threads: int | None, runtime: str | None,
           max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
     """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
 
@@ -785,7 +805,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
         raise BackendError("backend.missing-extra", f"The server needs its extra: {exc.name} is missing.",
                            hint="pip install 'alphacut[server]'") from exc
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, workers))
-    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels)
+    settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, runtime=runtime)
     server_settings = ServerSettings(host=host, port=port, api_key=api_key or None, workers=workers, queue=queue,
                                      max_upload_bytes=int(max_upload_mb * 1024 * 1024), timeout_s=timeout,
                                      max_pixels=settings.max_pixels.value, allow_hosts=allow_hosts,

@@ -21,9 +21,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["APP_NAME", "Setting", "Settings", "ValueSource", "load_settings"]
+__all__ = ["APP_NAME", "RUNTIMES", "Setting", "Settings", "ValueSource", "load_settings"]
 
 APP_NAME = "alphacut"
+
+#: The inference runtimes a user can choose (--runtime, ALPHACUT_RUNTIME, `runtime` in the config file).
+RUNTIMES = ("auto", "openvino", "onnxruntime")
 
 
 class ValueSource(str, Enum):
@@ -49,6 +52,8 @@ class Settings:
     threads: Setting  # int | None: intra-op threads; None means all cores
     max_pixels: Setting  # int
     config_file: Path
+    #: str: the inference runtime, one of RUNTIMES ("auto": OpenVINO where it runs, else onnxruntime)
+    runtime: Setting = Setting("auto", ValueSource.DEFAULT)
 
     @property
     def home_path(self) -> Path:
@@ -56,7 +61,7 @@ class Settings:
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         rows = []
-        for name in ("home", "offline", "model", "threads", "max_pixels"):
+        for name in ("home", "offline", "model", "threads", "max_pixels", "runtime"):
             s: Setting = getattr(self, name)
             rows.append((name, str(s.value), s.source.value))
         return rows
@@ -81,6 +86,14 @@ def _parse_int(text: Any, name: str) -> int:
         raise OptionsError("options.invalid", f"{name}={text!r} is not a whole number.") from None
     if value < 1:
         raise OptionsError("options.invalid", f"{name}={value} must be at least 1.")
+    return value
+
+
+def _parse_runtime(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in RUNTIMES:
+        raise OptionsError("options.invalid", f"runtime={text!r} is not one of {', '.join(RUNTIMES)}.",
+                           hint="auto picks OpenVINO where it runs on this CPU, else onnxruntime.")
     return value
 
 
@@ -121,4 +134,5 @@ def load_settings(flags: Mapping[str, Any] | None = None,
         max_pixels=pick("max_pixels", "ALPHACUT_MAX_PIXELS", DEFAULT_MAX_PIXELS,
                         lambda v: _parse_int(v, "max_pixels")),
         config_file=path,
+        runtime=pick("runtime", "ALPHACUT_RUNTIME", "auto", _parse_runtime),
     )

@@ -20,6 +20,10 @@ class BackendInfo:
     threads: int | None
     input_name: str
     fixed_size_hw: tuple[int, int] | None  # None when the graph accepts any spatial size
+    runtime: str = ""  # the inference runtime and its version, e.g. "openvino 2026.4.1", "onnxruntime 1.32.0"
+    precision: str = ""  # what the arithmetic runs in, e.g. "int8 + bf16" (int8 layers, the rest bf16), "f32"
+    #: why this runtime runs (e.g. the reason OpenVINO was not used when it was the default's choice)
+    note: str = ""
 
 
 @runtime_checkable
