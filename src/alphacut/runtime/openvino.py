@@ -67,13 +67,18 @@ MAX_SHAPES = 4
 MAX_BLOBS_PER_MODEL = 8
 
 
+_warned: list[bool] = []  # the telemetry warning is given once per process
+
+
 def _ov() -> Any:
     """The openvino module, imported without its converter (and so without telemetry)."""
-    if "openvino" in sys.modules:
-        if "openvino_telemetry" in sys.modules:
+    loaded = sys.modules.get("openvino")
+    if loaded is not None:
+        if "openvino_telemetry" in sys.modules and not _warned:
+            _warned.append(True)
             log.warning("openvino was imported (with its telemetry) before alphacut could import it without: "
                         "import alphacut first, or opt out with openvino_telemetry's opt_in_out --opt_out.")
-        return sys.modules["openvino"]
+        return loaded
     blocked = _CONVERTER not in sys.modules
     if blocked:
         sys.modules[_CONVERTER] = None  # type: ignore[assignment]  # import fails -> openvino skips it
