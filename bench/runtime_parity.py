@@ -31,9 +31,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from alphacut.api import Remover  # noqa: E402
-from alphacut.eval.sets import discover_sets, load_gt  # noqa: E402
-from alphacut.options import Options  # noqa: E402
+from alphacut.api import Remover
+from alphacut.eval.sets import discover_sets, load_gt
+from alphacut.options import Options
 
 
 class TimedBackend:
@@ -132,10 +132,11 @@ def main() -> int:
 
 def summary(done: dict[str, Any]) -> str:
     rows = list(done["images"].values())
-    lines = [f"A = {done['a']} ({done.get('runtime_a')}, {done.get('precision_a')}), "
-             f"B = {done['b']} ({done.get('runtime_b')}, {done.get('precision_b')}), model {done['model'] or 'default'}",
-             "", "| set | images | mean \\|diff\\| (mean / worst image) | images > 1/255 | MAE A | MAE B | B - A | "
-             "network A / B (median s) |", "|---|---|---|---|---|---|---|---|"]
+    head = ("| set | images | mean \\|diff\\| (mean / worst image) | images > 1/255 | MAE A | MAE B | B - A | "
+            "network A / B (median s) |")
+    lines = [(f"A = {done['a']} ({done.get('runtime_a')}, {done.get('precision_a')}), "
+              f"B = {done['b']} ({done.get('runtime_b')}, {done.get('precision_b')}), model {done['model'] or 'default'}"),
+             "", head, "|---|---|---|---|---|---|---|---|"]
     sets = sorted({r["set"] for r in rows})
     fold_a, fold_b = [], []
     for name in [*sets, "all"]:

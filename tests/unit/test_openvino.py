@@ -322,7 +322,7 @@ def test_real_model_mattes_agree_between_runtimes() -> None:
         evaldata = Path(__file__).resolve().parents[2].parent / "shared" / "evaldata"
     if not evaldata.is_dir():
         pytest.skip("../shared/evaldata is absent")
-    photos = [sorted((evaldata / s / "images").iterdir())[0] for s in ("davis_people", "ebay_products")]
+    photos = [min((evaldata / s / "images").iterdir()) for s in ("davis_people", "ebay_products")]
     ort = Remover(settings=settings, store=store, runtime="onnxruntime")
     ov = Remover(settings=settings, store=store, runtime="openvino")
     assert ov.wait_ready().backend.info.runtime.startswith("openvino")
