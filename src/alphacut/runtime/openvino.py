@@ -46,7 +46,7 @@ from ..io.files import hash_record_path, new_temp, record_sha256, recorded_sha25
 from .base import BackendInfo
 from .kernels import amx_granted, cpu_fingerprint, read_cpu_info
 
-__all__ = ["PRECISIONS", "OpenVinoBackend", "compiled_cache_key", "cpu_support", "isa_name", "openvino_version"]
+__all__ = ["PRECISIONS", "QUANTIZED_PRECISION", "OpenVinoBackend", "compiled_cache_key", "cpu_support", "isa_name", "openvino_version"]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,13 @@ log = logging.getLogger(__name__)
 #: ImportError); blocked while alphacut imports openvino.
 _CONVERTER = "openvino.tools.ovc"
 
-#: INFERENCE_PRECISION_HINT values a caller may force; None keeps OpenVINO's choice for the CPU
-#: (bf16 where the CPU has AMX or AVX-512 BF16, f32 elsewhere on x86).
+#: INFERENCE_PRECISION_HINT values a caller may force. None (the default) is QUANTIZED_PRECISION for a
+#: quantized (int8) model, whose int8 layers run int8 whatever the hint: f32 for its other layers was
+#: as fast as bf16 with AMX and keeps its mattes closer to onnxruntime's (docs/PERFORMANCE.md,
+#: "Runtimes"); for a float model it is OpenVINO's own choice for the CPU: bf16 where the CPU has AMX
+#: or AVX-512 BF16 (2.5x f32's speed with AMX), f32 elsewhere on x86.
 PRECISIONS = ("f32", "bf16", "f16")
+QUANTIZED_PRECISION = "f32"
 
 #: The file format of a cached compiled model: this magic, a 4-byte little-endian header length,
 #: a JSON header (what the backend needs to know without reading the ONNX file), OpenVINO's blob.
@@ -187,8 +191,9 @@ class OpenVinoBackend:
     Args:
         path: the ONNX model file.
         threads: INFERENCE_NUM_THREADS (default: all cores).
-        precision: INFERENCE_PRECISION_HINT, one of PRECISIONS; None: OpenVINO's default for the
-            CPU (bf16 with AMX / AVX-512 BF16). Quantized (int8) layers run int8 either way.
+        precision: INFERENCE_PRECISION_HINT, one of PRECISIONS; None: QUANTIZED_PRECISION for an int8
+            model, OpenVINO's default for the CPU for a float one (see PRECISIONS). Quantized (int8)
+            layers run int8 either way.
         hint: PERFORMANCE_HINT, "LATENCY" (one stream using every thread: one image at a time) or
             "THROUGHPUT" (several streams: concurrent `run` calls proceed in parallel).
         cache_dir, model_hash: where compiled models are cached (see the module docstring).
@@ -215,6 +220,7 @@ class OpenVinoBackend:
         self._config: dict[str, Any] = {"INFERENCE_NUM_THREADS": self._threads, "PERFORMANCE_HINT": hint.upper()}
         if precision is not None:
             self._config["INFERENCE_PRECISION_HINT"] = precision
+        self._precision = precision
         self._cache_dir = Path(cache_dir) if cache_dir is not None and model_hash is not None else None
         self._model_hash = model_hash
         self._lock = threading.Lock()
@@ -245,7 +251,14 @@ class OpenVinoBackend:
                  hint, self._threads)
 
     def _settings(self) -> dict[str, Any]:
-        return {k: str(v) for k, v in self._config.items()}
+        policy = self._precision or f"auto: {QUANTIZED_PRECISION} if quantized"
+        return {**{k: str(v) for k, v in self._config.items()}, "precision": policy}
+
+    def _compile_config(self, header: dict[str, Any]) -> dict[str, Any]:
+        """The compile (and import) properties: the precision policy applied to this model."""
+        if self._precision is None and header["quantized"]:
+            return {**self._config, "INFERENCE_PRECISION_HINT": QUANTIZED_PRECISION}
+        return self._config
 
     @property
     def info(self) -> BackendInfo:
@@ -288,7 +301,8 @@ class OpenVinoBackend:
             self._shapes[shape] = entry
             header = {**header, "precision": _type_name(entry.compiled.get_property("INFERENCE_PRECISION_HINT"))}
         else:
-            prec = self._config.get("INFERENCE_PRECISION_HINT") or self._core.get_property("CPU", "INFERENCE_PRECISION_HINT")
+            prec = (self._compile_config(header).get("INFERENCE_PRECISION_HINT")
+                    or self._core.get_property("CPU", "INFERENCE_PRECISION_HINT"))
             header = {**header, "precision": _type_name(prec)}
         return header
 
@@ -319,7 +333,7 @@ class OpenVinoBackend:
         else:
             try:
                 header, payload = _unpack(data)
-                compiled = self._core.import_model(io.BytesIO(payload), "CPU", self._config)
+                compiled = self._core.import_model(io.BytesIO(payload), "CPU", self._compile_config(header))
                 entry = _Compiled(compiled, self._output_index)
             except Exception as exc:  # noqa: BLE001 - a foreign or stale blob is rebuilt
                 log.warning("compiled model %s did not load (%s); rebuilding it", blob.name, exc)
@@ -339,7 +353,7 @@ class OpenVinoBackend:
         model = self._read_model()
         if any(d is None for d in header["dims"]):
             model.reshape({model.inputs[0].get_any_name(): list(shape)})
-        compiled = self._core.compile_model(model, "CPU", self._config)
+        compiled = self._core.compile_model(model, "CPU", self._compile_config(header))
         self.loaded_from = self._path
         blob = self._blob_path(shape)
         if blob is not None:
