@@ -5,7 +5,8 @@
     python bench/runtime_speed.py --configs ort@int8,ov@int8,ov:f32@int8 --concurrency 2
     bench/avx2only/run.sh .venv/bin/python bench/runtime_speed.py  # as on an AVX2-only CPU
 
-A configuration is RUNTIME[:PRECISION][/HINT]@MODEL: RUNTIME ort or ov, PRECISION (OpenVINO's
+A configuration is RUNTIME[:PRECISION][/HINT][#THREADS]@MODEL (#THREADS: this backend's threads,
+overriding --threads and the split below): RUNTIME ort or ov, PRECISION (OpenVINO's
 INFERENCE_PRECISION_HINT: f32, bf16, f16; empty = its default for the CPU), HINT latency or
 throughput (OpenVINO's PERFORMANCE_HINT), MODEL int8 (isnet-general-use-int8-static, the default)
 or fp16 (isnet-general-use-fp16). Every configuration is loaded once (compile / session time
@@ -45,6 +46,7 @@ DEFAULT = "ort@int8,ov@int8,ov:f32@int8,ort@fp16,ov@fp16,ov:f32@fp16"
 
 def parse(cfg: str) -> tuple[str, str | None, str, str]:
     head, _, model = cfg.partition("@")
+    head = head.partition("#")[0]
     head, _, hint = head.partition("/")
     rt, _, prec = head.partition(":")
     runtime = {"ort": "onnxruntime", "ov": "openvino"}[rt]
@@ -53,6 +55,8 @@ def parse(cfg: str) -> tuple[str, str | None, str, str]:
 
 def build(cfg: str, store: ModelStore, threads: int) -> Any:
     runtime, prec, hint, model = parse(cfg)
+    if "#" in cfg:
+        threads = int(cfg.split("@")[0].partition("#")[2])
     spec = store.catalog.get(model)
     return load_backend(store.ensure(model), runtime=runtime, output_index=spec.output_index, threads=threads,
                         name=spec.id, optimized_dir=store.optimized_dir, model_hash=spec.checksum,
@@ -67,6 +71,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--images", type=int, default=2, help="runs per configuration per round")
     ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--shared", action="store_true",
+                    help="the N threads share one backend (as the server's workers share one Remover)")
     args = ap.parse_args()
     settings = load_settings()
     store = ModelStore(settings.home_path, offline=True)
@@ -76,7 +82,7 @@ def main() -> int:
     backends: dict[str, list[Any]] = {}
     for cfg in args.configs.split(","):
         t = time.perf_counter()
-        shared = parse(cfg)[2] == "THROUGHPUT"
+        shared = parse(cfg)[2] == "THROUGHPUT" or args.shared
         if shared:
             b = build(cfg, store, args.threads)
             backends[cfg] = [b] * n
@@ -106,7 +112,7 @@ def main() -> int:
         med = statistics.median(ts)
         first = first or med
         info = backends[cfg][0].info
-        print(f"| `{cfg}` | {info.runtime} | {info.precision} | {med:.3f} | {first / med:.2f}x |")
+        print(f"| `{cfg}` | {info.runtime} | {info.precision}, {info.threads} threads | {med:.3f} | {first / med:.2f}x |")
     return 0
 
 

@@ -50,7 +50,7 @@ class Remover:
                  backend: Backend | None = None, settings: Settings | None = None,
                  store: ModelStore | None = None, threads: int | None = None,
                  providers: Sequence[str] | None = None, face_landmarks: bool | None = None,
-                 spin_wait: bool | None = None, runtime: str | None = None) -> None:
+                 spin_wait: bool | None = None, runtime: str | None = None, concurrency: int = 1) -> None:
         self.options = options or Options()
         self.settings = settings or load_settings()
         # id-photo presets: the face landmark model (FACE_LANDMARK_MODEL) is fetched by the store and
@@ -61,6 +61,8 @@ class Remover:
         # False for batches, whose decode and finish threads need the cores (runtime/onnx.py).
         # runtime: "auto", "openvino" or "onnxruntime" (runtime/choice.py); None: the settings' (default auto).
         self.runtime = runtime or str(self.settings.runtime.value)
+        # concurrency: how many images the caller cuts out at once from its own threads (the server's
+        # workers), each with `threads` threads: OpenVINO then runs that many streams (runtime/choice.py).
         self._face_landmarks = face_landmarks if face_landmarks is not None else backend is None
         self._landmarker: FaceLandmarker | None = None
         self._landmarker_lock = threading.Lock()
@@ -83,7 +85,7 @@ class Remover:
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
                                           providers=providers, optimized_dir=store.optimized_dir,
                                           check=partial(store.check, self.spec.id), spin_wait=spin_wait,
-                                          runtime=self.runtime)
+                                          runtime=self.runtime, concurrency=concurrency)
         self._store = store
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
@@ -206,7 +208,7 @@ class Remover:
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
                         optimized_dir: Path | None = None, check: Callable[[], object] | None = None,
-                        spin_wait: bool | None = None, runtime: str = "auto") -> Backend:
+                        spin_wait: bool | None = None, runtime: str = "auto", concurrency: int = 1) -> Backend:
     """The backend for `path` on `runtime` (runtime/choice.py: OpenVINO or onnxruntime), built (the
     runtime imported, the model compiled or loaded from its cache) in its own thread.
 
@@ -225,7 +227,7 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
         return load_backend(path, runtime=runtime, output_index=spec.output_index, threads=threads,
                             providers=providers, name=spec.id, optimized_dir=optimized_dir,
                             model_hash=spec.checksum, spin_wait=spin_wait,
-                            input_hw=(spec.input_size, spec.input_size))
+                            input_hw=(spec.input_size, spec.input_size), concurrency=concurrency)
 
     return BackgroundBackend(build, name=spec.id)
 

@@ -819,7 +819,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, workers
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # the page's private-mode model comes from the same cache (--home) as the server's own
-    app = create_app(lambda: build_remover(settings), server_settings,
+    app = create_app(lambda: build_remover(settings, workers=workers), server_settings,
                      model_file=lambda model_id: default_model_file(model_id, settings))
     click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                f"({workers} workers, {threads} threads each)", err=True)

@@ -330,3 +330,16 @@ def test_real_model_mattes_agree_between_runtimes() -> None:
         a, b = ort.matte(photo), ov.matte(photo)
         assert a.shape == b.shape
         assert float(np.abs(a - b).mean()) <= 1 / 255, photo
+
+
+@needs_ov
+def test_concurrent_callers_get_one_stream_each(tiny_onnx: Path) -> None:
+    """The server's workers share one backend: OpenVINO then runs one stream per worker."""
+    b = load_backend(tiny_onnx, runtime="openvino", threads=1, concurrency=2)
+    compiled = next(iter(b._shapes.values())).compiled
+    assert int(compiled.get_property("NUM_STREAMS")) == 2 and b.info.threads == 2
+    assert str(compiled.get_property("PERFORMANCE_HINT")).endswith("THROUGHPUT")
+    single = load_backend(tiny_onnx, runtime="openvino", threads=2)
+    assert str(next(iter(single._shapes.values())).compiled.get_property("PERFORMANCE_HINT")).endswith("LATENCY")
+    ort = load_backend(tiny_onnx, runtime="onnxruntime", threads=1, concurrency=2)
+    assert ort.info.threads == 1  # onnxruntime runs concurrent calls on one session in parallel as it is

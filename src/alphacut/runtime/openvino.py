@@ -197,6 +197,7 @@ class OpenVinoBackend:
         hint: PERFORMANCE_HINT, "LATENCY" (one stream using every thread: one image at a time) or
             "THROUGHPUT" (several streams: concurrent `run` calls proceed in parallel).
         cache_dir, model_hash: where compiled models are cached (see the module docstring).
+        streams: NUM_STREAMS (default: what the hint picks); the server sets it to its workers.
         input_hw: the input size to compile for at once (the model's default size), so that the
             first image does not wait for it; other sizes compile on first use.
         spin_wait: accepted for onnxruntime's signature; OpenVINO's threads do not busy-wait.
@@ -205,7 +206,7 @@ class OpenVinoBackend:
 
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None, name: str | None = None,
                  cache_dir: Path | None = None, model_hash: str | None = None, precision: str | None = None,
-                 hint: str = "LATENCY", input_hw: tuple[int, int] | None = None,
+                 hint: str = "LATENCY", input_hw: tuple[int, int] | None = None, streams: int | None = None,
                  spin_wait: bool | None = None, note: str = "") -> None:
         del spin_wait
         if precision is not None and precision not in PRECISIONS:
@@ -218,6 +219,8 @@ class OpenVinoBackend:
         self._output_index = output_index
         self._threads = threads or os.cpu_count() or 1
         self._config: dict[str, Any] = {"INFERENCE_NUM_THREADS": self._threads, "PERFORMANCE_HINT": hint.upper()}
+        if streams is not None:
+            self._config["NUM_STREAMS"] = int(streams)
         if precision is not None:
             self._config["INFERENCE_PRECISION_HINT"] = precision
         self._precision = precision
