@@ -85,7 +85,8 @@ class Remover:
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
                                           providers=providers, optimized_dir=store.optimized_dir,
                                           check=partial(store.check, self.spec.id), spin_wait=spin_wait,
-                                          runtime=self.runtime, concurrency=concurrency)
+                                          runtime=self.runtime, concurrency=concurrency,
+                                          resolution=self.options.resolution)
         self._store = store
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
@@ -208,7 +209,8 @@ class Remover:
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
                         optimized_dir: Path | None = None, check: Callable[[], object] | None = None,
-                        spin_wait: bool | None = None, runtime: str = "auto", concurrency: int = 1) -> Backend:
+                        spin_wait: bool | None = None, runtime: str = "auto", concurrency: int = 1,
+                        resolution: int | None = None) -> Backend:
     """The backend for `path` on `runtime` (runtime/choice.py: OpenVINO or onnxruntime), built (the
     runtime imported, the model compiled or loaded from its cache) in its own thread.
 
@@ -219,6 +221,8 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
     """
     from .runtime.background import BackgroundBackend
 
+    input_side = resolution or spec.input_size  # OpenVINO compiles (or loads) this size with the model
+
     def build() -> Backend:
         if check is not None:
             check()  # ModelError model.hash-mismatch: nothing is loaded
@@ -227,7 +231,7 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
         return load_backend(path, runtime=runtime, output_index=spec.output_index, threads=threads,
                             providers=providers, name=spec.id, optimized_dir=optimized_dir,
                             model_hash=spec.checksum, spin_wait=spin_wait,
-                            input_hw=(spec.input_size, spec.input_size), concurrency=concurrency)
+                            input_hw=(input_side, input_side), concurrency=concurrency)
 
     return BackgroundBackend(build, name=spec.id)
 

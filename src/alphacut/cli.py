@@ -181,10 +181,12 @@ def presets() -> None:
         click.echo(f"{p.name:<14} {p.description}")
 
 
-def _remover(settings: Settings, *, spin_wait: bool | None = None) -> Any:
+def _remover(settings: Settings, *, spin_wait: bool | None = None, options: Any = None) -> Any:
+    """The command's Remover; `options` (those of every image) let the model be compiled for their
+    resolution (--fast, --resolution) while it loads, instead of at the first image."""
     from .api import Remover
 
-    return Remover(settings=settings, spin_wait=spin_wait)
+    return Remover(settings=settings, spin_wait=spin_wait, options=options)
 
 
 def _stdin_is(path: Path) -> bool:
@@ -219,7 +221,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
             if not overwrite:
                 raise OutputError("output.exists", f"{dst} exists.",
                                   hint="Pass --overwrite to replace it or --skip-existing to keep it.")
-    remover = _remover(settings)  # the model loads in the background while stdin is read
+    remover = _remover(settings, options=options)  # the model loads in the background while stdin is read
     data = sys.stdin.buffer.read()
     result = remover.remove_bytes(data, options)
     if output in (None, "-"):
@@ -254,7 +256,7 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
     # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
-    remover = _remover(settings, spin_wait=False)
+    remover = _remover(settings, spin_wait=False, options=options)
     from .batch import Outcome, run_batch
 
     summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers)
@@ -422,7 +424,7 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
     from .video.job import check_video_options
 
     check_video_options(options)
-    remover = _remover(settings)
+    remover = _remover(settings, options=options)
     if quiet or not sys.stderr.isatty():
         report = cut_video(source, output, remover, options, vopts)
     else:

@@ -68,7 +68,7 @@ _MAGIC = b"ACOV1\n"
 
 #: Compiled models kept per backend (one per input size) and blobs kept on disk per model.
 MAX_SHAPES = 4
-MAX_BLOBS_PER_MODEL = 8
+MAX_BLOBS_PER_MODEL = 4
 
 
 _warned: list[bool] = []  # the telemetry warning is given once per process
@@ -287,8 +287,9 @@ class OpenVinoBackend:
     def _read_header(self, input_hw: tuple[int, int] | None) -> dict[str, Any]:
         """What the backend needs to know about the model; compiles (or loads) its default size."""
         shape: tuple[int, ...] | None = None
+        tried: tuple[int, ...] | None = None
         if input_hw is not None:
-            shape = (1, 3, int(input_hw[0]), int(input_hw[1]))
+            shape = tried = (1, 3, int(input_hw[0]), int(input_hw[1]))
             entry, header = self._load_blob(shape)
             if entry is not None and header is not None:
                 self._shapes[shape] = entry
@@ -296,10 +297,14 @@ class OpenVinoBackend:
         header = self._model_header()
         dims = header["dims"]
         if all(d is not None for d in dims):
-            shape = tuple(int(d) for d in dims)
+            shape = tuple(int(d) for d in dims)  # a fixed-size model: its own size, whatever was asked
         elif shape is not None and (len(dims) != 4 or any(d is not None and d != s for d, s in zip(dims, shape))):
             shape = None  # the model can't take the default size as asked: compile on first run
         if shape is not None:
+            cached, cached_header = self._load_blob(shape) if shape != tried else (None, None)
+            if cached is not None and cached_header is not None:
+                self._shapes[shape] = cached
+                return cached_header
             entry = self._compile(shape, header)
             self._shapes[shape] = entry
             header = {**header, "precision": _type_name(entry.compiled.get_property("INFERENCE_PRECISION_HINT"))}
