@@ -603,11 +603,12 @@ def models_path(ctx: click.Context, model_id: str | None) -> None:
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
 @click.option("--refine", default=None, help="guided (default), none or matting: how the matte is refined.")
 @click.option("--limit", type=int, default=None, help="At most N images per set, evenly spaced.")
+@_runtime_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (per-image scores included).")
 @click.pass_context
 def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Path | None, pred: Path | None,
              save_pred: Path | None, model: str | None, resolution: int | None, refine: str | None,
-             limit: int | None, as_json: bool) -> None:
+             limit: int | None, runtime: str | None, as_json: bool) -> None:
     """Score cutouts against ground truth: MAE, max/mean F-beta, S-measure, E-measure (+ SAD, MSE, Grad)."""
     import json
 
@@ -628,7 +629,7 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
         else:
             from .options import Options
 
-            settings = _settings(ctx, model=model)
+            settings = _settings(ctx, model=model, runtime=runtime)
             remover = _remover(settings)
             opts = Options.from_user(resolution=resolution, refine=refine)
             names = {pair.image: (s.name, pair.stem) for s in sets for pair in s.pairs}
