@@ -343,3 +343,27 @@ def test_concurrent_callers_get_one_stream_each(tiny_onnx: Path) -> None:
     assert str(next(iter(single._shapes.values())).compiled.get_property("PERFORMANCE_HINT")).endswith("LATENCY")
     ort = load_backend(tiny_onnx, runtime="onnxruntime", threads=1, concurrency=2)
     assert ort.info.threads == 1  # onnxruntime runs concurrent calls on one session in parallel as it is
+
+
+def test_doctor_says_which_runtime_runs_and_why(tmp_path: Path, tiny_onnx: Path, monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+
+    from alphacut.cli import main
+    from alphacut.models.store import ModelStore
+
+    monkeypatch.setenv("ALPHACUT_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("ALPHACUT_RUNTIME", raising=False)
+    store = ModelStore(tmp_path, offline=True)
+    store.add("tiny", tiny_onnx, input_size=64, mean=[0.5] * 3, std=[1.0] * 3)
+    monkeypatch.setenv("ALPHACUT_MODEL", "tiny")
+    out = CliRunner().invoke(main, ["--home", str(tmp_path), "doctor", "--runtime", "onnxruntime"]).output
+    assert "runtime       onnxruntime [flag]" in out and "runs        tiny on onnxruntime" in out
+    assert "why         chosen by the runtime setting" in out and "  isa " in out
+    if not OV_MISSING:
+        out = CliRunner().invoke(main, ["--home", str(tmp_path), "doctor"]).output
+        assert "runtime       auto [default]" in out and "runs        tiny on openvino" in out
+        assert "openvino    runs here" in out and "precision   " in out
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as where it is not installed
+    out = CliRunner().invoke(main, ["--home", str(tmp_path), "doctor"]).output
+    assert "openvino    not usable: OpenVINO is not installed" in out
+    assert "runs        tiny on onnxruntime" in out and "why         OpenVINO not used" in out
