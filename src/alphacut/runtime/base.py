@@ -31,8 +31,8 @@ class Backend(Protocol):
     """Runs the model: NCHW float32 batch in, N×1×H×W float32 matte out (before activation).
 
     A backend may also offer `run_and_release(batch)`: run, then return its cached working memory
-    to the system (OnnxBackend does); the pipeline uses it, when present, before a large photo's
-    full-resolution steps.
+    to the system (OnnxBackend and OpenVinoBackend do); the pipeline uses it, when present, before a
+    large photo's full-resolution steps. runtime/choice.load_backend builds the one the settings name.
     """
 
     @property
