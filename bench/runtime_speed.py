@@ -41,7 +41,7 @@ from alphacut.models.store import ModelStore
 from alphacut.runtime.choice import load_backend
 
 MODELS = {"int8": "isnet-general-use-int8-static", "fp16": "isnet-general-use-fp16"}
-DEFAULT = "ort@int8,ov@int8,ov:f32@int8,ort@fp16,ov@fp16,ov:f32@fp16"
+DEFAULT = "ort@int8,ov@int8,ov:bf16@int8,ort@fp16,ov@fp16,ov:f32@fp16"
 
 
 def parse(cfg: str) -> tuple[str, str | None, str, str]:
