@@ -8,6 +8,9 @@ The steps, each resumable:
     python bench/quality_cv.py cv --variants V,.. > out/quality/cv.md   # score, run the CV
     python bench/quality_cv.py paths --variants V --curves C            # output paths on the large check
 
+--runtime openvino [--precision P] runs / scores the network on OpenVINO instead of onnxruntime (its
+outputs cached apart): `cache` then `cv` with the same flags gives that runtime's out-of-fold numbers.
+
 `cv` also tries value curves on the matte (--curves, default CURVE_GRID: ops/levels.apply_levels),
 can refuse a curve that costs max F-beta on the training folds (--fb-floor), minimize the mean or
 the geometric mean of the training folds' MAE (--criterion), and save / reuse the per-image scores
@@ -310,8 +313,14 @@ def input_key(rgb: np.ndarray, v: Variant) -> str:
     return str(Variant(geom, v.filt, norm, v.model, v.flip, v.flip_all))
 
 
+#: The runtime the network runs on (--runtime / --precision): "" is onnxruntime, what every cache
+#: before the OpenVINO round was made with (its folders keep their names); another runtime's outputs
+#: go to folders named <variant>~<runtime>[-<precision>], so that caches never mix.
+RUNTIME = {"runtime": "onnxruntime", "precision": None, "tag": ""}
+
+
 def cache_path(out: Path, key: str, item: Item) -> Path:
-    name = key.replace(":", "_").replace("@", "_").replace("+", "_")
+    name = key.replace(":", "_").replace("@", "_").replace("+", "_") + str(RUNTIME["tag"])
     return out / "cache" / name / item.fold / item.source / f"{item.stem}.npz"
 
 
@@ -327,8 +336,17 @@ def run_cache(items: list[Item], variants: list[Variant], out: Path, threads: in
     """Cache every variant's network output for every item (with touching: only for the items whose
     stretch matte touches an image edge, what the two-run rules need)."""
     from alphacut.api import Remover
+    from alphacut.runtime.choice import load_backend
     for model in sorted({v.model for v in variants}):
-        backend = Remover(MODELS[model], threads=threads).wait_ready().backend
+        remover = Remover(MODELS[model], threads=threads, runtime=str(RUNTIME["runtime"]), face_landmarks=False)
+        backend = remover.wait_ready().backend
+        if RUNTIME["precision"]:
+            spec, store = remover.spec, remover._store
+            assert store is not None
+            backend = load_backend(store.path(spec.id), runtime=str(RUNTIME["runtime"]), output_index=spec.output_index,
+                                   threads=threads, name=spec.id, optimized_dir=store.optimized_dir,
+                                   model_hash=spec.checksum, precision=str(RUNTIME["precision"]))
+        print(f"cache: {MODELS[model]} on {backend.info.runtime} ({backend.info.precision})", file=sys.stderr)
         todo = [(v, it) for v in variants if v.model == model for it in items]
         t_start, done = time.perf_counter(), 0
         for v, it in todo:
@@ -914,6 +932,11 @@ def main() -> int:
     ap.add_argument("--every-set", default="", help="per-set --every, e.g. adobe_crops=1,ebay_products=1")
     ap.add_argument("--folds", default="", help="cache only these folds (comma-separated)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime",
+                    help="cache, cv, paths: the runtime whose network outputs are cached / scored (default "
+                         "onnxruntime, what the existing caches hold; openvino's go to <variant>~openvino folders)")
+    ap.add_argument("--precision", choices=["f32", "bf16", "f16"], default=None,
+                    help="with --runtime openvino: force INFERENCE_PRECISION_HINT (default: alphacut's policy)")
     ap.add_argument("--tie", type=float, default=0.0002)
     ap.add_argument("--outputs", default=",".join(OUTPUTS), help="cv: output variants (to_matte), comma-separated")
     ap.add_argument("--curves", default="grid",
@@ -943,6 +966,9 @@ def main() -> int:
     ap.add_argument("--touching", action="store_true",
                     help="cache: only images whose stretch matte touches an image edge (for the two-run rules)")
     args = ap.parse_args()
+    RUNTIME.update(runtime=args.runtime, precision=args.precision,
+                   tag="" if args.runtime == "onnxruntime" else f"~{args.runtime}"
+                   + (f"-{args.precision}" if args.precision else ""))
     if not (args.evaldata / "MANIFEST.csv").is_file() and not args.evaldata.is_dir():
         ap.error(f"--evaldata {args.evaldata} is not a folder")
     border = args.out / "border"

@@ -1,6 +1,6 @@
 """The public entry points: Remover (one model session, reused and thread-safe) and remove().
 
-The pipeline (numpy, Pillow, scipy) and onnxruntime are imported on first use, not here: a
+The pipeline (numpy, Pillow, scipy) and the inference runtime are imported on first use, not here: a
 Remover starts loading its model in a background thread at once, and the first image is decoded
 while that thread works (docs/PERFORMANCE.md, cold start).
 """
@@ -51,7 +51,7 @@ class Remover:
                  backend: Backend | None = None, settings: Settings | None = None,
                  store: ModelStore | None = None, threads: int | None = None,
                  providers: Sequence[str] | None = None, face_landmarks: bool | None = None,
-                 spin_wait: bool | None = None) -> None:
+                 spin_wait: bool | None = None, runtime: str | None = None, concurrency: int = 1) -> None:
         self.options = options or Options()
         self.settings = settings or load_settings()
         # id-photo presets: the face landmark model (FACE_LANDMARK_MODEL) is fetched by the store and
@@ -60,6 +60,10 @@ class Remover:
         # about 5% of the head off, and a warning says so.
         # spin_wait: whether onnxruntime's threads busy-wait between steps (None: its default, yes);
         # False for batches, whose decode and finish threads need the cores (runtime/onnx.py).
+        # runtime: "auto", "openvino" or "onnxruntime" (runtime/choice.py); None: the settings' (default auto).
+        self.runtime = runtime or str(self.settings.runtime.value)
+        # concurrency: how many images the caller cuts out at once from its own threads (the server's
+        # workers), each with `threads` threads: OpenVINO then runs that many streams (runtime/choice.py).
         self._face_landmarks = face_landmarks if face_landmarks is not None else backend is None
         self._landmarker: FaceLandmarker | None = None
         self._landmarker_lock = threading.Lock()
@@ -81,7 +85,9 @@ class Remover:
             path = store.ensure(self.spec.id)
             backend = _load_in_background(path, self.spec, threads=threads or self.settings.threads.value,
                                           providers=providers, optimized_dir=store.optimized_dir,
-                                          check=partial(store.check, self.spec.id), spin_wait=spin_wait)
+                                          check=partial(store.check, self.spec.id), spin_wait=spin_wait,
+                                          runtime=self.runtime, concurrency=concurrency,
+                                          resolution=self.options.resolution)
         self._store = store
         self.backend: Backend = backend
         log.info("Remover: model %s (%s)", self.spec.id, self.spec.checksum[:19])
@@ -167,7 +173,10 @@ class Remover:
 
                 if self._store is None:
                     self._store = self._new_store()
-                self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL))
+                self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL), runtime=self.runtime,
+                                                  optimized_dir=self._store.optimized_dir,
+                                                  model_hash=self._store.catalog.get(FACE_LANDMARK_MODEL).checksum,
+                                                  name=FACE_LANDMARK_MODEL)
                 log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
                          self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
             return self._landmarker
@@ -290,8 +299,10 @@ def _deprecated_stage(name: str) -> None:
 
 def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, providers: Sequence[str] | None,
                         optimized_dir: Path | None = None, check: Callable[[], object] | None = None,
-                        spin_wait: bool | None = None) -> Backend:
-    """An OnnxBackend for `path`, built (onnxruntime imported, session created) in its own thread.
+                        spin_wait: bool | None = None, runtime: str = "auto", concurrency: int = 1,
+                        resolution: int | None = None) -> Backend:
+    """The backend for `path` on `runtime` (runtime/choice.py: OpenVINO or onnxruntime), built (the
+    runtime imported, the model compiled or loaded from its cache) in its own thread.
 
     `check` (the store's full sha256 of the model file) runs first in that thread, so a damaged
     file is never loaded; it overlaps the caller's own work (imports, decoding) like the load.
@@ -300,13 +311,17 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
     """
     from .runtime.background import BackgroundBackend
 
+    input_side = resolution or spec.input_size  # OpenVINO compiles (or loads) this size with the model
+
     def build() -> Backend:
         if check is not None:
             check()  # ModelError model.hash-mismatch: nothing is loaded
-        from .runtime.onnx import OnnxBackend
+        from .runtime.choice import load_backend
 
-        return OnnxBackend(path, output_index=spec.output_index, threads=threads, providers=providers,
-                           name=spec.id, optimized_dir=optimized_dir, model_hash=spec.checksum, spin_wait=spin_wait)
+        return load_backend(path, runtime=runtime, output_index=spec.output_index, threads=threads,
+                            providers=providers, name=spec.id, optimized_dir=optimized_dir,
+                            model_hash=spec.checksum, spin_wait=spin_wait,
+                            input_hw=(input_side, input_side), concurrency=concurrency)
 
     return BackgroundBackend(build, name=spec.id)
 

@@ -20,6 +20,15 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
+#: --runtime's choices (config.RUNTIMES; spelled out here so that `--help` imports nothing more).
+RUNTIME_CHOICES = ("auto", "openvino", "onnxruntime")
+
+
+def _runtime_option(f: Any) -> Any:
+    return click.option("--runtime", type=click.Choice(RUNTIME_CHOICES), default=None,
+                        help="Inference runtime: auto (OpenVINO where it runs on this CPU, else onnxruntime), "
+                             "openvino or onnxruntime (ALPHACUT_RUNTIME; `alphacut doctor` says which runs).")(f)
+
 
 def _fail(exc: AlphacutError) -> NoReturn:
     click.secho(f"error: {exc.code}: {exc.message}", fg="red", err=True)
@@ -112,6 +121,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
               "says which); about 1.6x faster, a little less accurate on small and thin subjects; masks (-f mask) of "
               "large JPEGs are refined on a 1/2 decode (docs/PERFORMANCE.md).")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@_runtime_option
 @_table_options("image", "max_pixels")
 @click.option("--max-bytes", default=None, metavar="SIZE",
               help="Refuse larger files or stdin, read no further (default 400M; ALPHACUT_MAX_BYTES).")
@@ -129,7 +139,7 @@ def main(ctx: click.Context, offline: bool | None, home: Path | None, verbose: i
                    "filesystem every node shares. --threads is then each actor's CPUs. Needs alphacut[ray].")
 @click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt: str, model: str | None,
-           threads: int | None, max_pixels: int | None, max_bytes: str | None, max_memory: str | None,
+           threads: int | None, runtime: str | None, max_pixels: int | None, max_bytes: str | None, max_memory: str | None,
            skip_existing: bool, overwrite: bool, quiet: bool,
            layers: bool, fast: bool, as_json: bool, ray_address: str | None, **fields: Any) -> None:
     """Cut out INPUTS: files, folders (recursive), globs, or - for stdin.
@@ -151,7 +161,7 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
         fields["resolution"] = fields.get("resolution") or fast_resolution()
         fields["guide_min_pixels"] = FAST_GUIDE_MIN_PIXELS  # masks of large JPEGs: refined on a 1/2 decode
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
-                         max_memory=max_memory)
+                         max_memory=max_memory, runtime=runtime)
     options = Options.from_user(format=fmt, max_pixels=settings.max_pixels.value, **fields)
     if ray_address is not None:
         if as_json:
@@ -179,10 +189,12 @@ def presets() -> None:
         click.echo(f"{p.name:<14} {p.description}")
 
 
-def _remover(settings: Settings, *, spin_wait: bool | None = None) -> Any:
+def _remover(settings: Settings, *, spin_wait: bool | None = None, options: Any = None) -> Any:
+    """The command's Remover; `options` (those of every image) let the model be compiled for their
+    resolution (--fast, --resolution) while it loads, instead of at the first image."""
     from .api import Remover
 
-    return Remover(settings=settings, spin_wait=spin_wait)
+    return Remover(settings=settings, spin_wait=spin_wait, options=options)
 
 
 def _stdin_is(path: Path) -> bool:
@@ -219,7 +231,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
                                   hint="Pass --overwrite to replace it or --skip-existing to keep it.")
     from .io.decode import read_bounded
 
-    remover = _remover(settings)  # the model loads in the background while stdin is read
+    remover = _remover(settings, options=options)  # the model loads in the background while stdin is read
     data = read_bounded(sys.stdin.buffer, int(settings.max_bytes.value), "stdin")
     limit = _memory_limit(settings)()
     if limit is not None:
@@ -274,7 +286,7 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
     # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
-    remover = _remover(settings, spin_wait=False)
+    remover = _remover(settings, spin_wait=False, options=options)
     from .batch import Outcome, run_batch
     from .io.files import SYMLINK_OUTSIDE
 
@@ -392,6 +404,7 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
               help="Cut every frame on its own (no temporal steadying).")
 @click.option("--no-audio", "audio", flag_value=False, default=True, help="Leave the sound out.")
 @click.option("--threads", type=int, default=None, help="Inference threads (default: all cores).")
+@_runtime_option
 @click.option("--skip-existing", is_flag=True, help="Folder output: keep frames already written (resume).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -399,8 +412,8 @@ def _run_with_progress(run_batch: Any, remover: Any, jobs: Any, options: Any, sk
 @_table_options("video", "preset", "crop", "size", "fill", "shape", "outline")
 @click.pass_context  # type: ignore[arg-type]  # mypy: **fields vs click's ParamSpec
 def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | None, fast: bool,
-          keyframes: int | None, steady: bool, audio: bool, threads: int | None, skip_existing: bool,
-          overwrite: bool, quiet: bool, **fields: Any) -> None:
+          keyframes: int | None, steady: bool, audio: bool, threads: int | None, runtime: str | None,
+          skip_existing: bool, overwrite: bool, quiet: bool, **fields: Any) -> None:
     """Cut out every frame of a video SOURCE (MP4, MOV, WebM, MKV, GIF), steady from frame to frame.
 
     \b
@@ -425,14 +438,14 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
         keyframes = keyframes or 2
     if str(fields.get("bg") or "").strip().lower() == "green":
         fields["bg"] = CHROMA_GREEN.hex()
-    settings = _settings(ctx, model=model, threads=threads)
+    settings = _settings(ctx, model=model, threads=threads, runtime=runtime)
     options = Options.from_user(format=fmt, **fields)
     vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
                          overwrite=overwrite, skip_existing=skip_existing)
     from .video.job import check_video_options
 
     check_video_options(options)
-    remover = _remover(settings)
+    remover = _remover(settings, options=options)
     if quiet or not sys.stderr.isatty():
         report = cut_video(source, output, remover, options, vopts)
     else:
@@ -611,11 +624,12 @@ def models_path(ctx: click.Context, model_id: str | None) -> None:
 @click.option("--resolution", type=int, default=None, help="Side the model runs at (dynamic models only).")
 @click.option("--refine", default=None, help="guided (default), none or matting: how the matte is refined.")
 @click.option("--limit", type=int, default=None, help="At most N images per set, evenly spaced.")
+@_runtime_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (per-image scores included).")
 @click.pass_context
 def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Path | None, pred: Path | None,
              save_pred: Path | None, model: str | None, resolution: int | None, refine: str | None,
-             limit: int | None, as_json: bool) -> None:
+             limit: int | None, runtime: str | None, as_json: bool) -> None:
     """Score cutouts against ground truth: MAE, max/mean F-beta, S-measure, E-measure (+ SAD, MSE, Grad)."""
     import json
 
@@ -636,7 +650,7 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
         else:
             from .options import Options
 
-            settings = _settings(ctx, model=model)
+            settings = _settings(ctx, model=model, runtime=runtime)
             remover = _remover(settings)
             opts = Options.from_user(resolution=resolution, refine=refine)
             names = {pair.image: (s.name, pair.stem) for s in sets for pair in s.pairs}
@@ -702,6 +716,9 @@ def _progress_callback(label: str) -> Any:
 @click.option("--cutout", is_flag=True, help="Also time the default RGBA PNG cutout (batch only).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="alphacut's inference threads (default: all cores).")
+@click.option("--runtime", "runtimes", default=None, metavar="RUNTIME[,RUNTIME...]",
+              help="alphacut's inference runtime(s): auto, openvino, onnxruntime (default: the settings'). A second "
+                   "one adds its own alphacut rows, run interleaved with the first's.")
 @click.option("--repeat", type=int, default=1, show_default=True,
               help="Batch runs per tool, tools alternated; the median is reported.")
 @click.option("--make-set", "make_set", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -715,8 +732,8 @@ def _progress_callback(label: str) -> Any:
                    "folder; in a checkout bench/.envs is what bench/setup_peers.sh fills).")
 @click.pass_context
 def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast: bool, resolution: int | None,
-          cutout: bool, model: str | None, threads: int | None, repeat: int, make_set: Path | None,
-          write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
+          cutout: bool, model: str | None, threads: int | None, runtimes: str | None, repeat: int,
+          make_set: Path | None, write: Path | None, as_json: bool, peers_dir: Path | None) -> None:
     """alphacut vs peers on FOLDER: images/s, s/image warm, cold start, peak RSS and MAE, each in fresh processes."""
     import json
     import shlex
@@ -733,6 +750,10 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
         raise InputError("input.not-found", f"{folder} is not a folder.",
                          hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
     peers = tuple(p.strip() for p in compare.split(",") if p.strip())
+    runtime_list = tuple(r.strip() for r in (runtimes or "").split(",") if r.strip())
+    bad = [r for r in runtime_list if r not in RUNTIME_CHOICES]
+    if bad:
+        raise OptionsError("options.invalid", f"--runtime {', '.join(bad)}: not one of {', '.join(RUNTIME_CHOICES)}.")
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
     from .eval.bench import run_compare
@@ -742,7 +763,7 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     home = (ctx.obj or {}).get("home")
     report = run_compare(folder, gt=gt, peers=peers, fast=fast, resolution=resolution, model=model,
                          threads=threads, home=home, repeats=repeat, cutout=cutout, command=command,
-                         peers_dir=peers_dir)
+                         peers_dir=peers_dir, runtimes=runtime_list)
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
@@ -756,12 +777,13 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
 
 # ----------------------------------------------------------------------------------------- doctor
 @main.command()
+@_runtime_option
 @click.pass_context
-def doctor(ctx: click.Context) -> None:
-    """Versions, CPU features, providers, settings, cache contents, offline state."""
+def doctor(ctx: click.Context, runtime: str | None) -> None:
+    """Versions, CPU features, the inference runtime (which, precision, ISA, why), settings, cache, offline state."""
     from .doctor import report
 
-    for line in report(_settings(ctx), _store(ctx)):
+    for line in report(_settings(ctx, runtime=runtime), _store(ctx)):
         click.echo(line)
 
 
@@ -790,6 +812,7 @@ def doctor(ctx: click.Context) -> None:
               help="Seconds a client has to send its whole request body (408 after).")
 @click.option("-m", "--model", default=None, help="Model id (default: the catalog default).")
 @click.option("--threads", type=int, default=None, help="Inference threads per image (default: cores / workers).")
+@_runtime_option
 @click.option("--max-pixels", type=int, default=None, help="Refuse larger inputs (default 100 MP).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
               help="Also answer to this Host name (repeatable). Accepted without it: localhost, 127.0.0.1, "
@@ -801,7 +824,7 @@ def doctor(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key_file: Path | None, workers: int,
           queue: int, max_bytes: str | None, max_upload_mb: float | None, max_memory: str | None, max_resolution: int,
-          timeout: float, read_timeout: float, model: str | None, threads: int | None,
+          timeout: float, read_timeout: float, model: str | None, threads: int | None, runtime: str | None,
           max_pixels: int | None, allow_hosts: tuple[str, ...], allow_origins: tuple[str, ...]) -> None:
     """Run the local server: the web page at /, /v1/remove, a remove.bg-compatible /v1.0/removebg, /docs.
 
@@ -822,7 +845,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key
     if max_upload_mb is not None and max_bytes is None:
         max_bytes = str(int(max_upload_mb * 1024 * 1024))
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
-                         max_memory=max_memory)
+                         max_memory=max_memory, runtime=runtime)
     if api_key_file is not None:
         from .errors import OptionsError
 
@@ -846,7 +869,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # the page's private-mode model comes from the same cache (--home) as the server's own
-    app = create_app(lambda: build_remover(settings), server_settings,
+    app = create_app(lambda: build_remover(settings, workers=workers), server_settings,
                      model_file=lambda model_id: default_model_file(model_id, settings))
     click.echo(f"alphacut serving on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                f"({workers} workers, {threads} threads each)", err=True)

@@ -44,6 +44,7 @@ class CutoutInfo:
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     decode_scale: int = 1  # 2, 4 or 8: a JPEG decoded at 1/decode_scale per side for a small output
+    runtime: str = ""  # the inference runtime that ran the model, e.g. "openvino 2026.4.1"
 
 
 @dataclass(frozen=True, slots=True)

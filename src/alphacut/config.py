@@ -21,9 +21,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["APP_NAME", "Setting", "Settings", "ValueSource", "load_settings", "parse_bytes"]
+__all__ = ["APP_NAME", "RUNTIMES", "Setting", "Settings", "ValueSource", "load_settings", "parse_bytes"]
 
 APP_NAME = "alphacut"
+
+#: The inference runtimes a user can choose (--runtime, ALPHACUT_RUNTIME, `runtime` in the config file).
+RUNTIMES = ("auto", "openvino", "onnxruntime")
 
 
 class ValueSource(str, Enum):
@@ -51,6 +54,8 @@ class Settings:
     config_file: Path
     max_bytes: Setting = Setting(0, ValueSource.DEFAULT)  # int: the largest encoded image read (file, stdin, upload)
     max_memory: Setting = Setting(None, ValueSource.DEFAULT)  # int | None: memory one cutout may need; None: auto
+    #: str: the inference runtime, one of RUNTIMES ("auto": OpenVINO where it runs, else onnxruntime)
+    runtime: Setting = Setting("auto", ValueSource.DEFAULT)
 
     @property
     def home_path(self) -> Path:
@@ -58,7 +63,7 @@ class Settings:
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         rows = []
-        for name in ("home", "offline", "model", "threads", "max_pixels", "max_bytes", "max_memory"):
+        for name in ("home", "offline", "model", "threads", "max_pixels", "max_bytes", "max_memory", "runtime"):
             s: Setting = getattr(self, name)
             rows.append((name, str(s.value), s.source.value))
         return rows
@@ -122,6 +127,14 @@ def parse_bytes(text: Any, name: str) -> int:
     return value
 
 
+def _parse_runtime(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in RUNTIMES:
+        raise OptionsError("options.invalid", f"runtime={text!r} is not one of {', '.join(RUNTIMES)}.",
+                           hint="auto picks OpenVINO where it runs on this CPU, else onnxruntime.")
+    return value
+
+
 def load_settings(flags: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None,
                   config_file: Path | None = None) -> Settings:
@@ -162,4 +175,5 @@ def load_settings(flags: Mapping[str, Any] | None = None,
         config_file=path,
         max_bytes=pick("max_bytes", "ALPHACUT_MAX_BYTES", DEFAULT_MAX_BYTES, lambda v: parse_bytes(v, "max_bytes")),
         max_memory=pick("max_memory", "ALPHACUT_MAX_MEMORY", None, lambda v: parse_bytes(v, "max_memory")),
+        runtime=pick("runtime", "ALPHACUT_RUNTIME", "auto", _parse_runtime),
     )

@@ -40,13 +40,14 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
 
     yield f"alphacut      {__version__}"
     yield f"python        {sys.version.split()[0]} ({platform.platform()})"
-    for dist in ("onnxruntime", "numpy", "pillow", "scipy"):
+    for dist in ("onnxruntime", "openvino", "numpy", "pillow", "scipy"):
         yield f"{dist:<13} {_version(dist)}"
     yield f"cpu           {model}, {os.cpu_count()} cores"
     yield f"cpu features  {', '.join(feats) or 'none of AVX2/AVX-512/VNNI/AMX'}"
     yield from _hidden_lines()
     yield from _kernel_lines()
     yield f"providers     {', '.join(available_providers())}"
+    yield from _runtime_lines(settings, store)
     yield f"offline       {settings.offline.value} ({settings.offline.source.value})"
     yield "settings:"
     for name, value, source in settings.as_rows():
@@ -59,6 +60,51 @@ def report(settings: Settings, store: ModelStore) -> Iterator[str]:
             yield f"  {spec.id:<28} {size:8.1f} MB{'  (default)' if spec.id == store.catalog.default else ''}"
     if not any(cached for _, cached in store.entries()):
         yield "  (no model cached; run `alphacut models fetch`)"
+
+
+def _runtime_lines(settings: Settings, store: ModelStore) -> Iterator[str]:
+    """Which inference runtime runs the default model, in which precision, on which ISA, and why.
+
+    With the default model cached, it is loaded the way a Remover loads it (runtime/choice.py; from
+    the compiled-model cache when there is one): what is printed is what runs, fallback included.
+    """
+    import logging
+
+    from .runtime.choice import load_backend
+    from .runtime.openvino import cpu_support, isa_name
+
+    asked = settings.runtime
+    yield f"runtime       {asked.value} [{asked.source.value}]"
+    support = cpu_support() if asked.value != "onnxruntime" else None
+    if support is not None:
+        if support.ok:
+            caps = ", ".join(support.capabilities)
+            yield (f"  openvino    runs here: {support.reason}; default precision {support.default_precision} "
+                   f"(capabilities {caps})")
+        else:
+            yield f"  openvino    not usable: {support.reason}"
+    yield f"  isa         {isa_name()} (from cpuid)"
+    model_id = str(settings.model.value or store.catalog.default)
+    if model_id not in store.catalog.models or not store.is_cached(model_id):
+        yield f"  model       {model_id} not cached: `alphacut models fetch` to see what runs it"
+        return
+    spec = store.catalog.get(model_id)
+    quiet = logging.getLogger("alphacut.runtime")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the fallback's WARNING is this report's own line below
+    try:
+        backend = load_backend(store.path(model_id), runtime=str(asked.value), output_index=spec.output_index,
+                               threads=settings.threads.value, name=spec.id, optimized_dir=store.optimized_dir,
+                               model_hash=spec.checksum, input_hw=(spec.input_size, spec.input_size))
+    except Exception as exc:  # noqa: BLE001 - the report says what failed
+        yield f"  runs        {model_id}: FAILED to load ({exc})"
+        return
+    finally:
+        quiet.setLevel(level)
+    info = backend.info
+    yield f"  runs        {model_id} on {info.runtime}, {info.threads} threads"
+    yield f"  precision   {info.precision}"
+    yield f"  why         {info.note or '-'}"
 
 
 def _hidden_lines() -> Iterator[str]:

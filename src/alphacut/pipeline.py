@@ -255,6 +255,8 @@ class Prepared:
     mirror_batch: NDArray[np.float32] | None = None
     #: batch holds the mirrored input (runs_mirrored): infer flips the output back.
     mirrored: bool = False
+    #: the inference runtime that runs the model (BackendInfo.runtime), for CutoutInfo
+    runtime: str = ""
 
 
 def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, options: Options, *,
@@ -299,7 +301,8 @@ def prepare(source: ImageInput | Decoded, backend: Backend, spec: ModelSpec, opt
     timings["preprocess"] = (time.perf_counter() - t1) * 1e3
     matte_wh = decoded.source_size_wh if reduced_guide and decoded.draft_scale > 1 else None
     return Prepared(decoded=decoded, batch=batch, model_input_wh=size_wh, content_wh=content_wh,
-                    timings_ms=timings, matte_wh=matte_wh, mirror_batch=mirror, mirrored=mirrored)
+                    timings_ms=timings, matte_wh=matte_wh, mirror_batch=mirror, mirrored=mirrored,
+                    runtime=backend.info.runtime)
 
 
 #: From this many pixels on, the model's working memory is returned to the system after inference
@@ -383,7 +386,7 @@ def _info(prepared: Prepared, spec: ModelSpec) -> CutoutInfo:
     decoded = prepared.decoded
     return CutoutInfo(model=spec.id, size_wh=decoded.source_size_wh, model_input_wh=prepared.model_input_wh,
                       timings_ms=dict(prepared.timings_ms), warnings=decoded.warnings,
-                      decode_scale=decoded.draft_scale)
+                      decode_scale=decoded.draft_scale, runtime=prepared.runtime)
 
 
 #: Guided upsampling beats bilinear only when the photo is at least this many times the matte's

@@ -33,11 +33,13 @@ class Cutter:
     """The actor: one Remover for its lifetime, applied to batches (pyarrow tables) of image bytes."""
 
     def __init__(self, catalog: Catalog, spec: ModelSpec, options: Options, threads: int, layers: bool,
-                 with_matte: bool) -> None:
+                 with_matte: bool, runtime: str | None = None) -> None:
         from ..api import Remover
 
         settings, spec, store = node_store(catalog, spec)
-        self.remover = Remover(spec, options, settings=settings, store=store, threads=threads).wait_ready()
+        # runtime: the driver's when its flag or environment set one, else the node's own settings
+        self.remover = Remover(spec, options, settings=settings, store=store, threads=threads,
+                               runtime=runtime).wait_ready()
         self.options = options
         self.layers = layers
         self.with_matte = with_matte
@@ -95,6 +97,16 @@ def _types() -> dict[str, Any]:
 _MASK = Options(format=OutputFormat.MASK)
 
 
+def _driver_runtime(settings: Settings | None) -> str | None:
+    """The runtime the driver's flag or environment asked for (sent to the actors), else None: each
+    node then follows its own settings (default auto)."""
+    from ..config import ValueSource
+
+    if settings is None or settings.runtime.source in (ValueSource.DEFAULT, ValueSource.CONFIG):
+        return None
+    return str(settings.runtime.value)
+
+
 def driver_model(model: str | None, settings: Settings | None = None) -> tuple[Catalog, ModelSpec]:
     """The model to run, from the driver's catalog (with the user's own models), and the part of
     that catalog it needs (itself and the models it is derived from): sent to every node."""
@@ -127,7 +139,7 @@ def remove_dataset(ds: Any, options: Options | None = None, *, model: str | None
     the model is fetched + verified on every node first (ModelError naming a node that can't).
 
     Args:
-        cpus_per_actor: CPUs each actor reserves; its onnxruntime runs that many threads.
+        cpus_per_actor: CPUs each actor reserves; its inference runtime runs that many threads.
         actors: pool size, or (min, max) to autoscale; default (cluster CPUs - 1) // cpus_per_actor: one
             CPU stays free for the tasks that read the input (they take one CPU each).
         settings: the driver's settings, whose catalog names the model (default: load_settings()).
@@ -154,4 +166,4 @@ def remove_dataset(ds: Any, options: Options | None = None, *, model: str | None
                           compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high), zero_copy_batch=True,
                           fn_constructor_kwargs={"catalog": catalog, "spec": spec, "options": options,
                                                  "threads": max(1, int(cpus_per_actor)), "layers": layers,
-                                                 "with_matte": with_matte})
+                                                 "with_matte": with_matte, "runtime": _driver_runtime(settings)})

@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class ToolConfig:
     fmt: str = "mask"  # alphacut output format ("mask" = what the peers write; "png" = the default cutout)
     warm_and_cold: bool = True
     fast: bool = False  # run as `alphacut remove --fast` (its other settings too, not only model and resolution)
+    runtime: str | None = None  # alphacut's --runtime (None: the settings')
 
 
 
@@ -83,6 +84,8 @@ class _Runner:
             cmd += ["--fast"]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if cfg.runtime:
+            cmd += ["--runtime", cfg.runtime]
         return cmd
 
     def batch(self, cfg: ToolConfig, rep: int) -> tuple[float, Measured, Path, dict[str, Any]]:
@@ -129,7 +132,7 @@ class _Runner:
         out.mkdir(parents=True, exist_ok=True)
         args = {"home": str(self.home) if self.home else None, "model": cfg.model, "threads": self.threads,
                 "resolution": cfg.resolution, "images": [str(p) for p in paths], "out": str(out),
-                "guide_min_pixels": FAST_GUIDE_MIN_PIXELS if cfg.fast else None}
+                "guide_min_pixels": FAST_GUIDE_MIN_PIXELS if cfg.fast else None, "runtime": cfg.runtime}
         m = spawn_measured([sys.executable, "-m", "alphacut.eval.warm", json.dumps(args)], env=self.env)
         _check(m, cfg.label)
         return dict(_last_json(m, cfg.label)["per_image_file_s"])
@@ -195,11 +198,14 @@ def published_weights(catalog: Catalog, model_id: str) -> str:
 def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = (), fast: bool = False,
                 resolution: int | None = None, model: str | None = None, threads: int | None = None,
                 home: Path | None = None, repeats: int = 1, cutout: bool = False, command: str = "",
-                work: Path | None = None, peers_dir: Path | None = None) -> BenchReport:
+                work: Path | None = None, peers_dir: Path | None = None,
+                runtimes: Sequence[str] = ()) -> BenchReport:
     """Measure alphacut (and peers on the same weights) on folder; see the module docstring.
 
     Args:
         peers_dir: where the peers are (or get) installed; None = <alphacut home>/peers.
+        runtimes: alphacut's --runtime for its rows (empty: the settings'); each further runtime adds
+            a copy of the default and --fast rows, labelled "[runtime]", run interleaved with the rest.
     """
     from PIL import Image
 
@@ -244,6 +250,13 @@ def run_compare(folder: Path, *, gt: Path | None = None, peers: Sequence[str] = 
         fast_side = resolution or fast_resolution()
         configs.append(ToolConfig(f"alphacut --fast ({fast_side} px)", "alphacut", model=FAST_MODEL, resolution=fast_side,
                                   fast=True))
+    if runtimes:
+        first = runtimes[0]
+        ours = [replace(c, runtime=first) for c in configs]
+        for extra in runtimes[1:]:
+            ours += [replace(c, label=f"{c.label} [{extra}]", runtime=extra) for c in configs
+                     if c.label == "alphacut" or c.fast]
+        configs = ours
     configs += [ToolConfig(p, p) for p in peers]
 
     load_before = _loadavg()

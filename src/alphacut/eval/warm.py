@@ -1,7 +1,7 @@
 """alphacut's warm per-image times for `alphacut bench`: file in → matte file out, one image at a time.
 
     python -m alphacut.eval.warm '{"home": ..., "model": ..., "threads": ..., "resolution": ...,
-                                   "guide_min_pixels": ..., "images": [...], "out": DIR}'
+                                   "guide_min_pixels": ..., "runtime": ..., "images": [...], "out": DIR}'
 
 One Remover; a warm-up image first; then each image is read, cut out as a mask and written. Prints
 one JSON line: {"per_image_file_s": {stem: seconds}}.
@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         return 2
     args = json.loads(argv[0])
     settings = load_settings({"home": args["home"]} if args.get("home") else {})
-    remover = Remover(args.get("model"), settings=settings, threads=args.get("threads"))
+    remover = Remover(args.get("model"), settings=settings, threads=args.get("threads"), runtime=args.get("runtime"))
     opts = Options.from_kwargs(format="mask", resolution=args.get("resolution"),
                                guide_min_pixels=args.get("guide_min_pixels"))
     paths = [Path(p) for p in args["images"]]

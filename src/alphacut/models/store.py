@@ -10,7 +10,8 @@ never see half a file and only the first one downloads. Hash checks cannot be tu
 stamp lets ``ensure`` skip hashing before it returns a path, but a Remover still hashes the file
 in its loading thread before the session is made (``check``), so a file changed in place with its
 size, mtime and inode kept is refused before any image is run. ``verify`` also checks the optimized graphs under
-``optimized/`` against the hashes recorded when they were written (runtime/onnx.py).
+``optimized/`` (runtime/onnx.py) and the compiled models under ``compiled/`` (runtime/openvino.py) against
+the hashes recorded when they were written.
 
 npm data packages hold several models (``@imgly/background-removal-data`` has the fp16 and the
 int8 ISNet): fetching one installs the others that are missing and not being fetched elsewhere,
@@ -63,7 +64,8 @@ class VerifyResult:
     expected: str
     actual: str
     size_bytes: int
-    #: optimized graphs of this model whose bytes did not match their record (or had none): deleted
+    #: optimized graphs (onnxruntime) and compiled models (OpenVINO) of this model whose bytes did not
+    #: match their record: deleted
     bad_optimized: tuple[Path, ...] = ()
 
     @property
@@ -75,8 +77,8 @@ class VerifyResult:
                          f"`alphacut models fetch {self.model_id} --force`")
         if self.bad_optimized:
             names = ", ".join(p.name for p in self.bad_optimized)
-            parts.append(f"optimized graph(s) {names} did not match their recorded hash and were deleted "
-                         "(rebuilt on the next load)")
+            parts.append(f"optimized graph(s) / compiled model(s) {names} did not match their recorded hash and "
+                         "were deleted (rebuilt on the next load)")
         return "; ".join(parts)
 
 
@@ -95,6 +97,9 @@ class ModelStore:
         self.models_dir = self.home / "models"
         # onnxruntime's optimized graphs of cached models (runtime/onnx.py): <id>.<key>.onnx
         self.optimized_dir = self.models_dir / "optimized"
+        # OpenVINO's compiled models (runtime/openvino.py, runtime/choice.openvino_cache_dir):
+        # <id>.<key>.<H>x<W>.ovblob
+        self.compiled_dir = self.models_dir / "compiled"
         self.user_catalog_path = self.home / "models.toml"
         self.offline = offline
         self.npm = npm
@@ -175,8 +180,12 @@ class ModelStore:
                             bad_optimized)
 
     def _optimized_files(self, model_id: str) -> list[Path]:
-        return sorted(p for p in self.optimized_dir.glob(f"{model_id}.*.onnx")
-                      if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.onnx", p.name))
+        """onnxruntime's optimized graphs and OpenVINO's compiled models of this model."""
+        graphs = [p for p in self.optimized_dir.glob(f"{model_id}.*.onnx")
+                  if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.onnx", p.name)]
+        blobs = [p for p in self.compiled_dir.glob(f"{model_id}.*.ovblob")
+                 if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.[0-9]+x[0-9]+\.ovblob", p.name)]
+        return sorted(graphs + blobs)
 
     def _check_optimized(self, model_id: str) -> tuple[Path, ...]:
         """Optimized graphs whose bytes don't match their recorded hash, deleted. Graphs without a
@@ -190,10 +199,11 @@ class ModelStore:
                 p.unlink(missing_ok=True)
                 hash_record_path(p).unlink(missing_ok=True)
             if damaged:
-                log.warning("optimized graph %s does not match its recorded hash %s; deleted", p, expected)
+                log.warning("optimized graph / compiled model %s does not match its recorded hash %s; deleted",
+                            p, expected)
                 bad.append(p)
             elif expected is None:
-                log.info("optimized graph %s has no hash record; deleted (rebuilt on the next load)", p)
+                log.info("optimized graph / compiled model %s has no hash record; deleted (rebuilt on the next load)", p)
         return tuple(bad)
 
     # --- user models -------------------------------------------------------------------------------

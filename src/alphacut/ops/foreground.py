@@ -127,7 +127,7 @@ def estimate_foreground_u8(image: U8, alpha: F32, *, crop: bool = True) -> F32 |
     the photo is estimated at reduced size; the photo is then reduced inside the box only): the
     values the paste reads are the full estimate's, up to float32 rounding of the box sums;
     outside that box the result is 0.
-    On the bench set's photos the box is 44-100% of the frame (tests/unit/test_post_network.py
+    On the bench set's photos the box is 44-100% of the frame (tests/unit/pipeline/test_post_network.py
     compares the two).
     """
     h, w = alpha.shape

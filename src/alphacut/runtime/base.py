@@ -20,6 +20,10 @@ class BackendInfo:
     threads: int | None
     input_name: str
     fixed_size_hw: tuple[int, int] | None  # None when the graph accepts any spatial size
+    runtime: str = ""  # the inference runtime and its version, e.g. "openvino 2026.4.1", "onnxruntime 1.32.0"
+    precision: str = ""  # what the arithmetic runs in, e.g. "int8 + bf16" (int8 layers, the rest bf16), "f32"
+    #: why this runtime runs (e.g. the reason OpenVINO was not used when it was the default's choice)
+    note: str = ""
 
 
 @runtime_checkable
@@ -27,8 +31,8 @@ class Backend(Protocol):
     """Runs the model: NCHW float32 batch in, N×1×H×W float32 matte out (before activation).
 
     A backend may also offer `run_and_release(batch)`: run, then return its cached working memory
-    to the system (OnnxBackend does); the pipeline uses it, when present, before a large photo's
-    full-resolution steps.
+    to the system (OnnxBackend and OpenVinoBackend do); the pipeline uses it, when present, before a
+    large photo's full-resolution steps. runtime/choice.load_backend builds the one the settings name.
     """
 
     @property

@@ -188,7 +188,7 @@ class FaceLandmarks:
 
 
 class FaceLandmarker:
-    """MediaPipe's face landmark network (face mesh, 468 points) on one ONNX Runtime session.
+    """MediaPipe's face landmark network (face mesh, 468 points) on the chosen runtime (runtime/choice.py).
 
     Built from the model file the store delivers (catalog id ``mediapipe-face-landmark``); one
     per Remover, loaded on the first ID photo. ``locate`` is safe to call from several threads.
@@ -198,10 +198,12 @@ class FaceLandmarker:
         >>> marker.locate(rgb, detect_faces(rgb)[0]).chin_xy  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path, *, threads: int = 1) -> None:
-        from .onnx import OnnxBackend
+    def __init__(self, path: Path, *, threads: int = 1, runtime: str = "auto", optimized_dir: Path | None = None,
+                 model_hash: str | None = None, name: str = "face-landmarks") -> None:
+        from .choice import load_backend
 
-        self._backend = OnnxBackend(path, threads=threads, name="face-landmarks")
+        self._backend = load_backend(path, runtime=runtime, threads=threads, name=name,
+                                     optimized_dir=optimized_dir, model_hash=model_hash)
 
     def locate(self, image: NDArray[Any], face: Face) -> FaceLandmarks:
         """The landmarks of the face in `face`'s box: a first crop from the box, then refined crops.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..options import FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
-__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "fast_resolution", "int8_dot_products", "onnx_kernels",
+__all__ = ["CpuInfo", "KernelChoice", "amx_granted", "cpu_fingerprint", "fast_resolution", "int8_dot_products", "onnx_kernels",
            "read_cpu_info", "read_cpuid_flags"]
 
 #: The /proc/cpuinfo flags that decide ONNX Runtime's x86 kernels, with a readable name.
@@ -170,6 +170,27 @@ def read_cpuid_flags() -> frozenset[str] | None:
     ymm, zmm, tiles = xcr0 & 0x6 == 0x6, xcr0 & 0xE0 == 0xE0, xcr0 & 0x60000 == 0x60000
     return frozenset(f for f in has if (ymm if not f.startswith(("avx512", "amx")) else
                                         zmm if f.startswith("avx512") else tiles))
+
+
+def cpu_fingerprint() -> str:
+    """What a runtime's CPU-specific artefact (onnxruntime's optimized graph, OpenVINO's compiled
+    model) may depend on: the machine, and the features cpuid reports to this process, not only
+    /proc/cpuinfo's. Under a feature mask (bench/avx2only, some hypervisors) onnxruntime picks 8-wide
+    NCHWc blocks where the file lists AVX-512, and a graph saved with 16-wide blocks fails at its first
+    run there; OpenVINO's compiled kernels are specific to the ISA it found the same way.
+    """
+    seen = read_cpuid_flags()
+    parts = [platform.machine(), platform.processor(), f"cpuid: {','.join(sorted(seen)) if seen is not None else '?'}"]
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(("model name", "flags", "Features")):
+                    parts.append(line.strip())
+                if line.strip() == "":  # the first processor is enough
+                    break
+    except OSError:
+        pass
+    return "\n".join(parts)
 
 
 def amx_granted() -> bool | None:

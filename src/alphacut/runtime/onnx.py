@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import platform
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from numpy.typing import NDArray
 from ..errors import BackendError
 from ..io.files import hash_record_path, new_temp, record_sha256, recorded_sha256, sha256_file
 from .base import BackendInfo
+from .kernels import cpu_fingerprint as _cpu_fingerprint
 
 __all__ = ["OnnxBackend", "available_providers", "optimized_cache_key"]
 
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 #: promises no telemetry: every entry point (library, CLI, server, batch/video/Ray workers) imports
 #: onnxruntime through _ort(), which sets it unless the user set it. Child processes inherit it.
 TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+#: What the CPU provider computes in: int8 in a quantized model's integer operators, f32 for the rest
+#: (an fp16 file's weights are converted to f32 too).
+PRECISION = "int8 where quantized, else f32"
 
 
 def _ort() -> Any:
@@ -50,29 +54,6 @@ def _ort() -> Any:
 def available_providers() -> list[str]:
     """Execution providers this onnxruntime build offers."""
     return list(_ort().get_available_providers())
-
-
-def _cpu_fingerprint() -> str:
-    """What the optimized graph may depend on: ORT_ENABLE_ALL picks NCHWc block sizes per CPU.
-
-    The features cpuid reports to this process are part of it, not only /proc/cpuinfo's: under a
-    feature mask (bench/avx2only, some hypervisors) onnxruntime picks 8-wide blocks where the file
-    lists AVX-512, and a graph saved with 16-wide blocks fails at its first run there.
-    """
-    from .kernels import read_cpuid_flags
-
-    seen = read_cpuid_flags()
-    parts = [platform.machine(), platform.processor(), f"cpuid: {','.join(sorted(seen)) if seen is not None else '?'}"]
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith(("model name", "flags", "Features")):
-                    parts.append(line.strip())
-                if line.strip() == "":  # the first processor is enough
-                    break
-    except OSError:
-        pass
-    return "\n".join(parts)
 
 
 def optimized_cache_key(model_hash: str, path: Path, settings: dict[str, Any]) -> str:
@@ -106,7 +87,7 @@ class OnnxBackend:
     def __init__(self, path: Path, *, output_index: int = 0, threads: int | None = None,
                  providers: Sequence[str] | None = None, name: str | None = None,
                  optimized_dir: Path | None = None, model_hash: str | None = None,
-                 spin_wait: bool | None = None) -> None:
+                 spin_wait: bool | None = None, note: str = "") -> None:
         ort = _ort()
         wanted = list(providers) if providers else ["CPUExecutionProvider"]
         have = ort.get_available_providers()
@@ -152,7 +133,8 @@ class OnnxBackend:
             fixed = (shape[2], shape[3])
         self._info = BackendInfo(name=name or Path(path).stem,
                                  provider=self._session.get_providers()[0],
-                                 threads=n_threads, input_name=self._input_name, fixed_size_hw=fixed)
+                                 threads=n_threads, input_name=self._input_name, fixed_size_hw=fixed,
+                                 runtime=f"onnxruntime {ort.__version__}", precision=PRECISION, note=note)
         log.info("onnxruntime %s: loaded %s on %s with %d threads", ort.__version__, path,
                  self._info.provider, n_threads)
 

@@ -441,14 +441,17 @@ async def _load(app: FastAPI, factory: Callable[[], Remover]) -> None:
         app.state.loaded.set()
 
 
-def build_remover(settings: Settings) -> Remover:
-    """The server's one warm Remover, its model ensured (fetched unless offline) by the store."""
+def build_remover(settings: Settings, *, workers: int = 1) -> Remover:
+    """The server's one warm Remover, its model ensured (fetched unless offline) by the store.
+
+    workers: the images cut out at once (ServerSettings.workers), each with settings' threads.
+    """
     from ..api import Remover
     from ..models.store import ModelStore
 
     store = ModelStore(settings.home_path, offline=bool(settings.offline.value))
     # The model loads in the background; wait here so the server is "ready" only once it can serve.
-    return Remover(settings=settings, store=store).wait_ready()
+    return Remover(settings=settings, store=store, concurrency=max(1, workers)).wait_ready()
 
 
 def default_model_file(model_id: str, settings: Settings | None = None) -> Path | None:

@@ -121,7 +121,7 @@ def test_remover_loading_in_background_serves_many_threads(tmp_path, tiny_onnx):
 
 
 def test_load_in_background_builds_an_onnx_backend(tiny_onnx, tiny_spec):
-    backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None)
+    backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None, runtime="onnxruntime")
     assert isinstance(backend, BackgroundBackend)
     assert backend.info.provider == "CPUExecutionProvider"
 

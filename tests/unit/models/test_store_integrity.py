@@ -57,11 +57,19 @@ def test_a_remover_never_runs_a_model_changed_in_place(src_dir, optimized_first)
     assert err.value.code == "model.hash-mismatch"
 
 
-def test_models_verify_finds_a_damaged_optimized_graph(src_dir, monkeypatch):
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_models_verify_finds_a_damaged_optimized_graph(src_dir, monkeypatch, runtime):
+    """onnxruntime's optimized graph, or OpenVINO's compiled model."""
     store = _store(src_dir)
-    Remover("tiny-net", store=store, threads=1).remove(square_image())
-    (graph,) = [p for p in store.optimized_dir.iterdir() if p.suffix == ".onnx"]
-    _rot_in_place(graph)
+    Remover("tiny-net", store=store, threads=1, runtime=runtime).remove(square_image())
+    folder, suffix = (store.optimized_dir, ".onnx") if runtime == "onnxruntime" else (store.compiled_dir, ".ovblob")
+    (graph,) = [p for p in folder.iterdir() if p.suffix == suffix]
+    if runtime == "onnxruntime":
+        _rot_in_place(graph)
+    else:  # a compiled model holds the weight in OpenVINO's own layout: one byte changes, size kept
+        data = bytearray(graph.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        graph.write_bytes(bytes(data))
     monkeypatch.setattr(cli, "_store", lambda ctx: store)
     res = CliRunner().invoke(cli.main, ["models", "verify", "tiny-net"])
     assert res.exit_code == ModelError.exit_code, res.output
@@ -91,7 +99,7 @@ def test_a_folder_where_the_model_file_should_be(src_dir, call):
 
 def test_models_verify_drops_a_graph_from_before_records_without_calling_it_damaged(src_dir):
     store = _store(src_dir)
-    Remover("tiny-net", store=store, threads=1).remove(square_image())
+    Remover("tiny-net", store=store, threads=1, runtime="onnxruntime").remove(square_image())
     (graph,) = [p for p in store.optimized_dir.iterdir() if p.suffix == ".onnx"]
     graph.with_name(graph.name + ".sha256").unlink()  # as written by an older alphacut
     result = store.verify("tiny-net")

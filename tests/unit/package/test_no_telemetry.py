@@ -2,8 +2,11 @@
 
 onnxruntime opens a telemetry store (~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db)
 in every process that creates a session unless ORT_DISABLE_TELEMETRY is set before its import;
-runtime/onnx.py sets it. These tests run real processes (the real onnxruntime, a tiny model) and
-assert that HOME stays empty and that no socket reaches anything but loopback.
+runtime/onnx.py sets it. `import openvino` starts openvino-telemetry (a client id under ~/intel and
+an "import" event sent) through its model converter; runtime/openvino.py imports openvino with the
+converter blocked. These tests run real processes (the real runtimes, a tiny model) on each runtime
+and assert that HOME stays empty and that no socket reaches anything but loopback; a control test
+shows that a plain `import openvino` does write under HOME, so the check can fail.
 """
 
 from __future__ import annotations
@@ -39,6 +42,20 @@ def _strace_works() -> str | None:
 pytestmark = pytest.mark.skipif(_strace_works() is not None, reason=str(_strace_works()))
 
 
+def _openvino_missing() -> str:
+    try:
+        import importlib.util
+
+        return "" if importlib.util.find_spec("openvino") is not None else "openvino is not installed"
+    except (ImportError, ValueError) as exc:
+        return str(exc)
+
+
+#: Both runtimes; OpenVINO's cases skip (saying why) where it has no wheel.
+RUNTIMES = ["onnxruntime", pytest.param("openvino", marks=pytest.mark.skipif(
+    bool(_openvino_missing()), reason=_openvino_missing() or "-"))]
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path, tiny_onnx: Path) -> dict[str, object]:
     """An empty HOME, a private ALPHACUT_HOME holding only the tiny model, no ORT_DISABLE_TELEMETRY."""
@@ -69,14 +86,17 @@ def _is_loopback(call: str) -> bool:
     return 'inet_addr("127.' in call or 'inet_pton(AF_INET6, "::1"' in call
 
 
-def test_cli_writes_nothing_to_home_and_opens_no_network_socket(sandbox: dict[str, object]) -> None:
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cli_writes_nothing_to_home_and_opens_no_network_socket(sandbox: dict[str, object], runtime: str) -> None:
     tmp, home = Path(str(sandbox["tmp"])), Path(str(sandbox["home"]))
     trace, out = tmp / "cli.trace", tmp / "out.png"
     run = subprocess.run([STRACE or "strace", "-f", "-qq", "-e", "trace=socket,connect,bind", "-o", str(trace),
-                          *sandbox["cli"], "remove", str(sandbox["image"]), "-o", str(out), "-m", "tiny"],  # type: ignore[misc]
+                          *sandbox["cli"], "-v", "remove", str(sandbox["image"]), "-o", str(out), "-m", "tiny",  # type: ignore[misc]
+                          "--runtime", runtime],
                          env=sandbox["env"], capture_output=True, text=True, check=False, timeout=300)
     assert run.returncode == 0, run.stderr
     assert out.is_file()  # the session really ran
+    assert f"{runtime} " in run.stderr and "loaded" in run.stderr  # on the runtime asked for (its INFO line)
     assert _written_under(home) == []  # no ~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db
     assert _inet_calls(trace) == []  # an offline cutout opens no IP socket at all
 
@@ -87,11 +107,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_server_writes_nothing_to_home_and_talks_only_to_loopback(sandbox: dict[str, object]) -> None:
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_server_writes_nothing_to_home_and_talks_only_to_loopback(sandbox: dict[str, object], runtime: str) -> None:
     tmp, home = Path(str(sandbox["tmp"])), Path(str(sandbox["home"]))
     trace, port = tmp / "serve.trace", _free_port()
     proc = subprocess.Popen([STRACE or "strace", "-f", "-qq", "-e", "trace=socket,connect,bind", "-o", str(trace),
-                             *sandbox["cli"], "serve", "--port", str(port), "--workers", "1", "-m", "tiny"],  # type: ignore[misc]
+                             *sandbox["cli"], "serve", "--port", str(port), "--workers", "1", "-m", "tiny",  # type: ignore[misc]
+                             "--runtime", runtime],
                             env=sandbox["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -134,3 +156,24 @@ def test_telemetry_variable_is_set_before_onnxruntime_unless_the_user_set_it(pre
             "print(os.environ['ORT_DISABLE_TELEMETRY'])")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+@pytest.mark.skipif(bool(_openvino_missing()), reason=_openvino_missing() or "-")
+def test_control_a_plain_openvino_import_does_write_under_home(sandbox: dict[str, object]) -> None:
+    """Without alphacut's guard, `import openvino` writes openvino-telemetry's files under HOME (and
+    would send an event): what the tests above would catch. Telemetry's CI switch is cleared here."""
+    home = Path(str(sandbox["home"]))
+    env = {k: v for k, v in dict(sandbox["env"]).items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}  # type: ignore[call-overload]
+    run = subprocess.run([sys.executable, "-c", "import openvino"], env=env, capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert _written_under(home) != [], "openvino no longer writes under HOME on import: simplify runtime/openvino.py"
+
+
+@pytest.mark.skipif(bool(_openvino_missing()), reason=_openvino_missing() or "-")
+def test_openvino_telemetry_is_never_imported() -> None:
+    code = ("import sys; from alphacut.runtime.openvino import openvino_version; openvino_version(); "
+            "import openvino; assert 'openvino_telemetry' not in sys.modules, 'telemetry imported'; "
+            "assert 'openvino.tools.ovc' not in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -84,6 +84,7 @@ def test_remover_passes_spin_wait_to_its_session(tiny_onnx, tiny_spec):
     from alphacut.api import _load_in_background
     from alphacut.runtime.onnx import SPIN_ENTRY
 
-    backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None, spin_wait=False)
+    backend = _load_in_background(tiny_onnx, tiny_spec, threads=1, providers=None, spin_wait=False,
+                                  runtime="onnxruntime")
     inner = backend.wait()  # type: ignore[attr-defined]
     assert inner._session.get_session_options().get_session_config_entry(SPIN_ENTRY) == "0"

@@ -104,9 +104,9 @@ def test_a_remover_caches_its_optimized_graph_in_the_store(tmp_path, tiny_onnx):
 
     store = ModelStore(tmp_path / "home", offline=True)
     store.add("tiny-net", tiny_onnx, input_size=64, mean=(0.5,) * 3, std=(1.0,) * 3)
-    Remover("tiny-net", store=store, threads=1).wait_ready()
+    Remover("tiny-net", store=store, threads=1, runtime="onnxruntime").wait_ready()
     (name,) = _cached(store.optimized_dir)
-    again = Remover("tiny-net", store=store, threads=1).wait_ready()
+    again = Remover("tiny-net", store=store, threads=1, runtime="onnxruntime").wait_ready()
     assert again.backend.wait().loaded_from == store.optimized_dir / name  # type: ignore[attr-defined]
 
 
