@@ -366,7 +366,7 @@ def enlarge_matte(alpha: NDArray[np.float32], size_wh: tuple[int, int]) -> NDArr
 
     The same taps as ops.resize.resize_matte, on values rounded to 1/255 (and rounded again after
     each of Pillow's two passes), so the result is within 1.5/255 of it: Pillow's C loop on uint8 takes
-    less CPU than the float path (docs/PERFORMANCE.md, "`--fast`'s whole process").
+    less CPU than the float path (docs/studies/performance-rounds.md, "`--fast`'s whole process, round s18").
 
     Example:
         >>> enlarge_matte(np.ones((300, 400), np.float32), (800, 600)).shape

@@ -42,7 +42,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
         >>> float(box_filter(np.ones((5, 5), np.float32), 2)[0, 0])
         1.0
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     xf = np.asarray(x, dtype=np.float32)

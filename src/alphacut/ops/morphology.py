@@ -133,7 +133,7 @@ def erode(alpha: F32, px: int) -> F32:
         >>> int(erode(a, 1).sum())
         9
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     a = np.asarray(alpha, dtype=np.float32)
     if px <= 0:
         return a.copy()  # type: ignore[no-any-return]
@@ -155,7 +155,7 @@ def dilate(alpha: F32, px: int) -> F32:
         >>> int(dilate(a, 1).sum())
         5
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     a = np.asarray(alpha, dtype=np.float32)
     if px <= 0:
         return a.copy()  # type: ignore[no-any-return]
@@ -181,7 +181,7 @@ def remove_small(alpha: F32, min_area_px: int, *, level: float = 0.5) -> F32:
         >>> r = remove_small(a, 5); float(r[16, 16]), float(r[5, 5])
         (0.0, 1.0)
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     a = np.asarray(alpha, dtype=np.float32)
     if min_area_px <= 1:
         result: F32 = a.copy()
