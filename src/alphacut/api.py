@@ -2,7 +2,7 @@
 
 The pipeline (numpy, Pillow, scipy) and the inference runtime are imported on first use, not here: a
 Remover starts loading its model in a background thread at once, and the first image is decoded
-while that thread works (docs/PERFORMANCE.md, cold start).
+while that thread works (docs/studies/performance-rounds.md, "Cold start: where it went and what is left").
 """
 
 from __future__ import annotations
@@ -307,7 +307,8 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
     `check` (the store's full sha256 of the model file) runs first in that thread, so a damaged
     file is never loaded; it overlaps the caller's own work (imports, decoding) like the load.
     Running it beside the session's creation instead gained nothing measurable on this 2-core
-    machine (docs/PERFORMANCE.md, model integrity), so it stays in order.
+    machine, so it stays in order (docs/studies/performance-rounds.md, "Model integrity: the hash on
+    every load").
     """
     from .runtime.background import BackgroundBackend
 
