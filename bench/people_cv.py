@@ -38,7 +38,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from alphacut.eval.sets import discover_sets  # noqa: E402
+from alphacut.eval.sets import discover_sets
 
 MODELS = {"isnet": "isnet-general-use-int8-static", "modnet": "modnet"}
 PEOPLE_SETS = ("davis_people", "adobe_crops")
@@ -84,24 +84,28 @@ def run_cache(evaldata: Path, out: Path, models: list[str], only: set[str] | Non
 
 
 def run_faces(evaldata: Path, out: Path, detectors: list[str]) -> None:
+    """Each image's face boxes: haar (runtime/faces.detect_faces) or blazeface (FaceDetector, full range)."""
+    from alphacut.config import load_settings
+    from alphacut.models.store import ModelStore
     from alphacut.runtime import faces
+
     path = out / "faces.json"
     known = json.loads(path.read_text()) if path.is_file() else {}
     for det in detectors:
         found = known.setdefault(det, {})
-        fn = {"haar": lambda rgb: [f.box_xywh for f in faces.detect_faces(rgb)]}
         if det == "blazeface":
-            from alphacut.models.store import ModelStore
-            from alphacut.config import Settings
-            detector = faces.FaceDetector.load(ModelStore(Settings.load().home_path))  # type: ignore[attr-defined]
-            fn["blazeface"] = lambda rgb: [f.box_xywh for f in detector.detect(rgb)]
+            detector = faces.FaceDetector(ModelStore(load_settings().home_path).ensure("mediapipe-face-detection-full"),
+                                          config=faces.FULL_RANGE)
+            find = detector.detect
+        else:
+            find = faces.detect_faces
         for set_name, stem, image, _, _ in items(evaldata):
             key = f"{set_name}/{stem}"
             if key in found:
                 continue
             with Image.open(image) as im:
                 rgb = np.asarray(im.convert("RGB"))
-            found[key] = [list(map(float, b)) for b in fn[det](rgb)]
+            found[key] = [list(map(float, f.box_xywh)) for f in find(rgb)]
         path.write_text(json.dumps(known))
         print(f"faces {det}: {sum(1 for v in found.values() if v)} images with a face of {len(found)}",
               file=sys.stderr)
@@ -126,7 +130,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def fused(isnet: np.ndarray, modnet: np.ndarray, how: str, band_pct: float) -> np.ndarray:
     h, w = isnet.shape
-    radius = max(1, int(round(band_pct / 100 * float(np.hypot(h, w)))))
+    radius = max(1, round(band_pct / 100 * float(np.hypot(h, w))))
     band = edge_band(isnet, radius)
     inner = modnet if how == "band" else (isnet + modnet) * 0.5
     return np.where(band, inner, isnet).astype(np.float32)

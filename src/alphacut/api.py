@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: The catalog model that finds the chin and eyes for the id-photo presets (runtime/faces.py).
 FACE_LANDMARK_MODEL = "mediapipe-face-landmark"
+#: ... and the face detector that finds the face first (BlazeFace full range: bench/id_photo_detectors.py).
+FACE_DETECTION_MODEL = "mediapipe-face-detection-full"
 
 
 class Remover:
@@ -117,13 +119,16 @@ class Remover:
             return None
         with self._landmarker_lock:
             if self._landmarker is None:
-                from .runtime.faces import FaceLandmarker
+                from .runtime.faces import FULL_RANGE, FaceDetector, FaceLandmarker
 
                 if self._store is None:
                     self._store = self._new_store()
-                self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL))
-                log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
-                         self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
+                landmark_path = self._store.ensure(FACE_LANDMARK_MODEL)
+                detector = FaceDetector(self._store.ensure(FACE_DETECTION_MODEL), config=FULL_RANGE)
+                self._landmarker = FaceLandmarker(landmark_path, detector=detector)
+                log.info("Remover: face detector %s (%s) and landmarks %s (%s) for head framing",
+                         FACE_DETECTION_MODEL, self._store.catalog.get(FACE_DETECTION_MODEL).checksum[:19],
+                         FACE_LANDMARK_MODEL, self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
             return self._landmarker
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:

@@ -39,7 +39,7 @@ def test_default_model_is_a_verified_builtin() -> None:
 @pytest.mark.parametrize("spec", list(CATALOG), ids=lambda s: s.id)
 def test_builtin_entry_is_sound(spec: ModelSpec) -> None:
     assert KEBAB.match(spec.id)
-    assert spec.input_size in {"matting": (320, 512, 1024), "face-landmarks": (192,)}[spec.task]
+    assert spec.input_size in {"matting": (320, 512, 1024), "face-landmarks": (192,), "face-detection": (128, 192)}[spec.task]
     assert spec.input_size % spec.size_multiple == 0
     assert spec.licence and spec.licence != "unknown" and spec.origin  # docs/MODELS.md explains each
     assert spec.activation in ("none", "sigmoid")

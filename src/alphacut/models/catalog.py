@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 
-#: What a catalog model does: remove backgrounds, or find a face's landmarks (runtime/faces.py).
-TASKS = ("matting", "face-landmarks")
+#: What a catalog model does: remove backgrounds, or find faces or a face's landmarks (runtime/faces.py).
+TASKS = ("matting", "face-detection", "face-landmarks")
 
 
 class SourceKind(str, Enum):

@@ -378,21 +378,25 @@ def _plan(index: dict[str, Any], members: dict[str, tarfile.TarInfo], t: NpmTarg
 def pack_npm_asset(package: str, version: str, resource: str, resource_checksum: str, transform: str | None,
                    spec: ModelSpec, dst: Path, *, npm: str, workdir: Path, timeout_s: float,
                    on_progress: Progress | None = None) -> None:
-    """Fetch an npm tarball and take one file out of a MediaPipe ``*_packed_assets.data`` in it.
+    """Fetch an npm tarball and take one file out of it, or out of a MediaPipe ``*_packed_assets.data`` in it.
 
-    ``resource`` is "<data file>:<path in the pack>"; the offsets come from the loader script the
+    ``resource`` is a file of the package ("face_detection_short_range.tflite") or
+    "<data file>:<path in the pack>"; for the latter the offsets come from the loader script the
     package ships beside the data file (``<name>_loader.js``, a ``loadPackage({"files": [...]})``
     call). The extracted file must have ``resource_checksum``; then ``transform`` (a name in
     alphacut.models.transforms.TRANSFORMS) turns it into dst, whose checksum is the catalog's.
     """
     data_name, sep, inner = resource.partition(":")
-    if not sep or not data_name.endswith(".data") or not inner:
+    if sep and (not data_name.endswith(".data") or not inner):
         raise SourceFailed(f"npm {package}@{version}: resource '{resource}' is not '<file>.data:<path>'")
     label = f"{package}@{version}"
     with tempfile.TemporaryDirectory(prefix=".npm-", dir=workdir) as tmp:
         tarball = _npm_pack(package, version, npm=npm, dest=Path(tmp), timeout_s=timeout_s)
         extracted = Path(tmp) / "asset"
-        got = _extract_asset(tarball, label, data_name, inner, extracted, on_progress)
+        if sep:
+            got = _extract_asset(tarball, label, data_name, inner, extracted, on_progress)
+        else:  # a plain file of the package (e.g. a .tflite beside the loader)
+            got = _extract_file(tarball, label, resource, extracted, on_progress)
         if got != resource_checksum:
             raise ChecksumMismatch(f"npm {label} {resource}", resource_checksum, got)
         if transform:
@@ -431,6 +435,26 @@ def _extract_asset(tarball: Path, label: str, data_name: str, inner: str, dst: P
                         on_progress(end - start - left, end - start)
             if left:
                 raise SourceFailed(f"npm {label}: {data_name} ended {left} bytes early")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise SourceFailed(f"npm {label}: can't read the tarball: {exc}") from exc
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def _extract_file(tarball: Path, label: str, name: str, dst: Path, on_progress: Progress | None) -> str:
+    """Write the package's file `name` (under package/) to dst; return its "sha256:<hex>"."""
+    try:
+        with tarfile.open(tarball, "r:gz") as tf:
+            members = {m.name: m for m in tf.getmembers() if m.isfile()}
+            member = members.get(f"package/{name}")
+            if member is None:
+                files = [n.removeprefix("package/") for n in members]
+                raise SourceFailed(f"npm {label}: no file '{name}' in the package. {suggest(name, files) or ''}"
+                                   .strip())
+            src = tf.extractfile(member)
+            assert src is not None  # members holds regular files only
+            hasher = hashlib.sha256()
+            with dst.open("wb") as out:
+                pump(src, out, hasher, on_progress, 0, member.size)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise SourceFailed(f"npm {label}: can't read the tarball: {exc}") from exc
     return f"sha256:{hasher.hexdigest()}"
