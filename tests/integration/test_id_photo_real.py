@@ -84,9 +84,8 @@ def test_bundled_astronaut_meets_the_rule(real_remover, landmarker, preset):
 
 
 def test_evaldata_people_meet_the_rule(real_remover, landmarker, evaldata):
-    from alphacut.ops.framing import ID_RULES
-
     from alphacut.errors import InputError
+    from alphacut.ops.framing import ID_RULES
 
     rows, ok, near = [], {p: 0 for p in PRESET_RULE}, {p: 0 for p in PRESET_RULE}
     faces = [f for f in EVALDATA_FACES if f[0] not in TWO_PEOPLE]

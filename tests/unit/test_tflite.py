@@ -218,8 +218,8 @@ def test_reshape_concatenation_and_resize_compute_what_tflite_defines(tmp_path: 
     full range upsamples 2x with RESIZE_BILINEAR (half-pixel centres) and adds a skip connection."""
     g = _Graph()
     x = g.tensor([1, 3, 4, 2])
-    up, skip, added, flat_a, flat_b, both = (g.tensor(s) for s in (
-        [1, 6, 8, 2], [1, 6, 8, 2], [1, 6, 8, 2], [1, 48, 2], [1, 12, 2], [1, 60, 2]))
+    up, added, flat_a, flat_b, both = (g.tensor(s) for s in (
+        [1, 6, 8, 2], [1, 6, 8, 2], [1, 48, 2], [1, 12, 2], [1, 60, 2]))
     size = g.tensor([2], I32, np.int32([6, 8]))
     rng = np.random.default_rng(1)
     skip_w = rng.normal(size=(1, 6, 8, 2)).astype(np.float32)
