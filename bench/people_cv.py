@@ -62,9 +62,12 @@ def cache_path(out: Path, model: str, set_name: str, stem: str) -> Path:
     return out / "cache" / model / set_name / f"{stem}.npz"
 
 
-def run_cache(evaldata: Path, out: Path, models: list[str], only: set[str] | None, threads: int) -> None:
+def run_cache(evaldata: Path, out: Path, models: list[str], only: set[str] | None, threads: int,
+              reverse: bool = False) -> None:
+    import os
+
     from alphacut import Remover
-    todo = items(evaldata, only)
+    todo = items(evaldata, only)[::-1 if reverse else 1]  # reversed: a second process from the other end
     for model in models:
         remover = Remover(MODELS[model], threads=threads).wait_ready()
         t0, done = time.perf_counter(), 0
@@ -76,7 +79,7 @@ def run_cache(evaldata: Path, out: Path, models: list[str], only: set[str] | Non
                 rgb = np.asarray(im.convert("RGB"))
             m = remover.matte(rgb)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez_compressed(tmp, m=np.round(np.clip(m, 0, 1) * 65535).astype(np.uint16))
             tmp.replace(path)
             done += 1
@@ -236,6 +239,7 @@ def main() -> None:
     ap.add_argument("--models", default="modnet,isnet")
     ap.add_argument("--sets", default="")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reverse", action="store_true", help="cache: from the last image to the first")
     ap.add_argument("--detectors", default="haar")
     ap.add_argument("--face-detector", default="blazeface")
     ap.add_argument("--criterion", choices=["mean", "gmean"], default="gmean")
@@ -244,7 +248,7 @@ def main() -> None:
         raise SystemExit(f"no evaldata at {a.evaldata}")
     only = set(a.sets.split(",")) if a.sets else None
     if a.step == "cache":
-        run_cache(a.evaldata, a.out, a.models.split(","), only, a.threads)
+        run_cache(a.evaldata, a.out, a.models.split(","), only, a.threads, a.reverse)
     elif a.step == "faces":
         run_faces(a.evaldata, a.out, a.detectors.split(","))
     else:
