@@ -56,6 +56,12 @@ def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tup
                                f"resolution={side} was asked for.",
                                hint="Use a dynamic-resolution variant of the model for other resolutions.")
         return (fixed[1], fixed[0])
+    if side % spec.size_multiple:
+        raise OptionsError("options.invalid",
+                           f"Model '{spec.id}' takes sides that are multiples of {spec.size_multiple}; "
+                           f"resolution={side} is not.",
+                           hint=f"Use resolution={side - side % spec.size_multiple or spec.size_multiple} "
+                                f"or {side - side % spec.size_multiple + spec.size_multiple}.")
     return (side, side)
 
 
