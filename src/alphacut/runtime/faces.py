@@ -221,9 +221,9 @@ def decode_blazeface(raw: NDArray[np.float32], config: BlazeFaceConfig,
     n = anchors.shape[0]
     flat = np.asarray(raw, np.float32).reshape(-1)
     if flat.size != n * 17:
-        raise BackendError("backend.bad-output", f"The face detector gave {flat.size} values, expected {n * 17}.",
+        raise BackendError("backend.bad-model", f"The face detector gave {flat.size} values, expected {n * 17}.",
                            hint="Fetch the face detection model again: `alphacut models fetch "
-                                "mediapipe-face-detection --force`.")
+                                "mediapipe-face-detection-full --force`.")
     reg = flat[: n * 16].reshape(n, 16) / np.float32(config.input_size)
     scores = 1.0 / (1.0 + np.exp(-np.clip(flat[n * 16:].astype(np.float64), -100.0, 100.0)))
     keep = np.nonzero(scores >= config.min_score)[0]
