@@ -5,8 +5,8 @@ faster on AVX-512 VNNI ones): docs/PERFORMANCE.md, "Runtimes". The model is read
 file, reshaped to each input size it is run at and compiled for this CPU; the compiled models are
 kept per input size (a few, least recently used first out), so a repeated size is never recompiled.
 
-Compiled-model cache (the file side: runtime/openvino_cache.py): with `cache_dir` and `model_hash`, each compiled model is exported
-(CompiledModel.export_model) into `<name>.<key>.<H>x<W>.ovblob` there, key = model sha256 + its
+Compiled-model cache (its file side is runtime/openvino_cache.py): with `cache_dir` and `model_hash`,
+each compiled model is exported (CompiledModel.export_model) into `<name>.<key>.<H>x<W>.ovblob` there, key = model sha256 + its
 file + OpenVINO's version + the compile settings + the CPU's features (kernels.cpu_fingerprint),
 and its sha256 recorded beside it, like onnxruntime's optimized graph (runtime/onnx.py). A later
 load hashes the file first and imports it only if the bytes match the record: a damaged or
