@@ -7,8 +7,8 @@ kept per input size (a few, least recently used first out), so a repeated size i
 
 Compiled-model cache (its file side is runtime/openvino_cache.py): with `cache_dir` and `model_hash`,
 each compiled model is exported (CompiledModel.export_model) into `<name>.<key>.<H>x<W>.ovblob`
-there, key = model sha256 + its file + OpenVINO's version + the compile settings + the CPU's features (kernels.cpu_fingerprint),
-and its sha256 recorded beside it, like onnxruntime's optimized graph (runtime/onnx.py). A later
+there, key = model sha256 + its file + OpenVINO's version + the compile settings + the CPU's
+features (kernels.cpu_fingerprint), and its sha256 recorded beside it, like onnxruntime's optimized graph (runtime/onnx.py). A later
 load hashes the file first and imports it only if the bytes match the record: a damaged or
 foreign blob is deleted and rebuilt from the model, never loaded. OpenVINO's own CACHE_DIR is not
 used: it names its blobs by an internal hash and has no integrity record, so they could not be
