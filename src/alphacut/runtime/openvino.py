@@ -5,15 +5,15 @@ faster on AVX-512 VNNI ones): docs/PERFORMANCE.md, "Runtimes". The model is read
 file, reshaped to each input size it is run at and compiled for this CPU; the compiled models are
 kept per input size (a few, least recently used first out), so a repeated size is never recompiled.
 
-Compiled-model cache (its file side is runtime/openvino_cache.py): with `cache_dir` and `model_hash`,
-each compiled model is exported (CompiledModel.export_model) into `<name>.<key>.<H>x<W>.ovblob`
-there, key = model sha256 + its file + OpenVINO's version + the compile settings + the CPU's
-features (kernels.cpu_fingerprint), and its sha256 recorded beside it, like onnxruntime's optimized graph (runtime/onnx.py). A later
-load hashes the file first and imports it only if the bytes match the record: a damaged or
-foreign blob is deleted and rebuilt from the model, never loaded. OpenVINO's own CACHE_DIR is not
-used: it names its blobs by an internal hash and has no integrity record, so they could not be
-checked before loading (and importing our own blob also skips reading the ONNX file: 0.45 s
-instead of 0.8 s here).
+Compiled-model cache (its file side is runtime/openvino_cache.py): with `cache_dir` and
+`model_hash`, each compiled model is exported (CompiledModel.export_model) into
+`<name>.<key>.<H>x<W>.ovblob` there, key = model sha256 + its file + OpenVINO's version + the
+compile settings + the CPU's features (kernels.cpu_fingerprint), and its sha256 recorded beside it,
+like onnxruntime's optimized graph (runtime/onnx.py). A later load hashes the file first and imports
+it only if the bytes match the record: a damaged or foreign blob is deleted and rebuilt from the
+model, never loaded. OpenVINO's own CACHE_DIR is not used: it names its blobs by an internal hash
+and has no integrity record, so they could not be checked before loading (and importing our own blob
+also skips reading the ONNX file: 0.45 s instead of 0.8 s here).
 
 Privacy: `import openvino` imports its model converter (openvino.tools.ovc), which starts
 openvino-telemetry: it writes a client id under ~/intel and sends an "import" event, unless a
