@@ -303,3 +303,39 @@ def load_catalog(user_catalog: Path | None = None) -> Catalog:
     if default not in models:
         raise ModelError("model.bad-catalog", f"The default model '{default}' is not in the catalog.")
     return Catalog(default=default, models=models)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        out = []
+        for ch in value:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(ch)
+        return '"' + "".join(out) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"can't write {type(value).__name__} to TOML")
+
+
+def dump_catalog_toml(entries: list[dict[str, Any]]) -> str:
+    """Write catalog entries (ModelSpec.to_dict shapes): the user's
+    models.toml (models/store.py) as TOML ``[[model]]`` tables."""
+    lines = ["# Your own models, written by `alphacut models add`. Edit with care.", ""]
+    for entry in entries:
+        lines.append("[[model]]")
+        for key, value in entry.items():
+            if key != "sources":
+                lines.append(f"{key} = {_toml_value(value)}")
+        for source in entry.get("sources", []):
+            lines.append("[[model.sources]]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in source.items())
+        lines.append("")
+    return "\n".join(lines)

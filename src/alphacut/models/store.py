@@ -34,9 +34,10 @@ from typing import Any
 import filelock
 
 from ..errors import ModelError
-from ..io.files import hash_record_path, new_temp, recorded_sha256, sha256_file, write_atomic
+from ..io.files import hash_record_path, new_temp, write_atomic
 from . import sources
-from .catalog import Catalog, ModelSpec, Source, SourceKind, load_catalog
+from .catalog import Catalog, ModelSpec, Source, SourceKind, dump_catalog_toml, load_catalog
+from .checks import check_onnx_file, check_optimized, optimized_files
 from .sources import ChecksumMismatch, NpmTarget, SourceFailed, WheelTarget
 
 if sys.version_info >= (3, 11):
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # First byte of an ONNX ModelProto: the tag of one of its fields (ir_version is usually first).
-_ONNX_FIRST_BYTES = frozenset({0x08, 0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72, 0xA2, 0xCA})
 _LOCAL_KINDS = (SourceKind.FILE, SourceKind.DERIVE)
 
 
@@ -168,7 +168,7 @@ class ModelStore:
         """Re-hash the cached file fully; a bad file loses its stamp but stays for inspection."""
         spec, path = self._cached(model_id)
         with self._lock(model_id):
-            bad_optimized = self._check_optimized(model_id)
+            bad_optimized = check_optimized(self.optimized_dir, self.compiled_dir, model_id)
             stat = path.stat()
             actual = sources.hash_file(path, spec.checksum, self.on_progress)
             ok = actual == spec.checksum
@@ -180,33 +180,6 @@ class ModelStore:
                 log.warning("%s at %s has %s, expected %s", spec.id, path, actual, spec.checksum)
         return VerifyResult(spec.id, path, ok and not bad_optimized, spec.checksum, actual, stat.st_size,
                             bad_optimized)
-
-    def _optimized_files(self, model_id: str) -> list[Path]:
-        """onnxruntime's optimized graphs and OpenVINO's compiled models of this model."""
-        graphs = [p for p in self.optimized_dir.glob(f"{model_id}.*.onnx")
-                  if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.onnx", p.name)]
-        blobs = [p for p in self.compiled_dir.glob(f"{model_id}.*.ovblob")
-                 if re.fullmatch(re.escape(model_id) + r"\.[0-9a-f]{16}\.[0-9]+x[0-9]+\.ovblob", p.name)]
-        return sorted(graphs + blobs)
-
-    def _check_optimized(self, model_id: str) -> tuple[Path, ...]:
-        """Optimized graphs whose bytes don't match their recorded hash, deleted. Graphs without a
-        record (written before records existed) can't be checked: deleted too, not counted as bad;
-        the next load rebuilds either."""
-        bad = []
-        for p in self._optimized_files(model_id):
-            expected = recorded_sha256(p)
-            damaged = expected is not None and sha256_file(p) != expected
-            if expected is None or damaged:
-                p.unlink(missing_ok=True)
-                hash_record_path(p).unlink(missing_ok=True)
-            if damaged:
-                log.warning("optimized graph / compiled model %s does not match its recorded hash %s; deleted",
-                            p, expected)
-                bad.append(p)
-            elif expected is None:
-                log.info("optimized graph / compiled model %s has no hash record; deleted (rebuilt on the next load)", p)
-        return tuple(bad)
 
     # --- user models -------------------------------------------------------------------------------
 
@@ -227,7 +200,7 @@ class ModelStore:
                                                   f"output_index {output_index} not negative.")
         existing = self.catalog.models.get(model_id)
         builtin = existing if existing is not None and not existing.user else None
-        _check_onnx_file(file)
+        check_onnx_file(file)
         with self._lock(model_id):
             tmp = self._temp_path(model_id)
             try:
@@ -261,7 +234,7 @@ class ModelStore:
         with self._lock(model_id):
             for p in (path, self._stamp_path(path), path.with_name(path.name + ".part")):
                 p.unlink(missing_ok=True)
-            for p in self._optimized_files(model_id):
+            for p in optimized_files(self.optimized_dir, self.compiled_dir, model_id):
                 p.unlink(missing_ok=True)
                 hash_record_path(p).unlink(missing_ok=True)
             if spec.user:
@@ -513,49 +486,3 @@ def _stamp_of(spec: ModelSpec, stat: os.stat_result) -> dict[str, Any]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
             "checksum": spec.checksum}
 
-
-def _check_onnx_file(file: Path) -> None:
-    if not file.is_file():
-        raise ModelError("model.bad-file", f"{file} does not exist or is not a file.")
-    with file.open("rb") as f:
-        head = f.read(16)
-    if not head:
-        raise ModelError("model.bad-file", f"{file} is empty.")
-    if head[0] not in _ONNX_FIRST_BYTES:
-        raise ModelError("model.bad-file", f"{file} does not look like an ONNX model (it starts with "
-                                           f"{head[:8]!r}).", hint="Export your network to .onnx first.")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        out = []
-        for ch in value:
-            if ch in '"\\':
-                out.append("\\" + ch)
-            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-                out.append(f"\\u{ord(ch):04x}")
-            else:
-                out.append(ch)
-        return '"' + "".join(out) + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"can't write {type(value).__name__} to TOML")
-
-
-def dump_catalog_toml(entries: list[dict[str, Any]]) -> str:
-    """Write catalog entries (ModelSpec.to_dict shapes) as TOML ``[[model]]`` tables."""
-    lines = ["# Your own models, written by `alphacut models add`. Edit with care.", ""]
-    for entry in entries:
-        lines.append("[[model]]")
-        for key, value in entry.items():
-            if key != "sources":
-                lines.append(f"{key} = {_toml_value(value)}")
-        for source in entry.get("sources", []):
-            lines.append("[[model.sources]]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in source.items())
-        lines.append("")
-    return "\n".join(lines)

@@ -5,15 +5,15 @@ faster on AVX-512 VNNI ones): docs/PERFORMANCE.md, "Runtimes". The model is read
 file, reshaped to each input size it is run at and compiled for this CPU; the compiled models are
 kept per input size (a few, least recently used first out), so a repeated size is never recompiled.
 
-Compiled-model cache: with `cache_dir` and `model_hash`, each compiled model is exported
-(CompiledModel.export_model) into `<name>.<key>.<H>x<W>.ovblob` there, key = model sha256 + its
-file + OpenVINO's version + the compile settings + the CPU's features (kernels.cpu_fingerprint),
-and its sha256 recorded beside it, like onnxruntime's optimized graph (runtime/onnx.py). A later
-load hashes the file first and imports it only if the bytes match the record: a damaged or
-foreign blob is deleted and rebuilt from the model, never loaded. OpenVINO's own CACHE_DIR is not
-used: it names its blobs by an internal hash and has no integrity record, so they could not be
-checked before loading (and importing our own blob also skips reading the ONNX file: 0.45 s
-instead of 0.8 s here).
+Compiled-model cache (its file side is runtime/openvino_cache.py): with `cache_dir` and
+`model_hash`, each compiled model is exported (CompiledModel.export_model) into
+`<name>.<key>.<H>x<W>.ovblob` there, key = model sha256 + its file + OpenVINO's version + the
+compile settings + the CPU's features (kernels.cpu_fingerprint), and its sha256 recorded beside it,
+like onnxruntime's optimized graph (runtime/onnx.py). A later load hashes the file first and imports
+it only if the bytes match the record: a damaged or foreign blob is deleted and rebuilt from the
+model, never loaded. OpenVINO's own CACHE_DIR is not used: it names its blobs by an internal hash
+and has no integrity record, so they could not be checked before loading (and importing our own blob
+also skips reading the ONNX file: 0.45 s instead of 0.8 s here).
 
 Privacy: `import openvino` imports its model converter (openvino.tools.ovc), which starts
 openvino-telemetry: it writes a client id under ~/intel and sends an "import" event, unless a
@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import os
 import queue
-import re
 import sys
 import threading
 from collections import OrderedDict
@@ -42,9 +40,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import BackendError
-from ..io.files import hash_record_path, new_temp, record_sha256, recorded_sha256
 from .base import BackendInfo
 from .kernels import amx_granted, cpu_fingerprint, read_cpu_info
+from .openvino_cache import (  # BLOB_PATTERN, MAX_BLOBS_PER_MODEL: still importable from here
+    BLOB_PATTERN,  # noqa: F401
+    MAX_BLOBS_PER_MODEL,  # noqa: F401
+    drop_cached,
+    prune,
+    read_checked,
+    unpack,
+    write_blob,
+)
 
 __all__ = ["PRECISIONS", "QUANTIZED_PRECISION", "OpenVinoBackend", "compiled_cache_key", "cpu_support", "isa_name", "openvino_version"]
 
@@ -62,13 +68,8 @@ _CONVERTER = "openvino.tools.ovc"
 PRECISIONS = ("f32", "bf16", "f16")
 QUANTIZED_PRECISION = "f32"
 
-#: The file format of a cached compiled model: this magic, a 4-byte little-endian header length,
-#: a JSON header (what the backend needs to know without reading the ONNX file), OpenVINO's blob.
-_MAGIC = b"ACOV1\n"
-
-#: Compiled models kept per backend (one per input size) and blobs kept on disk per model.
+#: Compiled models kept per backend (one per input size); the blobs on disk: runtime/openvino_cache.py.
 MAX_SHAPES = 4
-MAX_BLOBS_PER_MODEL = 4
 
 
 _warned: list[bool] = []  # the telemetry warning is given once per process
@@ -339,22 +340,10 @@ class OpenVinoBackend:
         blob = self._blob_path(shape)
         if blob is None or not blob.is_file():
             return None, None
-        expected = recorded_sha256(blob)
-        try:
-            data = blob.read_bytes()
-        except OSError as exc:
-            log.warning("compiled model %s can't be read: %s", blob, exc)
-            return None, None
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        header: dict[str, Any] | None = None
-        if expected is None:
-            log.warning("compiled model %s has no hash record; rebuilding it", blob.name)
-        elif digest != expected:
-            log.warning("compiled model %s is damaged (its bytes hash to %s, %s was recorded); rebuilding it",
-                        blob.name, digest, expected)
-        else:
+        data = read_checked(blob)
+        if data is not None:
             try:
-                header, payload = _unpack(data)
+                header, payload = unpack(data)
                 compiled = self._core.import_model(io.BytesIO(payload), "CPU", self._compile_config(header))
                 entry = _Compiled(compiled, self._output_index)
             except Exception as exc:  # noqa: BLE001 - a foreign or stale blob is rebuilt
@@ -367,7 +356,7 @@ class OpenVinoBackend:
                 except OSError:
                     pass
                 return entry, header
-        drop_cached(blob)
+            drop_cached(blob)
         return None, None
 
     def _compile(self, shape: tuple[int, ...], header: dict[str, Any]) -> _Compiled:
@@ -384,27 +373,17 @@ class OpenVinoBackend:
         return _Compiled(compiled, self._output_index)
 
     def _save_blob(self, blob: Path, compiled: Any, header: dict[str, Any]) -> None:
-        """Export `compiled` to blob (temp file, hash record first, os.replace); a failure only logs."""
-        folder = blob.parent
-        tmp: Path | None = None
+        """Export `compiled` to blob (runtime/openvino_cache.write_blob); a failure only logs."""
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             stream = io.BytesIO()
             compiled.export_model(stream)
-            data = _pack(header, stream.getvalue())
-            tmp = new_temp(folder, blob.name, ".tmp")
-            tmp.write_bytes(data)
-            record_sha256(blob, "sha256:" + hashlib.sha256(data).hexdigest())  # a blob without one is rebuilt
-            os.replace(tmp, blob)
-        except Exception as exc:  # noqa: BLE001 - e.g. a full disk: no cache this time
-            log.warning("could not cache the compiled model in %s: %s", folder, exc)
+        except Exception as exc:  # noqa: BLE001 - no cache this time
+            log.warning("could not cache the compiled model in %s: %s", blob.parent, exc)
             drop_cached(blob)
             return
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-        log.info("openvino: saved the compiled model to %s", blob)
-        _prune(folder, self._name, keep=blob)
+        if write_blob(blob, header, stream.getvalue()):
+            log.info("openvino: saved the compiled model to %s", blob)
+            prune(blob.parent, self._name, keep=blob)
 
     def _entry(self, shape: tuple[int, ...]) -> _Compiled:
         with self._lock:
@@ -461,44 +440,4 @@ class OpenVinoBackend:
             except Exception as exc:  # noqa: BLE001 - only memory is at stake
                 log.debug("openvino: release_memory failed: %s", exc)
         return out
-
-
-def _pack(header: dict[str, Any], payload: bytes) -> bytes:
-    text = json.dumps(header, sort_keys=True).encode()
-    return _MAGIC + len(text).to_bytes(4, "little") + text + payload
-
-
-def _unpack(data: bytes) -> tuple[dict[str, Any], bytes]:
-    if not data.startswith(_MAGIC):
-        raise ValueError("not an alphacut compiled-model file")
-    n = int.from_bytes(data[len(_MAGIC):len(_MAGIC) + 4], "little")
-    start = len(_MAGIC) + 4
-    header = json.loads(data[start:start + n])
-    if not isinstance(header, dict) or not {"input", "dims", "outputs", "quantized", "precision"} <= header.keys():
-        raise ValueError("its header is incomplete")
-    return header, data[start + n:]
-
-
-#: The names of cached compiled models: <name>.<16 hex key>.<H>x<W>.ovblob
-BLOB_PATTERN = r"\.[0-9a-f]{16}\.[0-9]+x[0-9]+\.ovblob"
-
-
-def drop_cached(blob: Path) -> None:
-    """Delete a cached compiled model and its hash record."""
-    blob.unlink(missing_ok=True)
-    hash_record_path(blob).unlink(missing_ok=True)
-
-
-def _prune(folder: Path, name: str, *, keep: Path) -> None:
-    """Keep the MAX_BLOBS_PER_MODEL most recently used compiled models of `name` (other threads
-    counts, sizes, precisions, OpenVINO versions or CPUs add files; the oldest go)."""
-    pattern = re.compile(re.escape(name) + BLOB_PATTERN)
-    try:
-        blobs = [p for p in folder.iterdir() if pattern.fullmatch(p.name)]
-        blobs.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    except OSError:
-        return
-    for old in blobs[MAX_BLOBS_PER_MODEL:]:
-        if old != keep:
-            drop_cached(old)
 
