@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .errors import AlphacutError
+    from ..config import Settings
+    from ..errors import AlphacutError
 
 log = logging.getLogger("alphacut")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-from .options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
+from ..options import FAST_GUIDE_MIN_PIXELS, FAST_MODEL, FAST_RESOLUTION, FAST_RESOLUTION_NO_DOT_PRODUCT
 
 #: --runtime's choices (config.RUNTIMES; spelled out here so that `--help` imports nothing more).
 RUNTIME_CHOICES = ("auto", "openvino", "onnxruntime")
@@ -41,7 +41,7 @@ class _Group(click.Group):
     """Turns AlphacutError into a clean message and its exit code: never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .errors import AlphacutError
+        from ..errors import AlphacutError
 
         try:
             return super().invoke(ctx)
@@ -53,7 +53,7 @@ class _Group(click.Group):
 
 
 def _settings(ctx: click.Context, **flags: Any) -> Settings:
-    from .config import load_settings
+    from ..config import load_settings
 
     base = dict(ctx.obj or {})
     base.update({k: v for k, v in flags.items() if v is not None})
@@ -66,7 +66,7 @@ def _table_options(command: str, *names: str) -> Callable[[_F], _F]:
     command: "image" (`alphacut remove`) or "video"; a video-refused option is a hidden flag there,
     so `alphacut video` can refuse it with a clear message.
     """
-    from .option_table import option_for
+    from ..option_table import option_for
 
     types: dict[str, Any] = {"int": int, "float": float, "file": click.Path(exists=True, dir_okay=False)}
 
@@ -149,13 +149,13 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
     inside it is processed, a link to a folder is not walked (what it points to inside the folder is
     walked anyway), and a link that leads outside is skipped and listed in the summary.
     """
-    from .errors import OptionsError
-    from .options import Options
+    from ..errors import OptionsError
+    from ..options import Options
 
     if skip_existing and overwrite:
         raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
     if fast:
-        from .runtime.kernels import fast_resolution
+        from ..runtime.kernels import fast_resolution
 
         model = model or FAST_MODEL
         fields["resolution"] = fields.get("resolution") or fast_resolution()
@@ -183,7 +183,7 @@ def remove(ctx: click.Context, inputs: tuple[str, ...], output: str | None, fmt:
 @main.command()
 def presets() -> None:
     """List the presets and what each one sets."""
-    from .presets import PRESETS
+    from ..presets import PRESETS
 
     for p in PRESETS.values():
         click.echo(f"{p.name:<14} {p.description}")
@@ -192,7 +192,7 @@ def presets() -> None:
 def _remover(settings: Settings, *, spin_wait: bool | None = None, options: Any = None) -> Any:
     """The command's Remover; `options` (those of every image) let the model be compiled for their
     resolution (--fast, --resolution) while it loads, instead of at the first image."""
-    from .api import Remover
+    from ..api import Remover
 
     return Remover(settings=settings, spin_wait=spin_wait, options=options)
 
@@ -208,8 +208,8 @@ def _stdin_is(path: Path) -> bool:
 
 def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings, *,
                   skip_existing: bool, overwrite: bool) -> None:
-    from .errors import OptionsError, OutputError
-    from .io.files import write_atomic
+    from ..errors import OptionsError, OutputError
+    from ..io.files import write_atomic
 
     if inputs != ("-",):
         raise OptionsError("options.conflict", "Reading stdin (-) works with exactly one input: -.",
@@ -229,7 +229,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
             if not overwrite:
                 raise OutputError("output.exists", f"{dst} exists.",
                                   hint="Pass --overwrite to replace it or --skip-existing to keep it.")
-    from .io.decode import read_bounded
+    from ..io.decode import read_bounded
 
     remover = _remover(settings, options=options)  # the model loads in the background while stdin is read
     data = read_bounded(sys.stdin.buffer, int(settings.max_bytes.value), "stdin")
@@ -246,7 +246,7 @@ def _remove_stdio(inputs: tuple[str, ...], output: str | None, options: Any, set
 
 def _memory_limit(settings: Settings) -> Any:
     """What each image's estimated peak memory is checked against: --max-memory, else what is available now."""
-    from .cost import available_memory_bytes
+    from ..cost import available_memory_bytes
 
     hint = ("Lower --resolution or --max-pixels, downscale the image, close other programs, or set --max-memory "
             "if the estimate is too careful (docs/LIMITS.md).")
@@ -263,7 +263,7 @@ def _memory_limit(settings: Settings) -> Any:
 
 def _file_jobs(inputs: tuple[str, ...], output: str | None, options: Any) -> tuple[list[Any], Path | None]:
     """The (src, dst) jobs for INPUTS and -o, as the local batch and --ray both run them."""
-    from .io.files import IMAGE_SUFFIXES, Job, collect_jobs
+    from ..io.files import IMAGE_SUFFIXES, Job, collect_jobs
 
     suffix = options.format.extension
     out_path = Path(output) if output else None
@@ -287,8 +287,8 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
     # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
     remover = _remover(settings, spin_wait=False, options=options)
-    from .batch import Outcome, run_batch
-    from .io.files import SYMLINK_OUTSIDE
+    from ..batch import Outcome, run_batch
+    from ..io.files import SYMLINK_OUTSIDE
 
     summary = _run_with_progress(run_batch, remover, jobs, options, skip_existing, overwrite, quiet, layers,
                                  memory_limit=_memory_limit(settings))
@@ -315,15 +315,15 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
 def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, settings: Settings,
                    address: str, *, skip_existing: bool, overwrite: bool, quiet: bool, layers: bool) -> None:
     """`remove --ray`: the same jobs, names and rules as the local batch, run by alphacut.distributed."""
-    from .errors import OptionsError
+    from ..errors import OptionsError
 
     if "-" in inputs or output == "-":
         raise OptionsError("options.conflict", "--ray works on files and folders, not stdin/stdout (-).",
                            hint="Pass file or folder names and an output folder with -o.")
-    from .distributed import import_ray
+    from ..distributed import import_ray
 
     import_ray()  # the missing extra is reported before any file is looked at
-    from .distributed.uris import is_uri, uri_jobs
+    from ..distributed.uris import is_uri, uri_jobs
 
     jobs: Any
     out_path: str | Path | None
@@ -337,8 +337,8 @@ def _remove_on_ray(inputs: tuple[str, ...], output: str | None, options: Any, se
             sys.exit(1)
     else:
         jobs, out_path = _file_jobs(inputs, output, options)
-    from .batch import Outcome
-    from .distributed import run_jobs
+    from ..batch import Outcome
+    from ..distributed import run_jobs
 
     summary = run_jobs(jobs, options, address=address or None, model=settings.model.value,
                        skip_existing=skip_existing, overwrite=overwrite, layers=layers,
@@ -422,17 +422,17 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
     alphacut video talk.mp4 -o talk-green.mp4 --bg green
     alphacut video talk.mp4 -o frames/ -f mask        # one matte PNG per frame
     """
-    from .errors import OptionsError
-    from .options import Options
+    from ..errors import OptionsError
+    from ..options import Options
 
     if skip_existing and overwrite:
         raise OptionsError("options.conflict", "--skip-existing and --overwrite exclude each other.")
-    from .video._deps import require_av, require_cv2
+    from ..video._deps import require_av, require_cv2
 
     require_av()
     require_cv2()
-    from .video.job import CHROMA_GREEN, VideoOptions, cut_video
-    from .video.steady import SteadyOptions
+    from ..video.job import CHROMA_GREEN, VideoOptions, cut_video
+    from ..video.steady import SteadyOptions
 
     if fast:  # the network at a lower resolution failed on whole frames of 2 of 6 clips (docs/VIDEO.md)
         keyframes = keyframes or 2
@@ -442,7 +442,7 @@ def video(ctx: click.Context, source: Path, output: str, fmt: str, model: str | 
     options = Options.from_user(format=fmt, **fields)
     vopts = VideoOptions(steady=SteadyOptions(enabled=steady, keyframe_interval=keyframes or 1), audio=audio,
                          overwrite=overwrite, skip_existing=skip_existing)
-    from .video.job import check_video_options
+    from ..video.job import check_video_options
 
     check_video_options(options)
     remover = _remover(settings, options=options)
@@ -487,7 +487,7 @@ def models() -> None:
 
 
 def _store(ctx: click.Context) -> Any:
-    from .models.store import ModelStore
+    from ..models.store import ModelStore
 
     settings = _settings(ctx.find_root())
     return ModelStore(settings.home_path, offline=bool(settings.offline.value))
@@ -554,7 +554,7 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
         bad += not result.ok
         click.echo(f"{model_id}: {'ok' if result.ok else 'MISMATCH'} {result.detail}".rstrip())
     if bad:
-        from .errors import ModelError
+        from ..errors import ModelError
 
         raise ModelError("model.hash-mismatch", f"{bad} of {len(ids)} model(s) failed verification.",
                          hint="Fetch them again: `alphacut models fetch MODEL_ID`.")
@@ -573,7 +573,7 @@ def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
 def models_add(ctx: click.Context, model_id: str, file: Path, input_size: int, mean: str, std: str,
                output_index: int, activation: str, description: str) -> None:
     """Add your own ONNX model FILE as MODEL_ID (copied into the cache, hashed)."""
-    from .errors import OptionsError
+    from ..errors import OptionsError
 
     def triple(text: str, name: str) -> tuple[float, float, float]:
         try:
@@ -633,8 +633,8 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
     """Score cutouts against ground truth: MAE, max/mean F-beta, S-measure, E-measure (+ SAD, MSE, Grad)."""
     import json
 
-    from .errors import OptionsError
-    from .eval.sets import EvalSet, discover_sets, evaluate, evaluate_dir
+    from ..errors import OptionsError
+    from ..eval.sets import EvalSet, discover_sets, evaluate, evaluate_dir
 
     if root is not None:
         sets = discover_sets(root)
@@ -648,7 +648,7 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
         if pred is not None:
             report = evaluate_dir(sets, pred, limit=limit, on_progress=on_progress)
         else:
-            from .options import Options
+            from ..options import Options
 
             settings = _settings(ctx, model=model, runtime=runtime)
             remover = _remover(settings)
@@ -660,10 +660,10 @@ def eval_cmd(ctx: click.Context, images: Path | None, gt: Path | None, root: Pat
                 if save_pred is not None:
                     from PIL import Image
 
-                    from .io.encode import encode_image
-                    from .io.files import write_atomic
-                    from .ops.pixels import float_to_u8
-                    from .options import OutputFormat
+                    from ..io.encode import encode_image
+                    from ..io.files import write_atomic
+                    from ..ops.pixels import float_to_u8
+                    from ..options import OutputFormat
 
                     set_name, stem = names[path]
                     data = encode_image(Image.fromarray(float_to_u8(alpha), "L"), OutputFormat.MASK)
@@ -738,14 +738,14 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     import json
     import shlex
 
-    from .errors import OptionsError
+    from ..errors import OptionsError
 
     if make_set is not None:
-        from .eval.benchset import ensure_bench_set
+        from ..eval.benchset import ensure_bench_set
 
         ensure_bench_set(make_set, folder)
     elif not folder.is_dir():
-        from .errors import InputError
+        from ..errors import InputError
 
         raise InputError("input.not-found", f"{folder} is not a folder.",
                          hint="Pass a folder of images/ + gt/, or add --make-set ../shared/evaldata to build one.")
@@ -756,8 +756,8 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
         raise OptionsError("options.invalid", f"--runtime {', '.join(bad)}: not one of {', '.join(RUNTIME_CHOICES)}.")
     if repeat < 1:
         raise OptionsError("options.invalid", f"--repeat {repeat} must be at least 1.")
-    from .eval.bench import run_compare
-    from .eval.report import to_json, to_markdown
+    from ..eval.bench import run_compare
+    from ..eval.report import to_json, to_markdown
 
     command = "alphacut " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     home = (ctx.obj or {}).get("home")
@@ -767,8 +767,8 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
     text = to_markdown(report)
     click.echo(json.dumps(to_json(report), indent=2) if as_json else text)
     if write is not None:
-        from .eval.report import splice_report
-        from .io.files import write_atomic
+        from ..eval.report import splice_report
+        from ..io.files import write_atomic
 
         existing = write.read_text(encoding="utf-8") if write.is_file() else None
         write_atomic(write, splice_report(existing, text).encode())
@@ -781,7 +781,7 @@ def bench(ctx: click.Context, folder: Path, gt: Path | None, compare: str, fast:
 @click.pass_context
 def doctor(ctx: click.Context, runtime: str | None) -> None:
     """Versions, CPU features, the inference runtime (which, precision, ISA, why), settings, cache, offline state."""
-    from .doctor import report
+    from ..doctor import report
 
     for line in report(_settings(ctx, runtime=runtime), _store(ctx)):
         click.echo(line)
@@ -834,10 +834,10 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key
     try:
         import uvicorn
 
-        from .server.app import build_remover, create_app, default_model_file
-        from .server.schemas import ServerSettings
+        from ..server.app import build_remover, create_app, default_model_file
+        from ..server.schemas import ServerSettings
     except ImportError as exc:
-        from .errors import BackendError
+        from ..errors import BackendError
 
         raise BackendError("backend.missing-extra", f"The server needs its extra: {exc.name} is missing.",
                            hint="pip install 'alphacut[server]'") from exc
@@ -847,7 +847,7 @@ def serve(ctx: click.Context, host: str, port: int, api_key: str | None, api_key
     settings = _settings(ctx, model=model, threads=threads, max_pixels=max_pixels, max_bytes=max_bytes,
                          max_memory=max_memory, runtime=runtime)
     if api_key_file is not None:
-        from .errors import OptionsError
+        from ..errors import OptionsError
 
         lines = api_key_file.read_text(encoding="utf-8", errors="replace").splitlines()
         api_key = lines[0].strip() if lines else ""
@@ -906,6 +906,3 @@ def entry() -> NoReturn:
                 code = code or 1
     os._exit(code)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    entry()
