@@ -120,6 +120,7 @@ def _remover(settings: Settings, *, spin_wait: bool | None = None, options: Any 
 
 
 def _store(ctx: click.Context) -> Any:
+    """The model store of --home / --offline (called as `cli._store`, like `_remover`, for the tests)."""
     from ..models.store import ModelStore
 
     settings = _settings(ctx.find_root())

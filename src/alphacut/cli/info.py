@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from . import _runtime_option, _settings, _store, main
+from .. import cli
+from . import _runtime_option, _settings, main
 
 
 @main.command()
@@ -23,5 +24,5 @@ def doctor(ctx: click.Context, runtime: str | None) -> None:
     """Versions, CPU features, the inference runtime (which, precision, ISA, why), settings, cache, offline state."""
     from ..doctor import report
 
-    for line in report(_settings(ctx, runtime=runtime), _store(ctx)):
+    for line in report(_settings(ctx, runtime=runtime), cli._store(ctx)):
         click.echo(line)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from . import _store, main
+from .. import cli
+from . import main
 
 
 @main.group()
@@ -21,7 +22,7 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
     """Every model in the catalog, whether it is cached, and its source."""
     import json
 
-    store = _store(ctx)
+    store = cli._store(ctx)
     rows = []
     for spec, cached in store.entries():
         rows.append({"id": spec.id, "default": spec.id == store.catalog.default, "cached": cached,
@@ -48,7 +49,7 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def models_fetch(ctx: click.Context, model_ids: tuple[str, ...], force: bool) -> None:
     """Download and verify MODEL_IDS (default: the default model)."""
-    store = _store(ctx)
+    store = cli._store(ctx)
     for model_id in model_ids or (store.catalog.default,):
         if not force and store.is_cached(model_id):
             path = store.ensure(model_id)
@@ -64,7 +65,7 @@ def models_fetch(ctx: click.Context, model_ids: tuple[str, ...], force: bool) ->
 @click.pass_context
 def models_verify(ctx: click.Context, model_ids: tuple[str, ...]) -> None:
     """Re-hash cached models against the catalog (default: all cached)."""
-    store = _store(ctx)
+    store = cli._store(ctx)
     ids = model_ids or tuple(spec.id for spec, cached in store.entries() if cached)
     if not ids:
         click.echo("No model is cached yet. Run `alphacut models fetch`.")
@@ -105,7 +106,7 @@ def models_add(ctx: click.Context, model_id: str, file: Path, input_size: int, m
             raise OptionsError("options.invalid", f"--{name} needs three numbers like 0.5,0.5,0.5.")
         return (vals[0], vals[1], vals[2])
 
-    spec = _store(ctx).add(model_id, file, input_size=input_size, mean=triple(mean, "mean"),
+    spec = cli._store(ctx).add(model_id, file, input_size=input_size, mean=triple(mean, "mean"),
                            std=triple(std, "std"), output_index=output_index, activation=activation,
                            description=description)
     click.echo(f"added {spec.id} ({spec.checksum})")
@@ -116,7 +117,7 @@ def models_add(ctx: click.Context, model_id: str, file: Path, input_size: int, m
 @click.pass_context
 def models_remove(ctx: click.Context, model_id: str) -> None:
     """Delete a cached model (and the catalog entry of a model you added)."""
-    _store(ctx).remove(model_id)
+    cli._store(ctx).remove(model_id)
     click.echo(f"removed {model_id}")
 
 
@@ -125,5 +126,5 @@ def models_remove(ctx: click.Context, model_id: str) -> None:
 @click.pass_context
 def models_path(ctx: click.Context, model_id: str | None) -> None:
     """Print the cache folder, or where MODEL_ID's file is."""
-    store = _store(ctx)
+    store = cli._store(ctx)
     click.echo(store.path(model_id) if model_id else store.path(store.catalog.default).parent)
