@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 model: setup
 	$(ALPHACUT) models fetch
 	$(ALPHACUT) models fetch mediapipe-face-landmark  # the id-photo presets' chin and eyes (docs/ID_PHOTOS.md)
+	$(ALPHACUT) models fetch mediapipe-face-detection-full  # the id-photo presets' face detector (BlazeFace)
 
 demo: model
 	$(ALPHACUT) remove samples -o out --overwrite

@@ -1,6 +1,8 @@
 """Whole-process `alphacut remove --fast` against rembg on a folder: fresh processes, interleaved.
 
     .venv/bin/python bench/speed/fast_whole.py out/benchset --peers-dir /work/peers [--resolutions 768,640] [--rounds 2]
+    .venv/bin/python bench/speed/fast_whole.py out/benchset --peers-dir bench/.envs --resolutions 768 --with-default \
+        --runtimes auto,onnxruntime --rounds 3      # the default and --fast, on each runtime (docs/PERFORMANCE.md)
     bench/avx2only/run.sh .venv/bin/python bench/speed/fast_whole.py ...   # on an AVX2-only CPU (emulated)
 
 Each round spawns, in a rotating order: rembg's runner over the folder (no warm-up call: its model
@@ -51,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers-dir", type=Path, required=True)
     parser.add_argument("--resolutions", default="768,640")
     parser.add_argument("--with-auto", action="store_true", help="also `--fast` with no --resolution")
+    parser.add_argument("--with-default", action="store_true",
+                        help="also the default (no --fast: the model at its own 1024 px, mirrored), as the row default")
+    parser.add_argument("--runtimes", default="",
+                        help="comma-separated alphacut runtimes (auto, openvino, onnxruntime): each alphacut row is "
+                             "run once per runtime (ALPHACUT_RUNTIME in its environment), as ROW~RUNTIME")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None,
                         help="inference threads for both tools (default: rembg's runner 2, alphacut all cores); "
@@ -69,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     print(machine, flush=True)
     tools = ["rembg"] + [f"fast@{r}" for r in args.resolutions.split(",") if r] + (["fast@auto"] if args.with_auto else [])
     tools += ["fast@base"] if args.baseline_src else []
+    tools += ["default"] if args.with_default else []
+    runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    if runtimes:
+        tools = ["rembg"] + [f"{t}~{r}" for t in tools if t != "rembg" for r in runtimes]
     runs: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
     mae: dict[str, float] = {}
     threads = [] if args.threads is None else ["--threads", str(args.threads)]
@@ -81,12 +92,17 @@ def main(argv: list[str] | None = None) -> int:
                     cmd = peer_command("rembg", args.peers_dir, args.model_file, images, out, Path(tmp) / f"{t}-{i}.json",
                                        warmup=False) + threads
                 else:
-                    res = t.split("@")[1]
-                    cmd = alphacut_command("remove", str(images), "-o", str(out), "-f", "mask", "--fast", "--json", "-q",
-                                           *([] if res in ("auto", "base") else ["--resolution", res]), *threads)
+                    row_name = t.partition("~")[0]
+                    res = row_name.split("@")[1] if "@" in row_name else "default"
+                    fast = [] if res == "default" else ["--fast"]
+                    cmd = alphacut_command("remove", str(images), "-o", str(out), "-f", "mask", *fast, "--json", "-q",
+                                           *([] if res in ("auto", "base", "default") else ["--resolution", res]),
+                                           *threads)
                 env = None
-                if t == "fast@base":
+                if t.startswith("fast@base"):
                     env = {**child_env(), "PYTHONPATH": str(args.baseline_src.resolve())}
+                if "~" in t:
+                    env = {**(env or child_env()), "ALPHACUT_RUNTIME": t.partition("~")[2]}
                 m = spawn_measured(cmd, env=env)
                 if m.returncode != 0:
                     print(f"{t} failed ({m.returncode}): {m.stderr[-2000:]}", file=sys.stderr)
@@ -97,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
                     row["batch_s"] = float(summary.get("seconds", float("nan")))
                     row["model_wait_s"] = float(summary.get("model_wait_s", float("nan")))
                 runs[t].append(row)
-                print(f"round {i + 1} {t:<10} wall {m.wall_s:6.2f} s  CPU {m.cpu_s:6.2f} s  RSS {m.peak_rss_mb:5.0f} MB",
+                print(f"round {i + 1} {t:<22} wall {m.wall_s:6.2f} s  CPU {m.cpu_s:6.2f} s  RSS {m.peak_rss_mb:5.0f} MB",
                       flush=True)
                 if i == 0:
                     mae[t] = _mae(out, gt)
     result: dict[str, object] = {"machine": machine, "images": len(list(images.iterdir())), "runs": runs, "mae": mae}
-    print(f"\n{'tool':<10} {'wall s (median)':>16} {'CPU s':>8} {'x rembg wall':>13} {'x rembg CPU':>12} {'MAE':>8}")
+    print(f"\n{'tool':<22} {'wall s (median)':>16} {'CPU s':>8} {'x rembg wall':>13} {'x rembg CPU':>12} {'MAE':>8}")
     ratios = {}
     for t in tools:
         wall = statistics.median(r["wall_s"] for r in runs[t])
@@ -110,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         xw = statistics.median(a["wall_s"] / b["wall_s"] for a, b in zip(runs["rembg"], runs[t], strict=True))
         xc = statistics.median(a["cpu_s"] / b["cpu_s"] for a, b in zip(runs["rembg"], runs[t], strict=True))
         ratios[t] = {"wall_x_rembg": xw, "cpu_x_rembg": xc}
-        print(f"{t:<10} {wall:16.2f} {cpu_s:8.2f} {xw:12.2f}x {xc:11.2f}x {mae[t]:8.4f}")
+        print(f"{t:<22} {wall:16.2f} {cpu_s:8.2f} {xw:12.2f}x {xc:11.2f}x {mae[t]:8.4f}")
     result["ratios"] = ratios
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

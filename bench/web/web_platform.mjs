@@ -1,6 +1,6 @@
 // What headless Chromium offers private mode on this machine, per set of flags: a WebGPU adapter (as a
 // worker of a secure page sees it), WebNN contexts (cpu, gpu, npu), and relaxed WebAssembly SIMD (a
-// one-instruction probe module: i32x4.relaxed_dot_i8x16_i7x16_add_s). Evidence for docs/WEB.md's
+// one-instruction probe module: i32x4.relaxed_dot_i8x16_i7x16_add_s). Evidence for docs/studies/web-rounds.md's
 // "why 1.5x is not reachable"; light (no model is run).
 //
 //   node bench/web/web_platform.mjs          # needs web/node_modules (make web) and /usr/bin/chromium

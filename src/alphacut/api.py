@@ -2,7 +2,7 @@
 
 The pipeline (numpy, Pillow, scipy) and the inference runtime are imported on first use, not here: a
 Remover starts loading its model in a background thread at once, and the first image is decoded
-while that thread works (docs/PERFORMANCE.md, cold start).
+while that thread works (docs/studies/performance-rounds.md, "Cold start: where it went and what is left").
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: The catalog model that finds the chin and eyes for the id-photo presets (runtime/faces.py).
 FACE_LANDMARK_MODEL = "mediapipe-face-landmark"
+#: ... and the face detector that finds the face first (BlazeFace full range: bench/id_photo/id_photo_detectors.py).
+FACE_DETECTION_MODEL = "mediapipe-face-detection-full"
 
 
 class Remover:
@@ -169,16 +171,22 @@ class Remover:
             return None
         with self._landmarker_lock:
             if self._landmarker is None:
-                from .runtime.faces import FaceLandmarker
+                from .runtime.faces import FULL_RANGE, FaceDetector, FaceLandmarker
 
                 if self._store is None:
                     self._store = self._new_store()
-                self._landmarker = FaceLandmarker(self._store.ensure(FACE_LANDMARK_MODEL), runtime=self.runtime,
+                catalog = self._store.catalog
+                landmark_path = self._store.ensure(FACE_LANDMARK_MODEL)  # first: its error names the older model
+                detector = FaceDetector(self._store.ensure(FACE_DETECTION_MODEL), config=FULL_RANGE,
+                                        runtime=self.runtime, optimized_dir=self._store.optimized_dir,
+                                        model_hash=catalog.get(FACE_DETECTION_MODEL).checksum)
+                self._landmarker = FaceLandmarker(landmark_path, runtime=self.runtime,
                                                   optimized_dir=self._store.optimized_dir,
-                                                  model_hash=self._store.catalog.get(FACE_LANDMARK_MODEL).checksum,
-                                                  name=FACE_LANDMARK_MODEL)
-                log.info("Remover: face landmarks %s (%s) for head framing", FACE_LANDMARK_MODEL,
-                         self._store.catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
+                                                  model_hash=catalog.get(FACE_LANDMARK_MODEL).checksum,
+                                                  name=FACE_LANDMARK_MODEL, detector=detector)
+                log.info("Remover: face detector %s (%s) and landmarks %s (%s) for head framing",
+                         FACE_DETECTION_MODEL, catalog.get(FACE_DETECTION_MODEL).checksum[:19],
+                         FACE_LANDMARK_MODEL, catalog.get(FACE_LANDMARK_MODEL).checksum[:19])
             return self._landmarker
 
     def _opts(self, options: Options | None, overrides: dict[str, Any]) -> Options:
@@ -307,7 +315,8 @@ def _load_in_background(path: Path, spec: ModelSpec, *, threads: int | None, pro
     `check` (the store's full sha256 of the model file) runs first in that thread, so a damaged
     file is never loaded; it overlaps the caller's own work (imports, decoding) like the load.
     Running it beside the session's creation instead gained nothing measurable on this 2-core
-    machine (docs/PERFORMANCE.md, model integrity), so it stays in order.
+    machine, so it stays in order (docs/studies/performance-rounds.md, "Model integrity: the hash on
+    every load").
     """
     from .runtime.background import BackgroundBackend
 

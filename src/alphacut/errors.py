@@ -2,8 +2,8 @@
 
 Every error the library raises on purpose is an :class:`AlphacutError`. Its ``code`` is stable
 (tests and API clients match on it); its message says what was wrong, and ``hint`` what to do.
-Foreign exceptions are translated at one seam each (``io/decode.py``, ``runtime/onnx.py``,
-``models/store.py``) with ``raise ... from exc``.
+Foreign exceptions are translated at one seam each (``io/read.py`` and ``io/decode.py`` for Pillow,
+``runtime/onnx.py``, ``models/store.py``) with ``raise ... from exc``.
 """
 
 from __future__ import annotations

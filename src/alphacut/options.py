@@ -83,15 +83,17 @@ __all__ = [
 ]
 
 #: --fast: the default int8 model at 768 px, the best trade of speed for accuracy among the sides
-#: measured (docs/PERFORMANCE.md, "Fast mode"; its accuracy cost in docs/QUALITY.md).
+#: measured (docs/PERFORMANCE.md, "Which settings are fast on which CPU"; its accuracy cost in
+#: docs/studies/quality-rounds.md, "Fast mode resolution").
 FAST_MODEL = "isnet-general-use-int8-static"
 FAST_RESOLUTION = 768
 #: --fast's side on x86 CPUs whose int8 kernels have no dot-product instruction (no AVX-512 VNNI,
-#: AVX-VNNI or AMX), where int8 gains much less over fp16 (docs/PERFORMANCE.md, "Speed by CPU kind").
+#: AVX-VNNI or AMX), where int8 gains much less over fp16 (docs/PERFORMANCE.md, "Which settings are fast
+#: on which CPU").
 FAST_RESOLUTION_NO_DOT_PRODUCT = 640
 #: --fast's Options.guide_min_pixels: a mask of a large JPEG is refined against the photo decoded at
-#: 1/2 (or less) as long as that keeps at least this many pixels, then enlarged (docs/PERFORMANCE.md,
-#: "`--fast`'s whole process").
+#: 1/2 (or less) as long as that keeps at least this many pixels, then enlarged
+#: (docs/studies/performance-rounds.md, "`--fast`'s whole process, round s18").
 FAST_GUIDE_MIN_PIXELS = 2_000_000
 
 

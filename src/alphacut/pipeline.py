@@ -56,6 +56,12 @@ def model_input_size(spec: ModelSpec, options: Options, backend: Backend) -> tup
                                f"resolution={side} was asked for.",
                                hint="Use a dynamic-resolution variant of the model for other resolutions.")
         return (fixed[1], fixed[0])
+    if side % spec.size_multiple:
+        raise OptionsError("options.invalid",
+                           f"Model '{spec.id}' takes sides that are multiples of {spec.size_multiple}; "
+                           f"resolution={side} is not.",
+                           hint=f"Use resolution={side - side % spec.size_multiple or spec.size_multiple} "
+                                f"or {side - side % spec.size_multiple + spec.size_multiple}.")
     return (side, side)
 
 
@@ -66,8 +72,8 @@ def content_size(image_wh: tuple[int, int], model_wh: tuple[int, int]) -> tuple[
     do) and keeping the aspect ratio (letterboxing): the content's aspect ratio is the geometric
     mean of the image's and the input's, and its longer side spans the input. A 16:9 photo goes in
     at 4:3 (stretched by sqrt(16/9) = 1.33 instead of 1.78); preprocess mirrors it into the rest.
-    Chosen by leave-one-set-out cross-validation against plain stretching (docs/QUALITY.md,
-    bench/quality_cv.py).
+    Chosen by leave-one-set-out cross-validation against plain stretching (bench/quality_cv.py;
+    docs/studies/quality-rounds.md, "Where the image sits in the model's square, and the resize filter").
 
     Example:
         >>> content_size((1920, 1080), (1024, 1024)), content_size((500, 500), (1024, 1024))
@@ -89,7 +95,8 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec, size_wh: tuple[int, int]
     repeated as often as needed). A subject touching those edges so continues past them, instead
     of ending in a band of repeated last rows that the network reads as background (the previous
     padding: subjects cut by the bottom of a webcam frame lost their shoulders). Chosen by
-    leave-one-set-out cross-validation (docs/QUALITY.md, bench/quality_cv.py).
+    leave-one-set-out cross-validation (bench/quality_cv.py; docs/studies/quality-rounds.md, "Where the
+    image sits in the model's square, and the resize filter").
 
     mirrored: the whole input goes in mirrored left-right (the image at the top right, the padding at
     its left): the network sees the exact mirror image of its usual input, so a subject at the
@@ -116,7 +123,8 @@ def postprocess(raw: NDArray[np.float32], spec: ModelSpec, content_wh: tuple[int
     """The model's output (1×1×h×w) as a matte in [0, 1] over the image's own part of the input.
 
     The matte is min-max stretched to span [0, 1] (as rembg does): chosen by leave-one-set-out
-    cross-validation (docs/QUALITY.md); it changes mattes that never reach 0 or 1, mostly weak
+    cross-validation (docs/studies/quality-rounds.md, "Preprocessing: resize filter, normalization,
+    output stretch"); it changes mattes that never reach 0 or 1, mostly weak
     ones (adobe_crops, subjects cut by the frame), and leaves the others as they are. Then the
     model's value curve, if its catalog entry has one (spec.levels: ops/levels.apply_levels), moves
     the faint greys the network leaves in the background towards 0 and the almost-opaque subject
@@ -233,9 +241,9 @@ def guide_decode_size(source_wh: tuple[int, int], model_wh: tuple[int, int], min
 def runs_mirrored(spec: ModelSpec, size_wh: tuple[int, int]) -> bool:
     """Whether the model's one standard run takes its input mirrored left-right: spec.mirror, at the
     model's own input size only. For ISNet at 1024 px the mirrored run is chosen on every held-out
-    fold of the leave-one-set-out CV (lower MAE on all 10 folds); at --fast's 768 px it measured
-    no better (mean MAE over the folds 0.0839 against 0.0823 on every 3rd image), so smaller inputs
-    keep the image's own orientation (docs/QUALITY.md)."""
+    fold of the leave-one-set-out CV; at --fast's 768 px it measured no better, so smaller inputs
+    keep the image's own orientation (docs/studies/quality-rounds.md, "Out of fold: the network runs
+    on the mirrored input")."""
     return spec.mirror and size_wh == (spec.input_size, spec.input_size)
 
 
@@ -410,7 +418,7 @@ def refine_matte(low: NDArray[np.float32], image: NDArray[np.uint8] | NDArray[np
         alpha = resize_matte(low, (w, h))
     else:
         # Blocks an 8-bit matte holds as 0 or 255 are not evaluated (written 0 or 1): the float
-        # matte moves by < 0.5/255 there, its 8-bit values not at all (docs/PERFORMANCE.md).
+        # matte moves by < 0.5/255 there, its 8-bit values not at all (docs/studies/post_network.md).
         alpha = guided.guided_upsample(low, image, saturate=guided.U8_SATURATE)
     if refine is Refine.MATTING:
         from .ops import matting  # scipy.sparse: loaded only when matting is asked for

@@ -1,9 +1,11 @@
 """ID-photo framing: find the one face, level the eyes, place the head by the rule (ops/framing.py).
 
-Called by composition.layout when Options.head_frame is set (the id-photo presets). The face detector is
-runtime/faces.py (OpenCV's cascades), the chin and eyes come from its FaceLandmarker (MediaPipe's face
-mesh model) when one is given, else they are estimated from the face box and eye cascades (about 5% of
-the head off); the geometry and the rules' numbers are ops/framing.py.
+Called by composition.layout when Options.head_frame is set (the id-photo presets). With the face
+models (a FaceLandmarker, which the Remover loads with its FaceDetector), the face is MediaPipe's
+BlazeFace's and the chin and eyes are MediaPipe's face mesh landmarks (runtime/faces.py); without them
+(a Remover made with face_landmarks=False), the face is OpenCV's Haar cascade's and the chin and eyes
+are estimated from the face box and eye cascades (about 5% of the head off, logged as a warning); the
+geometry and the rules' numbers are ops/framing.py.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def place_portrait(fg: F32, alpha: F32, options: Options,
     from .runtime.faces import MIN_PRESENCE, detect_faces
 
     assert options.size_wh is not None and options.head_frame is not None
-    faces = detect_faces(fg)
+    faces = landmarker.detect(fg) if landmarker is not None else detect_faces(fg)
     h, w = alpha.shape
 
     def on_subject(box: tuple[float, float, float, float]) -> bool:
@@ -101,8 +103,8 @@ def place_portrait(fg: F32, alpha: F32, options: Options,
                                   "unobstructed and at least 8% of the photo's width.")
         eyes_xy, chin_xy = marks.eyes_xy, marks.chin_xy
     else:
-        log.warning("id photo: no landmark model: the chin is estimated from the face box (about %d%% of the "
-                    "head off), which can put the head outside the rule's range", 5)
+        log.warning("id photo: no face models: the face is the Haar cascade's and the chin is estimated from its "
+                    "box (about %d%% of the head off), which can put the head outside the rule's range", 5)
     if eyes_xy is not None:
         (lx, ly), (rx, ry) = eyes_xy
         pivot = ((lx + rx) / 2.0, (ly + ry) / 2.0)

@@ -44,14 +44,12 @@ def browser_tools() -> None:
 
 
 @pytest.fixture
-def tiny_spec() -> Any:
-    from alphacut.models.catalog import ModelSpec
+def fake_base(browser_tools: None, live_server: Any, tiny_spec: Any) -> str:
+    """A live server with the fake backend (64 px mattes) and no private-mode model."""
+    from alphacut.api import Remover
+    from alphacut.runtime.fake import FakeBackend
 
-    return ModelSpec.from_dict({
-        "id": "tiny-test", "description": "test", "licence": "none", "checksum": "sha256:" + "0" * 64,
-        "input_size": 64, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
-        "sources": [{"kind": "file", "path": "/nonexistent"}],
-    })
+    return str(live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: None))
 
 
 def with_checksum(spec: Any, model: Path) -> Any:

@@ -22,14 +22,6 @@ SAMPLES = ROOT / "samples"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def fake_base(browser_tools: None, live_server: Any, tiny_spec: Any) -> str:
-    from alphacut.api import Remover
-    from alphacut.runtime.fake import FakeBackend
-
-    return str(live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: None))
-
-
 def disc_photo(path: Path, size_wh: tuple[int, int] = (480, 360)) -> Path:
     """A dark disc on a light, slightly textured background: the fake backend cuts out the disc."""
     w, h = size_wh

@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,14 +19,6 @@ from .conftest import drive
 from .test_cards_and_editor import alpha_of, disc_photo
 
 pytestmark = pytest.mark.browser
-
-@pytest.fixture
-def fake_base(browser_tools: None, live_server: Any, tiny_spec: Any) -> str:
-    from alphacut.api import Remover
-    from alphacut.runtime.fake import FakeBackend
-
-    return str(live_server(Remover(tiny_spec, backend=FakeBackend(size_hw=(64, 64))), model_file=lambda _i: None))
-
 
 SETTINGS_JS = "[...document.querySelectorAll('[data-testid=settings]')].map((e) => e.textContent)"
 BG_JS = "document.querySelector('input[name=bg]:checked').value"

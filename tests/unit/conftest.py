@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphacut.models.catalog import ModelSpec
 from alphacut.runtime.fake import FakeBackend
 
 
@@ -44,15 +43,6 @@ def make_tiny_onnx(path: Path, size: int | None = 64) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_onnx(tmp_path_factory.mktemp("model") / "tiny.onnx")
-
-
-@pytest.fixture
-def tiny_spec() -> ModelSpec:
-    return ModelSpec.from_dict({
-        "id": "tiny-test", "description": "test", "licence": "none", "checksum": "sha256:" + "0" * 64,
-        "input_size": 64, "mean": [0.5, 0.5, 0.5], "std": [1.0, 1.0, 1.0],
-        "sources": [{"kind": "file", "path": "/nonexistent"}],
-    })
 
 
 @pytest.fixture

@@ -304,7 +304,8 @@ function requeue(item) {
 function pump() {
   // private mode: one card at a time (its inference keeps both cores of a small machine busy); the
   // bench knob ?overlap=1 (bench/web_speed.py --query) runs two, so that one is refined (image worker)
-  // while the next one's inference runs (infer worker): no clear gain measured here (docs/WEB.md).
+  // while the next one's inference runs (infer worker): no clear gain measured here (docs/studies/web-rounds.md,
+  // "Private vs server mode").
   // Server mode: two uploads at once.
   const overlap = new URLSearchParams(location.search).get("overlap") === "1";
   const limit = state.queue[0]?.mode === "private" && !overlap ? 1 : 2;

@@ -132,10 +132,10 @@ def entry() -> NoReturn:
 
     Once a command has returned, every result is written (write_atomic closes and renames its
     files) and only stdout/stderr may hold buffered text. Python's own exit would then destroy the
-    onnxruntime session (its arena and thread pool) and every module: 0.8-1.1 s after a cutout on
-    a loaded 2-core machine, i.e. a third of a cold start. The streams and logging are flushed and
-    os._exit ends the process; the kernel reclaims the memory. In-process callers (tests,
-    CliRunner) use `main`, which exits normally.
+    onnxruntime session (its arena and thread pool) and every module, a large share of a cold start
+    (docs/studies/performance-rounds.md, "Cold start: where it went and what is left"). The streams
+    and logging are flushed and os._exit ends the process; the kernel reclaims the memory.
+    In-process callers (tests, CliRunner) use `main`, which exits normally.
     """
     code: int = 0
     try:

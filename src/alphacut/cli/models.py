@@ -29,7 +29,7 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
                      "verified_here": spec.verified, "input_size": spec.input_size,
                      "size_mb": round(spec.size_bytes / 1e6, 1) if spec.size_bytes else None,
                      "source": spec.sources[0].describe(), "licence": spec.licence,
-                     "description": spec.description})
+                     "origin": spec.origin, "description": spec.description})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -40,7 +40,9 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
             "  [not verified on alphacut's machines]"
         size = f"{r['size_mb']:.0f} MB" if r["size_mb"] else "?"
         click.echo(f"{flags} {r['id']:<{width}} {r['input_size']:>5}px {size:>7}  {r['description']}{note}")
-    click.echo("\n* default   C cached", err=True)
+        click.echo(f"   {'':<{width}} licence: {r['licence']}")
+        click.echo(f"   {'':<{width}} from:    {r['source']}")
+    click.echo("\n* default   C cached   (docs/MODELS.md explains each licence)", err=True)
 
 
 @models.command("fetch")

@@ -180,7 +180,8 @@ def _remove_files(inputs: tuple[str, ...], output: str | None, options: Any, set
     jobs, out_path = _file_jobs(inputs, output, options)
     # The model starts loading in a background thread now; importing the pipeline (numpy, Pillow,
     # scipy) and decoding the first image happen in this thread meanwhile. onnxruntime's threads do
-    # not spin: the batch's decode and write threads need the cores (docs/PERFORMANCE.md, round s18).
+    # not spin: the batch's decode and write threads need the cores (docs/studies/performance-rounds.md,
+    # "`--fast`'s whole process, round s18").
     remover = cli._remover(settings, spin_wait=False, options=options)
     from ..batch import Outcome, run_batch
     from ..io.files import SYMLINK_OUTSIDE

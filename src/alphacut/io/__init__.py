@@ -1,1 +1,1 @@
-"""Everything that touches Pillow or the file system: decode, encode, files."""
+"""Everything that touches Pillow or the file system: read (bytes and headers within limits), decode, encode, files."""

@@ -22,10 +22,9 @@ CONTENT_TYPES = {
     OutputFormat.MASK: "image/png",
 }
 
-#: Pillow's PNG settings: zlib's run-length strategy (Z_RLE = 3) instead of the default one at level 6.
-#: On the 16-image bench set (docs/PERFORMANCE.md, "Where the time goes after the network"): RGBA
-#: cutouts encode in 1.63 s instead of 3.28 s of CPU for 9.75 MB instead of 9.01 MB (+8%); masks in
-#: 0.38 s instead of 0.59 s for 1.34 MB instead of 1.43 MB (-6%). Lossless either way: same pixels.
+#: Pillow's PNG settings: zlib's run-length strategy (Z_RLE = 3) instead of the default one at level 6:
+#: about half the encoding CPU for slightly larger RGBA cutouts, and masks both faster and smaller.
+#: Lossless either way: same pixels (docs/studies/post_network.md, "What each cut saved").
 PNG_SAVE: dict[str, object] = {"optimize": False, "compress_level": 6, "compress_type": 3}
 
 

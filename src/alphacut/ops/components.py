@@ -36,7 +36,7 @@ def _nearest_big_label(
     big_labels: NDArray[np.int32], part: NDArray[np.bool_], sl: tuple[slice, slice], reach: int
 ) -> tuple[int, float]:
     """Label of the big part nearest to a small part, and its distance, searched within reach px."""
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     h, w = big_labels.shape
     ys, xs = sl
     y0, y1 = max(ys.start - reach, 0), min(ys.stop + reach, h)
@@ -82,7 +82,7 @@ def split_subjects(
         >>> [s.bbox for s in split_subjects(a)]
         [(5, 10, 45, 50), (60, 10, 90, 40)]
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     a = np.asarray(alpha, dtype=np.float32)
     if a.ndim != 2:
         raise ValueError(f"alpha must be H x W, got shape {a.shape}")

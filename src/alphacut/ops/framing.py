@@ -438,7 +438,7 @@ def rotate_about(image: F32, alpha: F32, centre_xy: tuple[float, float], angle_d
         >>> float(r[0, 10]), float(r[10, 0])
         (1.0, 0.0)
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
 
     t = math.radians(angle_deg)
     c, s = math.cos(t), math.sin(t)

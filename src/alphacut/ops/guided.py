@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .pixels import u8_to_float
-from .resize import _taps, resize_image, resize_matte, resize_u8
+from .resize import _resize_axis0_taps, _taps, resize_image, resize_matte, resize_u8
 
 __all__ = ["U8_SATURATE", "box_filter", "guided_filter", "guided_upsample"]
 
@@ -42,7 +42,7 @@ def box_filter(x: NDArray[np.floating], radius: int) -> F32:
         >>> float(box_filter(np.ones((5, 5), np.float32), 2)[0, 0])
         1.0
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     xf = np.asarray(x, dtype=np.float32)
@@ -271,12 +271,7 @@ def _evaluate(sub: list[F32], band: F32 | U8, taps: NDArray[np.intp], weights: F
             tmp = np.take(rows_k, x_taps[:, t], axis=1)
             tmp *= x_weights[None, :, t]
             wide += tmp
-        up = np.take(wide, taps[:, 0], axis=0)
-        up *= weights[:, 0, None]
-        for t in range(1, taps.shape[1]):
-            tmp = np.take(wide, taps[:, t], axis=0)
-            tmp *= weights[:, t, None]
-            up += tmp
+        up = _resize_axis0_taps(wide, taps, weights)
         if k == n_a:  # b
             q += up
             continue

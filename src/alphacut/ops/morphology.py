@@ -121,6 +121,19 @@ def _octagon(a: F32, px: int, *, grow: bool) -> F32:
     return out
 
 
+def _grey(alpha: F32, px: int, *, grow: bool) -> F32:
+    """erode (grow=False) or dilate (grow=True): an exact disk up to EXACT_DISK_MAX_PX, an octagon above."""
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
+    a = np.asarray(alpha, dtype=np.float32)
+    if px <= 0:
+        return a.copy()  # type: ignore[no-any-return]
+    if px > EXACT_DISK_MAX_PX:
+        return _octagon(a, px, grow=grow)
+    extreme = ndi.grey_dilation if grow else ndi.grey_erosion
+    result: F32 = extreme(a, footprint=disk(px), mode="nearest").astype(np.float32)
+    return result
+
+
 def erode(alpha: F32, px: int) -> F32:
     """Shrink a soft matte by px pixels: grey-scale minimum over a disk (an octagon above 3 px) of radius px.
 
@@ -133,14 +146,7 @@ def erode(alpha: F32, px: int) -> F32:
         >>> int(erode(a, 1).sum())
         9
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
-    a = np.asarray(alpha, dtype=np.float32)
-    if px <= 0:
-        return a.copy()  # type: ignore[no-any-return]
-    if px > EXACT_DISK_MAX_PX:
-        return _octagon(a, px, grow=False)
-    result: F32 = ndi.grey_erosion(a, footprint=disk(px), mode="nearest").astype(np.float32)
-    return result
+    return _grey(alpha, px, grow=False)
 
 
 def dilate(alpha: F32, px: int) -> F32:
@@ -155,14 +161,7 @@ def dilate(alpha: F32, px: int) -> F32:
         >>> int(dilate(a, 1).sum())
         5
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
-    a = np.asarray(alpha, dtype=np.float32)
-    if px <= 0:
-        return a.copy()  # type: ignore[no-any-return]
-    if px > EXACT_DISK_MAX_PX:
-        return _octagon(a, px, grow=True)
-    result: F32 = ndi.grey_dilation(a, footprint=disk(px), mode="nearest").astype(np.float32)
-    return result
+    return _grey(alpha, px, grow=True)
 
 
 def remove_small(alpha: F32, min_area_px: int, *, level: float = 0.5) -> F32:
@@ -181,7 +180,7 @@ def remove_small(alpha: F32, min_area_px: int, *, level: float = 0.5) -> F32:
         >>> r = remove_small(a, 5); float(r[16, 16]), float(r[5, 5])
         (0.0, 1.0)
     """
-    import scipy.ndimage as ndi  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.ndimage as ndi  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
     a = np.asarray(alpha, dtype=np.float32)
     if min_area_px <= 1:
         result: F32 = a.copy()

@@ -83,7 +83,7 @@ def resize_weights(
         >>> np.round(resize_weights(4, 2).toarray().astype(float), 3).tolist()
         [[0.429, 0.429, 0.143, 0.0], [0.0, 0.143, 0.429, 0.429]]
     """
-    import scipy.sparse as sp  # here, not at import: scipy slows every start (docs/PERFORMANCE.md, "Cold start")
+    import scipy.sparse as sp  # here: scipy slows every start (docs/studies/performance-rounds.md, "Cold start")
 
     idx, w = _taps(in_size, out_size, antialias, span)
     rows = np.broadcast_to(np.arange(out_size)[:, None], idx.shape)
@@ -93,7 +93,7 @@ def resize_weights(
 
 #: Above this many multiply-adds one axis takes scipy.sparse's product (faster on large photos);
 #: below, numpy alone (the same sums in the same order, so the same result), which spares a small
-#: image's run the scipy import (docs/PERFORMANCE.md, "Where the non-inference time goes").
+#: image's run the scipy import (docs/studies/performance-rounds.md, "Where the non-inference time goes").
 _NUMPY_MAX_PRODUCTS = 8_000_000
 #: Elements per block of output rows in _resize_axis0: gather, scale and add stay in the CPU cache.
 _BLOCK_ELEMENTS = 1 << 18

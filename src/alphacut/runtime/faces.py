@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 
 from ..errors import BackendError
 
-__all__ = ["FACE_CASCADE", "Face", "FaceLandmarker", "FaceLandmarks", "detect_faces"]
+__all__ = ["FACE_CASCADE", "BlazeFaceConfig", "Face", "FaceDetector", "FaceLandmarker", "FaceLandmarks",
+           "blazeface_anchors", "decode_blazeface", "detect_faces"]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,162 @@ def _pupil(cv2: Any, crop: NDArray[np.uint8], eye: tuple[int, int, int, int]) ->
     return x0 + ix + 0.5, y0 + iy + 0.5
 
 
+# --- detection: MediaPipe's BlazeFace, converted to ONNX by models/tflite.py ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlazeFaceConfig:
+    """One BlazeFace graph's input and anchors, as MediaPipe's face_detection_*.pbtxt set them.
+
+    Anchors (SsdAnchorsCalculator with fixed_anchor_size): for each stride, a grid of cells of that
+    many input pixels, `per_cell` anchors at each cell's centre, every anchor 1 x 1 (boxes are
+    regressed in input pixels, divided by the input size). Strides that repeat share one grid.
+    """
+
+    input_size: int
+    strides: tuple[int, ...]
+    per_cell: tuple[int, ...]  # anchors per cell for each distinct stride, in order
+    min_score: float
+
+    @property
+    def n_anchors(self) -> int:
+        return sum(n * (self.input_size // s) ** 2 for s, n in zip(sorted(set(self.strides)), self.per_cell))
+
+
+#: face_detection_short_range: 128 px, strides 8, 16, 16, 16 (2 anchors per cell at 8, 6 at 16): 896
+#: anchors; for faces within about 2 m of the camera (selfies, portraits, ID photos).
+SHORT_RANGE = BlazeFaceConfig(128, (8, 16, 16, 16), (2, 6), 0.5)
+#: face_detection_full_range: 192 px, one stride of 4 (1 anchor per cell): 2304 anchors; smaller faces.
+FULL_RANGE = BlazeFaceConfig(192, (4,), (1,), 0.6)
+#: Overlapping detections (IoU above this) are merged, weighted by score (MediaPipe's WEIGHTED NMS).
+NMS_IOU = 0.3
+#: BlazeFace's box (eyebrows to chin) as the cascade's (forehead to chin), whose geometry ops/framing.py
+#: is calibrated on: on the 18 evaldata faces both found, the cascade's box is 1.07x as wide (sd 0.11)
+#: and centred 0.04 widths higher (sd 0.03) (bench/id_photo/id_photo_detectors.py, docs/ID_PHOTOS.md).
+CASCADE_BOX_SCALE = 1.07
+CASCADE_BOX_RAISE = 0.04
+
+
+def blazeface_anchors(config: BlazeFaceConfig) -> NDArray[np.float32]:
+    """The anchor centres (N x 2, x y in 0..1), in the order of the network's outputs.
+
+    Example:
+        >>> blazeface_anchors(SHORT_RANGE).shape, blazeface_anchors(SHORT_RANGE)[0].tolist()
+        ((896, 2), [0.03125, 0.03125])
+    """
+    out = []
+    for stride, per_cell in zip(sorted(set(config.strides)), config.per_cell):
+        n = config.input_size // stride
+        ys, xs = np.mgrid[0:n, 0:n]
+        centres = np.stack([(xs + 0.5) / n, (ys + 0.5) / n], axis=-1).reshape(-1, 1, 2)
+        out.append(np.repeat(centres, per_cell, axis=1).reshape(-1, 2))
+    anchors: NDArray[np.float32] = np.concatenate(out).astype(np.float32)
+    return anchors
+
+
+def decode_blazeface(raw: NDArray[np.float32], config: BlazeFaceConfig,
+                     anchors: NDArray[np.float32]) -> list[tuple[float, NDArray[np.float32]]]:
+    """Scored detections from the network's flat output (N x 16 regressors, then N scores).
+
+    Each detection is (score, 8 values): the box's x0 y0 x1 y1 and the two eyes' x y (the subject's
+    right eye, then its left), all in 0..1 of the input square. Boxes below config.min_score are
+    dropped; overlapping ones merged by score-weighted averaging (MediaPipe's weighted NMS).
+    """
+    n = anchors.shape[0]
+    flat = np.asarray(raw, np.float32).reshape(-1)
+    if flat.size != n * 17:
+        raise BackendError("backend.bad-model", f"The face detector gave {flat.size} values, expected {n * 17}.",
+                           hint="Fetch the face detection model again: `alphacut models fetch "
+                                "mediapipe-face-detection-full --force`.")
+    reg = flat[: n * 16].reshape(n, 16) / np.float32(config.input_size)
+    scores = 1.0 / (1.0 + np.exp(-np.clip(flat[n * 16:].astype(np.float64), -100.0, 100.0)))
+    keep = np.nonzero(scores >= config.min_score)[0]
+    cx, cy = reg[keep, 0] + anchors[keep, 0], reg[keep, 1] + anchors[keep, 1]
+    w, h = reg[keep, 2], reg[keep, 3]
+    values = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2,
+                       reg[keep, 4] + anchors[keep, 0], reg[keep, 5] + anchors[keep, 1],
+                       reg[keep, 6] + anchors[keep, 0], reg[keep, 7] + anchors[keep, 1]], axis=1)
+    order = np.argsort(-scores[keep], kind="stable")
+    remaining = list(order)
+    out: list[tuple[float, NDArray[np.float32]]] = []
+    while remaining:
+        first = remaining[0]
+        ious = np.array([_iou(values[first, :4], values[j, :4]) for j in remaining])
+        group = [j for j, v in zip(remaining, ious) if v > NMS_IOU]
+        weights = scores[keep][group]
+        merged = (values[group] * weights[:, None]).sum(axis=0) / weights.sum()
+        out.append((float(scores[keep][first]), merged.astype(np.float32)))
+        remaining = [j for j, v in zip(remaining, ious) if v <= NMS_IOU]
+    return out
+
+
+def _iou(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    iw = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    ih = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    inter = iw * ih
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class FaceDetector:
+    """MediaPipe's BlazeFace face detector on one runtime backend (catalog ``mediapipe-face-detection``).
+
+    The photo is letterboxed to a square (its aspect kept, black around it, as MediaPipe does),
+    reduced to the network's input, scaled to -1..1; boxes and eyes come back in photo pixels.
+    ``detect`` is safe to call from several threads.
+
+    Example:
+        >>> detector = FaceDetector(store.ensure("mediapipe-face-detection"))  # doctest: +SKIP
+        >>> [f.box_xywh for f in detector.detect(rgb)]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, *, config: BlazeFaceConfig = SHORT_RANGE, threads: int = 1, runtime: str = "auto",
+                 optimized_dir: Path | None = None, model_hash: str | None = None) -> None:
+        from .choice import load_backend
+
+        self.config = config
+        self._anchors = blazeface_anchors(config)
+        self._backend = load_backend(path, runtime=runtime, threads=threads, name="face-detection", precision="f32",
+                                     optimized_dir=optimized_dir, model_hash=model_hash)
+
+    def detect(self, image: NDArray[Any], *, min_face_frac: float = MIN_FACE_FRAC) -> list[Face]:
+        """Faces in the photo, largest first, each with both eyes (BlazeFace's keypoints) and its box
+        in the cascade's convention (CASCADE_BOX_SCALE, CASCADE_BOX_RAISE).
+
+        Args:
+            image: H x W x 3 RGB, uint8 or float in [0, 1].
+            min_face_frac: ignore faces narrower than this fraction of the shorter side.
+        """
+        cv2 = _cv2()
+        arr = np.asarray(image)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[:, :, None], 3, axis=2)
+        h, w = arr.shape[:2]
+        side = max(h, w)
+        size = self.config.input_size
+        k = size / side
+        small = cv2.resize(np.ascontiguousarray(arr[:, :, :3]), (max(1, round(w * k)), max(1, round(h * k))),
+                           interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+        x = small.astype(np.float32) / (255.0 if arr.dtype == np.uint8 else 1.0) * 2.0 - 1.0
+        ox, oy = (size - small.shape[1]) // 2, (size - small.shape[0]) // 2
+        square = np.full((size, size, 3), -1.0, np.float32)  # black borders, as MediaPipe letterboxes
+        square[oy:oy + small.shape[0], ox:ox + small.shape[1]] = x
+        raw = self._backend.run(np.ascontiguousarray(square.transpose(2, 0, 1)[None]))
+        faces = []
+        for score, v in decode_blazeface(raw, self.config, self._anchors):
+            px = (v * size - np.array([ox, oy] * 4, np.float32)) / k  # input square -> photo pixels
+            x0, y0, x1, y1 = (float(c) for c in px[:4])
+            if x1 - x0 < min_face_frac * min(h, w):
+                continue
+            side = CASCADE_BOX_SCALE * max(x1 - x0, y1 - y0)
+            cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0 - CASCADE_BOX_RAISE * (x1 - x0)
+            eyes = sorted([(float(px[4]), float(px[5])), (float(px[6]), float(px[7]))])
+            faces.append(Face((cx - side / 2.0, cy - side / 2.0, side, side), (eyes[0], eyes[1])))
+            log.debug("face detector: box %s score %.3f", faces[-1].box_xywh, score)
+        faces.sort(key=lambda f: -f.box_xywh[2] * f.box_xywh[3])
+        return faces
+
+
 # --- landmarks: MediaPipe's face mesh model (468 points), converted to ONNX by models/tflite.py -----
 
 #: Mesh points used (MediaPipe's canonical face mesh numbering): the chin's lowest point, and the
@@ -199,11 +356,19 @@ class FaceLandmarker:
     """
 
     def __init__(self, path: Path, *, threads: int = 1, runtime: str = "auto", optimized_dir: Path | None = None,
-                 model_hash: str | None = None, name: str = "face-landmarks") -> None:
+                 model_hash: str | None = None, name: str = "face-landmarks",
+                 detector: FaceDetector | None = None) -> None:
         from .choice import load_backend
 
-        self._backend = load_backend(path, runtime=runtime, threads=threads, name=name,
+        # f32 on every runtime: a tiny model, where OpenVINO's bf16 default (AMX) moved points by ~1 px
+        self._backend = load_backend(path, runtime=runtime, threads=threads, name=name, precision="f32",
                                      optimized_dir=optimized_dir, model_hash=model_hash)
+        #: the face detector that goes with it (BlazeFace); None: the Haar cascade (detect_faces)
+        self.detector = detector
+
+    def detect(self, image: NDArray[Any]) -> list[Face]:
+        """Faces in the photo: the detector's, or without one the cascade's (detect_faces)."""
+        return self.detector.detect(image) if self.detector is not None else detect_faces(image)
 
     def locate(self, image: NDArray[Any], face: Face) -> FaceLandmarks:
         """The landmarks of the face in `face`'s box: a first crop from the box, then refined crops.

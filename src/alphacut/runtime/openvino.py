@@ -164,19 +164,33 @@ def compiled_cache_key(model_hash: str, path: Path, settings: dict[str, Any]) ->
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Compiled:
-    """One compiled model (one input shape) and its idle infer requests."""
+#: The most infer requests one compiled model keeps (each holds its own input and output buffers).
+MAX_REQUESTS = 8
 
-    def __init__(self, compiled: Any, output_index: int) -> None:
+
+class _Compiled:
+    """One compiled model (one input shape) and a fixed pool of infer requests, made up front.
+
+    The requests are all created here, before any run: creating one while another thread's request
+    is inside `infer` deadlocked a test run (the creating thread held the GIL waiting for the
+    compiled model, the running one waited for the GIL in OpenVINO's input dispatch). A run takes an
+    idle request and waits for one when all are busy; the pool has OpenVINO's optimal number of
+    requests for the compiled streams (one per stream), and never fewer than `min_requests`.
+    """
+
+    def __init__(self, compiled: Any, output_index: int, *, min_requests: int = 1) -> None:
         self.compiled = compiled
         self.output_index = output_index
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        try:
+            optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        except Exception:  # noqa: BLE001 - a plugin without the property: one request per stream assumed
+            optimal = 1
+        self._idle: queue.Queue[Any] = queue.Queue()
+        for _ in range(max(min_requests, min(optimal, MAX_REQUESTS))):
+            self._idle.put(compiled.create_infer_request())
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        try:
-            request = self._idle.get_nowait()
-        except queue.Empty:
-            request = self.compiled.create_infer_request()
+        request = self._idle.get()
         try:
             request.infer({0: batch})
             out = np.array(request.get_output_tensor(self.output_index).data, dtype=np.float32, copy=True)

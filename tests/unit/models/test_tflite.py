@@ -196,3 +196,46 @@ def test_an_unsupported_operator_is_named() -> None:
     with pytest.raises(ModelError) as err:
         tflite_to_onnx(g.build([x], [y]))
     assert "operator 1 is not supported" in str(err.value)
+
+
+RESHAPE, CONCAT, RESIZE = 22, 2, 23  # BuiltinOperator: the BlazeFace detectors' other operators
+OPT_CONCAT, OPT_RESIZE = 10, 15  # BuiltinOptions: ConcatenationOptions, ResizeBilinearOptions
+
+
+def _resize_half_pixel(x: np.ndarray, oh: int, ow: int) -> np.ndarray:
+    """TFLite RESIZE_BILINEAR with half_pixel_centers (what BlazeFace full range uses), NHWC."""
+    def taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        lo = np.floor(src).astype(int)
+        return lo, np.minimum(lo + 1, n_in - 1), (src - lo)[:, None]
+    (y0, y1, fy), (x0, x1, fx) = taps(x.shape[1], oh), taps(x.shape[2], ow)
+    rows = x[0, y0] * (1 - fy[:, :, None]) + x[0, y1] * fy[:, :, None]
+    return (rows[:, x0] * (1 - fx) + rows[:, x1] * fx)[None].astype(np.float32)
+
+
+def test_reshape_concatenation_and_resize_compute_what_tflite_defines(tmp_path: Path) -> None:
+    """BlazeFace's head: per-cell NHWC values reshaped to (1, cells * anchors, k) and concatenated;
+    full range upsamples 2x with RESIZE_BILINEAR (half-pixel centres) and adds a skip connection."""
+    g = _Graph()
+    x = g.tensor([1, 3, 4, 2])
+    up, added, flat_a, flat_b, both = (g.tensor(s) for s in (
+        [1, 6, 8, 2], [1, 6, 8, 2], [1, 48, 2], [1, 12, 2], [1, 60, 2]))
+    size = g.tensor([2], I32, np.int32([6, 8]))
+    rng = np.random.default_rng(1)
+    skip_w = rng.normal(size=(1, 6, 8, 2)).astype(np.float32)
+    skip_c = g.tensor([1, 6, 8, 2], F32, skip_w)
+    g.op(RESIZE, [x, size], [up], OPT_RESIZE, {2: ("b", 0), 3: ("b", 1)})
+    g.op(ADD, [up, skip_c], [added], OPT_ADD, {0: ("b", 0)})
+    g.op(RESHAPE, [added], [flat_a])
+    g.op(RESHAPE, [x], [flat_b])
+    g.op(CONCAT, [flat_a, flat_b], [both], OPT_CONCAT, {0: ("i", 1), 1: ("b", 0)})
+    data = g.build([x], [both, added])
+    src, dst = tmp_path / "head.tflite", tmp_path / "head.onnx"
+    src.write_bytes(data)
+    apply_transform("tflite-to-onnx", src, dst)
+    inp = rng.normal(size=(1, 3, 4, 2)).astype(np.float32)
+    got = OnnxBackend(dst, threads=1).run(inp.transpose(0, 3, 1, 2).copy())
+    a = _resize_half_pixel(inp, 6, 8) + skip_w
+    expected = np.concatenate([np.concatenate([a.reshape(1, 48, 2), inp.reshape(1, 12, 2)], axis=1).reshape(1, -1),
+                               a.reshape(1, -1)], axis=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

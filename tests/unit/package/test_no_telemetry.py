@@ -107,6 +107,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT to strace and the server it traces (strace alone would detach and leave the server
+    running), then wait until every process of the group is gone (SIGKILL after 30 s)."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        proc.poll()
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(pgid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_server_writes_nothing_to_home_and_talks_only_to_loopback(sandbox: dict[str, object], runtime: str) -> None:
     tmp, home = Path(str(sandbox["tmp"])), Path(str(sandbox["home"]))
@@ -114,7 +135,8 @@ def test_server_writes_nothing_to_home_and_talks_only_to_loopback(sandbox: dict[
     proc = subprocess.Popen([STRACE or "strace", "-f", "-qq", "-e", "trace=socket,connect,bind", "-o", str(trace),
                              *sandbox["cli"], "serve", "--port", str(port), "--workers", "1", "-m", "tiny",  # type: ignore[misc]
                              "--runtime", runtime],
-                            env=sandbox["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=sandbox["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)  # strace and the server in one group: both get the SIGINT
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -133,12 +155,7 @@ def test_server_writes_nothing_to_home_and_talks_only_to_loopback(sandbox: dict[
         with urllib.request.urlopen(request, timeout=60) as r:
             assert r.status == 200 and r.read(8) == b"\x89PNG\r\n\x1a\n"
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_group(proc)
     assert _written_under(home) == []
     calls = _inet_calls(trace)
     assert any(c.startswith("bind(") for c in calls), calls  # the trace did see the server's own socket

@@ -169,3 +169,18 @@ def test_postprocess_applies_the_catalog_value_curve_after_min_max() -> None:
     curved = postprocess(raw, dataclasses.replace(spec, levels=(0.3, 0.7, 0.12)), (40, 30))
     assert np.array_equal(curved, apply_levels(plain, 0.3, 0.7, tail=0.12))
     assert np.abs(curved - plain).max() > 0.05
+
+
+def test_resolution_must_be_a_multiple_the_model_takes(tiny_spec):
+    # MODNet's graph fails on sides that aren't multiples of 32: refused up front with the nearest choices
+    from dataclasses import replace
+
+    from alphacut.pipeline import model_input_size
+    from alphacut.runtime.fake import FakeBackend
+
+    spec = replace(tiny_spec, input_size=512, size_multiple=32)
+    backend = FakeBackend(size_hw=None)
+    assert model_input_size(spec, Options(resolution=480), backend) == (480, 480)
+    with pytest.raises(OptionsError) as err:
+        model_input_size(spec, Options(resolution=500), backend)
+    assert err.value.http_status == 400 and "480 or 512" in (err.value.hint or "")
