@@ -19,7 +19,7 @@ TOP_LEVEL_FILES = {"__init__.py", "conftest.py", "portraits.py"}
 AREAS = {
     "api": "api.py and batch.py: Remover, remove(), run_batch",
     "bench": "the bench/ scripts (smoke, lint, the AVX2-only shim)",
-    "cli": "cli.py: the commands (except `serve`, under server/)",
+    "cli": "cli/: the commands (except `serve`, under server/)",
     "distributed": "distributed/: the Ray extra",
     "eval": "eval/: sets, metrics, `alphacut bench`, the synthetic video clips",
     "io": "io/: decode, encode, files",

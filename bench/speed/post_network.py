@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fast_kwargs(fast: bool) -> dict[str, Any]:
-    """What `alphacut remove --fast` sets besides the model (cli.py): resolution and the reduced guide."""
+    """What `alphacut remove --fast` sets besides the model (cli/remove.py): resolution and the reduced guide."""
     if not fast:
         return {}
     return {"resolution": FAST_RESOLUTION, "guide_min_pixels": FAST_GUIDE_MIN_PIXELS}

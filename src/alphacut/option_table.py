@@ -1,7 +1,7 @@
 """Every option, declared once: its user-facing name, the Options field it sets, how text is read,
 its bounds, its help and where a user can set it.
 
-The `alphacut remove` / `alphacut video` flags (cli.py), the server's request fields
+The `alphacut remove` / `alphacut video` flags (cli/), the server's request fields
 (server/schemas.py: OPTION_FIELDS), the Python keywords (Options.from_kwargs / from_user) and
 docs/OPTIONS.md (`python -m alphacut.options_doc`) are all derived from OPTION_TABLE. A new option
 is a field of Options (its type and default) plus one row here; tests/unit/options/test_option_table.py

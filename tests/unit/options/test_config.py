@@ -74,6 +74,7 @@ def test_broken_config_file(tmp_path):
 
 
 def test_fast_mode_constants_agree():
-    from alphacut import cli, options
+    from alphacut import options
+    from alphacut.cli import remove
 
-    assert (cli.FAST_MODEL, cli.FAST_RESOLUTION) == (options.FAST_MODEL, options.FAST_RESOLUTION)
+    assert (remove.FAST_MODEL, remove.FAST_RESOLUTION) == (options.FAST_MODEL, options.FAST_RESOLUTION)
