@@ -60,6 +60,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from alphacut import pipeline  # noqa: E402
+from alphacut.eval.cv import Scorer, choose, leave_one_set_out, oof_means  # noqa: E402
 from alphacut.eval.sets import EvalSet, discover_sets, load_gt  # noqa: E402
 from alphacut.ops import guided  # noqa: E402
 from alphacut.ops.levels import apply_levels  # noqa: E402
@@ -416,50 +417,6 @@ def fuse(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- scores
-class Scorer:
-    """MAE and the F-beta curve of alphacut.eval.metrics.SetAccumulator, per (candidate, fold).
-
-    The F-beta curve is pysodmetrics' Fmeasure.cal_pr (beta² = 0.3, thresholds 0..255, the same
-    uint8 truncation of pred * 255), computed here with one bincount instead of its two histograms
-    and its unused adaptive F-measure (test: fcurve_matches_pysodmetrics)."""
-
-    BETA2 = 0.3
-
-    def __init__(self) -> None:
-        self.mae: dict[str, float] = {}
-        self.fcurve: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def f_curve(cls, p8: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """pysodmetrics' changeable F-measures of a uint8 prediction against a boolean GT."""
-        q = (p8.astype(np.float64) / 255 * 255).astype(np.uint8).ravel()  # its own truncation, kept
-        hist = np.bincount(q.astype(np.int64) + 256 * g.ravel(), minlength=512)
-        bg_w = np.cumsum(hist[:256][::-1]).astype(np.float64)
-        tps = np.cumsum(hist[256:][::-1]).astype(np.float64)
-        ps = tps + bg_w
-        ps[ps == 0] = 1
-        t = max(int(np.count_nonzero(g)), 1)
-        prec, rec = tps / ps, tps / t
-        num = (1 + cls.BETA2) * prec * rec
-        den = np.where(num == 0, 1, cls.BETA2 * prec + rec)
-        return num / den
-
-    def add(self, stem: str, pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None) -> None:
-        pred = np.clip(pred, 0, 1)
-        d = np.abs(pred - gt)
-        self.mae[stem] = float((d[valid] if valid is not None else d).mean())
-        p8 = np.rint(pred * 255).astype(np.uint8)
-        g8 = np.rint(gt * 255).astype(np.uint8)
-        if valid is not None:
-            p8 = np.where(valid, p8, 0).astype(np.uint8)
-            g8 = np.where(valid, g8, 0).astype(np.uint8)
-        self.fcurve[stem] = self.f_curve(p8, g8 > 128)
-
-    def curve(self, keys: list[str] | None = None) -> np.ndarray:
-        """pysodmetrics' F-beta curve: the mean of the per-image curves (of `keys` only, if given)."""
-        return np.mean([self.fcurve[k] for k in (keys if keys is not None else self.fcurve)], axis=0)
-
-
 def fcurve_matches_pysodmetrics(n: int = 5) -> float:
     """Largest difference between Scorer.f_curve and pysodmetrics' Fmeasure on random soft mattes."""
     import warnings
@@ -751,36 +708,24 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         keep = list(sc.mae) if only is None else only
         if exclude_source is not None and fold != exclude_source:
             keep = [k for k in keep if not k.startswith(exclude_source + "/")]
-        return float(np.mean([sc.mae[k] for k in keep])), float(sc.curve(keep).max())
+        return sc.score(keep)
 
     def peer_keys(peer: str, fold: str) -> list[str] | None:
         """The images a peer has on a fold, if not all of them."""
         sc = scorers.get((peer, fold))
         return None if sc is None or len(sc.mae) == fold_n[fold] else list(sc.mae)
 
-    def choose(train: list[str], exclude_source: str | None) -> str:
-        rows, fb = [], {}
-        for c in cands:
-            s = [score(c.name, f, exclude_source) for f in train]
-            fb[c.name] = float(np.mean([f for _, f in s]))
-            if criterion == "geomean":  # every fold weighs the same in relative terms
-                err = float(np.exp(np.mean([np.log(m) for m, _ in s])))
-            else:
-                err = float(np.mean([m for m, _ in s]))
-            rows.append((err, fb[c.name], c.rank, c.name))
-        if fb_floor is not None:  # a value curve may not cost more max Fβ than this on the training folds
-            base = {c.name: c.name.rsplit(" · ", 1)[0] for c in cands if c.curve}
-            rows = [r for r in rows if r[3] not in base or r[1] >= fb[base[r[3]]] - fb_floor]
-        best = min(r[0] for r in rows)
-        tied = [r for r in rows if (r[0] <= best + tie if criterion == "mean" else r[0] <= best * (1 + rel_tie))]
-        top_f = max(r[1] for r in tied)
-        tied = [r for r in tied if r[1] >= top_f - 0.001]
-        return min(tied, key=lambda r: (r[2], r[0]))[3]
+    base = {c.name: c.name.rsplit(" · ", 1)[0] for c in cands if c.curve}
+    ranks = {c.name: c.rank for c in cands}
+
+    def choose_on(train: list[str], exclude_source: str | None) -> str:
+        """alphacut.eval.cv.choose on the training folds (images cut from exclude_source left out)."""
+        return choose({c.name: [score(c.name, f, exclude_source) for f in train] for c in cands}, ranks, tie,
+                      criterion, fb_floor, base)
 
     lines = []
-    rel_tie = tie / 0.08  # the absolute tie relative to a typical mean MAE (0.08): 0.0002 -> 0.25 %
-    in_sample = choose(folds, None) if cands else ""
-    oof = {f: choose([g for g in folds if g != f] or folds, f) for f in folds} if cands else {}
+    in_sample = choose_on(folds, None) if cands else ""
+    oof = leave_one_set_out(folds, choose_on) if cands else {}
     lines.append(f"Folds: {', '.join(f'{f} ({fold_n[f]})' for f in folds)}; {len(cands)} candidates; "
                  +
                  (f"criterion: mean MAE over the training folds; tie = MAE within {tie}" if criterion == "mean" else
@@ -863,7 +808,8 @@ def run_cv(items: list[Item], out: Path, compare: Path, tie: float, variants: li
         lines.append(f"| {f} | {oof[f]} | {o[0]:.4f} / {o[1]:.4f} | {i[0]:.4f} / {i[1]:.4f} | " + " | ".join(cells) + " |")
 
     def mean(rows: list[tuple[float, float]]) -> str:
-        return f"{np.mean([a for a, _ in rows]):.4f} / {np.mean([b for _, b in rows]):.4f}"
+        m = oof_means(rows)
+        return f"{m[0]:.4f} / {m[1]:.4f}"
     lines.append(f"| **mean** | | {mean(res['oof'])} | {mean(res['ins'])} | " + " | ".join(peer_means(pairs)) + " |")
     lines.append(f"\nIn-sample choice (all folds): **{in_sample}** "
                  f"({np.mean(runs[in_sample]):.2f} network runs per image).")

@@ -1,4 +1,4 @@
-"""The `>>>` examples in docstrings run: ops/ (pure numpy) and the option modules. Examples that need
+"""The `>>>` examples in docstrings run: ops/ (pure numpy), the option modules and eval.cv. Examples that need
 a model or files (alphacut.remove("photo.jpg"), Remover()) live in modules not listed here."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import alphacut.ops
 
 MODULES = [f"alphacut.ops.{m.name}" for m in pkgutil.iter_modules(alphacut.ops.__path__)] + [
     "alphacut.errors", "alphacut.geometry", "alphacut.option_types", "alphacut.option_table", "alphacut.options",
+    "alphacut.eval.cv",
 ]
 
 
