@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 CASES = [  # (megapixels, resolution, extra flags)
@@ -28,17 +27,12 @@ CASES = [  # (megapixels, resolution, extra flags)
 
 
 def photo(path: Path, megapixels: float, seed: int = 0) -> tuple[int, int]:
-    """A photo-like image (smooth background, textured subject, sensor noise) as JPEG or PNG (by suffix)."""
+    """A photo-like image (alphacut.eval.benchset.synthetic_photo) as JPEG or PNG (by suffix)."""
+    from alphacut.eval.benchset import synthetic_photo
+
     w = max(64, int((megapixels * 1e6 * 1.5) ** 0.5))
     h = max(64, int(w / 1.5))
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = np.stack([xx / w, yy / h, 0.5 * (xx + yy) / (w + h)], axis=-1) * 180 + 40
-    inside = ((xx - w / 2) / (0.3 * w)) ** 2 + ((yy - h / 2) / (0.4 * h)) ** 2 < 1
-    base[inside] = np.float32([200, 60, 40]) + 30 * np.sin(xx[inside, None] / 7.0)
-    del xx, yy, inside
-    base += rng.normal(0, 6, size=base.shape).astype(np.float32)
-    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB").save(path, quality=90, compress_level=1)
+    Image.fromarray(synthetic_photo(w, h, seed), "RGB").save(path, quality=90, compress_level=1)
     return w, h
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -19,15 +18,10 @@ TARGET_24MP_MIB = 1.0 * GIB  # README: "a 24 MP photo in under 1 GiB of memory"
 
 
 def _photo(path: Path, w: int, h: int, seed: int) -> Path:
-    """A deterministic photo-like JPEG: smooth background, a textured subject, sensor noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = np.stack([xx / w, yy / h, 0.5 * (xx + yy) / (w + h)], axis=-1) * 180 + 40
-    inside = ((xx - w / 2) / (0.3 * w)) ** 2 + ((yy - h / 2) / (0.4 * h)) ** 2 < 1
-    base[inside] = np.float32([200, 60, 40]) + 30 * np.sin(xx[inside, None] / 7.0)
-    del xx, yy, inside
-    base += rng.normal(0, 6, size=base.shape).astype(np.float32)
-    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB").save(path, quality=90)
+    """A deterministic photo-like JPEG (alphacut.eval.benchset.synthetic_photo)."""
+    from alphacut.eval.benchset import synthetic_photo
+
+    Image.fromarray(synthetic_photo(w, h, seed), "RGB").save(path, quality=90)
     return path
 
 
