@@ -105,7 +105,8 @@ def preprocess(rgb: NDArray[np.uint8], spec: ModelSpec, size_wh: tuple[int, int]
     content = content_size((rgb.shape[1], rgb.shape[0]), size_wh)
     small = resize_for_model(rgb, content)
     # Normalized plane by plane (C×H×W, scalar operands: numpy's fast loops), with the float32
-    # operations of u8_to_float(small) - mean) / std, so the same values; 0.4 MP photo: 22 → 10 ms.
+    # operations of u8_to_float(small) - mean) / std, so the same values, faster
+    # (docs/studies/post_network.md).
     x = np.empty((3, content[1], content[0]), dtype=np.float32)
     for c in range(3):
         np.multiply(small[:, :, c], U8_SCALE, out=x[c])

@@ -44,9 +44,8 @@ def load_backend(path: Path, *, runtime: str = "auto", output_index: int = 0, th
     concurrency: how many `run` calls the caller makes at once (the server's workers), each with
     `threads` threads. onnxruntime runs concurrent calls on one session in parallel as it is; OpenVINO
     runs one request per stream, so it gets `concurrency` streams (PERFORMANCE_HINT THROUGHPUT) over
-    threads x concurrency threads: 2 workers on 2 cores, 1.39 s per image against 2.0 s with one
-    2-thread stream and 2.3 s with one 1-thread stream at load 12; equal (0.62 s) at load 4-7
-    (bench/speed/runtime_speed.py --concurrency 2 --shared; docs/PERFORMANCE.md, "Runtimes").
+    threads x concurrency threads: never slower than one stream with every thread, and faster when
+    the cores are contended (docs/studies/runtimes.md, "Throughput (server, batch)").
     """
     if runtime not in ("auto", "openvino", "onnxruntime"):
         raise BackendError("backend.load-failed", f"Unknown runtime {runtime!r}.",
